@@ -1,0 +1,77 @@
+"""Find which interceptor an escaped exception came from, without wrapping each one.
+
+Wrapping every interceptor in its own ``try`` would cost one extra coroutine per interceptor per
+call. Instead the build step records the code object of each interceptor, and when an exception
+reaches the pipeline boundary we walk its traceback: the deepest frame running an interceptor's
+code is where the exception escaped. This costs nothing unless something crashed.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from types import CodeType, TracebackType
+from typing import Any
+
+__all__ = ["Attribution", "display_name"]
+
+
+def display_name(obj: object) -> str:
+    """A readable name for an interceptor or handler: its ``name``, function or class name."""
+    explicit = getattr(obj, "name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    if isinstance(obj, functools.partial):
+        return display_name(obj.func)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(qualname, str) and not inspect.isclass(obj):
+        return qualname
+    return type(obj).__name__
+
+
+def _code_of(obj: object) -> tuple[CodeType, object | None] | None:
+    """The code object that runs when ``obj`` is called, and its ``self`` if it is a method."""
+    if isinstance(obj, functools.partial):
+        return _code_of(obj.func)
+    if inspect.ismethod(obj):
+        code = getattr(obj.__func__, "__code__", None)
+        return (code, obj.__self__) if code is not None else None
+    if inspect.isfunction(obj):
+        return inspect.unwrap(obj).__code__, None
+    call = getattr(type(obj), "__call__", None)  # noqa: B004 - we want the class attribute
+    code = getattr(call, "__code__", None)
+    return (code, obj) if isinstance(code, CodeType) else None
+
+
+class Attribution:
+    """Maps code objects back to the stages that run them."""
+
+    __slots__ = ("_by_code",)
+
+    def __init__(self, stages: list[tuple[object, str]]) -> None:
+        self._by_code: dict[CodeType, list[tuple[object | None, str]]] = {}
+        for obj, name in stages:
+            found = _code_of(obj)
+            if found is not None:
+                code, owner = found
+                self._by_code.setdefault(code, []).append((owner, name))
+
+    def culprit(self, tb: TracebackType | None) -> str | None:
+        """The name of the deepest stage in ``tb``, or ``None`` if no stage is in it."""
+        found: str | None = None
+        while tb is not None:
+            candidates = self._by_code.get(tb.tb_frame.f_code)
+            if candidates:
+                found = self._pick(candidates, tb.tb_frame.f_locals)
+            tb = tb.tb_next
+        return found
+
+    @staticmethod
+    def _pick(candidates: list[tuple[object | None, str]], frame_locals: dict[str, Any]) -> str:
+        if len(candidates) == 1:
+            return candidates[0][1]
+        owner = frame_locals.get("self")
+        for candidate_owner, name in candidates:
+            if candidate_owner is not None and candidate_owner is owner:
+                return name
+        return " or ".join(sorted({name for _, name in candidates}))

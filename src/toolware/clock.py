@@ -1,0 +1,70 @@
+"""The clock protocol every time-based part of toolware takes as an argument.
+
+Logic never calls ``time.time()`` or ``loop.time()`` itself: it asks the clock it was given, so
+tests can drive time with :class:`toolware.testing.FakeClock` instead of sleeping.
+
+Two timelines are exposed. ``monotonic()`` is for durations and deadlines (it never jumps);
+``time()`` is wall-clock seconds since the epoch, used only to stamp ids and logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "SystemClock", "TimerHandle", "system_clock"]
+
+
+class TimerHandle(Protocol):
+    """A scheduled callback that can be cancelled before it runs."""
+
+    def cancel(self) -> None: ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where toolware reads time and schedules timers."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards; deadlines live on this timeline."""
+        ...
+
+    def time(self) -> float:
+        """Wall-clock seconds since the Unix epoch."""
+        ...
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
+        """Run ``callback`` on the event loop once ``monotonic()`` reaches ``when``."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` of this clock's time."""
+        ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic`` (the event loop's own timeline) and ``time.time``."""
+
+    __slots__ = ()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
+        # asyncio's default loops measure time with time.monotonic(), so a deadline on our
+        # timeline is directly a loop deadline; this is what asyncio.timeout() does too.
+        return asyncio.get_running_loop().call_at(when, callback)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+system_clock = SystemClock()

@@ -1,0 +1,67 @@
+"""``when=`` conditions: which calls an interceptor applies to.
+
+A condition is a predicate over the request, a set of :class:`~toolware.context.Kind`, or a set
+of target names. Sets are compiled into the cheapest test (one ``in`` on a frozenset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Set
+from typing import Union
+
+import msgspec
+
+from toolware.context import Kind, RequestContext
+
+__all__ = ["Condition", "When", "compile_condition"]
+
+When = Union[Callable[[RequestContext], bool], Set[Kind], Set[str]]  # noqa: UP007
+
+
+class Condition(msgspec.Struct, frozen=True):
+    """A compiled ``when=``: exactly one of ``kinds``, ``targets`` or ``predicate`` is set."""
+
+    kinds: frozenset[Kind] | None = None
+    targets: frozenset[str] | None = None
+    predicate: Callable[[RequestContext], bool] | None = None
+
+    def matches(self, request: RequestContext) -> bool:
+        if self.kinds is not None:
+            return request.kind in self.kinds
+        if self.targets is not None:
+            return request.target in self.targets
+        assert self.predicate is not None
+        return bool(self.predicate(request))
+
+    def describe(self) -> str:
+        if self.kinds is not None:
+            return "kind in {" + ", ".join(sorted(k.value for k in self.kinds)) + "}"
+        if self.targets is not None:
+            return "target in {" + ", ".join(sorted(self.targets)) + "}"
+        name = getattr(self.predicate, "__qualname__", None) or repr(self.predicate)
+        return f"{name}(request)"
+
+
+def compile_condition(when: When) -> Condition:
+    """Turn a ``when=`` argument into a :class:`Condition`, or explain what is accepted."""
+    if isinstance(when, Set) and not isinstance(when, str):
+        items = list(when)
+        if not items:
+            raise ValueError(
+                "when= got an empty set, which would never match; drop when= to always apply"
+            )
+        kinds = [item for item in items if isinstance(item, Kind)]
+        if len(kinds) == len(items):
+            return Condition(kinds=frozenset(kinds))
+        if not kinds and all(isinstance(item, str) for item in items):
+            return Condition(targets=frozenset(str(item) for item in items))
+        raise TypeError(
+            "when= got a set mixing Kind values and target names; use {Kind.TOOL, ...} for "
+            "kinds, {'search', ...} for targets, or a predicate for anything else"
+        )
+    if callable(when):
+        return Condition(predicate=when)
+    raise TypeError(
+        f"when= must be a predicate (request) -> bool, a set of Kind or a set of target names, "
+        f"got {type(when).__name__}"
+    )

@@ -1,0 +1,294 @@
+"""Immutable request and response contexts, and typed extras.
+
+Both contexts are frozen ``msgspec.Struct`` types. They were chosen by measurement (see
+``benchmarks/contexts.py`` and ``docs/benchmarks.md``): constructing or copying one costs about a
+tenth of a frozen slotted dataclass, because msgspec builds them in C instead of through
+``object.__setattr__``. A call builds several of them, so this is the cheapest part of the hot
+path to get right.
+
+Per-call data that is not a field travels as *extras*: an :class:`ExtraKey` is a typed,
+identity-compared key, so two plugins can both use the name ``"user"`` without clashing and
+``request.get(KEY)`` is typed as the key's value type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from toolware.clock import Clock, system_clock
+from toolware.errors import ToolwareError
+from toolware.ids import new_request_id
+
+__all__ = [
+    "ExtraKey",
+    "Extras",
+    "Kind",
+    "Principal",
+    "RequestContext",
+    "ResponseContext",
+    "TraceContext",
+]
+
+T = TypeVar("T")
+
+
+class Kind(StrEnum):
+    """What sort of registry entry a call targets."""
+
+    TOOL = "tool"
+    PLUGIN = "plugin"
+    RAG = "rag"
+
+
+class ExtraKey(Generic[T]):
+    """A typed key for per-call extras. Keys compare by identity: create each once, at import.
+
+    >>> TENANT = ExtraKey("tenant", str)
+    >>> request.with_extra(TENANT, "acme").get(TENANT)
+    'acme'
+    """
+
+    __slots__ = ("default", "name", "type")
+
+    def __init__(self, name: str, type: type[T], *, default: T | None = None) -> None:
+        if not name:
+            raise ValueError(
+                "ExtraKey name must be a non-empty string, e.g. ExtraKey('tenant', str)"
+            )
+        self.name = name
+        self.type = type
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"ExtraKey({self.name!r}, {getattr(self.type, '__name__', self.type)!s})"
+
+
+class Extras:
+    """An immutable mapping from :class:`ExtraKey` to values; ``with_value`` returns a copy."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[ExtraKey[Any], Any] | None = None) -> None:
+        self._data: dict[ExtraKey[Any], Any] = dict(data) if data else {}
+
+    def get(self, key: ExtraKey[T]) -> T | None:
+        value: T | None = self._data.get(key, key.default)
+        return value
+
+    def with_value(self, key: ExtraKey[T], value: T) -> Extras:
+        copy = Extras.__new__(Extras)
+        copy._data = {**self._data, key: value}
+        return copy
+
+    def without(self, key: ExtraKey[Any]) -> Extras:
+        copy = Extras.__new__(Extras)
+        copy._data = {k: v for k, v in self._data.items() if k is not key}
+        return copy
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[ExtraKey[Any]]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Extras) and other._data == self._data
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._data.items()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{key.name}={value!r}" for key, value in self._data.items())
+        return f"Extras({inner})"
+
+
+EMPTY_EXTRAS = Extras()
+_EMPTY_ARGUMENTS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: a stable id, optional roles and string claims."""
+
+    id: str
+    roles: frozenset[str] = frozenset()
+    claims: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
+class TraceContext(msgspec.Struct, frozen=True, kw_only=True):
+    """W3C trace context carried with the call (``traceparent`` and ``tracestate`` headers)."""
+
+    traceparent: str
+    tracestate: str = ""
+
+
+def freeze_arguments(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only copy of ``arguments`` (the caller's dict can change afterwards)."""
+    if not arguments:
+        return _EMPTY_ARGUMENTS
+    return MappingProxyType(dict(arguments))
+
+
+class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
+    """One call: who, what, with which arguments, and until when.
+
+    ``deadline`` is an absolute time on the pipeline clock's ``monotonic()`` timeline, or
+    ``None`` for no deadline; transports convert it to a relative budget when it leaves the
+    process. Build one with :meth:`create`; derive changed copies with the ``with_*`` methods.
+    """
+
+    id: str
+    kind: Kind
+    target: str
+    arguments: Mapping[str, Any]
+    action: str | None = None
+    principal: Principal | None = None
+    deadline: float | None = None
+    trace: TraceContext | None = None
+    extras: Extras = EMPTY_EXTRAS
+
+    @classmethod
+    def create(
+        cls,
+        target: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        kind: Kind = Kind.TOOL,
+        action: str | None = None,
+        principal: Principal | None = None,
+        deadline: float | None = None,
+        trace: TraceContext | None = None,
+        extras: Extras = EMPTY_EXTRAS,
+        id: str | None = None,
+        clock: Clock = system_clock,
+    ) -> RequestContext:
+        """A new request with a fresh time-sortable id and a read-only copy of ``arguments``."""
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"target must be a non-empty string naming an entry, got {target!r}")
+        return cls(
+            id=new_request_id(clock) if id is None else id,
+            kind=Kind(kind),
+            target=target,
+            arguments=freeze_arguments(arguments),
+            action=action,
+            principal=principal,
+            deadline=deadline,
+            trace=trace,
+            extras=extras,
+        )
+
+    @property
+    def qualified_name(self) -> str:
+        """``target`` or ``target.action``: how logs and errors name the call."""
+        return self.target if self.action is None else f"{self.target}.{self.action}"
+
+    def get(self, key: ExtraKey[T]) -> T | None:
+        """The extra stored under ``key``, or the key's default."""
+        return self.extras.get(key)
+
+    def with_extra(self, key: ExtraKey[T], value: T) -> RequestContext:
+        return msgspec.structs.replace(self, extras=self.extras.with_value(key, value))
+
+    def with_arguments(self, arguments: Mapping[str, Any]) -> RequestContext:
+        return msgspec.structs.replace(self, arguments=freeze_arguments(arguments))
+
+    def with_deadline(self, deadline: float | None) -> RequestContext:
+        """A copy with exactly this deadline (see :meth:`narrow_deadline` to only tighten)."""
+        return msgspec.structs.replace(self, deadline=deadline)
+
+    def narrow_deadline(self, deadline: float) -> RequestContext:
+        """A copy whose deadline is the earlier of the current one and ``deadline``."""
+        if self.deadline is not None and self.deadline <= deadline:
+            return self
+        return msgspec.structs.replace(self, deadline=deadline)
+
+    def with_principal(self, principal: Principal | None) -> RequestContext:
+        return msgspec.structs.replace(self, principal=principal)
+
+    def with_trace(self, trace: TraceContext | None) -> RequestContext:
+        return msgspec.structs.replace(self, trace=trace)
+
+
+class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of one call: a value, or a typed error, never both.
+
+    ``started_at``/``finished_at`` are on the pipeline clock's ``monotonic()`` timeline and
+    bracket the handler; ``attempts`` counts how many times the handler was tried.
+    """
+
+    value: Any = None
+    error: ToolwareError | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    attempts: int = 1
+    extras: Extras = EMPTY_EXTRAS
+
+    def __post_init__(self) -> None:
+        if self.error is not None and self.value is not None:
+            raise ValueError(
+                "a ResponseContext holds a value or an error, never both; "
+                "use ResponseContext.failure(error) or ResponseContext.success(value)"
+            )
+
+    @classmethod
+    def success(
+        cls, value: Any, *, started_at: float = 0.0, finished_at: float = 0.0, attempts: int = 1
+    ) -> ResponseContext:
+        return cls(value=value, started_at=started_at, finished_at=finished_at, attempts=attempts)
+
+    @classmethod
+    def failure(
+        cls,
+        error: ToolwareError,
+        *,
+        started_at: float = 0.0,
+        finished_at: float = 0.0,
+        attempts: int = 1,
+    ) -> ResponseContext:
+        if not isinstance(error, ToolwareError):
+            raise TypeError(
+                f"failure() takes a ToolwareError, got {type(error).__name__}; "
+                "wrap it, e.g. ToolFailedError(str(exc)) raised 'from exc'"
+            )
+        return cls(error=error, started_at=started_at, finished_at=finished_at, attempts=attempts)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds between ``started_at`` and ``finished_at``."""
+        return self.finished_at - self.started_at
+
+    def unwrap(self) -> Any:
+        """The value, or raise the error."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    def get(self, key: ExtraKey[T]) -> T | None:
+        return self.extras.get(key)
+
+    def with_extra(self, key: ExtraKey[T], value: T) -> ResponseContext:
+        return msgspec.structs.replace(self, extras=self.extras.with_value(key, value))
+
+    def with_value(self, value: Any) -> ResponseContext:
+        return msgspec.structs.replace(self, value=value, error=None)
+
+    def with_error(self, error: ToolwareError) -> ResponseContext:
+        return msgspec.structs.replace(self, value=None, error=error)
+
+    def with_attempts(self, attempts: int) -> ResponseContext:
+        return msgspec.structs.replace(self, attempts=attempts)
+
+    def evolve(self, **changes: Any) -> ResponseContext:
+        """A copy with the given fields changed (checked like the constructor)."""
+        return msgspec.structs.replace(self, **changes)

@@ -1,0 +1,88 @@
+"""Per-target statistics: calls, errors by category, latency histogram.
+
+Measures the time spent inside it (everything after it in the pipeline, including the handler),
+on the injected clock. A cancelled call is counted under ``cancelled`` before the cancellation
+propagates. Read the numbers with ``interceptor.snapshot()``.
+
+Calls to names that do not exist are counted under one target, ``UNKNOWN_TARGET``: an agent that
+invents tool names must not grow the statistics (or the metric label sets fed from them)
+without bound.
+
+Events: none (this is the data source for metrics and the dashboard).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from toolware.clock import Clock, system_clock
+from toolware.context import RequestContext, ResponseContext
+from toolware.errors import ErrorCategory
+from toolware.stats import StatsRecorder, StatsSnapshot
+from toolware.types import CallNext
+
+__all__ = ["UNKNOWN_TARGET", "StatsInterceptor"]
+
+UNKNOWN_TARGET = "(unknown)"
+
+
+class StatsInterceptor:
+    """Records every call that passes through it into a :class:`StatsRecorder`."""
+
+    __slots__ = ("_clock", "name", "recorder")
+
+    def __init__(
+        self, *, recorder: StatsRecorder | None = None, clock: Clock = system_clock
+    ) -> None:
+        self.recorder = recorder if recorder is not None else StatsRecorder()
+        self.name = "stats"
+        self._clock = clock
+
+    async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+        clock = self._clock
+        started = clock.monotonic()
+        try:
+            response = await call_next(request)
+        except asyncio.CancelledError:
+            self.recorder.record(
+                request.kind,
+                request.target,
+                request.action,
+                clock.monotonic() - started,
+                ErrorCategory.CANCELLED,
+            )
+            raise
+        except Exception:
+            # Crashed below us; the pipeline turns it into an internal error, count it as one.
+            self.recorder.record(
+                request.kind,
+                request.target,
+                request.action,
+                clock.monotonic() - started,
+                ErrorCategory.INTERNAL,
+            )
+            raise
+        error = response.error
+        if error is None:
+            self.recorder.record(
+                request.kind, request.target, request.action, clock.monotonic() - started, None
+            )
+        elif error.category is ErrorCategory.NOT_FOUND:
+            self.recorder.record(
+                request.kind, UNKNOWN_TARGET, None, clock.monotonic() - started, error.category
+            )
+        else:
+            self.recorder.record(
+                request.kind,
+                request.target,
+                request.action,
+                clock.monotonic() - started,
+                error.category,
+            )
+        return response
+
+    def snapshot(self) -> StatsSnapshot:
+        return self.recorder.snapshot()
+
+    def reset(self) -> None:
+        self.recorder.reset()

@@ -1,0 +1,119 @@
+"""Timeouts and deadlines.
+
+Each call gets a deadline: the earliest of the request's own deadline (set by the caller or an
+outer pipeline), now + the entry's default ``timeout`` (when ``registry`` is given and the entry
+sets one), and now + this interceptor's ``timeout``. The deadline travels on in the request, so
+nested pipelines and remote calls see it. When it passes, the call is cancelled and the response
+is a ``timeout`` error carrying the limit; it is retryable only if the entry is idempotent.
+
+A synchronous handler cannot be interrupted: the caller gets its timeout response on time and the
+worker thread finishes in the background.
+
+Events: ``timeout.expired`` (debug) with the target and the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from toolware.clock import Clock, system_clock
+from toolware.context import RequestContext, ResponseContext
+from toolware.errors import CallTimeoutError, ToolwareError
+from toolware.registry.base import Registry
+from toolware.types import CallNext
+
+__all__ = ["TimeoutInterceptor"]
+
+logger = logging.getLogger("toolware.interceptors.timeout")
+
+
+class TimeoutInterceptor:
+    """Bounds each call by a deadline; see the module docstring for how it is chosen."""
+
+    __slots__ = ("_clock", "name", "registry", "timeout")
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = 30.0,
+        registry: Registry | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise ValueError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            )
+        self.timeout = timeout
+        self.registry = registry
+        self.name = "timeout"
+        self._clock = clock
+
+    def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
+        """This call's own limit in seconds, and whether a timeout may be retried."""
+        if self.registry is None:
+            return self.timeout, False
+        try:
+            entry = self.registry.resolve(request.kind, request.target, request.action)
+        except ToolwareError:
+            return self.timeout, False  # the router reports the lookup failure
+        description = entry.description
+        limits = [t for t in (description.timeout, self.timeout) if t is not None]
+        return (min(limits) if limits else None), description.idempotent
+
+    async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+        clock = self._clock
+        now = clock.monotonic()
+        limit, retryable = self._policy(request)
+        deadline = request.deadline
+        if limit is not None and (deadline is None or now + limit < deadline):
+            deadline = now + limit
+        if deadline is None:
+            return await call_next(request)
+        budget = deadline - now
+        if budget <= 0:
+            return self._expired(request, limit if limit is not None else 0.0, retryable, now)
+        if deadline != request.deadline:
+            request = request.with_deadline(deadline)
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        fired = False
+
+        def expire() -> None:
+            nonlocal fired
+            fired = True
+            task.cancel()
+
+        timer = clock.call_at(deadline, expire)
+        try:
+            response = await call_next(request)
+        except asyncio.CancelledError:
+            # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
+            if fired and task.uncancel() <= cancelling:
+                return self._expired(request, budget, retryable, now)
+            raise
+        finally:
+            timer.cancel()
+        if fired:  # the inner code swallowed our cancellation; undo it and keep its answer
+            task.uncancel()
+        return response
+
+    def _expired(
+        self, request: RequestContext, limit: float, retryable: bool, started: float
+    ) -> ResponseContext:
+        logger.debug(
+            "timeout.expired",
+            extra={"target": request.qualified_name, "limit": limit, "request_id": request.id},
+        )
+        error = CallTimeoutError(
+            f"{request.qualified_name!r} did not complete within the allowed timeout of "
+            f"{limit:.3f}s",
+            limit=limit,
+            retryable=retryable,
+            request_id=request.id,
+            target=request.qualified_name,
+        )
+        return ResponseContext.failure(
+            error, started_at=started, finished_at=self._clock.monotonic()
+        )

@@ -1,0 +1,123 @@
+"""The registry protocol shared by tools, plugins and RAG retrievers, and its data types."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+
+from toolware.context import Kind
+
+__all__ = [
+    "ArgumentValidator",
+    "Entry",
+    "EntryDescription",
+    "HealthStatus",
+    "Registry",
+    "RegistryHealth",
+    "close_matches",
+]
+
+
+class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
+    """What an entry is, for listings, function-calling schemas and interceptors.
+
+    ``args_schema`` and ``result_schema`` are JSON Schema documents inferred from type hints;
+    ``timeout`` is the entry's default time limit in seconds (``None``: the pipeline's).
+    """
+
+    name: str
+    kind: Kind
+    action: str | None = None
+    description: str = ""
+    args_schema: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    result_schema: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    version: str = "0"
+    idempotent: bool = False
+    timeout: float | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return self.name if self.action is None else f"{self.name}.{self.action}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tags sorted)."""
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        data["tags"] = sorted(self.tags)
+        return data
+
+
+class ArgumentValidator(Protocol):
+    """Checks and converts an entry's arguments before its handler runs."""
+
+    def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
+        """Return the converted arguments, or raise :class:`InvalidRequestError` naming each
+        bad field. ``strict`` refuses conversions such as ``"3"`` to ``3``."""
+        ...
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    """A resolved registry entry: its description and how to run it.
+
+    ``function`` is called with the arguments as keywords; it is awaited when ``is_async`` and
+    run in the router's worker threads otherwise. ``context_parameter`` names a parameter that
+    receives the :class:`~toolware.context.RequestContext` itself. An exception from the
+    function is retryable only if it is an instance of one of ``retryable_on``.
+    """
+
+    description: EntryDescription
+    function: Callable[..., Any]
+    is_async: bool
+    validator: ArgumentValidator
+    context_parameter: str | None = None
+    retryable_on: tuple[type[BaseException], ...] = ()
+
+
+class HealthStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class RegistryHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """A registry's health: overall status, entry count, and problems by source or entry."""
+
+    status: HealthStatus
+    entries: int
+    problems: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
+@runtime_checkable
+class Registry(Protocol):
+    """One protocol for every source of entries.
+
+    ``resolve`` is synchronous because it sits on every call's path; sources that live
+    elsewhere keep a local catalogue and refresh it in the background. ``revision`` changes
+    whenever the set of entries changes, so composites and caches know when to re-index.
+    """
+
+    @property
+    def revision(self) -> int: ...
+
+    def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
+        """The entry, or raise :class:`~toolware.errors.NotFoundError` with close matches."""
+        ...
+
+    def list(self) -> tuple[EntryDescription, ...]:
+        """Every entry's description, in registration order."""
+        ...
+
+    async def health(self) -> RegistryHealth: ...
+
+
+def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple[str, ...]:
+    """Names from ``candidates`` that look like ``name`` (typos, case, separators)."""
+    pool = sorted(set(candidates))
+    found = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
+    lowered = name.lower().replace("-", "_")
+    found.extend(c for c in pool if c.lower().replace("-", "_") == lowered and c not in found)
+    return tuple(found[:limit])

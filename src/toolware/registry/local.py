@@ -1,0 +1,361 @@
+"""The in-process registry: decorators for functions, classes and retrievers; lazy entries.
+
+registry = LocalRegistry()
+
+@registry.tool(idempotent=True, tags={"math"})
+def add(a: float, b: float) -> float:
+    "Add two numbers."
+    return a + b
+
+@registry.plugin
+class Notes:                      # each public method becomes an action: notes.add, ...
+    def add(self, text: str) -> int: ...
+
+registry.retriever(BM25Index(docs), name="docs")   # (query, k) -> ranked documents
+registry.add_lazy("myapp.tools:translate")          # imported on first use
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+import msgspec
+
+from toolware.context import Kind
+from toolware.errors import NotFoundError, RegistrationError, UnavailableError
+from toolware.registry.base import (
+    Entry,
+    EntryDescription,
+    HealthStatus,
+    RegistryHealth,
+    close_matches,
+)
+from toolware.registry.rag import retriever_function
+from toolware.registry.schema import inspect_signature
+
+__all__ = ["EntryOptions", "LocalRegistry", "import_object"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_Key = tuple[Kind, str, str | None]
+
+
+class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Registration options shared by tools, plugins and retrievers."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: frozenset[str] = frozenset()
+    version: str = "0"
+    idempotent: bool = False
+    timeout: float | None = None
+    retryable_on: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and self.timeout <= 0:
+            raise RegistrationError(f"timeout must be > 0 seconds or None, got {self.timeout}")
+        for cls in self.retryable_on:
+            if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+                raise RegistrationError(
+                    f"retryable_on takes exception classes, got {cls!r}; e.g. (ConnectionError,)"
+                )
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attribute.path"`` and return the attribute."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class LocalRegistry:
+    """Entries that live in this process. Not thread-safe for registration; resolve is."""
+
+    def __init__(self, name: str = "local") -> None:
+        self.name = name
+        self._entries: dict[_Key, Entry] = {}
+        self._lazy: dict[tuple[Kind, str], tuple[str, EntryOptions, int, int]] = {}
+        self._failures: dict[str, str] = {}
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    # -- registration ----------------------------------------------------------------------
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        version: str = "0",
+        idempotent: bool = False,
+        timeout: float | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+    ) -> Callable[[F], F]: ...
+    def tool(  # type: ignore[misc] # options are checked by EntryOptions
+        self, function: F | None = None, /, **options: Any
+    ) -> F | Callable[[F], F]:
+        """Register a function or async function as a tool; usable bare or with options."""
+
+        def register(fn: F) -> F:
+            self.add(fn, kind=Kind.TOOL, **options)
+            return fn
+
+        return register(function) if function is not None else register
+
+    def plugin(self, target: Any = None, /, **options: Any) -> Any:
+        """Register a class (instantiated with no arguments) or an instance as a plugin.
+
+        Each public method becomes an action, called as kind ``plugin``, name, action.
+        """
+
+        def register(obj: Any) -> Any:
+            self.add(obj, kind=Kind.PLUGIN, **options)
+            return obj
+
+        return register(target) if target is not None else register
+
+    def retriever(
+        self, source: Any = None, /, *, default_k: int = 5, max_k: int = 50, **options: Any
+    ) -> Any:
+        """Register a :class:`Retriever` object or a ``(query, k)`` function as a RAG entry."""
+
+        def register(obj: Any) -> Any:
+            self.add(obj, kind=Kind.RAG, default_k=default_k, max_k=max_k, **options)
+            return obj
+
+        return register(source) if source is not None else register
+
+    def add(
+        self,
+        obj: Any,
+        *,
+        kind: Kind = Kind.TOOL,
+        replace: bool = False,
+        default_k: int = 5,
+        max_k: int = 50,
+        tags: Iterable[str] = (),
+        **options: Any,
+    ) -> tuple[EntryDescription, ...]:
+        """Register ``obj`` as ``kind``; returns the descriptions of the new entries.
+
+        Registering a name twice is refused unless ``replace=True``.
+        """
+        entry_options = EntryOptions(tags=frozenset(tags), **options)
+        kind = Kind(kind)
+        if kind is Kind.PLUGIN:
+            entries = self._plugin_entries(obj, entry_options)
+        elif kind is Kind.RAG:
+            if not 1 <= default_k <= max_k:
+                raise RegistrationError(f"need 1 <= default_k <= max_k, got {default_k}, {max_k}")
+            name = entry_options.name or _name_of(obj)
+            function, is_async = retriever_function(obj, default_k=default_k, max_k=max_k)
+            entries = [self._entry(function, kind, name, None, entry_options, is_async)]
+        else:
+            name = entry_options.name or _name_of(obj)
+            entries = [self._entry(obj, kind, name, None, entry_options, None)]
+        for entry in entries:
+            d = entry.description
+            if not replace and (d.kind, d.name, d.action) in self._entries:
+                raise RegistrationError(
+                    f"a {d.kind.value} named {d.qualified_name!r} is already registered in "
+                    f"{self.name!r}; pick another name= or pass replace=True"
+                )
+        for entry in entries:
+            d = entry.description
+            self._entries[(d.kind, d.name, d.action)] = entry
+            self._lazy.pop((d.kind, d.name), None)
+        self._revision += 1
+        return tuple(entry.description for entry in entries)
+
+    def add_lazy(
+        self,
+        path: str,
+        *,
+        kind: Kind = Kind.TOOL,
+        default_k: int = 5,
+        max_k: int = 50,
+        **options: Any,
+    ) -> None:
+        """Register ``"package.module:object"`` to be imported the first time it is needed."""
+        entry_options = EntryOptions(**options)
+        if ":" not in path:
+            raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
+        name = entry_options.name or path.rpartition(":")[2].rpartition(".")[2]
+        self._lazy[(Kind(kind), name)] = (path, entry_options, default_k, max_k)
+        self._revision += 1
+
+    def remove(self, kind: Kind, name: str) -> None:
+        """Remove every entry of that kind and name (all actions of a plugin)."""
+        doomed = [key for key in self._entries if key[0] is kind and key[1] == name]
+        lazy = self._lazy.pop((kind, name), None)
+        if not doomed and lazy is None:
+            raise self._not_found(kind, name, None)
+        for key in doomed:
+            del self._entries[key]
+        self._revision += 1
+
+    def _entry(
+        self,
+        function: Callable[..., Any],
+        kind: Kind,
+        name: str,
+        action: str | None,
+        options: EntryOptions,
+        is_async: bool | None,
+    ) -> Entry:
+        if inspect.isasyncgenfunction(function):
+            raise RegistrationError(
+                f"{name!r} is an async generator; streaming handlers are not supported yet, "
+                "return a list instead"
+            )
+        if inspect.isclass(function):
+            raise RegistrationError(
+                f"{name!r} is a class; register classes with registry.plugin(...)"
+            )
+        if not callable(function):
+            raise RegistrationError(f"{name!r} is not callable: {type(function).__name__}")
+        qualified = name if action is None else f"{name}.{action}"
+        signature = inspect_signature(function, qualified)
+        description = EntryDescription(
+            name=name,
+            kind=kind,
+            action=action,
+            description=options.description or signature.description,
+            args_schema=signature.args_schema,
+            result_schema=signature.result_schema,
+            tags=options.tags,
+            version=options.version,
+            idempotent=options.idempotent,
+            timeout=options.timeout,
+        )
+        return Entry(
+            description=description,
+            function=function,
+            is_async=inspect.iscoroutinefunction(function) if is_async is None else is_async,
+            validator=signature.validator,
+            context_parameter=signature.context_parameter,
+            retryable_on=options.retryable_on,
+        )
+
+    def _plugin_entries(self, obj: Any, options: EntryOptions) -> builtins.list[Entry]:
+        instance = obj() if inspect.isclass(obj) else obj
+        cls = type(instance)
+        name = options.name or _snake(cls.__name__)
+        actions = [
+            attribute
+            for attribute, value in inspect.getmembers(cls)
+            if not attribute.startswith("_") and callable(value) and not inspect.isclass(value)
+        ]
+        if not actions:
+            raise RegistrationError(
+                f"plugin {name!r} has no public methods; each public method becomes an action"
+            )
+        # Each action is described by its own docstring; the plugin's description (or class
+        # docstring) stands in for methods that have none.
+        fallback = options.description or _first_line(inspect.getdoc(cls))
+        entries = []
+        for action in actions:
+            method = getattr(instance, action)
+            own = _first_line(inspect.getdoc(method))
+            action_options = msgspec.structs.replace(options, description=own or fallback)
+            entries.append(self._entry(method, Kind.PLUGIN, name, action, action_options, None))
+        return entries
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
+        entry = self._entries.get((kind, name, action))
+        if entry is not None:
+            return entry
+        if (kind, name) in self._lazy:
+            self._load(kind, name)
+            entry = self._entries.get((kind, name, action))
+            if entry is not None:
+                return entry
+        raise self._not_found(kind, name, action)
+
+    def _load(self, kind: Kind, name: str) -> None:
+        path, options, default_k, max_k = self._lazy[(kind, name)]
+        try:
+            obj = import_object(path)
+        except Exception as exc:
+            self._failures[f"{kind.value}:{name}"] = f"{type(exc).__name__}: {exc}"
+            raise UnavailableError(
+                f"{kind.value} {name!r} could not be imported from {path!r}: "
+                f"{type(exc).__name__}: {exc}",
+                hint="install the package that provides it or fix the import path",
+                retryable=False,
+            ) from exc
+        option_values = {f: getattr(options, f) for f in options.__struct_fields__}
+        option_values["name"] = name
+        self.add(obj, kind=kind, default_k=default_k, max_k=max_k, **option_values)
+        self._failures.pop(f"{kind.value}:{name}", None)
+
+    def _not_found(self, kind: Kind, name: str, action: str | None) -> NotFoundError:
+        same_kind = {key[1] for key in self._entries if key[0] is kind}
+        same_kind.update(key[1] for key in self._lazy if key[0] is kind)
+        if name in same_kind and kind is Kind.PLUGIN:
+            actions = sorted(str(k[2]) for k in self._entries if k[0] is kind and k[1] == name)
+            wanted = "an action" if action is None else f"no action {action!r}"
+            return NotFoundError(
+                f"plugin {name!r} needs {wanted}; it has: {', '.join(actions)}",
+                candidates=close_matches(action or "", actions) if action else tuple(actions[:3]),
+            )
+        other = sorted(k[0].value for k in self._entries if k[1] == name and k[0] is not kind)
+        hint = (
+            f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"
+            if other
+            else None
+        )
+        return NotFoundError(
+            f"no {kind.value} named {name!r} in registry {self.name!r}",
+            candidates=close_matches(name, same_kind),
+            **({"hint": hint} if hint else {}),
+        )
+
+    def list(self) -> tuple[EntryDescription, ...]:
+        """All descriptions; lazy entries are imported (their schemas are needed)."""
+        for kind, name in builtins.list(self._lazy):
+            try:
+                self._load(kind, name)
+            except UnavailableError:
+                continue  # reported by health(); listing the others still works
+        return tuple(entry.description for entry in self._entries.values())
+
+    async def health(self) -> RegistryHealth:
+        return RegistryHealth(
+            status=HealthStatus.DEGRADED if self._failures else HealthStatus.OK,
+            entries=len(self._entries) + len(self._lazy),
+            problems=dict(self._failures),
+        )
+
+    def __repr__(self) -> str:
+        return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={len(self._lazy)})"
+
+
+def _name_of(obj: Any) -> str:
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    return _snake(name) if inspect.isclass(obj) or not hasattr(obj, "__name__") else str(name)
+
+
+def _first_line(doc: str | None) -> str:
+    return " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
+
+
+def _snake(name: str) -> str:
+    out = [("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name)]
+    return "".join(out)

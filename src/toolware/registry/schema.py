@@ -1,0 +1,149 @@
+"""Argument and result schemas inferred from a function's type hints, with pydantic.
+
+Each parameter becomes a field of a generated pydantic model: its annotation is the type (use
+``Annotated[int, Field(ge=1, description=...)]`` for constraints), its default the default.
+The model validates arguments before the handler runs and publishes the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+import pydantic
+
+from toolware.context import RequestContext
+from toolware.errors import FieldError, InvalidRequestError, RegistrationError
+
+__all__ = ["Signature", "inspect_signature"]
+
+
+class PydanticValidator:
+    """Validates arguments with the model generated from the handler's signature."""
+
+    __slots__ = ("_model", "_properties", "_target")
+
+    def __init__(self, model: type[pydantic.BaseModel], schema: Mapping[str, Any], target: str):
+        self._model = model
+        self._properties: Mapping[str, Any] = schema.get("properties", {})
+        self._target = target
+
+    def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
+        try:
+            model = self._model.model_validate(dict(arguments), strict=strict)
+        except pydantic.ValidationError as exc:
+            fields = tuple(self._field_error(error) for error in exc.errors())
+            names = ", ".join(sorted({f.field for f in fields}))
+            raise InvalidRequestError(
+                f"invalid arguments for {self._target!r}: {names}", fields=fields
+            ) from exc
+        # Only the arguments the caller gave: the handler's own defaults apply to the rest.
+        validated = {name: getattr(model, name) for name in model.model_fields_set}
+        if model.model_extra:
+            validated.update(model.model_extra)
+        return validated
+
+    def _field_error(self, error: Any) -> FieldError:
+        location = ".".join(str(part) for part in error["loc"]) or "(arguments)"
+        top = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            expected = "one of: " + ", ".join(self._properties) if self._properties else "none"
+            return FieldError(location, "unexpected argument", expected)
+        return FieldError(location, str(error["msg"]), _expected(self._properties.get(top)))
+
+
+def _expected(schema: Mapping[str, Any] | None) -> str | None:
+    """A short human description of what a JSON Schema accepts."""
+    if not schema:
+        return None
+    if "enum" in schema:
+        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        parts = [_expected(option) for option in schema["anyOf"]]
+        return " or ".join(p for p in parts if p) or None
+    kind = schema.get("type")
+    if kind == "array":
+        inner = _expected(schema.get("items"))
+        return f"array of {inner}" if inner else "array"
+    bounds = [
+        f"{label} {schema[key]}"
+        for key, label in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"))
+        if key in schema
+    ]
+    text = str(kind) if kind else ("object" if "$ref" in schema else None)
+    if text and bounds:
+        return f"{text} {' and '.join(bounds)}"
+    return text
+
+
+class Signature(msgspec.Struct, frozen=True, kw_only=True):
+    """What registration learns from a handler's signature."""
+
+    validator: PydanticValidator
+    args_schema: Mapping[str, Any]
+    result_schema: Mapping[str, Any]
+    context_parameter: str | None
+    description: str
+
+
+def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
+    """Build the validator and schemas for ``function`` (a function or bound method)."""
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception as exc:
+        raise RegistrationError(
+            f"cannot read the type hints of {target!r}: {exc}; make every annotation importable"
+        ) from exc
+    fields: dict[str, Any] = {}
+    context_parameter = None
+    accepts_extra = False
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            accepts_extra = True
+            continue
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.POSITIONAL_ONLY):
+            raise RegistrationError(
+                f"{target!r} has the positional-only parameter {parameter.name!r}; arguments "
+                "arrive by name, so make it a normal or keyword-only parameter"
+            )
+        annotation = hints.get(parameter.name, Any)
+        if annotation is RequestContext:
+            context_parameter = parameter.name
+            continue
+        default = ... if parameter.default is parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, default)
+    model_name = "".join(part.capitalize() for part in target.replace(".", "_").split("_"))
+    try:
+        model = pydantic.create_model(
+            f"{model_name}Arguments",
+            __config__=pydantic.ConfigDict(
+                extra="allow" if accepts_extra else "forbid", arbitrary_types_allowed=True
+            ),
+            **fields,
+        )
+        args_schema = model.model_json_schema()
+    except (pydantic.PydanticUserError, pydantic.errors.PydanticSchemaGenerationError) as exc:
+        raise RegistrationError(f"cannot build an argument schema for {target!r}: {exc}") from exc
+    args_schema.pop("title", None)
+    result_schema: dict[str, Any] = {}
+    if "return" in hints and hints["return"] is not type(None):
+        try:
+            result_schema = pydantic.TypeAdapter(hints["return"]).json_schema()
+        except pydantic.errors.PydanticSchemaGenerationError:
+            result_schema = {}  # an opaque Python type: callers get no result schema
+    return Signature(
+        validator=PydanticValidator(model, args_schema, target),
+        args_schema=args_schema,
+        result_schema=result_schema,
+        context_parameter=context_parameter,
+        description=_first_paragraph(inspect.getdoc(function)),
+    )
+
+
+def _first_paragraph(doc: str | None) -> str:
+    if not doc:
+        return ""
+    return " ".join(doc.strip().split("\n\n", 1)[0].split())

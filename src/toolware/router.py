@@ -1,0 +1,75 @@
+"""The terminal handler that sends a request to its registry entry and wraps the outcome.
+
+A handler's exception becomes a ``tool_failed`` error (retryable when the entry lists the
+exception type in ``retryable_on``); a :class:`~toolware.errors.ToolwareError` raised on
+purpose by a handler keeps its category. Synchronous handlers run in a bounded worker pool.
+"""
+
+from __future__ import annotations
+
+from toolware._workers import WorkerPool
+from toolware.clock import Clock, system_clock
+from toolware.context import RequestContext, ResponseContext
+from toolware.errors import ToolFailedError, ToolwareError
+from toolware.registry.base import Registry
+
+__all__ = ["Router"]
+
+
+class Router:
+    """``async (request) -> response`` over a registry."""
+
+    __slots__ = ("_clock", "_pool", "name", "registry")
+
+    def __init__(
+        self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
+    ) -> None:
+        self.registry = registry
+        self.name = "router"
+        self._clock = clock
+        self._pool = WorkerPool(workers)
+
+    @property
+    def workers(self) -> int:
+        return self._pool.max_workers
+
+    async def __call__(self, request: RequestContext) -> ResponseContext:
+        try:
+            entry = self.registry.resolve(request.kind, request.target, request.action)
+        except ToolwareError as error:
+            return ResponseContext.failure(error.bind(request.id, request.qualified_name))
+        arguments = request.arguments
+        if entry.context_parameter is not None:
+            arguments = {**arguments, entry.context_parameter: request}
+        clock = self._clock
+        started = clock.monotonic()
+        try:
+            if entry.is_async:
+                value = await entry.function(**arguments)
+            else:
+                value = await self._pool.run(entry.function, arguments)
+        except ToolwareError as error:
+            return ResponseContext.failure(
+                error.bind(request.id, request.qualified_name),
+                started_at=started,
+                finished_at=clock.monotonic(),
+            )
+        except Exception as exc:
+            failure = ToolFailedError(
+                f"{request.qualified_name!r} raised {type(exc).__name__}: {exc}",
+                retryable=isinstance(exc, entry.retryable_on),
+                request_id=request.id,
+                target=request.qualified_name,
+            )
+            failure.__cause__ = exc
+            return ResponseContext.failure(
+                failure, started_at=started, finished_at=clock.monotonic()
+            )
+        return ResponseContext(value=value, started_at=started, finished_at=clock.monotonic())
+
+    def close(self) -> None:
+        """Release the worker threads (running sync handlers finish in the background)."""
+        self._pool.shutdown(wait=False)
+
+    def __repr__(self) -> str:
+        return f"Router({self.registry!r})"

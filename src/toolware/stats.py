@@ -1,0 +1,162 @@
+"""In-process call statistics: counts, errors by category and a latency histogram per target.
+
+The histogram has fixed bucket bounds, so recording a call is a bisect and a few integer
+increments, and percentiles are estimated by interpolating inside the bucket that holds them
+(accurate to the bucket's width, which is what dashboards and alert rules need).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+
+import msgspec
+
+from toolware.context import Kind
+from toolware.errors import ErrorCategory
+
+__all__ = ["DEFAULT_BUCKETS", "StatsRecorder", "StatsSnapshot", "TargetKey", "TargetStats"]
+
+# Upper bounds in seconds: 100 µs to ~105 s, doubling; one overflow bucket above the last.
+DEFAULT_BUCKETS: tuple[float, ...] = tuple(0.0001 * 2**i for i in range(21))
+
+
+class TargetKey(msgspec.Struct, frozen=True, order=True):
+    """What statistics are grouped by."""
+
+    kind: Kind
+    target: str
+    action: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return self.target if self.action is None else f"{self.target}.{self.action}"
+
+
+class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of one target's statistics. Latencies are in seconds."""
+
+    key: TargetKey
+    calls: int
+    errors: Mapping[ErrorCategory, int]
+    total_seconds: float
+    max_seconds: float
+    bucket_bounds: tuple[float, ...]
+    bucket_counts: tuple[int, ...]
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / self.calls if self.calls else 0.0
+
+    @property
+    def mean_seconds(self) -> float:
+        return self.total_seconds / self.calls if self.calls else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        """Estimated latency below which ``fraction`` (0..1) of calls fell."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be within 0..1, got {fraction}")
+        if not self.calls:
+            return 0.0
+        rank = fraction * self.calls
+        seen = 0
+        for index, count in enumerate(self.bucket_counts):
+            if count and seen + count >= rank:
+                lower = self.bucket_bounds[index - 1] if index else 0.0
+                upper = (
+                    self.bucket_bounds[index]
+                    if index < len(self.bucket_bounds)
+                    else self.max_seconds
+                )
+                upper = min(upper, self.max_seconds)
+                lower = min(lower, upper)
+                return lower + (upper - lower) * ((rank - seen) / count)
+            seen += count
+        return self.max_seconds  # pragma: no cover - the loop always reaches rank
+
+
+class StatsSnapshot(msgspec.Struct, frozen=True):
+    """Statistics for every target seen, in target order."""
+
+    targets: tuple[TargetStats, ...]
+
+    def get(self, target: str, *, kind: Kind = Kind.TOOL, action: str | None = None) -> TargetStats:
+        key = TargetKey(kind, target, action)
+        for stats in self.targets:
+            if stats.key == key:
+                return stats
+        raise KeyError(
+            f"no statistics for {kind.value} {target!r}; seen: "
+            + ", ".join(s.key.qualified_name for s in self.targets)
+        )
+
+    @property
+    def calls(self) -> int:
+        return sum(stats.calls for stats in self.targets)
+
+
+class _Counters:
+    __slots__ = ("calls", "counts", "errors", "max", "total")
+
+    def __init__(self, buckets: int) -> None:
+        self.calls = 0
+        self.total = 0.0
+        self.max = 0.0
+        self.counts = [0] * (buckets + 1)
+        self.errors: dict[ErrorCategory, int] = {}
+
+
+class StatsRecorder:
+    """Accumulates statistics; safe to share between pipelines on one event loop."""
+
+    __slots__ = ("_bounds", "_targets")
+
+    def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
+        bounds = tuple(float(b) for b in buckets)
+        if not bounds or any(b <= 0 for b in bounds) or list(bounds) != sorted(set(bounds)):
+            raise ValueError(f"buckets must be increasing positive seconds, got {buckets!r}")
+        self._bounds = bounds
+        self._targets: dict[tuple[Kind, str, str | None], _Counters] = {}
+
+    def record(
+        self,
+        kind: Kind,
+        target: str,
+        action: str | None,
+        seconds: float,
+        error: ErrorCategory | None,
+    ) -> None:
+        key = (kind, target, action)
+        counters = self._targets.get(key)
+        if counters is None:
+            counters = self._targets[key] = _Counters(len(self._bounds))
+        counters.calls += 1
+        counters.total += seconds
+        if seconds > counters.max:
+            counters.max = seconds
+        counters.counts[bisect.bisect_left(self._bounds, seconds)] += 1
+        if error is not None:
+            counters.errors[error] = counters.errors.get(error, 0) + 1
+
+    def snapshot(self) -> StatsSnapshot:
+        stats = [
+            TargetStats(
+                key=TargetKey(*key),
+                calls=c.calls,
+                errors=dict(c.errors),
+                total_seconds=c.total,
+                max_seconds=c.max,
+                bucket_bounds=self._bounds,
+                bucket_counts=tuple(c.counts),
+            )
+            for key, c in self._targets.items()
+        ]
+        stats.sort(key=lambda s: (s.key.kind.value, s.key.target, s.key.action or ""))
+        return StatsSnapshot(tuple(stats))
+
+    def reset(self) -> None:
+        self._targets.clear()

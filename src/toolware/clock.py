@@ -49,11 +49,9 @@ class SystemClock:
 
     __slots__ = ()
 
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time()
+    # The C functions themselves, not wrappers: clock reads sit on every call's path.
+    monotonic = staticmethod(time.monotonic)
+    time = staticmethod(time.time)
 
     def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
         # asyncio's default loops measure time with time.monotonic(), so a deadline on our

@@ -19,7 +19,7 @@ __all__ = ["Router"]
 class Router:
     """``async (request) -> response`` over a registry."""
 
-    __slots__ = ("_clock", "_pool", "name", "registry")
+    __slots__ = ("_clock", "_now", "_pool", "_resolve", "name", "registry")
 
     def __init__(
         self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
@@ -27,6 +27,8 @@ class Router:
         self.registry = registry
         self.name = "router"
         self._clock = clock
+        self._now = clock.monotonic
+        self._resolve = registry.resolve
         self._pool = WorkerPool(workers)
 
     @property
@@ -35,14 +37,14 @@ class Router:
 
     async def __call__(self, request: RequestContext) -> ResponseContext:
         try:
-            entry = self.registry.resolve(request.kind, request.target, request.action)
+            entry = self._resolve(request.kind, request.target, request.action)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))
         arguments = request.arguments
         if entry.context_parameter is not None:
             arguments = {**arguments, entry.context_parameter: request}
-        clock = self._clock
-        started = clock.monotonic()
+        now = self._now
+        started = now()
         try:
             if entry.is_async:
                 value = await entry.function(**arguments)
@@ -52,7 +54,7 @@ class Router:
             return ResponseContext.failure(
                 error.bind(request.id, request.qualified_name),
                 started_at=started,
-                finished_at=clock.monotonic(),
+                finished_at=now(),
             )
         except Exception as exc:
             failure = ToolFailedError(
@@ -62,10 +64,8 @@ class Router:
                 target=request.qualified_name,
             )
             failure.__cause__ = exc
-            return ResponseContext.failure(
-                failure, started_at=started, finished_at=clock.monotonic()
-            )
-        return ResponseContext(value=value, started_at=started, finished_at=clock.monotonic())
+            return ResponseContext.failure(failure, started_at=started, finished_at=now())
+        return ResponseContext(value=value, started_at=started, finished_at=now())
 
     def close(self) -> None:
         """Release the worker threads (running sync handlers finish in the background)."""

@@ -130,8 +130,8 @@ class Arguments(dict[str, Any]):
         )
 
     __setitem__ = __delitem__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
-    __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
 
     def __repr__(self) -> str:
         return f"Arguments({dict.__repr__(self)})"

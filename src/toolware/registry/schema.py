@@ -12,11 +12,11 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NotRequired, Required
 
 import msgspec
 import pydantic
-from typing_extensions import NotRequired, Required, TypedDict
+from typing_extensions import TypedDict
 
 from toolware.context import RequestContext
 from toolware.errors import FieldError, InvalidRequestError, RegistrationError

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from types import CodeType, TracebackType
-from typing import Any
+from types import CodeType, FrameType, TracebackType
 
 __all__ = ["Attribution", "display_name"]
 
@@ -62,16 +61,21 @@ class Attribution:
         while tb is not None:
             candidates = self._by_code.get(tb.tb_frame.f_code)
             if candidates:
-                found = self._pick(candidates, tb.tb_frame.f_locals)
+                found = self._pick(candidates, tb.tb_frame) or found
             tb = tb.tb_next
         return found
 
     @staticmethod
-    def _pick(candidates: list[tuple[object | None, str]], frame_locals: dict[str, Any]) -> str:
-        if len(candidates) == 1:
-            return candidates[0][1]
-        owner = frame_locals.get("self")
+    def _pick(candidates: list[tuple[object | None, str]], frame: FrameType) -> str | None:
+        # A method's code is shared by every instance of its class, so a frame only belongs
+        # to a stage whose own instance is running in it: the outer pipeline's __call__ frame
+        # is not its terminal sub-pipeline, though both run Pipeline.__call__.
+        code = frame.f_code
+        owner = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
+        unowned: set[str] = set()
         for candidate_owner, name in candidates:
-            if candidate_owner is not None and candidate_owner is owner:
+            if candidate_owner is None:
+                unowned.add(name)
+            elif candidate_owner is owner:
                 return name
-        return " or ".join(sorted({name for _, name in candidates}))
+        return " or ".join(sorted(unowned)) if unowned else None

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from toolware.errors import UnavailableError
+
 __all__ = ["WorkerPool", "default_workers"]
 
 
@@ -30,7 +32,9 @@ class WorkerPool:
     __slots__ = ("_executor", "_lock", "max_workers")
 
     def __init__(self, max_workers: int | None = None) -> None:
-        if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
             raise ValueError(f"workers must be a positive integer, got {max_workers!r}")
         self.max_workers = max_workers or default_workers()
         self._executor: ThreadPoolExecutor | None = None
@@ -48,9 +52,25 @@ class WorkerPool:
         return executor
 
     async def run(self, function: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-        context = contextvars.copy_context()
-        call = functools.partial(context.run, function, **arguments)
-        return await asyncio.get_running_loop().run_in_executor(self._get(), call)
+        """Run ``function(**arguments)`` on a worker thread and return its result.
+
+        Raises :class:`~toolware.errors.UnavailableError` if :meth:`shutdown` dropped the call
+        before a thread picked it up; cancelling the awaiting task still raises
+        ``CancelledError``.
+        """
+        call = functools.partial(_call, contextvars.copy_context(), function, arguments)
+        future = asyncio.get_running_loop().run_in_executor(self._get(), call)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if future.cancelled() and task is not None and task.cancelling() == 0:
+                # Nobody cancelled this task: the queued call was dropped by shutdown().
+                raise UnavailableError(
+                    "the worker pool was shut down before this call could start",
+                    hint="the router was closed; build a new pipeline to make more calls",
+                ) from None
+            raise
 
     def shutdown(self, *, wait: bool = False) -> None:
         """Stop accepting work; with ``wait`` also wait for running functions to finish."""
@@ -58,3 +78,16 @@ class WorkerPool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def _call(
+    context: contextvars.Context, function: Callable[..., Any], arguments: Mapping[str, Any]
+) -> Any:
+    try:
+        return context.run(function, **arguments)
+    except StopIteration as exc:
+        # asyncio cannot put StopIteration into a future: it logs a TypeError and the caller
+        # waits forever. Convert it the way a coroutine does (PEP 479).
+        raise RuntimeError(
+            f"{getattr(function, '__qualname__', function)!s} raised StopIteration"
+        ) from exc

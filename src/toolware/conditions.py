@@ -6,6 +6,7 @@ of target names. Sets are compiled into the cheapest test (one ``in`` on a froze
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Set
 from typing import Union
 
@@ -60,8 +61,35 @@ def compile_condition(when: When) -> Condition:
             "kinds, {'search', ...} for targets, or a predicate for anything else"
         )
     if callable(when):
+        _check_predicate(when)
         return Condition(predicate=when)
     raise TypeError(
         f"when= must be a predicate (request) -> bool, a set of Kind or a set of target names, "
         f"got {type(when).__name__}"
     )
+
+
+def _check_predicate(predicate: Callable[..., object]) -> None:
+    # An async predicate returns a coroutine, which is always truthy: the interceptor would
+    # apply to every call and the coroutine would never be awaited.
+    call = getattr(predicate, "__call__", None)  # noqa: B004 - an object's own async __call__
+    if inspect.iscoroutinefunction(predicate) or inspect.iscoroutinefunction(call):
+        raise TypeError(
+            f"when= got the async function {_name(predicate)}; conditions run on every call and "
+            "must be plain functions: def predicate(request) -> bool"
+        )
+    try:
+        signature = inspect.signature(predicate)
+    except (TypeError, ValueError):  # builtins without signatures: trust the caller
+        return
+    try:
+        signature.bind(None)
+    except TypeError:
+        raise TypeError(
+            f"when= predicate {_name(predicate)}{signature} must accept one positional argument, "
+            "the request: def predicate(request) -> bool"
+        ) from None
+
+
+def _name(obj: object) -> str:
+    return getattr(obj, "__qualname__", None) or type(obj).__name__

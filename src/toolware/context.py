@@ -160,19 +160,20 @@ class TraceContext(msgspec.Struct, frozen=True, kw_only=True):
 
 def freeze_arguments(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only copy of ``arguments`` (the caller's dict can change afterwards)."""
-    if not arguments:
+    if arguments is None:
         return _EMPTY_ARGUMENTS
     cls = type(arguments)
     if cls is Arguments:
         return arguments
     if cls is dict:  # the usual case; skips the slow ABC isinstance check below
-        return Arguments(arguments)
+        return Arguments(arguments) if arguments else _EMPTY_ARGUMENTS
+    # Checked before emptiness, so a falsy non-mapping ('' or []) is refused, not taken as {}.
     if not isinstance(arguments, Mapping):
         raise TypeError(
             f"arguments must be a mapping of parameter names to values, "
             f"got {type(arguments).__name__}"
         )
-    return Arguments(arguments)
+    return Arguments(arguments) if arguments else _EMPTY_ARGUMENTS
 
 
 class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -270,11 +271,18 @@ class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
     extras: Extras = EMPTY_EXTRAS
 
     def __post_init__(self) -> None:
-        if self.error is not None and self.value is not None:
-            raise ValueError(
-                "a ResponseContext holds a value or an error, never both; "
-                "use ResponseContext.failure(error) or ResponseContext.success(value)"
-            )
+        if self.error is not None:
+            if self.value is not None:
+                raise ValueError(
+                    "a ResponseContext holds a value or an error, never both; "
+                    "use ResponseContext.failure(error) or ResponseContext.success(value)"
+                )
+            if not isinstance(self.error, ToolwareError):
+                raise TypeError(
+                    f"a ResponseContext error must be a ToolwareError, got "
+                    f"{type(self.error).__name__}; wrap it, e.g. ToolFailedError(str(exc)) "
+                    "raised 'from exc'"
+                )
 
     @classmethod
     def success(

@@ -115,11 +115,11 @@ class ToolwareError(Exception):
     def causes(self) -> Iterator[BaseException]:
         """The chain of underlying exceptions, nearest first."""
         seen: set[int] = {id(self)}
-        current = self.__cause__ or self.__context__
+        current = _next_cause(self)
         while current is not None and id(current) not in seen:
             seen.add(id(current))
             yield current
-            current = current.__cause__ or current.__context__
+            current = _next_cause(current)
 
     def details(self) -> dict[str, Any]:
         """Category-specific fields for ``to_dict()``; subclasses extend this."""
@@ -141,11 +141,27 @@ class ToolwareError(Exception):
         data["causes"] = [_type_name(cause) for cause in self.causes()]
         return data
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with cls(*args), which fails for subclasses whose __init__ takes
+        # required keyword-only arguments (retry_after, limit), so copy.copy() and pickle did.
+        return (_rebuild, (type(self), self.message), self.__dict__.copy())
+
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, target={self.target!r})"
+
+
+def _rebuild(cls: type[ToolwareError], message: str) -> ToolwareError:
+    return cls.__new__(cls, message)
+
+
+def _next_cause(exc: BaseException) -> BaseException | None:
+    """What Python's own traceback shows as the cause: ``raise ... from None`` hides it."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
 
 
 def _type_name(exc: BaseException) -> str:

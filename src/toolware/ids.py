@@ -24,20 +24,22 @@ __all__ = ["new_request_id"]
 _node = int.from_bytes(os.urandom(6), "big") >> 4  # 44 random bits per process
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)  # random 20-bit start
 _VARIANT = 0b10 << 62
-_prefix_millis = -1
-_prefix = ""
+# (millis, prefix) in one tuple, read and replaced whole: two separate globals let a thread
+# pair its own millisecond with the prefix another thread (or another clock) had just written.
+_prefix_cache: tuple[int, str] = (-1, "")
 
 
 def new_request_id(clock: Clock = system_clock) -> str:
     """Return a new UUIDv7, as 32 lowercase hex digits, stamped with ``clock.time()``."""
-    global _prefix_millis, _prefix
+    global _prefix_cache
     millis = int(clock.time() * 1000) & 0xFFFF_FFFF_FFFF
-    if millis != _prefix_millis:
-        _prefix = "%012x7" % millis  # noqa: UP031 - %-formatting is measurably faster here
-        _prefix_millis = millis
+    cached_millis, prefix = _prefix_cache
+    if millis != cached_millis:
+        prefix = "%012x7" % millis  # noqa: UP031 - %-formatting is measurably faster here
+        _prefix_cache = (millis, prefix)
     sequence = next(_counter) & 0x3FFF_FFFF
     # rand_a: the counter's top 12 bits; rand_b: the variant, its low 18 bits, the node.
-    return _prefix + "%03x%016x" % (  # noqa: UP031
+    return prefix + "%03x%016x" % (  # noqa: UP031
         sequence >> 18,
         _VARIANT | ((sequence & 0x3FFFF) << 44) | _node,
     )

@@ -196,6 +196,13 @@ class Pipeline:
             entry = _link(stage, entry)
         self._entry = entry
         named: list[tuple[object, str]] = [(s.interceptor, s.name) for s in stages]
+        # A when= predicate runs in the link before its interceptor, so a crash in it is
+        # attributed to its own stage rather than to whichever stage (or terminal) is nearest.
+        named.extend(
+            (s.condition.predicate, s.name)
+            for s in stages
+            if s.condition is not None and s.condition.predicate is not None
+        )
         named.append((terminal, display_name(terminal)))
         self._attribution = Attribution(named)
 
@@ -205,15 +212,43 @@ class Pipeline:
 
     async def __call__(self, request: RequestContext) -> ResponseContext:
         try:
-            return await self._entry(request)
+            response = await self._entry(request)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))
         except Exception as exc:
             return ResponseContext.failure(self._internal_error(request, exc))
+        if type(response) is ResponseContext or isinstance(response, ResponseContext):
+            return response
+        return ResponseContext.failure(self._not_a_response(request, response))
+
+    def _not_a_response(self, request: RequestContext, response: object) -> InternalError:
+        # Typically an interceptor path that forgot `return await call_next(request)`: the
+        # call must not vanish as a None "value", so it becomes a visible internal error.
+        logger.error(
+            "pipeline.bad_response",
+            extra={
+                "pipeline": self.name,
+                "type": type(response).__name__,
+                "request_id": request.id,
+            },
+        )
+        return InternalError(
+            f"pipeline {self.name!r} got {type(response).__name__} instead of a "
+            "ResponseContext from its interceptors or handler",
+            hint="check that every path of each interceptor returns a response, "
+            "e.g. `return await call_next(request)`",
+            request_id=request.id,
+            target=request.qualified_name,
+        )
 
     def _internal_error(self, request: RequestContext, exc: Exception) -> InternalError:
         culprit = self._attribution.culprit(exc.__traceback__)
-        where = f"interceptor {culprit!r}" if culprit else f"pipeline {self.name!r}"
+        if culprit is None:
+            where = f"pipeline {self.name!r}"
+        elif culprit == display_name(self.terminal):
+            where = f"handler {culprit!r}"
+        else:
+            where = f"interceptor {culprit!r}"
         logger.error(
             "pipeline.interceptor_crashed",
             exc_info=exc,
@@ -247,7 +282,7 @@ class Pipeline:
         set the request deadline; given both, the earlier wins.
         """
         if timeout is not None:
-            if timeout <= 0:
+            if not timeout > 0:  # also refuses NaN, which would make a deadline never reached
                 raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
             own = self._clock.monotonic() + timeout
             deadline = own if deadline is None else min(deadline, own)

@@ -8,6 +8,7 @@ increments, and percentiles are estimated by interpolating inside the bucket tha
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -89,9 +90,9 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
         for stats in self.targets:
             if stats.key == key:
                 return stats
+        seen = ", ".join(f"{s.key.kind.value} {s.key.qualified_name!r}" for s in self.targets)
         raise KeyError(
-            f"no statistics for {kind.value} {target!r}; seen: "
-            + ", ".join(s.key.qualified_name for s in self.targets)
+            f"no statistics for {kind.value} {key.qualified_name!r}; seen: {seen or '(none)'}"
         )
 
     @property
@@ -116,9 +117,19 @@ class StatsRecorder:
     __slots__ = ("_bounds", "_targets")
 
     def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
-        bounds = tuple(float(b) for b in buckets)
-        if not bounds or any(b <= 0 for b in bounds) or list(bounds) != sorted(set(bounds)):
-            raise ValueError(f"buckets must be increasing positive seconds, got {buckets!r}")
+        problem = ValueError(
+            f"buckets must be increasing positive seconds, e.g. (0.01, 0.1, 1.0), got {buckets!r}"
+        )
+        try:
+            bounds = tuple(float(b) for b in buckets)
+        except (TypeError, ValueError):
+            raise problem from None
+        if (
+            not bounds
+            or not all(math.isfinite(b) and b > 0 for b in bounds)
+            or list(bounds) != sorted(set(bounds))
+        ):
+            raise problem
         self._bounds = bounds
         self._targets: dict[tuple[Kind, str, str | None], _Counters] = {}
 

@@ -12,6 +12,7 @@ response = await task
 from __future__ import annotations
 
 import asyncio
+import copy
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
@@ -56,13 +57,16 @@ class FakeClock:
         return timer
 
     async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:  # like asyncio.sleep(0): yield once, without waiting for advance()
+            await asyncio.sleep(0)
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def wake() -> None:
             if not future.done():
                 future.set_result(None)
 
-        timer = self.call_at(self._now + max(0.0, seconds), wake)
+        timer = self.call_at(self._now + seconds, wake)
         try:
             await future
         finally:
@@ -91,10 +95,12 @@ class FakeClock:
         Time moves timer by timer, with the loop running in between, so a task woken by one
         timer can schedule the next before time passes it.
         """
+        if seconds < 0:
+            raise ValueError(f"time only moves forward; got advance({seconds})")
         await settle()
         target = self._now + seconds
         while self._timers and self._timers[0][0] <= target:
-            self.advance_now(self._timers[0][0] - self._now)
+            self.advance_now(max(0.0, self._timers[0][0] - self._now))  # may be overdue
             await settle()
         self.advance_now(target - self._now)
         await settle()
@@ -112,6 +118,9 @@ class FakeHandler:
     ``outcomes`` are consumed one per call (the last one repeats): a value becomes a success,
     a :class:`ToolwareError` a failure with that error, any other exception a ``tool_failed``
     error caused by it. ``delay`` waits on ``clock`` before answering.
+
+    A :class:`ToolwareError` outcome is returned itself the first time and as a copy when it
+    repeats, so each response's error carries its own call's ``request_id``.
     """
 
     def __init__(
@@ -125,12 +134,16 @@ class FakeHandler:
         self._outcomes = list(outcomes)
         if not self._outcomes:
             raise ValueError("FakeHandler needs at least one outcome")
+        if delay < 0:
+            raise ValueError(f"FakeHandler(delay=...) must be >= 0 seconds, got {delay}")
         if delay and clock is None:
             raise ValueError("FakeHandler(delay=...) needs clock= to wait on (e.g. FakeClock())")
         self.delay = delay
         self.clock = clock
         self.name = name
         self.calls: list[RequestContext] = []
+        # Unbound copies of the error outcomes already returned once, by id of the outcome.
+        self._unbound: dict[int, ToolwareError] = {}
 
     @property
     def call_count(self) -> int:
@@ -143,6 +156,11 @@ class FakeHandler:
             await self.clock.sleep(self.delay)
         outcome = self._outcomes[index]
         if isinstance(outcome, ToolwareError):
+            unbound = self._unbound.get(id(outcome))
+            if unbound is None:
+                self._unbound[id(outcome)] = _fresh_copy(outcome)  # before bind() fills it in
+            else:
+                outcome = _fresh_copy(unbound)
             return ResponseContext.failure(outcome.bind(request.id, request.qualified_name))
         if isinstance(outcome, BaseException):
             error = ToolFailedError(
@@ -153,3 +171,12 @@ class FakeHandler:
             error.__cause__ = outcome
             return ResponseContext.failure(error)
         return ResponseContext.success(outcome)
+
+
+def _fresh_copy(error: ToolwareError) -> ToolwareError:
+    """A copy of ``error`` with the same chain; ``bind()`` on it leaves the original alone."""
+    fresh = copy.copy(error)
+    fresh.__cause__ = error.__cause__
+    fresh.__context__ = error.__context__
+    fresh.__suppress_context__ = error.__suppress_context__
+    return fresh

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
@@ -40,9 +41,14 @@ class TimeoutInterceptor:
         registry: Registry | None = None,
         clock: Clock = system_clock,
     ) -> None:
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not (math.isfinite(timeout) and timeout > 0)
+        ):
             raise ValueError(
-                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+                f"timeout must be a positive, finite number of seconds, or None for no limit "
+                f"of its own, got {timeout!r}"
             )
         self.timeout = timeout
         self.registry = registry
@@ -68,11 +74,13 @@ class TimeoutInterceptor:
         deadline = request.deadline
         if limit is not None and (deadline is None or now + limit < deadline):
             deadline = now + limit
-        if deadline is None:
+            budget = limit  # exact: now + limit - now can differ from limit in the last bits
+        elif deadline is None:
             return await call_next(request)
-        budget = deadline - now
-        if budget <= 0:
-            return self._expired(request, limit if limit is not None else 0.0, retryable, now)
+        else:
+            budget = deadline - now
+            if budget <= 0:
+                return self._expired(request, 0.0, retryable, now, passed=-budget)
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
         task = asyncio.current_task()
@@ -100,15 +108,28 @@ class TimeoutInterceptor:
         return response
 
     def _expired(
-        self, request: RequestContext, limit: float, retryable: bool, started: float
+        self,
+        request: RequestContext,
+        limit: float,
+        retryable: bool,
+        started: float,
+        *,
+        passed: float | None = None,
     ) -> ResponseContext:
+        """The timeout response; ``passed`` is set when the deadline was over before we began."""
         logger.debug(
             "timeout.expired",
             extra={"target": request.qualified_name, "limit": limit, "request_id": request.id},
         )
-        error = CallTimeoutError(
+        message = (
             f"{request.qualified_name!r} did not complete within the allowed timeout of "
-            f"{limit:.3f}s",
+            f"{limit:.3f}s"
+            if passed is None
+            else f"{request.qualified_name!r} was not started: its deadline passed "
+            f"{passed:.3f}s before the call reached the timeout interceptor"
+        )
+        error = CallTimeoutError(
+            message,
             limit=limit,
             retryable=retryable,
             request_id=request.id,

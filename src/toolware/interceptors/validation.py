@@ -39,6 +39,8 @@ class ValidationInterceptor:
             arguments = entry.validator.validate(request.arguments, strict=self.strict)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))
-        if arguments != request.arguments:
+        # Compare by identity, not equality: {"n": True} == {"n": 1} and {"x": 3} == {"x": 3.0},
+        # yet the handler must get the converted values its type hints asked for.
+        if arguments is not request.arguments:
             request = request.with_arguments(arguments)
         return await call_next(request)

@@ -128,13 +128,36 @@ class CompositeRegistry:
             )
         found = self._index.get(key)
         if found is None:
-            same_kind = [k[1] for k in self._index if k[0] is kind]
-            raise NotFoundError(
-                f"no {kind.value} named {name!r} in registry {self.name!r}",
-                candidates=close_matches(name, same_kind),
-            )
+            raise self._not_found(kind, name, action)
         source, original = found
         return source.registry.resolve(kind, original, action)
+
+    def _not_found(self, kind: Kind, name: str, action: str | None) -> NotFoundError:
+        # The same messages as LocalRegistry: a plugin lists its actions, and a name that
+        # exists as another kind says so.
+        actions = sorted(str(k[2]) for k in self._index if k[0] is kind and k[1] == name)
+        if actions and kind is Kind.PLUGIN:
+            wanted = "an action" if action is None else f"no action {action!r}"
+            verb = "needs" if action is None else "has"
+            return NotFoundError(
+                f"plugin {name!r} {verb} {wanted}; it has: {', '.join(actions)}",
+                candidates=close_matches(action, actions) if action else tuple(actions[:3]),
+            )
+        same_kind = [k[1] for k in self._index if k[0] is kind]
+        if action is not None and name in same_kind:
+            return NotFoundError(
+                f"{kind.value} {name!r} has no actions; call it without action={action!r}"
+            )
+        other = sorted({k[0].value for k in self._index if k[1] == name and k[0] is not kind})
+        return NotFoundError(
+            f"no {kind.value} named {name!r} in registry {self.name!r}",
+            candidates=close_matches(name, same_kind),
+            **(
+                {"hint": f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"}
+                if other
+                else {}
+            ),
+        )
 
     def list(self) -> tuple[EntryDescription, ...]:
         self._fresh()
@@ -150,10 +173,14 @@ class CompositeRegistry:
         return tuple(result)
 
     async def health(self) -> RegistryHealth:
+        problems: dict[str, str] = {}
+        try:
+            self._fresh()  # a collision added since the last call must show up here
+        except Exception as exc:
+            problems["(index)"] = f"re-indexing raised {type(exc).__name__}: {exc}"
         reports = await asyncio.gather(
             *(source.registry.health() for source in self._sources), return_exceptions=True
         )
-        problems: dict[str, str] = {}
         statuses: list[HealthStatus] = []
         entries = 0
         for source, report in zip(self._sources, reports, strict=True):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import inspect
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -55,8 +56,10 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     retryable_on: tuple[type[BaseException], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and self.timeout <= 0:
-            raise RegistrationError(f"timeout must be > 0 seconds or None, got {self.timeout}")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise RegistrationError(
+                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout}"
+            )
         for cls in self.retryable_on:
             if not (isinstance(cls, type) and issubclass(cls, BaseException)):
                 raise RegistrationError(
@@ -64,11 +67,16 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 )
 
 
-def import_object(path: str) -> Any:
-    """Import ``"package.module:attribute.path"`` and return the attribute."""
-    module_name, _, attribute = path.partition(":")
+def _split_path(path: str) -> tuple[str, str]:
+    module_name, _, attribute = path.partition(":") if isinstance(path, str) else ("", "", "")
     if not module_name or not attribute:
         raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
+    return module_name, attribute
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attribute.path"`` and return the attribute."""
+    module_name, attribute = _split_path(path)
     obj: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         obj = getattr(obj, part)
@@ -92,7 +100,19 @@ class LocalRegistry:
     # -- registration ----------------------------------------------------------------------
 
     @overload
-    def tool(self, function: F, /) -> F: ...
+    def tool(
+        self,
+        function: F,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        version: str = "0",
+        idempotent: bool = False,
+        timeout: float | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+    ) -> F: ...
     @overload
     def tool(
         self,
@@ -108,7 +128,11 @@ class LocalRegistry:
     def tool(  # type: ignore[misc] # options are checked by EntryOptions
         self, function: F | None = None, /, **options: Any
     ) -> F | Callable[[F], F]:
-        """Register a function or async function as a tool; usable bare or with options."""
+        """Register a function or async function as a tool.
+
+        Usable bare (``@registry.tool``), with options (``@registry.tool(idempotent=True)``) or
+        as a call (``registry.tool(function, idempotent=True)``).
+        """
 
         def register(fn: F) -> F:
             self.add(fn, kind=Kind.TOOL, **options)
@@ -154,6 +178,10 @@ class LocalRegistry:
 
         Registering a name twice is refused unless ``replace=True``.
         """
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise RegistrationError(
+                f"tags takes a collection of strings, e.g. tags={{'math'}}, got {tags!r}"
+            )
         entry_options = EntryOptions(tags=frozenset(tags), **options)
         kind = Kind(kind)
         if kind is Kind.PLUGIN:
@@ -186,20 +214,40 @@ class LocalRegistry:
         path: str,
         *,
         kind: Kind = Kind.TOOL,
+        replace: bool = False,
         default_k: int = 5,
         max_k: int = 50,
         **options: Any,
     ) -> None:
-        """Register ``"package.module:object"`` to be imported the first time it is needed."""
+        """Register ``"package.module:object"`` to be imported the first time it is needed.
+
+        The name defaults to the object's name in the path, in snake case for a class (as
+        :meth:`plugin` names classes): ``"app.plugins:Notes"`` becomes ``"notes"``.
+        """
+        _, attribute = _split_path(path)
         entry_options = EntryOptions(**options)
-        if ":" not in path:
-            raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
-        name = entry_options.name or path.rpartition(":")[2].rpartition(".")[2]
-        self._lazy[(Kind(kind), name)] = (path, entry_options, default_k, max_k)
+        kind = Kind(kind)
+        last = attribute.rpartition(".")[2]
+        name = entry_options.name or (_snake(last) if last[:1].isupper() else last)
+        taken = (kind, name) in self._lazy or any(
+            key[0] is kind and key[1] == name for key in self._entries
+        )
+        if taken and not replace:
+            raise RegistrationError(
+                f"a {kind.value} named {name!r} is already registered in {self.name!r}; "
+                "pick another name= or pass replace=True"
+            )
+        if taken:
+            for key in [k for k in self._entries if k[0] is kind and k[1] == name]:
+                del self._entries[key]
+        self._lazy[(kind, name)] = (path, entry_options, default_k, max_k)
+        self._failures.pop(f"{kind.value}:{name}", None)
         self._revision += 1
 
     def remove(self, kind: Kind, name: str) -> None:
         """Remove every entry of that kind and name (all actions of a plugin)."""
+        kind = Kind(kind)
+        self._failures.pop(f"{kind.value}:{name}", None)
         doomed = [key for key in self._entries if key[0] is kind and key[1] == name]
         lazy = self._lazy.pop((kind, name), None)
         if not doomed and lazy is None:
@@ -252,7 +300,17 @@ class LocalRegistry:
         )
 
     def _plugin_entries(self, obj: Any, options: EntryOptions) -> builtins.list[Entry]:
-        instance = obj() if inspect.isclass(obj) else obj
+        if inspect.isclass(obj):
+            try:
+                instance = obj()
+            except Exception as exc:
+                raise RegistrationError(
+                    f"plugin class {obj.__name__} cannot be instantiated with no arguments "
+                    f"({type(exc).__name__}: {exc}); register an instance instead: "
+                    f"registry.plugin({obj.__name__}(...))"
+                ) from exc
+        else:
+            instance = obj
         cls = type(instance)
         name = options.name or _snake(cls.__name__)
         actions = [
@@ -290,8 +348,12 @@ class LocalRegistry:
 
     def _load(self, kind: Kind, name: str) -> None:
         path, options, default_k, max_k = self._lazy[(kind, name)]
+        option_values = {f: getattr(options, f) for f in options.__struct_fields__}
+        option_values["name"] = name
         try:
             obj = import_object(path)
+            # Registration can fail too (e.g. the object is not callable): same report.
+            self.add(obj, kind=kind, default_k=default_k, max_k=max_k, **option_values)
         except Exception as exc:
             self._failures[f"{kind.value}:{name}"] = f"{type(exc).__name__}: {exc}"
             raise UnavailableError(
@@ -300,9 +362,6 @@ class LocalRegistry:
                 hint="install the package that provides it or fix the import path",
                 retryable=False,
             ) from exc
-        option_values = {f: getattr(options, f) for f in options.__struct_fields__}
-        option_values["name"] = name
-        self.add(obj, kind=kind, default_k=default_k, max_k=max_k, **option_values)
         self._failures.pop(f"{kind.value}:{name}", None)
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> NotFoundError:
@@ -310,12 +369,17 @@ class LocalRegistry:
         same_kind.update(key[1] for key in self._lazy if key[0] is kind)
         if name in same_kind and kind is Kind.PLUGIN:
             actions = sorted(str(k[2]) for k in self._entries if k[0] is kind and k[1] == name)
-            wanted = "an action" if action is None else f"no action {action!r}"
+            wanted = "needs an action" if action is None else f"has no action {action!r}"
             return NotFoundError(
-                f"plugin {name!r} needs {wanted}; it has: {', '.join(actions)}",
+                f"plugin {name!r} {wanted}; it has: {', '.join(actions)}",
                 candidates=close_matches(action or "", actions) if action else tuple(actions[:3]),
             )
-        other = sorted(k[0].value for k in self._entries if k[1] == name and k[0] is not kind)
+        if action is not None and name in same_kind:
+            return NotFoundError(
+                f"{kind.value} {name!r} has no actions; call it without action={action!r}"
+            )
+        keys = [(k[0], k[1]) for k in self._entries] + builtins.list(self._lazy)
+        other = sorted({k.value for k, n in keys if n == name and k is not kind})
         hint = (
             f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"
             if other

@@ -9,7 +9,7 @@ whatever the retriever returned: callers can rely on the order.
 # No `from __future__ import annotations`: the generated functions below use local aliases
 # in their annotations, which pydantic must be able to evaluate.
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -37,8 +37,13 @@ class Retriever(Protocol):
     ) -> Sequence[Document] | Awaitable[Sequence[Document]]: ...
 
 
-def rank(documents: Sequence[Document], k: int) -> list[Document]:
+def rank(documents: Iterable[Document], k: int) -> list[Document]:
     """The ``k`` best documents, highest score first; ties keep the retriever's order."""
+    if isinstance(documents, str | bytes | Mapping) or not isinstance(documents, Iterable):
+        raise TypeError(
+            f"a retriever returned {type(documents).__name__}; return a list of toolware.Document"
+        )
+    documents = list(documents)  # a generator can be read only once: validate, then sort
     for document in documents:
         if not isinstance(document, Document):
             raise TypeError(

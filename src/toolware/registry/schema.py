@@ -27,13 +27,14 @@ __all__ = ["Signature", "inspect_signature"]
 class PydanticValidator:
     """Validates arguments with the model generated from the handler's signature."""
 
-    __slots__ = ("_adapter", "_properties", "_target")
+    __slots__ = ("_adapter", "_definitions", "_properties", "_target")
 
     def __init__(
         self, adapter: pydantic.TypeAdapter[Any], schema: Mapping[str, Any], target: str
     ) -> None:
         self._adapter = adapter
         self._properties: Mapping[str, Any] = schema.get("properties", {})
+        self._definitions: Mapping[str, Any] = schema.get("$defs", {})
         self._target = target
 
     def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
@@ -53,27 +54,48 @@ class PydanticValidator:
         if error["type"] == "extra_forbidden":
             expected = "one of: " + ", ".join(self._properties) if self._properties else "none"
             return FieldError(location, "unexpected argument", expected)
-        return FieldError(location, str(error["msg"]), _expected(self._properties.get(top)))
+        return FieldError(
+            location, str(error["msg"]), _expected(self._properties.get(top), self._definitions)
+        )
 
 
-def _expected(schema: Mapping[str, Any] | None) -> str | None:
-    """A short human description of what a JSON Schema accepts."""
+_BOUNDS = (
+    ("minimum", ">="),
+    ("maximum", "<="),
+    ("exclusiveMinimum", ">"),
+    ("exclusiveMaximum", "<"),
+    ("minLength", "length >="),
+    ("maxLength", "length <="),
+    ("minItems", "length >="),
+    ("maxItems", "length <="),
+)
+
+
+def _expected(
+    schema: Mapping[str, Any] | None, definitions: Mapping[str, Any] | None = None
+) -> str | None:
+    """A short human description of what a JSON Schema accepts.
+
+    ``definitions`` are the document's ``$defs``: an enum or model parameter is a ``$ref`` to
+    one of them, and the description must say what the referenced schema accepts.
+    """
     if not schema:
         return None
+    reference = schema.get("$ref")
+    if isinstance(reference, str) and definitions:
+        target = definitions.get(reference.rpartition("/")[2])
+        if target is not None and target is not schema:
+            return _expected(target, None)  # one level: enums and models, no recursion loops
     if "enum" in schema:
         return "one of " + ", ".join(repr(v) for v in schema["enum"])
     if "anyOf" in schema:
-        parts = [_expected(option) for option in schema["anyOf"]]
+        parts = [_expected(option, definitions) for option in schema["anyOf"]]
         return " or ".join(p for p in parts if p) or None
     kind = schema.get("type")
     if kind == "array":
-        inner = _expected(schema.get("items"))
+        inner = _expected(schema.get("items"), definitions)
         return f"array of {inner}" if inner else "array"
-    bounds = [
-        f"{label} {schema[key]}"
-        for key, label in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"))
-        if key in schema
-    ]
+    bounds = [f"{label} {schema[key]}" for key, label in _BOUNDS if key in schema]
     text = str(kind) if kind else ("object" if "$ref" in schema else None)
     if text and bounds:
         return f"{text} {' and '.join(bounds)}"
@@ -106,7 +128,12 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         if parameter.kind is parameter.VAR_KEYWORD:
             accepts_extra = True
             continue
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.POSITIONAL_ONLY):
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            raise RegistrationError(
+                f"{target!r} takes *{parameter.name}; arguments arrive by name, so replace it "
+                "with named parameters (or **kwargs to accept any extra names)"
+            )
+        if parameter.kind is parameter.POSITIONAL_ONLY:
             raise RegistrationError(
                 f"{target!r} has the positional-only parameter {parameter.name!r}; arguments "
                 "arrive by name, so make it a normal or keyword-only parameter"

@@ -1,0 +1,1 @@
+"""The ``toolware`` command line: ``toolware demo``, ``toolware list``, ``toolware call``."""

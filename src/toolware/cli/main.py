@@ -1,0 +1,150 @@
+"""``toolware``: run the demo, list a registry's entries, call one through the default pipeline.
+
+    toolware demo
+    toolware list [--app module:attr] [--json]
+    toolware call TARGET [--app module:attr] [--kind tool|plugin|rag] [--action A]
+                  [--arg k=v ...] [--json '{...}'] [--timeout S]
+
+Exit status: 0 success, 1 the call failed (category, message and hint on stderr), 2 usage
+errors (bad options, --arg syntax, an --app that is not a registry), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from toolware import __version__
+from toolware.cli.inputs import (
+    DEFAULT_APP,
+    Target,
+    UsageError,
+    load_registry,
+    merge_arguments,
+    parse_target,
+)
+from toolware.cli.render import make_console, render_entries, render_error, write_json
+from toolware.context import Kind, ResponseContext
+from toolware.defaults import default_pipeline
+from toolware.registry.base import Registry
+from toolware.router import Router
+
+__all__ = ["build_parser", "main"]
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, e.g. 2.5; got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toolware",
+        description="Composable async interceptor pipelines for agent tool, plugin and RAG calls.",
+    )
+    parser.add_argument("--version", action="version", version=f"toolware {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("demo", help="run a scripted agent session through the default pipeline")
+    app_help = f"the registry, as module:attribute (default: {DEFAULT_APP})"
+
+    listing = commands.add_parser("list", help="list a registry's entries and their arguments")
+    listing.add_argument("--app", default=DEFAULT_APP, help=app_help)
+    listing.add_argument("--json", action="store_true", help="print the descriptions as JSON")
+
+    call = commands.add_parser("call", help="call one entry through default_pipeline(registry)")
+    call.add_argument("target", metavar="TARGET", help="an entry name, or plugin.action")
+    call.add_argument("--app", default=DEFAULT_APP, help=app_help)
+    call.add_argument("--kind", choices=[k.value for k in Kind], help="default: inferred")
+    call.add_argument("--action", help="the plugin action (or write TARGET as plugin.action)")
+    call.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an argument; VALUE is parsed as JSON when it is valid JSON, else taken as text",
+    )
+    call.add_argument("--json", dest="json_arguments", metavar="OBJECT", help="arguments as JSON")
+    call.add_argument("--timeout", type=_positive_seconds, metavar="S", help="deadline in seconds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    out = make_console(sys.stdout, terminal=sys.stdout.isatty())
+    err = make_console(sys.stderr, terminal=sys.stderr.isatty())
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help already
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        if args.command == "demo":
+            return _demo(out)
+        if args.command == "list":
+            return _list(out, load_registry(args.app), as_json=args.json)
+        return _call(out, err, args)
+    except UsageError as exc:
+        err.print(Text(f"toolware {args.command}: error: {exc}"), soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `toolware demo | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _demo(out: Console) -> int:
+    from toolware.demo import run_demo  # imported on demand: it builds the demo registry
+
+    run_demo(out)
+    return 0
+
+
+def _list(out: Console, registry: Registry, *, as_json: bool) -> int:
+    descriptions = registry.list()
+    if as_json:
+        write_json(out, [d.to_dict() for d in descriptions])
+    else:
+        render_entries(out, descriptions)
+    return 0
+
+
+def _call(out: Console, err: Console, args: argparse.Namespace) -> int:
+    arguments = merge_arguments(args.arg, args.json_arguments)
+    registry = load_registry(args.app)
+    target = parse_target(args.target, kind=args.kind, action=args.action, registry=registry)
+    response = asyncio.run(_invoke(registry, target, arguments, args.timeout))
+    if response.error is not None:
+        render_error(err, response.error)
+        return 1
+    write_json(out, response.value)
+    return 0
+
+
+async def _invoke(
+    registry: Registry, target: Target, arguments: dict[str, Any], seconds: float | None
+) -> ResponseContext:
+    pipeline = default_pipeline(registry)
+    try:
+        return await pipeline.invoke(
+            target.name, arguments, kind=target.kind, action=target.action, timeout=seconds
+        )
+    finally:
+        if isinstance(pipeline.terminal, Router):
+            pipeline.terminal.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

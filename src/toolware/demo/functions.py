@@ -1,0 +1,100 @@
+"""Function calling in the OpenAI shape: the tool list an agent sees, and routing its calls back.
+
+Function names cannot contain dots, so a plugin action ``notes.add`` is offered as
+``notes__add``. Each tool-call answer goes back as a ``{"role": "tool", ...}`` message whose
+content is the value as JSON, or ``{"error": {"category", "message", "hint", ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import msgspec
+
+from toolware.context import Kind, ResponseContext
+from toolware.errors import ToolwareError
+from toolware.registry.base import EntryDescription, Registry
+
+__all__ = [
+    "ACTION_SEPARATOR",
+    "Route",
+    "error_content",
+    "function_name",
+    "function_tools",
+    "route_for",
+    "routes",
+    "to_json",
+    "tool_message",
+]
+
+ACTION_SEPARATOR = "__"
+
+
+class Route(NamedTuple):
+    """Where a function name goes: kind, entry name and plugin action."""
+
+    kind: Kind
+    name: str
+    action: str | None = None
+
+
+def function_name(description: EntryDescription) -> str:
+    """``name`` for tools and retrievers, ``name__action`` for plugin actions."""
+    if description.action is None:
+        return description.name
+    return f"{description.name}{ACTION_SEPARATOR}{description.action}"
+
+
+def function_tools(registry: Registry) -> list[dict[str, Any]]:
+    """The ``tools=[...]`` list for a chat-completions request, one per registry entry."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": function_name(d),
+                "description": d.description,
+                "parameters": dict(d.args_schema),
+            },
+        }
+        for d in registry.list()
+    ]
+
+
+def routes(registry: Registry) -> dict[str, Route]:
+    """Function name to registry route, for every entry."""
+    return {function_name(d): Route(d.kind, d.name, d.action) for d in registry.list()}
+
+
+def route_for(name: str, known: Mapping[str, Route]) -> Route:
+    """The route for a function name; unknown names are tried as tools (or plugin actions when
+    they contain ``__``) so the registry answers ``not_found`` with its suggestions."""
+    found = known.get(name)
+    if found is not None:
+        return found
+    plugin, separator, action = name.partition(ACTION_SEPARATOR)
+    if separator and plugin and action:
+        return Route(Kind.PLUGIN, plugin, action)
+    return Route(Kind.TOOL, name)
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON; dataclasses, structs and sets are converted, anything else is str()."""
+    return json.dumps(msgspec.to_builtins(value, enc_hook=str), indent=indent, ensure_ascii=False)
+
+
+def error_content(error: ToolwareError) -> dict[str, Any]:
+    """What an agent needs from an error: category, message, hint, and fields or candidates."""
+    data = error.to_dict()
+    content = {key: data[key] for key in ("category", "message", "hint")}
+    for key in ("fields", "candidates"):
+        if data.get(key):
+            content[key] = data[key]
+    return {"error": content}
+
+
+def tool_message(call_id: str, response: ResponseContext) -> dict[str, str]:
+    """The ``{"role": "tool"}`` message that answers tool call ``call_id``."""
+    body = response.value if response.error is None else error_content(response.error)
+    return {"role": "tool", "tool_call_id": call_id, "content": to_json(body)}

@@ -1,0 +1,134 @@
+"""``toolware demo``: run the scripted session through the default pipeline and show it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from toolware.cli.render import category_style, heading, new_table, schema_lines
+from toolware.defaults import default_pipeline
+from toolware.demo.functions import function_tools, routes
+from toolware.demo.registry import build_registry
+from toolware.demo.session import SCRIPT, CallOutcome, run_session
+from toolware.registry.local import LocalRegistry
+from toolware.router import Router
+from toolware.stats import StatsRecorder, StatsSnapshot
+
+__all__ = ["CONTENT_PREVIEW", "run_demo"]
+
+CONTENT_PREVIEW = 240  # characters of each tool message's content shown
+
+
+def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list[CallOutcome]:
+    """Run the scripted agent session against ``registry`` (a fresh demo registry by default),
+    printing each call, the tool message it produced and, at the end, per-target statistics."""
+    registry = registry if registry is not None else build_registry()
+    recorder = StatsRecorder()
+    pipeline = default_pipeline(registry, recorder=recorder)
+    heading(console, "toolware demo: a scripted agent session")
+    console.print(Text("pipeline: " + " -> ".join(pipeline.describe())))
+    _render_tools(console, function_tools(registry))
+    heading(console, "Session")
+
+    def show(number: int, turn: Mapping[str, Any], outcomes: Sequence[CallOutcome]) -> None:
+        line = Text(f"turn {number}  ", style="bold")
+        line.append(f"assistant: {turn['content']}", style="cyan")
+        console.print(line, soft_wrap=True)
+        for outcome in outcomes:
+            _render_call(console, outcome)
+
+    try:
+        outcomes = asyncio.run(run_session(pipeline, routes(registry), SCRIPT, on_turn=show))
+    finally:
+        if isinstance(pipeline.terminal, Router):
+            pipeline.terminal.close()
+    heading(console, "Statistics from the stats interceptor")
+    _render_stats(console, recorder.snapshot())
+    _render_summary(console, outcomes)
+    return outcomes
+
+
+def _render_tools(console: Console, tools: Sequence[Mapping[str, Any]]) -> None:
+    heading(console, f"Function-calling tools offered to the model ({len(tools)})")
+    table = new_table(console, "function", "description", "parameters")
+    for tool in tools:
+        function = tool["function"]
+        parameters = ", ".join(
+            line.partition(":")[0] for line in schema_lines(function["parameters"])
+        )
+        table.add_row(
+            Text(function["name"], style="bold"),
+            Text(function["description"]),
+            Text(parameters or "-"),
+        )
+    console.print(table)
+    console.print(Text("first entry of tools=[...]:", style="dim"))
+    console.print(Text(json.dumps(tools[0])), soft_wrap=True)
+
+
+def _render_call(console: Console, outcome: CallOutcome) -> None:
+    call = Text("  -> ")
+    call.append(f"{outcome.call_id} ", style="dim")
+    call.append(outcome.function, style="bold")
+    call.append(f" {outcome.arguments}")
+    console.print(call, soft_wrap=True)
+    label = outcome.category or "ok"
+    answer = Text("  <- ")
+    answer.append(f"{label:<15}", style=category_style(outcome.category))
+    answer.append(f"{outcome.seconds * 1000:7.1f} ms  ", style="dim")
+    message = dict(outcome.message)
+    content = message["content"]
+    if len(content) > CONTENT_PREVIEW:
+        message["content"] = f"{content[:CONTENT_PREVIEW]}... ({len(content)} chars)"
+    answer.append(json.dumps(message, ensure_ascii=False))
+    console.print(answer, soft_wrap=True)
+
+
+def _render_stats(console: Console, snapshot: StatsSnapshot) -> None:
+    table = new_table(
+        console, "target", "kind", "calls", "errors", "mean ms", "p50 ms", "p99 ms", "max ms"
+    )
+    for stats in snapshot.targets:
+        errors = ", ".join(f"{c.value}={n}" for c, n in sorted(stats.errors.items())) or "-"
+        table.add_row(
+            Text(stats.key.qualified_name, style="bold"),
+            Text(stats.key.kind.value),
+            Text(str(stats.calls)),
+            Text(errors, style="red" if stats.errors else ""),
+            Text(f"{stats.mean_seconds * 1000:.1f}"),
+            Text(f"{stats.percentile(0.5) * 1000:.1f}"),
+            Text(f"{stats.percentile(0.99) * 1000:.1f}"),
+            Text(f"{stats.max_seconds * 1000:.1f}"),
+        )
+    for index in (2, 4, 5, 6, 7):
+        table.columns[index].justify = "right"
+    console.print(table)
+
+
+def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:
+    failed = [o for o in outcomes if o.category is not None]
+    console.print(
+        Text(
+            f"{len(outcomes)} calls: {len(outcomes) - len(failed)} answered with a value, "
+            f"{len(failed)} with an error the agent can act on."
+        )
+    )
+    for timed_out in (o for o in outcomes if o.category == "timeout"):
+        others = [o for o in outcomes if o.turn == timed_out.turn and o is not timed_out]
+        note = (
+            f"; {', '.join(o.call_id for o in others)} of the same turn answered meanwhile"
+            if others
+            else ""
+        )
+        console.print(
+            Text(
+                f"{timed_out.call_id} {timed_out.function} timed out after "
+                f"{timed_out.seconds * 1000:.0f} ms without waiting for the blocked worker "
+                f"thread{note}."
+            )
+        )

@@ -1,0 +1,156 @@
+"""A scripted agent session: assistant turns with tool calls, as a chat-completions API sends them.
+
+Each turn's calls run concurrently, as agents issue parallel tool calls; every call goes through
+the pipeline and comes back as a ``{"role": "tool"}`` message. The script exercises every path:
+success, bad arguments, a failing tool, a timeout, a RAG query, plugin actions and a tool name
+the model made up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolware.context import ResponseContext
+from toolware.demo.functions import Route, route_for, tool_message
+from toolware.errors import InvalidRequestError
+from toolware.pipeline import Pipeline
+
+__all__ = ["EXPECTED_CATEGORIES", "SCRIPT", "CallOutcome", "run_session"]
+
+
+def _call(number: int, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"call_{number}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+
+
+def _turn(content: str, *calls: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "assistant", "content": content, "tool_calls": list(calls)}
+
+
+SCRIPT: tuple[dict[str, Any], ...] = (
+    _turn(
+        "First the numbers: the ratio, and the marathon distance in km.",
+        _call(1, "calculator", {"expression": "2 * (3 + 4) ** 2 / sqrt(16)"}),
+        _call(2, "convert_units", {"value": 26.2, "from_unit": "mi", "to_unit": "km"}),
+    ),
+    _turn(
+        "Now the parcel weight in stone, and the revenue per empty slot.",
+        _call(3, "convert_units", {"value": 5, "from_unit": "kg", "to_unit": "stone"}),
+        _call(4, "calculator", {"expression": "1250000 / (4 - 4)"}),
+    ),
+    _turn(
+        "Fetching the Q3 report; meanwhile I note the plan.",
+        _call(5, "fetch_report", {"quarter": "Q3"}),
+        _call(6, "notes__add", {"text": "Q3 report requested", "tags": ["reports"]}),
+    ),
+    _turn(
+        "The report timed out. How do timeouts of slow synchronous tools work?",
+        _call(7, "docs", {"query": "timeout of a slow synchronous tool", "k": 2}),
+    ),
+    _turn(
+        "Saving what I learned, then reviewing my notes.",
+        _call(8, "notes__add", {"text": "a sync tool keeps running after its timeout"}),
+        _call(9, "notes__search", {"query": "timeout"}),
+        _call(10, "notes__list", {}),
+    ),
+    _turn(
+        "Double-checking with a calculate tool, and listing the server's files.",
+        _call(11, "calculate", {"expression": "2 + 2"}),
+        _call(12, "calculator", {"expression": "__import__('os').listdir('.')"}),
+    ),
+)
+
+# The category of each call's answer, in call order (None: a value).
+EXPECTED_CATEGORIES: tuple[str | None, ...] = (
+    None,
+    None,
+    "invalid_request",
+    "tool_failed",
+    "timeout",
+    None,
+    None,
+    None,
+    None,
+    None,
+    "not_found",
+    "tool_failed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """One tool call of the session and the message the agent got back."""
+
+    turn: int
+    call_id: str
+    function: str
+    arguments: str
+    message: Mapping[str, str]
+    category: str | None
+    seconds: float
+
+
+async def _run_call(
+    pipeline: Pipeline, known: Mapping[str, Route], turn: int, call: Mapping[str, Any]
+) -> CallOutcome:
+    function = call["function"]
+    route = route_for(function["name"], known)
+    clock = pipeline.clock
+    started = clock.monotonic()
+    arguments = _parse_arguments(function["arguments"])
+    if isinstance(arguments, InvalidRequestError):
+        response = ResponseContext.failure(arguments.bind(call["id"], function["name"]))
+    else:
+        response = await pipeline.invoke(
+            route.name, arguments, kind=route.kind, action=route.action
+        )
+    return CallOutcome(
+        turn=turn,
+        call_id=call["id"],
+        function=function["name"],
+        arguments=function["arguments"],
+        message=tool_message(call["id"], response),
+        category=None if response.error is None else response.error.category.value,
+        seconds=clock.monotonic() - started,
+    )
+
+
+def _parse_arguments(text: str) -> dict[str, Any] | InvalidRequestError:
+    """Models sometimes send broken JSON: that is the agent's invalid request, not a crash."""
+    try:
+        arguments = json.loads(text or "{}")
+    except ValueError as exc:
+        return InvalidRequestError(f"the arguments are not valid JSON: {exc}")
+    if not isinstance(arguments, dict):
+        return InvalidRequestError(
+            f"the arguments must be a JSON object, got {type(arguments).__name__}"
+        )
+    return arguments
+
+
+async def run_session(
+    pipeline: Pipeline,
+    known: Mapping[str, Route],
+    script: Sequence[Mapping[str, Any]] = SCRIPT,
+    *,
+    on_turn: Callable[[int, Mapping[str, Any], Sequence[CallOutcome]], None] | None = None,
+) -> list[CallOutcome]:
+    """Run every turn of ``script`` in order, the calls of a turn concurrently.
+
+    ``on_turn(number, turn, outcomes)`` is called as each turn finishes, to show progress.
+    """
+    outcomes: list[CallOutcome] = []
+    for number, turn in enumerate(script, start=1):
+        calls = turn.get("tool_calls") or []
+        done = await asyncio.gather(*(_run_call(pipeline, known, number, c) for c in calls))
+        if on_turn is not None:
+            on_turn(number, turn, done)
+        outcomes.extend(done)
+    return outcomes

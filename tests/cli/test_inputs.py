@@ -1,0 +1,61 @@
+"""Tests for toolware.cli.inputs: targets, --arg/--json parsing and --app loading."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolware import Kind
+from toolware.cli.inputs import Target, UsageError, load_registry, merge_arguments, parse_pair
+from toolware.cli.inputs import parse_target
+from toolware.demo import registry
+
+
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [
+        ("k=5", ("k", 5)),
+        ("k=5.5", ("k", 5.5)),
+        ("k=null", ("k", None)),
+        ('k={"a": 1}', ("k", {"a": 1})),
+        ("k=five", ("k", "five")),
+        (" k =x", ("k", "x")),
+        ("k=[1,", ("k", "[1,")),
+    ],
+)
+def test_parse_pair(pair: str, expected: tuple[str, object]) -> None:
+    """Values are JSON when they parse as JSON, otherwise the text itself."""
+    assert parse_pair(pair) == expected
+
+
+def test_merge_without_arguments_is_empty() -> None:
+    """No --arg and no --json means no arguments."""
+    assert merge_arguments([], None) == {}
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "action", "expected"),
+    [
+        ("calculator", None, None, Target("calculator", Kind.TOOL, None)),
+        ("docs", None, None, Target("docs", Kind.RAG, None)),
+        ("notes", None, None, Target("notes", Kind.PLUGIN, None)),
+        ("notes.add", None, None, Target("notes", Kind.PLUGIN, "add")),
+        ("notes", None, "list", Target("notes", Kind.PLUGIN, "list")),
+        ("invented", None, None, Target("invented", Kind.TOOL, None)),
+        ("v1.search", "tool", None, Target("v1.search", Kind.TOOL, None)),
+        ("notes.add", "plugin", None, Target("notes", Kind.PLUGIN, "add")),
+    ],
+)
+def test_parse_target(target: str, kind: str | None, action: str | None, expected: Target) -> None:
+    """Kind comes from --kind, an action, or the registry; tools may have dotted names."""
+    assert parse_target(target, kind=kind, action=action, registry=registry) == expected
+
+
+def test_load_registry_default_app() -> None:
+    """The default --app is the demo registry."""
+    assert load_registry("toolware.demo:registry") is registry
+
+
+def test_usage_error_is_an_exception() -> None:
+    """UsageError carries its message."""
+    with pytest.raises(UsageError, match="twice"):
+        merge_arguments(["a=1", "a=1"], None)

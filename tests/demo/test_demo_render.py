@@ -1,0 +1,50 @@
+"""Tests for toolware.demo.render: run_demo prints the session and the statistics."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from toolware.cli.render import make_console
+from toolware.demo import build_registry, run_demo
+from toolware.demo.session import EXPECTED_CATEGORIES
+
+ANSI = re.compile(r"\x1b\[")
+BOX = re.compile(r"[\u2500-\u257f]")
+
+
+def _run(*, terminal: bool) -> tuple[str, list[str | None]]:
+    buffer = io.StringIO()
+    registry = build_registry(report_delay=0.05, report_timeout=0.005)
+    outcomes = run_demo(make_console(buffer, terminal=terminal), registry=registry)
+    return buffer.getvalue(), [o.category for o in outcomes]
+
+
+def test_plain_demo_shows_calls_answers_and_statistics() -> None:
+    """Plain output has the tools, every call and answer, the stats table, and no escapes."""
+    text, categories = _run(terminal=False)
+    assert tuple(categories) == EXPECTED_CATEGORIES
+    assert "pipeline: stats -> timeout -> validation -> router" in text
+    assert "notes__add" in text
+    assert '"type": "function"' in text
+    assert '  -> call_1 calculator {"expression": "2 * (3 + 4) ** 2 / sqrt(16)"}' in text
+    assert '{"role": "tool", "tool_call_id": "call_1", "content": "24.5"}' in text
+    assert re.search(r"fetch_report +tool +1 +timeout=1", text)
+    assert re.search(r"\(unknown\) +tool +1 +not_found=1", text)
+    assert "mean ms  p50 ms  p99 ms" in text
+    assert "call_5 fetch_report timed out after" in text
+    assert not ANSI.search(text)
+    assert not BOX.search(text)
+
+
+def test_terminal_demo_uses_colours_and_boxes() -> None:
+    """On a terminal the same demo is drawn with rich colours and box tables."""
+    text, _ = _run(terminal=True)
+    assert ANSI.search(text)
+    assert BOX.search(text)
+
+
+def test_long_contents_are_shortened_in_the_display() -> None:
+    """The RAG answer is longer than the preview and is shown cut, with its length."""
+    text, _ = _run(terminal=False)
+    assert re.search(r"\.\.\. \(\d+ chars\)", text)

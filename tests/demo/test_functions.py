@@ -1,0 +1,68 @@
+"""Tests for toolware.demo.functions: OpenAI function-calling shapes and routing."""
+
+from __future__ import annotations
+
+import json
+
+from toolware import Kind, NotFoundError, ResponseContext
+from toolware.demo import build_registry
+from toolware.demo.functions import Route, error_content, function_tools, route_for, routes
+from toolware.demo.functions import tool_message
+
+
+def test_tool_list_has_one_function_per_entry() -> None:
+    """Each entry becomes {"type": "function", "function": {name, description, parameters}}."""
+    registry = build_registry()
+    tools = function_tools(registry)
+    names = [t["function"]["name"] for t in tools]
+    assert names == [
+        "calculator",
+        "convert_units",
+        "fetch_report",
+        "notes__add",
+        "notes__list",
+        "notes__search",
+        "docs",
+    ]
+    calculator = tools[0]
+    assert calculator["type"] == "function"
+    assert calculator["function"]["parameters"]["required"] == ["expression"]
+    assert calculator["function"]["description"].startswith("Evaluate")
+    json.dumps(tools)  # the whole list is JSON
+
+
+def test_routes_map_function_names_to_entries() -> None:
+    """Plugin actions use name__action; tools and retrievers keep their names."""
+    known = routes(build_registry())
+    assert known["notes__search"] == Route(Kind.PLUGIN, "notes", "search")
+    assert known["docs"] == Route(Kind.RAG, "docs")
+    assert known["calculator"] == Route(Kind.TOOL, "calculator")
+
+
+def test_unknown_names_are_routed_so_the_registry_can_answer() -> None:
+    """An invented name goes to a tool, or to a plugin action when it contains __."""
+    known = routes(build_registry())
+    assert route_for("calculate", known) == Route(Kind.TOOL, "calculate")
+    assert route_for("notes__delete", known) == Route(Kind.PLUGIN, "notes", "delete")
+    assert route_for("__x", known) == Route(Kind.TOOL, "__x")
+
+
+def test_tool_message_carries_the_value_as_json() -> None:
+    """A value becomes the JSON content of a role=tool message."""
+    message = tool_message("call_1", ResponseContext.success({"a": [1, 2]}))
+    assert message == {"role": "tool", "tool_call_id": "call_1", "content": '{"a": [1, 2]}'}
+
+
+def test_tool_message_carries_the_error_for_the_agent() -> None:
+    """An error becomes {"error": {category, message, hint, candidates}} without internals."""
+    error = NotFoundError("no tool named 'calculate'", candidates=("calculator",))
+    content = json.loads(tool_message("call_2", ResponseContext.failure(error))["content"])
+    assert content == {
+        "error": {
+            "category": "not_found",
+            "message": "no tool named 'calculate'",
+            "hint": "did you mean 'calculator'?",
+            "candidates": ["calculator"],
+        }
+    }
+    assert "fields" not in error_content(error)["error"]

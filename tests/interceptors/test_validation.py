@@ -1,0 +1,151 @@
+"""Tests for toolware.interceptors.validation: bad arguments never reach the handler."""
+
+from typing import Any
+
+import pytest
+
+from toolware import (
+    ErrorCategory,
+    FieldError,
+    InvalidRequestError,
+    Kind,
+    LocalRegistry,
+    NotFoundError,
+    Pipeline,
+    PipelineBuilder,
+    UnavailableError,
+    ValidationInterceptor,
+)
+from toolware.testing import FakeHandler
+
+
+def make_registry() -> LocalRegistry:
+    registry = LocalRegistry()
+
+    @registry.tool
+    def scale(n: int, factor: float = 1.0, label: str = "x") -> str:
+        return f"{label}{n * factor}"
+
+    class Notes:
+        def add(self, text: str) -> int:
+            return len(text)
+
+    registry.plugin(Notes)
+    registry.add_lazy("toolware_no_such_module_z:gone")
+    return registry
+
+
+def pipeline(registry: LocalRegistry, handler: FakeHandler, *, strict: bool = False) -> Pipeline:
+    validation = ValidationInterceptor(registry, strict=strict)
+    return PipelineBuilder().use(validation).route(handler).build()
+
+
+async def test_unknown_target_is_not_found_without_calling_the_handler() -> None:
+    """A name the registry does not know is refused with close matches; no handler call."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke("scal", {"n": 1})
+    error = response.error
+    assert isinstance(error, NotFoundError)
+    assert error.candidates == ("scale",)
+    assert error.target == "scal"
+    assert error.request_id is not None
+    assert handler.call_count == 0
+
+
+async def test_unavailable_entry_is_refused_without_calling_the_handler() -> None:
+    """A lazy entry that cannot be imported is 'unavailable' before any handler runs."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke("gone")
+    assert isinstance(response.error, UnavailableError)
+    assert handler.call_count == 0
+
+
+async def test_bad_arguments_are_invalid_request_naming_each_field() -> None:
+    """Wrong types and unknown arguments come back as fields; the handler is not called."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke("scale", {"n": "many", "extra": 1})
+    error = response.error
+    assert isinstance(error, InvalidRequestError)
+    assert error.category is ErrorCategory.INVALID_REQUEST
+    assert {f.field for f in error.fields} == {"n", "extra"}
+    assert FieldError("extra", "unexpected argument", "one of: n, factor, label") in error.fields
+    assert error.target == "scale"
+    assert handler.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"n": "3"}, {"n": 3}),
+        ({"n": True}, {"n": 1}),  # equal to the input, but of the wrong type
+        ({"n": 2, "factor": 3}, {"n": 2, "factor": 3.0}),  # int -> float, also equal
+    ],
+)
+async def test_converted_arguments_reach_the_handler(
+    given: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """The handler gets the values converted to its parameter types, exactly."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke("scale", given)
+    assert response.ok
+    [received] = handler.calls
+    assert dict(received.arguments) == expected
+    assert [type(v) for v in received.arguments.values()] == [type(v) for v in expected.values()]
+
+
+async def test_only_given_arguments_are_passed_on() -> None:
+    """Defaults are not filled in by validation; the handler's own apply."""
+    handler = FakeHandler(["ok"])
+    await pipeline(make_registry(), handler).invoke("scale", {"n": 1})
+    assert dict(handler.calls[0].arguments) == {"n": 1}
+
+
+async def test_the_rest_of_the_request_is_unchanged() -> None:
+    """Only the arguments change: id, kind, action and deadline go on as they were."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke(
+        "notes", {"text": "hi"}, kind=Kind.PLUGIN, action="add", deadline=5e9
+    )
+    assert response.ok
+    [received] = handler.calls
+    assert (received.kind, received.target, received.action) == (Kind.PLUGIN, "notes", "add")
+    assert received.deadline == 5e9
+
+
+async def test_strict_refuses_conversions() -> None:
+    """strict=True refuses "3" for an int; strict=False (the default) converts it."""
+    handler = FakeHandler(["ok"])
+    strict = await pipeline(make_registry(), handler, strict=True).invoke("scale", {"n": "3"})
+    assert isinstance(strict.error, InvalidRequestError)
+    assert [f.field for f in strict.error.fields] == ["n"]
+    assert handler.call_count == 0
+    lax = await pipeline(make_registry(), handler).invoke("scale", {"n": "3"})
+    assert lax.ok
+    assert handler.calls[0].arguments == {"n": 3}
+
+
+async def test_plugin_action_arguments_are_validated() -> None:
+    """A plugin action's own signature is used."""
+    handler = FakeHandler(["ok"])
+    response = await pipeline(make_registry(), handler).invoke(
+        "notes", {}, kind=Kind.PLUGIN, action="add"
+    )
+    assert isinstance(response.error, InvalidRequestError)
+    assert response.error.fields == (FieldError("text", "Field required", "string"),)
+
+
+def test_needs_a_registry() -> None:
+    """Passing something that is not a registry is a TypeError naming what was passed."""
+    with pytest.raises(TypeError, match="got dict"):
+        ValidationInterceptor({})  # type: ignore[arg-type]
+
+
+def test_options_are_kept() -> None:
+    """The interceptor exposes its name, registry and strictness."""
+    registry = make_registry()
+    interceptor = ValidationInterceptor(registry, strict=True)
+    assert (interceptor.name, interceptor.registry, interceptor.strict) == (
+        "validation",
+        registry,
+        True,
+    )

@@ -1,0 +1,80 @@
+"""Tests for toolware.clock: the real clock and the Clock protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from toolware.clock import Clock, SystemClock, system_clock
+from toolware.testing import FakeClock
+
+
+def test_system_clock_reads_the_real_clocks() -> None:
+    """monotonic() and time() are the time module's clocks."""
+    before = time.monotonic()
+    reading = system_clock.monotonic()
+    assert before <= reading <= time.monotonic()
+    wall_before = time.time()
+    wall = system_clock.time()
+    assert wall_before <= wall <= time.time()
+
+
+async def test_system_clock_monotonic_is_the_loop_timeline() -> None:
+    """The loop's time and the clock's monotonic() are one timeline."""
+    loop = asyncio.get_running_loop()
+    assert abs(loop.time() - system_clock.monotonic()) < 0.05
+
+
+async def test_call_at_fires_on_the_running_loop() -> None:
+    """call_at() runs the callback on the running loop once the deadline passes."""
+    loop = asyncio.get_running_loop()
+    fired: asyncio.Future[float] = loop.create_future()
+    system_clock.call_at(system_clock.monotonic() + 0.01, lambda: fired.set_result(loop.time()))
+    when = await asyncio.wait_for(fired, timeout=5)
+    assert when >= system_clock.monotonic() - 5
+
+
+async def test_call_at_can_be_cancelled() -> None:
+    """A cancelled timer does not run its callback."""
+    fired: list[bool] = []
+    handle = system_clock.call_at(system_clock.monotonic() + 0.01, lambda: fired.append(True))
+    handle.cancel()
+    await asyncio.sleep(0.03)
+    assert fired == []
+
+
+async def test_call_at_in_the_past_runs_soon() -> None:
+    """A deadline already passed fires on the next loop turn."""
+    fired: list[bool] = []
+    system_clock.call_at(system_clock.monotonic() - 1, lambda: fired.append(True))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert fired == [True]
+
+
+async def test_sleep_waits() -> None:
+    """sleep() suspends for about the given time."""
+    start = time.monotonic()
+    await system_clock.sleep(0.02)
+    assert time.monotonic() - start >= 0.015
+
+
+async def test_sleep_zero_yields() -> None:
+    """sleep(0) lets other ready tasks run."""
+    ran: list[bool] = []
+
+    async def other() -> None:
+        ran.append(True)
+
+    task = asyncio.create_task(other())
+    await system_clock.sleep(0)
+    assert ran == [True]
+    await task
+
+
+def test_clocks_satisfy_the_protocol() -> None:
+    """SystemClock and FakeClock are Clocks; the module clock is a SystemClock."""
+    assert isinstance(system_clock, SystemClock)
+    assert isinstance(system_clock, Clock)
+    assert isinstance(FakeClock(), Clock)
+    assert repr(system_clock) == "SystemClock()"

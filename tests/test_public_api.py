@@ -1,0 +1,141 @@
+"""The public surface is explicit: every exported name is pinned and importable."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import toolware
+
+TOOLWARE_ALL = [
+    "BuilderFrozenError",
+    "CallCancelledError",
+    "CallNext",
+    "CallTimeoutError",
+    "CircuitOpenError",
+    "Clock",
+    "CompositeRegistry",
+    "Document",
+    "Entry",
+    "EntryDescription",
+    "ErrorCategory",
+    "ExtraKey",
+    "Extras",
+    "FieldError",
+    "ForbiddenError",
+    "Handler",
+    "Interceptor",
+    "InternalError",
+    "InvalidRequestError",
+    "Kind",
+    "LocalRegistry",
+    "NotFoundError",
+    "Pipeline",
+    "PipelineBuilder",
+    "Principal",
+    "RateLimitedError",
+    "RegistrationError",
+    "Registry",
+    "RegistryCollisionError",
+    "RequestContext",
+    "ResponseContext",
+    "Retriever",
+    "Router",
+    "SetupError",
+    "Source",
+    "Stage",
+    "StatsInterceptor",
+    "StatsRecorder",
+    "StatsSnapshot",
+    "SystemClock",
+    "TargetStats",
+    "TimeoutInterceptor",
+    "ToolFailedError",
+    "ToolwareError",
+    "TraceContext",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "ValidationInterceptor",
+    "When",
+    "__version__",
+    "default_builder",
+    "default_pipeline",
+    "system_clock",
+]
+
+REGISTRY_ALL = [
+    "ArgumentValidator",
+    "CompositeRegistry",
+    "Document",
+    "Entry",
+    "EntryDescription",
+    "HealthStatus",
+    "LocalRegistry",
+    "Registry",
+    "RegistryHealth",
+    "Retriever",
+    "Source",
+    "import_object",
+]
+
+INTERCEPTORS_ALL = ["StatsInterceptor", "TimeoutInterceptor", "ValidationInterceptor"]
+
+
+@pytest.mark.parametrize(
+    ("module_name", "expected"),
+    [
+        ("toolware", TOOLWARE_ALL),
+        ("toolware.registry", REGISTRY_ALL),
+        ("toolware.interceptors", INTERCEPTORS_ALL),
+    ],
+)
+def test_all_is_pinned_and_importable(module_name: str, expected: list[str]) -> None:
+    """__all__ is exactly the pinned, sorted list, without duplicates, and every name exists."""
+    module = importlib.import_module(module_name)
+    assert sorted(module.__all__) == expected
+    assert len(set(module.__all__)) == len(module.__all__)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_star_import_gives_exactly_all() -> None:
+    """`from toolware import *` brings in exactly the pinned names."""
+    namespace: dict[str, object] = {}
+    exec("from toolware import *", namespace)
+    namespace.pop("__builtins__")
+    assert sorted(namespace) == TOOLWARE_ALL
+
+
+def test_version_matches_the_package_metadata() -> None:
+    """__version__ matches the installed distribution's version."""
+    from importlib.metadata import version
+
+    assert toolware.__version__ == version("toolware")
+
+
+def test_package_is_typed() -> None:
+    """The package ships a py.typed marker."""
+    assert (Path(toolware.__file__).parent / "py.typed").is_file()
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "toolware.context",
+        "toolware.errors",
+        "toolware.pipeline",
+        "toolware.conditions",
+        "toolware.clock",
+        "toolware.ids",
+        "toolware.testing",
+        "toolware.types",
+        "toolware._attribution",
+    ],
+)
+def test_core_module_all_names_exist(module_name: str) -> None:
+    """Every name a core module lists in __all__ is defined in it."""
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        assert hasattr(module, name), f"{module_name}.{name}"

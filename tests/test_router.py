@@ -1,0 +1,367 @@
+"""Tests for toolware.router: running entries, worker threads and wrapping failures."""
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from toolware import (
+    ErrorCategory,
+    ForbiddenError,
+    Kind,
+    LocalRegistry,
+    NotFoundError,
+    PipelineBuilder,
+    RequestContext,
+    Router,
+    ToolFailedError,
+    UnavailableError,
+)
+from toolware._workers import default_workers
+from toolware.testing import FakeClock
+
+TENANT: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="none")
+
+
+def request(
+    target: str, arguments: dict[str, object] | None = None, **options: object
+) -> RequestContext:
+    return RequestContext.create(target, arguments, id="req-1", **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def registry() -> LocalRegistry:
+    """An empty registry."""
+    return LocalRegistry()
+
+
+@pytest.fixture
+def router(registry: LocalRegistry) -> Iterator[Router]:
+    """A router over the registry, closed after the test."""
+    router = Router(registry)
+    yield router
+    router.close()
+
+
+async def test_async_handler_value_and_timings_on_the_injected_clock(
+    registry: LocalRegistry,
+) -> None:
+    """An async handler is awaited; started_at/finished_at bracket it on the given clock."""
+    clock = FakeClock()
+
+    @registry.tool
+    async def slow(seconds: float) -> str:
+        await clock.sleep(seconds)
+        return "done"
+
+    router = Router(registry, clock=clock)
+    task = asyncio.create_task(router(request("slow", {"seconds": 2.0})))
+    await clock.advance(2.0)
+    response = await task
+    assert response.unwrap() == "done"
+    assert (response.started_at, response.finished_at) == (1000.0, 1002.0)
+    assert response.started_at <= response.finished_at
+    assert response.elapsed == 2.0
+
+
+async def test_sync_handler_runs_in_a_worker_thread(
+    registry: LocalRegistry, router: Router
+) -> None:
+    """A sync handler runs off the event loop's thread, in a named worker."""
+
+    @registry.tool
+    def where() -> str:
+        return threading.current_thread().name
+
+    loop_thread = threading.current_thread().name
+    name = (await router(request("where"))).unwrap()
+    assert name != loop_thread
+    assert name.startswith("toolware-worker")
+
+
+async def test_context_vars_are_visible_in_the_worker_thread(
+    registry: LocalRegistry, router: Router
+) -> None:
+    """ContextVar values of the calling task reach the sync handler, and do not leak back."""
+
+    @registry.tool
+    def tenant() -> str:
+        seen = TENANT.get()
+        TENANT.set("changed-in-thread")
+        return seen
+
+    token = TENANT.set("acme")
+    try:
+        assert (await router(request("tenant"))).unwrap() == "acme"
+        assert TENANT.get() == "acme"
+    finally:
+        TENANT.reset(token)
+
+
+async def test_worker_pool_is_bounded(registry: LocalRegistry) -> None:
+    """With workers=2, four blocking sync calls never run more than two at once."""
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+    two_running, three_running, release = threading.Event(), threading.Event(), threading.Event()
+
+    @registry.tool
+    def block(i: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            if running == 2:
+                two_running.set()
+            if running == 3:
+                three_running.set()
+        release.wait(5)
+        with lock:
+            running -= 1
+        return i
+
+    router = Router(registry, workers=2)
+    assert router.workers == 2
+    tasks = [asyncio.create_task(router(request("block", {"i": i}))) for i in range(4)]
+    try:
+        assert await asyncio.to_thread(two_running.wait, 5)
+        # A third call would start at once if the pool allowed it.
+        assert not await asyncio.to_thread(three_running.wait, 0.05)
+    finally:
+        release.set()
+    responses = await asyncio.gather(*tasks)
+    router.close()
+    assert [r.unwrap() for r in responses] == [0, 1, 2, 3]
+    assert peak == 2
+
+
+async def test_unbounded_control_runs_all_four_at_once(registry: LocalRegistry) -> None:
+    """The same four calls with workers=4 do overlap, so the bound above is what limits them."""
+    lock = threading.Lock()
+    running = 0
+    four_running, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def block() -> None:
+        nonlocal running
+        with lock:
+            running += 1
+            if running == 4:
+                four_running.set()
+        release.wait(5)
+
+    router = Router(registry, workers=4)
+    tasks = [asyncio.create_task(router(request("block"))) for _ in range(4)]
+    try:
+        assert await asyncio.to_thread(four_running.wait, 5)
+    finally:
+        release.set()
+    await asyncio.gather(*tasks)
+    router.close()
+
+
+def test_default_worker_count_is_bounded() -> None:
+    """Without workers= the pool uses ThreadPoolExecutor's bounded default."""
+    assert Router(LocalRegistry()).workers == default_workers()
+    assert 1 <= default_workers() <= 32
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_worker_count_is_refused(workers: object) -> None:
+    """workers must be a positive integer (a bool is not a count)."""
+    with pytest.raises(ValueError, match="positive integer"):
+        Router(LocalRegistry(), workers=workers)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("is_async", [True, False])
+async def test_raising_handler_is_tool_failed_with_the_cause(
+    registry: LocalRegistry, router: Router, is_async: bool
+) -> None:
+    """An exception becomes tool_failed, bound to the call, with the exception as __cause__."""
+    boom = ValueError("bad input 7")
+
+    async def async_fail() -> None:
+        raise boom
+
+    def sync_fail() -> None:
+        raise boom
+
+    registry.add(async_fail if is_async else sync_fail, name="fail")
+    response = await router(request("fail"))
+    error = response.error
+    assert isinstance(error, ToolFailedError)
+    assert error.__cause__ is boom
+    assert error.message == "'fail' raised ValueError: bad input 7"
+    assert (error.request_id, error.target) == ("req-1", "fail")
+    assert error.retryable is False
+    assert response.started_at <= response.finished_at
+
+
+@pytest.mark.parametrize(
+    ("raised", "retryable"),
+    [
+        (ConnectionError("down"), True),
+        (ConnectionResetError("reset"), True),
+        (KeyError("k"), False),
+    ],
+)
+async def test_retryable_only_when_the_exception_type_is_listed(
+    registry: LocalRegistry, router: Router, raised: Exception, retryable: bool
+) -> None:
+    """retryable_on=(ConnectionError,) makes that type and its subclasses retryable only."""
+
+    @registry.tool(retryable_on=(ConnectionError,))
+    async def fetch() -> None:
+        raise raised
+
+    error = (await router(request("fetch"))).error
+    assert isinstance(error, ToolFailedError)
+    assert error.retryable is retryable
+
+
+async def test_handler_raising_a_toolware_error_keeps_its_category(
+    registry: LocalRegistry, router: Router
+) -> None:
+    """A ToolwareError raised on purpose is returned as is, bound to the call."""
+
+    @registry.tool
+    def guarded() -> None:
+        raise ForbiddenError("admins only")
+
+    @registry.tool
+    async def lookup(id: int) -> None:
+        raise NotFoundError(f"document {id} does not exist")
+
+    forbidden = (await router(request("guarded"))).error
+    assert isinstance(forbidden, ForbiddenError)
+    assert (forbidden.request_id, forbidden.target) == ("req-1", "guarded")
+    missing = (await router(request("lookup", {"id": 42}))).error
+    assert isinstance(missing, NotFoundError)
+    assert missing.message == "document 42 does not exist"
+
+
+async def test_sync_handler_raising_stop_iteration_does_not_hang(
+    registry: LocalRegistry, router: Router
+) -> None:
+    """StopIteration cannot cross a future; it arrives as a failure instead of a hang."""
+
+    @registry.tool
+    def exhausted() -> int:
+        return next(iter([]))
+
+    response = await asyncio.wait_for(router(request("exhausted")), 5)
+    error = response.error
+    assert isinstance(error, ToolFailedError)
+    assert isinstance(error.__cause__, RuntimeError)
+    assert isinstance(error.__cause__.__cause__, StopIteration)
+
+
+async def test_not_found_from_the_router(registry: LocalRegistry, router: Router) -> None:
+    """An unknown target is not_found, bound to the request, with close matches."""
+    called = []
+
+    @registry.tool
+    def search() -> None:
+        called.append(True)
+
+    response = await router(request("serch"))
+    error = response.error
+    assert isinstance(error, NotFoundError)
+    assert error.category is ErrorCategory.NOT_FOUND
+    assert (error.request_id, error.target) == ("req-1", "serch")
+    assert error.candidates == ("search",)
+    assert called == []
+
+
+async def test_plugin_actions_are_routed(registry: LocalRegistry, router: Router) -> None:
+    """kind, target and action select a plugin method."""
+
+    class Counter:
+        def __init__(self) -> None:
+            self.value = 0
+
+        def bump(self, by: int) -> int:
+            self.value += by
+            return self.value
+
+    registry.plugin(Counter)
+    call = request("counter", {"by": 2}, kind=Kind.PLUGIN, action="bump")
+    assert (await router(call)).unwrap() == 2
+    assert (await router(call)).unwrap() == 4
+
+
+async def test_close_releases_the_worker_threads(registry: LocalRegistry) -> None:
+    """After close() the worker threads exit."""
+
+    @registry.tool
+    def ident() -> int:
+        return threading.get_ident()
+
+    router = Router(registry, workers=1)
+    worker = (await router(request("ident"))).unwrap()
+    thread = next(t for t in threading.enumerate() if t.ident == worker)
+    router.close()
+    await asyncio.to_thread(thread.join, 5)
+    assert not thread.is_alive()
+
+
+async def test_close_drops_queued_calls_as_unavailable(registry: LocalRegistry) -> None:
+    """A call still queued when the router closes gets 'unavailable', not a stray cancel."""
+    started, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def block() -> str:
+        started.set()
+        release.wait(5)
+        return "finished"
+
+    router = Router(registry, workers=1)
+    running = asyncio.create_task(router(request("block")))
+    queued = asyncio.create_task(router(request("block")))
+    assert await asyncio.to_thread(started.wait, 5)
+    router.close()
+    release.set()
+    assert (await running).unwrap() == "finished"
+    error = (await queued).error
+    assert isinstance(error, UnavailableError)
+    assert error.target == "block"
+
+
+async def test_cancelling_the_caller_of_a_sync_handler_propagates(
+    registry: LocalRegistry,
+) -> None:
+    """Cancelling the awaiting task raises CancelledError; it is not turned into an error."""
+    started, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def block() -> None:
+        started.set()
+        release.wait(5)
+
+    router = Router(registry, workers=1)
+    task = asyncio.create_task(router(request("block")))
+    assert await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    router.close()
+
+
+async def test_router_as_pipeline_terminal(registry: LocalRegistry) -> None:
+    """route(registry) builds a Router with the pipeline clock and the worker bound."""
+
+    @registry.tool
+    def ping() -> str:
+        return "pong"
+
+    pipeline = PipelineBuilder(clock=FakeClock()).route(registry, workers=3).build()
+    assert isinstance(pipeline.terminal, Router)
+    assert pipeline.terminal.workers == 3
+    response = await pipeline.invoke("ping")
+    assert response.unwrap() == "pong"
+    assert response.started_at == response.finished_at == 1000.0
+    pipeline.terminal.close()
+    assert repr(pipeline.terminal) == "Router(LocalRegistry('local', entries=1, lazy=0))"

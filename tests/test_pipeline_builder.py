@@ -124,3 +124,9 @@ async def test_route_to_a_registry() -> None:
         assert pipeline.terminal.workers == 2  # type: ignore[attr-defined]
     finally:
         pipeline.terminal.close()  # type: ignore[attr-defined]
+
+
+def test_route_refuses_a_registry_class() -> None:
+    """Passing the LocalRegistry class instead of an instance says to pass an instance."""
+    with pytest.raises(TypeError, match="got the class LocalRegistry; pass an instance"):
+        PipelineBuilder().route(LocalRegistry)  # type: ignore[arg-type]

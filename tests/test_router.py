@@ -59,6 +59,7 @@ async def test_async_handler_value_and_timings_on_the_injected_clock(
     router = Router(registry, clock=clock)
     task = asyncio.create_task(router(request("slow", {"seconds": 2.0})))
     await clock.advance(2.0)
+    assert task.done()
     response = await task
     assert response.unwrap() == "done"
     assert (response.started_at, response.finished_at) == (1000.0, 1002.0)

@@ -68,7 +68,7 @@ class WorkerPool:
                 # Nobody cancelled this task: the queued call was dropped by shutdown().
                 raise UnavailableError(
                     "the worker pool was shut down before this call could start",
-                    hint="the router was closed; build a new pipeline to make more calls",
+                    hint="the router was closed while the call waited for a worker; call again",
                 ) from None
             raise
 

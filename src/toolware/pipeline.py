@@ -149,7 +149,9 @@ class PipelineBuilder:
                 "route() was already called; a pipeline has one terminal. To send calls to "
                 "several, route to a CompositeRegistry or to a pipeline that branches"
             )
-        if isinstance(target, Registry):
+        # A registry *class* also passes the runtime protocol check; it falls through to the
+        # handler checks below, which say to pass an instance.
+        if isinstance(target, Registry) and not inspect.isclass(target):
             self._terminal = Router(target, clock=self._clock, workers=workers)
             return self
         if workers is not None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from toolware import Kind
-from toolware.cli.inputs import Target, UsageError, load_registry, merge_arguments, parse_pair
-from toolware.cli.inputs import parse_target
+from toolware.cli.inputs import (
+    Target,
+    UsageError,
+    load_registry,
+    merge_arguments,
+    parse_pair,
+    parse_target,
+)
 from toolware.demo import registry
 
 

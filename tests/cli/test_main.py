@@ -348,3 +348,30 @@ def test_failed_call_in_a_real_process() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith("error: tool_failed: ")
+
+
+# -- demo in process -------------------------------------------------------------------------
+
+
+def test_demo_command_runs_the_demo_on_stdout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`toolware demo` calls run_demo with a plain console when stdout is not a terminal."""
+    seen: list[object] = []
+    monkeypatch.setattr("toolware.demo.run_demo", lambda console: seen.append(console))
+    assert main(["demo"]) == 0
+    (console,) = seen
+    assert console.is_terminal is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("exception", "code"), [(KeyboardInterrupt, 130), (BrokenPipeError, 1)])
+def test_interrupt_and_broken_pipe_exit_quietly(
+    exception: type[BaseException], code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C exits 130 and a closed pipe (`| head`) exits 1, without a traceback."""
+
+    def interrupted(console: object) -> None:
+        raise exception
+
+    monkeypatch.setattr("toolware.demo.run_demo", interrupted)
+    assert main(["demo"]) == code

@@ -6,8 +6,14 @@ import json
 
 from toolware import Kind, NotFoundError, ResponseContext
 from toolware.demo import build_registry
-from toolware.demo.functions import Route, error_content, function_tools, route_for, routes
-from toolware.demo.functions import tool_message
+from toolware.demo.functions import (
+    Route,
+    error_content,
+    function_tools,
+    route_for,
+    routes,
+    tool_message,
+)
 
 
 def test_tool_list_has_one_function_per_entry() -> None:

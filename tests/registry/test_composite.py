@@ -203,6 +203,13 @@ def test_not_found_says_when_the_name_exists_as_another_kind() -> None:
     assert "exists as kind 'plugin'" in caught.value.hint
 
 
+def test_not_found_for_an_action_on_a_tool() -> None:
+    """A tool called with an action says tools have none."""
+    composite = CompositeRegistry(Source("a", registry_with("a", "ping")))
+    with pytest.raises(NotFoundError, match="has no actions"):
+        composite.resolve(Kind.TOOL, "ping", "now")
+
+
 def test_sources_returns_registries_by_name() -> None:
     """sources() maps source names to their registries."""
     a, b = registry_with("a", "x"), registry_with("b", "y")
@@ -290,3 +297,32 @@ async def test_health_reports_a_collision_that_appeared_later() -> None:
     health = await composite.health()
     assert health.status is HealthStatus.DEGRADED
     assert health.problems == {"collision:search": "exposed by a, b"}
+
+
+class BrokenCatalogue(StubRegistry):
+    """A source whose catalogue changes and then cannot be listed."""
+
+    def __init__(self) -> None:
+        super().__init__(RegistryHealth(status=HealthStatus.OK, entries=0))
+        self.broken = False
+
+    @property
+    def revision(self) -> int:
+        return 1 if self.broken else 0
+
+    def list(self) -> tuple[EntryDescription, ...]:
+        if self.broken:
+            raise ConnectionError("catalogue unreachable")
+        return ()
+
+
+async def test_health_reports_a_source_that_cannot_be_indexed() -> None:
+    """If re-indexing fails, health() still answers, degraded, saying why."""
+    source = BrokenCatalogue()
+    composite = CompositeRegistry(Source("ok", registry_with("ok", "x")), Source("remote", source))
+    source.broken = True
+    health = await composite.health()
+    assert health.status is HealthStatus.DEGRADED
+    assert health.problems == {
+        "(index)": "re-indexing raised ConnectionError: catalogue unreachable"
+    }

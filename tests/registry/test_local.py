@@ -511,6 +511,48 @@ def test_duplicate_name_is_refused_unless_replace() -> None:
     assert registry.resolve(Kind.TOOL, "f").function() == 2
 
 
+def test_second_plugin_with_the_same_name_is_refused_not_merged() -> None:
+    """Another class under a taken plugin name is refused even if its actions differ."""
+    registry = LocalRegistry()
+    registry.plugin(Notes)
+
+    class Other:
+        def archive(self) -> None:
+            return None
+
+    with pytest.raises(RegistrationError, match="'notes' is already registered"):
+        registry.plugin(Other, name="notes")
+    assert {d.qualified_name for d in registry.list()} == {"notes.add", "notes.show"}
+
+
+def test_replacing_a_plugin_drops_its_old_actions() -> None:
+    """replace=True swaps the whole plugin: actions the new one lacks are gone."""
+    registry = LocalRegistry()
+    registry.plugin(Notes)
+
+    class Other:
+        def archive(self) -> None:
+            return None
+
+    registry.add(Other, kind=Kind.PLUGIN, name="notes", replace=True)
+    assert [d.qualified_name for d in registry.list()] == ["notes.archive"]
+
+
+def test_eager_entry_over_a_lazy_one_needs_replace() -> None:
+    """A lazy entry holds its name: add() refuses it unless replace=True, which wins."""
+    registry = LocalRegistry()
+    registry.add_lazy("toolware_no_such_module_w:dumps")
+
+    def dumps(obj: Any) -> str:
+        return "mine"
+
+    with pytest.raises(RegistrationError, match="already registered"):
+        registry.tool(dumps)
+    registry.add(dumps, replace=True)
+    assert registry.resolve(Kind.TOOL, "dumps").function(obj=1) == "mine"
+    assert repr(registry) == "LocalRegistry('local', entries=1, lazy=0)"
+
+
 def test_same_name_may_exist_as_different_kinds() -> None:
     """Names are unique per kind, not across kinds."""
     registry = LocalRegistry()
@@ -700,7 +742,7 @@ async def test_missing_attribute_and_unregistrable_object_are_unavailable(
 @pytest.mark.parametrize("path", ["json.dumps", "json:", ":dumps", ""])
 def test_malformed_import_path_is_refused(path: str) -> None:
     """A lazy path needs both a module and an object, separated by a colon."""
-    with pytest.raises(RegistrationError, match="package.module:object"):
+    with pytest.raises(RegistrationError, match=r"package\.module:object"):
         LocalRegistry().add_lazy(path)
 
 

@@ -72,9 +72,7 @@ def load_registry(spec: str) -> Registry:
         "such as a LocalRegistry)"
     )
     if inspect.isclass(obj):
-        raise UsageError(
-            f"--app {spec!r} is the class {obj.__name__}, not an instance; {expected}"
-        )
+        raise UsageError(f"--app {spec!r} is the class {obj.__name__}, not an instance; {expected}")
     if isinstance(obj, Pipeline):
         raise UsageError(
             f"--app {spec!r} is a Pipeline, {expected}; toolware builds "

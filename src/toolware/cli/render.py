@@ -99,7 +99,8 @@ def render_error(console: Console, error: ToolwareError) -> None:
     """Category, message, hint, and the bad fields or close matches."""
     data = error.to_dict()
     style = category_style(error.category.value)
-    line = Text("error: ", style="bold red")
+    line = Text()
+    line.append("error: ", style="bold red")
     line.append(error.category.value, style=style)
     line.append(f": {error.message}")
     console.print(line)

@@ -80,7 +80,7 @@ class TimeoutInterceptor:
         else:
             budget = deadline - now
             if budget <= 0:
-                return self._expired(request, 0.0, retryable, now, passed=-budget)
+                return self._expired(request, 0.0, retryable, now, passed=now - deadline)
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
         task = asyncio.current_task()

@@ -18,9 +18,7 @@ registry.add_lazy("myapp.tools:translate")          # imported on first use
 from __future__ import annotations
 
 import builtins
-import importlib
 import inspect
-import math
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -28,6 +26,14 @@ import msgspec
 
 from toolware.context import Kind
 from toolware.errors import NotFoundError, RegistrationError, UnavailableError
+from toolware.registry._options import (
+    EntryOptions,
+    first_line,
+    import_object,
+    name_of,
+    snake,
+    split_path,
+)
 from toolware.registry.base import (
     Entry,
     EntryDescription,
@@ -42,45 +48,6 @@ __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _Key = tuple[Kind, str, str | None]
-
-
-class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Registration options shared by tools, plugins and retrievers."""
-
-    name: str | None = None
-    description: str | None = None
-    tags: frozenset[str] = frozenset()
-    version: str = "0"
-    idempotent: bool = False
-    timeout: float | None = None
-    retryable_on: tuple[type[BaseException], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise RegistrationError(
-                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout}"
-            )
-        for cls in self.retryable_on:
-            if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-                raise RegistrationError(
-                    f"retryable_on takes exception classes, got {cls!r}; e.g. (ConnectionError,)"
-                )
-
-
-def _split_path(path: str) -> tuple[str, str]:
-    module_name, _, attribute = path.partition(":") if isinstance(path, str) else ("", "", "")
-    if not module_name or not attribute:
-        raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
-    return module_name, attribute
-
-
-def import_object(path: str) -> Any:
-    """Import ``"package.module:attribute.path"`` and return the attribute."""
-    module_name, attribute = _split_path(path)
-    obj: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 class LocalRegistry:
@@ -189,23 +156,26 @@ class LocalRegistry:
         elif kind is Kind.RAG:
             if not 1 <= default_k <= max_k:
                 raise RegistrationError(f"need 1 <= default_k <= max_k, got {default_k}, {max_k}")
-            name = entry_options.name or _name_of(obj)
+            name = entry_options.name or name_of(obj)
             function, is_async = retriever_function(obj, default_k=default_k, max_k=max_k)
             entries = [self._entry(function, kind, name, None, entry_options, is_async)]
         else:
-            name = entry_options.name or _name_of(obj)
+            name = entry_options.name or name_of(obj)
             entries = [self._entry(obj, kind, name, None, entry_options, None)]
-        for entry in entries:
-            d = entry.description
-            if not replace and (d.kind, d.name, d.action) in self._entries:
+        # Names are taken per kind and name, not per action: a second plugin under the same
+        # name must not merge its actions into the first, and a lazy entry counts as taken.
+        names = {(entry.description.kind, entry.description.name) for entry in entries}
+        for key in names:
+            if not replace and self._taken(*key):
                 raise RegistrationError(
-                    f"a {d.kind.value} named {d.qualified_name!r} is already registered in "
+                    f"a {key[0].value} named {key[1]!r} is already registered in "
                     f"{self.name!r}; pick another name= or pass replace=True"
                 )
+        for key in names:
+            self._drop(*key)
         for entry in entries:
             d = entry.description
             self._entries[(d.kind, d.name, d.action)] = entry
-            self._lazy.pop((d.kind, d.name), None)
         self._revision += 1
         return tuple(entry.description for entry in entries)
 
@@ -224,36 +194,38 @@ class LocalRegistry:
         The name defaults to the object's name in the path, in snake case for a class (as
         :meth:`plugin` names classes): ``"app.plugins:Notes"`` becomes ``"notes"``.
         """
-        _, attribute = _split_path(path)
+        _, attribute = split_path(path)
         entry_options = EntryOptions(**options)
         kind = Kind(kind)
         last = attribute.rpartition(".")[2]
-        name = entry_options.name or (_snake(last) if last[:1].isupper() else last)
-        taken = (kind, name) in self._lazy or any(
-            key[0] is kind and key[1] == name for key in self._entries
-        )
-        if taken and not replace:
+        name = entry_options.name or (snake(last) if last[:1].isupper() else last)
+        if not replace and self._taken(kind, name):
             raise RegistrationError(
                 f"a {kind.value} named {name!r} is already registered in {self.name!r}; "
                 "pick another name= or pass replace=True"
             )
-        if taken:
-            for key in [k for k in self._entries if k[0] is kind and k[1] == name]:
-                del self._entries[key]
+        self._drop(kind, name)
         self._lazy[(kind, name)] = (path, entry_options, default_k, max_k)
-        self._failures.pop(f"{kind.value}:{name}", None)
         self._revision += 1
+
+    def _taken(self, kind: Kind, name: str) -> bool:
+        return (kind, name) in self._lazy or any(
+            key[0] is kind and key[1] == name for key in self._entries
+        )
+
+    def _drop(self, kind: Kind, name: str) -> None:
+        """Forget every entry, lazy entry and import failure of that kind and name."""
+        for key in [k for k in self._entries if k[0] is kind and k[1] == name]:
+            del self._entries[key]
+        self._lazy.pop((kind, name), None)
+        self._failures.pop(f"{kind.value}:{name}", None)
 
     def remove(self, kind: Kind, name: str) -> None:
         """Remove every entry of that kind and name (all actions of a plugin)."""
         kind = Kind(kind)
-        self._failures.pop(f"{kind.value}:{name}", None)
-        doomed = [key for key in self._entries if key[0] is kind and key[1] == name]
-        lazy = self._lazy.pop((kind, name), None)
-        if not doomed and lazy is None:
+        if not self._taken(kind, name):
             raise self._not_found(kind, name, None)
-        for key in doomed:
-            del self._entries[key]
+        self._drop(kind, name)
         self._revision += 1
 
     def _entry(
@@ -312,7 +284,7 @@ class LocalRegistry:
         else:
             instance = obj
         cls = type(instance)
-        name = options.name or _snake(cls.__name__)
+        name = options.name or snake(cls.__name__)
         actions = [
             attribute
             for attribute, value in inspect.getmembers(cls)
@@ -324,11 +296,11 @@ class LocalRegistry:
             )
         # Each action is described by its own docstring; the plugin's description (or class
         # docstring) stands in for methods that have none.
-        fallback = options.description or _first_line(inspect.getdoc(cls))
+        fallback = options.description or first_line(inspect.getdoc(cls))
         entries = []
         for action in actions:
             method = getattr(instance, action)
-            own = _first_line(inspect.getdoc(method))
+            own = first_line(inspect.getdoc(method))
             action_options = msgspec.structs.replace(options, description=own or fallback)
             entries.append(self._entry(method, Kind.PLUGIN, name, action, action_options, None))
         return entries
@@ -353,7 +325,9 @@ class LocalRegistry:
         try:
             obj = import_object(path)
             # Registration can fail too (e.g. the object is not callable): same report.
-            self.add(obj, kind=kind, default_k=default_k, max_k=max_k, **option_values)
+            self.add(
+                obj, kind=kind, replace=True, default_k=default_k, max_k=max_k, **option_values
+            )
         except Exception as exc:
             self._failures[f"{kind.value}:{name}"] = f"{type(exc).__name__}: {exc}"
             raise UnavailableError(
@@ -409,17 +383,3 @@ class LocalRegistry:
 
     def __repr__(self) -> str:
         return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={len(self._lazy)})"
-
-
-def _name_of(obj: Any) -> str:
-    name = getattr(obj, "__name__", None) or type(obj).__name__
-    return _snake(name) if inspect.isclass(obj) or not hasattr(obj, "__name__") else str(name)
-
-
-def _first_line(doc: str | None) -> str:
-    return " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
-
-
-def _snake(name: str) -> str:
-    out = [("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name)]
-    return "".join(out)

@@ -1,0 +1,67 @@
+"""Registration options and naming helpers shared by :class:`~toolware.registry.LocalRegistry`."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from typing import Any
+
+import msgspec
+
+from toolware.errors import RegistrationError
+
+__all__ = ["EntryOptions", "first_line", "import_object", "name_of", "snake", "split_path"]
+
+
+class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Registration options shared by tools, plugins and retrievers."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: frozenset[str] = frozenset()
+    version: str = "0"
+    idempotent: bool = False
+    timeout: float | None = None
+    retryable_on: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise RegistrationError(
+                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout}"
+            )
+        for cls in self.retryable_on:
+            if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+                raise RegistrationError(
+                    f"retryable_on takes exception classes, got {cls!r}; e.g. (ConnectionError,)"
+                )
+
+
+def split_path(path: str) -> tuple[str, str]:
+    module_name, _, attribute = path.partition(":") if isinstance(path, str) else ("", "", "")
+    if not module_name or not attribute:
+        raise RegistrationError(f"import path {path!r} must look like 'package.module:object'")
+    return module_name, attribute
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attribute.path"`` and return the attribute."""
+    module_name, attribute = split_path(path)
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def name_of(obj: Any) -> str:
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    return snake(name) if inspect.isclass(obj) or not hasattr(obj, "__name__") else str(name)
+
+
+def first_line(doc: str | None) -> str:
+    return " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
+
+
+def snake(name: str) -> str:
+    out = [("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name)]
+    return "".join(out)

@@ -1,0 +1,194 @@
+"""Tests for toolware.interceptors.stats: what each call adds to the statistics."""
+
+import asyncio
+
+import pytest
+
+from toolware import (
+    ErrorCategory,
+    ForbiddenError,
+    Kind,
+    LocalRegistry,
+    Pipeline,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    StatsInterceptor,
+    StatsRecorder,
+    ToolFailedError,
+)
+from toolware.interceptors.stats import UNKNOWN_TARGET
+from toolware.testing import FakeClock, FakeHandler
+from toolware.types import CallNext
+
+
+def with_stats(terminal: object, clock: FakeClock, stats: StatsInterceptor) -> Pipeline:
+    return PipelineBuilder(clock=clock).use(stats).route(terminal).build()  # type: ignore[arg-type]
+
+
+def sleeping_registry(clock: FakeClock) -> LocalRegistry:
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def work(seconds: float = 0.0, fail: bool = False) -> str:
+        await clock.sleep(seconds)
+        if fail:
+            raise RuntimeError("failed")
+        return "ok"
+
+    return registry
+
+
+class Notes:
+    def add(self, text: str) -> str:
+        return text
+
+
+async def run_timed(pipeline: Pipeline, clock: FakeClock, seconds: float) -> ResponseContext:
+    task = asyncio.create_task(pipeline.invoke("work", {"seconds": seconds}))
+    await clock.advance(seconds)
+    assert task.done()
+    return await task
+
+
+async def test_counts_calls_and_errors_by_category() -> None:
+    """Successes count as calls; failures also count under their category."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    handler = FakeHandler(
+        ["ok", ForbiddenError("no"), "ok", ToolFailedError("x"), ForbiddenError("n")]
+    )
+    pipeline = with_stats(handler, clock, stats)
+    for _ in range(5):
+        await pipeline.invoke("search")
+    target = stats.snapshot().get("search")
+    assert target.calls == 5
+    assert target.errors == {ErrorCategory.FORBIDDEN: 2, ErrorCategory.TOOL_FAILED: 1}
+    assert target.error_count == 3
+    assert target.error_rate == pytest.approx(0.6)
+
+
+async def test_targets_kinds_and_actions_are_kept_apart() -> None:
+    """Each kind, target and action has its own statistics."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = with_stats(FakeHandler(["ok"]), clock, stats)
+    await pipeline.invoke("a")
+    await pipeline.invoke("a", kind=Kind.RAG)
+    await pipeline.invoke("notes", kind=Kind.PLUGIN, action="add")
+    await pipeline.invoke("notes", kind=Kind.PLUGIN, action="add")
+    snapshot = stats.snapshot()
+    assert snapshot.calls == 4
+    assert snapshot.get("a").calls == 1
+    assert snapshot.get("a", kind=Kind.RAG).calls == 1
+    assert snapshot.get("notes", kind=Kind.PLUGIN, action="add").calls == 2
+
+
+async def test_elapsed_time_is_measured_on_the_injected_clock() -> None:
+    """Latency comes from the clock given, covering everything below the interceptor."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = with_stats(sleeping_registry(clock), clock, stats)
+    await run_timed(pipeline, clock, 0.3)
+    await run_timed(pipeline, clock, 0.1)
+    target = stats.snapshot().get("work")
+    assert target.total_seconds == pytest.approx(0.4)
+    assert target.max_seconds == pytest.approx(0.3)
+    assert target.mean_seconds == pytest.approx(0.2)
+
+
+async def test_cancelled_call_is_counted_and_the_cancellation_propagates() -> None:
+    """A cancelled call is recorded as 'cancelled' with its time, then re-raised."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = with_stats(FakeHandler(["late"], delay=5.0, clock=clock), clock, stats)
+    task = asyncio.create_task(pipeline.invoke("slow"))
+    await clock.advance(2.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    target = stats.snapshot().get("slow")
+    assert target.calls == 1
+    assert target.errors == {ErrorCategory.CANCELLED: 1}
+    assert target.max_seconds == 2.0
+
+
+async def test_crash_below_is_counted_as_internal() -> None:
+    """An interceptor below that raises is counted as an internal error."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+
+    async def crasher(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        raise RuntimeError("bug")
+
+    handler = FakeHandler(["ok"])
+    pipeline = PipelineBuilder(clock=clock).use(stats).use(crasher).route(handler).build()
+    response = await pipeline.invoke("search")
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.INTERNAL
+    assert stats.snapshot().get("search").errors == {ErrorCategory.INTERNAL: 1}
+    assert handler.call_count == 0
+
+
+async def test_not_found_is_counted_under_one_unknown_target() -> None:
+    """Invented names share one UNKNOWN_TARGET entry; they never become targets."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    registry = sleeping_registry(clock)
+    registry.plugin(Notes)
+    pipeline = with_stats(registry, clock, stats)
+    await pipeline.invoke("made_up_1")
+    await pipeline.invoke("made_up_2")
+    await pipeline.invoke("notes", kind=Kind.PLUGIN, action="nope")
+    await pipeline.invoke("work")
+    snapshot = stats.snapshot()
+    names = {(s.key.kind, s.key.target, s.key.action) for s in snapshot.targets}
+    assert names == {
+        (Kind.TOOL, UNKNOWN_TARGET, None),
+        (Kind.PLUGIN, UNKNOWN_TARGET, None),
+        (Kind.TOOL, "work", None),
+    }
+    unknown = snapshot.get(UNKNOWN_TARGET)
+    assert (unknown.calls, unknown.errors) == (2, {ErrorCategory.NOT_FOUND: 2})
+
+
+async def test_percentiles_fall_within_the_right_bucket() -> None:
+    """p50/p90/p100 estimates lie inside the buckets that hold the true values."""
+    clock = FakeClock()
+    stats = StatsInterceptor(recorder=StatsRecorder(buckets=(0.1, 0.2, 0.5, 1.0)), clock=clock)
+    pipeline = with_stats(sleeping_registry(clock), clock, stats)
+    for seconds in [0.05] * 5 + [0.15] * 4 + [0.7]:
+        assert (await run_timed(pipeline, clock, seconds)).ok
+    target = stats.snapshot().get("work")
+    assert target.bucket_counts == (5, 4, 0, 1, 0)
+    assert 0.0 <= target.percentile(0.5) <= 0.1
+    assert 0.1 < target.percentile(0.9) <= 0.2
+    assert target.percentile(1.0) == pytest.approx(0.7)  # capped at the real maximum
+
+
+async def test_shared_recorder_collects_from_several_pipelines() -> None:
+    """recorder= lets several interceptors feed one set of statistics."""
+    clock = FakeClock()
+    recorder = StatsRecorder()
+    first = with_stats(FakeHandler(["ok"]), clock, StatsInterceptor(recorder=recorder))
+    second = with_stats(FakeHandler(["ok"]), clock, StatsInterceptor(recorder=recorder))
+    await first.invoke("x")
+    await second.invoke("x")
+    assert recorder.snapshot().get("x").calls == 2
+
+
+def test_each_interceptor_gets_its_own_recorder_by_default() -> None:
+    """Without recorder= interceptors do not share statistics."""
+    assert StatsInterceptor().recorder is not StatsInterceptor().recorder
+
+
+async def test_reset_clears_and_snapshot_is_a_copy() -> None:
+    """reset() forgets everything; a snapshot taken before keeps its numbers."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = with_stats(FakeHandler(["ok"]), clock, stats)
+    await pipeline.invoke("x")
+    before = stats.snapshot()
+    stats.reset()
+    assert stats.snapshot().targets == ()
+    assert before.get("x").calls == 1

@@ -1,0 +1,339 @@
+"""Tests for toolware.interceptors.timeout: limits, deadlines, cancellation and sync handlers."""
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from toolware import (
+    CallTimeoutError,
+    ErrorCategory,
+    LocalRegistry,
+    Pipeline,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    TimeoutInterceptor,
+)
+from toolware.testing import FakeClock, FakeHandler, settle
+
+
+def timed(terminal: Any, clock: FakeClock, **options: Any) -> Pipeline:
+    """A pipeline with only a TimeoutInterceptor in front of ``terminal``."""
+    builder = PipelineBuilder(clock=clock).use(TimeoutInterceptor(clock=clock, **options))
+    return builder.route(terminal).build()
+
+
+def sleeper(clock: FakeClock, **options: Any) -> tuple[LocalRegistry, list[float | None]]:
+    """A registry with 'sleep(seconds)', which records the deadline it was given."""
+    registry = LocalRegistry()
+    deadlines: list[float | None] = []
+
+    @registry.tool(**options)
+    async def sleep(ctx: RequestContext, seconds: float = 10.0) -> str:
+        deadlines.append(ctx.deadline)
+        await clock.sleep(seconds)
+        return "done"
+
+    return registry, deadlines
+
+
+async def test_times_out_when_fake_time_passes_the_limit() -> None:
+    """At the limit, and not a moment before, the call becomes a timeout with that limit."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("slow"))
+    await clock.advance(0.999)
+    assert not task.done()
+    await clock.advance(0.001)
+    assert task.done()
+    response = task.result()
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.category is ErrorCategory.TIMEOUT
+    assert error.limit == 1.0
+    assert error.retryable is False
+    assert error.target == "slow"
+    assert "within the allowed timeout of 1.000s" in error.message
+    assert (response.started_at, response.finished_at) == (1000.0, 1001.0)
+    assert clock.pending == 0
+
+
+async def test_call_finishing_before_the_limit_is_untouched() -> None:
+    """A handler done just before the limit returns its value; the timer is cancelled."""
+    clock = FakeClock()
+    handler = FakeHandler(["value"], delay=0.999, clock=clock)
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("quick"))
+    await clock.advance(0.999)
+    assert task.done()
+    response = await task
+    assert response.unwrap() == "value"
+    assert clock.pending == 0
+
+
+async def test_error_responses_pass_through() -> None:
+    """The interceptor does not touch a failure that arrives in time."""
+    clock = FakeClock()
+    response = await timed(FakeHandler([KeyError("k")]), clock, timeout=1.0).invoke("x")
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.TOOL_FAILED
+
+
+async def test_request_deadline_narrower_than_the_timeout_wins() -> None:
+    """A caller's deadline earlier than now + timeout is the one enforced and passed on."""
+    clock = FakeClock()
+    registry, deadlines = sleeper(clock)
+    pipeline = timed(registry, clock, timeout=10.0)
+    task = asyncio.create_task(pipeline.invoke("sleep", timeout=0.5))
+    await clock.advance(0.5)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == pytest.approx(0.5)
+    assert deadlines == [1000.5]
+
+
+async def test_timeout_narrower_than_the_request_deadline_is_passed_on() -> None:
+    """The handler sees the interceptor's earlier deadline in its request."""
+    clock = FakeClock()
+    registry, deadlines = sleeper(clock)
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("sleep", deadline=5e3))
+    await clock.advance(1.0)
+    assert task.done()
+    assert isinstance((await task).error, CallTimeoutError)
+    assert deadlines == [1001.0]
+
+
+@pytest.mark.parametrize(("outer", "inner"), [(2.0, 5.0), (5.0, 2.0)])
+async def test_nested_deadlines_earliest_wins(outer: float, inner: float) -> None:
+    """An outer pipeline's timeout and an inner one's: the handler gets the earliest."""
+    clock = FakeClock()
+    registry, deadlines = sleeper(clock)
+    inner_pipeline = timed(registry, clock, timeout=inner)
+    outer_pipeline = timed(inner_pipeline, clock, timeout=outer)
+
+    async def run() -> tuple[ResponseContext, int]:
+        response = await outer_pipeline.invoke("sleep")
+        task = asyncio.current_task()
+        assert task is not None
+        return response, task.cancelling()
+
+    task = asyncio.create_task(run())
+    await clock.advance(1.999)
+    assert not task.done()
+    await clock.advance(0.001)
+    assert task.done()
+    response, cancelling = await task
+    assert deadlines == [1002.0]
+    assert isinstance(response.error, CallTimeoutError)
+    assert response.error.limit == 2.0
+    assert cancelling == 0  # every cancellation the timers made was taken back
+
+
+async def test_entry_default_timeout_applies_only_with_registry() -> None:
+    """registry= lets an entry's own timeout=0.5 narrow the interceptor's 10 s."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, timeout=0.5)
+    with_registry = timed(registry, clock, timeout=10.0, registry=registry)
+    task = asyncio.create_task(with_registry.invoke("sleep", {"seconds": 1.0}))
+    await clock.advance(0.5)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 0.5
+
+    without_registry = timed(registry, clock, timeout=10.0)
+    task = asyncio.create_task(without_registry.invoke("sleep", {"seconds": 1.0}))
+    await clock.advance(1.0)
+    assert task.done()
+    assert (await task).unwrap() == "done"
+
+
+async def test_interceptor_timeout_narrower_than_the_entry_timeout_wins() -> None:
+    """The entry's timeout can only narrow: 1 s from the interceptor beats 5 s on the entry."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, timeout=5.0)
+    task = asyncio.create_task(
+        timed(registry, clock, timeout=1.0, registry=registry).invoke("sleep")
+    )
+    await clock.advance(1.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 1.0
+
+
+async def test_entry_timeout_applies_when_the_interceptor_has_none() -> None:
+    """timeout=None with registry=: the entry's own timeout is the limit."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, timeout=2.0)
+    task = asyncio.create_task(
+        timed(registry, clock, timeout=None, registry=registry).invoke("sleep")
+    )
+    await clock.advance(2.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 2.0
+
+
+@pytest.mark.parametrize(("idempotent", "retryable"), [(True, True), (False, False)])
+async def test_timeout_is_retryable_only_for_idempotent_entries(
+    idempotent: bool, retryable: bool
+) -> None:
+    """A timed-out call may be retried only if the entry says repeating it is safe."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, idempotent=idempotent)
+    task = asyncio.create_task(
+        timed(registry, clock, timeout=1.0, registry=registry).invoke("sleep")
+    )
+    await clock.advance(1.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.retryable is retryable
+
+
+async def test_unknown_entry_with_registry_falls_back_to_the_timeout() -> None:
+    """A name the registry does not know still gets the interceptor's own limit."""
+    clock = FakeClock()
+    registry = LocalRegistry()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0, registry=registry).invoke("x"))
+    await clock.advance(1.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.limit, error.retryable) == (1.0, False)
+
+
+@pytest.mark.parametrize("late_by", [1.0, 0.0])
+async def test_expired_deadline_returns_timeout_without_calling_the_handler(
+    late_by: float,
+) -> None:
+    """A request whose deadline has already come is refused at once, handler untouched."""
+    clock = FakeClock()
+    handler = FakeHandler(["value"])
+    request = RequestContext.create("x", deadline=clock.monotonic() - late_by, clock=clock)
+    response = await timed(handler, clock, timeout=30.0)(request)
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 0.0
+    assert f"its deadline passed {late_by:.3f}s before" in error.message
+    assert handler.call_count == 0
+    assert clock.pending == 0
+
+
+async def test_external_cancellation_propagates() -> None:
+    """Cancelling the caller raises CancelledError; it is not turned into a timeout."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("x"))
+    await clock.advance(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert clock.pending == 0
+
+
+async def test_external_cancellation_at_the_deadline_still_propagates() -> None:
+    """If the caller cancels in the same instant the timer fires, the cancel wins."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("x"))
+    await settle()
+    task.cancel()
+    clock.advance_now(1.0)  # our timer fires too, before the task runs again
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_handler_that_swallows_the_cancellation_keeps_its_answer() -> None:
+    """If the code below catches the cancellation and answers, that answer is returned."""
+    clock = FakeClock()
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def stubborn() -> str:
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            return "partial"
+        return "full"
+
+    async def run() -> tuple[ResponseContext, int]:
+        response = await timed(registry, clock, timeout=1.0).invoke("stubborn")
+        task = asyncio.current_task()
+        assert task is not None
+        return response, task.cancelling()
+
+    task = asyncio.create_task(run())
+    await clock.advance(1.0)
+    assert task.done()
+    response, cancelling = await task
+    assert response.unwrap() == "partial"
+    assert cancelling == 0
+
+
+async def test_timed_out_sync_handler_does_not_block_the_caller() -> None:
+    """With a real 50 ms limit the caller gets its timeout while the thread is still stuck."""
+    registry = LocalRegistry()
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    @registry.tool
+    def stuck() -> str:
+        entered.set()
+        release.wait(5)
+        finished.set()
+        return "late"
+
+    pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=0.05)).route(registry).build()
+    try:
+        response = await pipeline.invoke("stuck")
+        assert isinstance(response.error, CallTimeoutError)
+        assert response.error.limit == 0.05
+        assert entered.is_set()
+        assert not finished.is_set()
+    finally:
+        release.set()
+        await asyncio.to_thread(finished.wait, 5)
+        pipeline.terminal.close()  # type: ignore[attr-defined]
+
+
+async def test_no_timeout_and_no_deadline_passes_through() -> None:
+    """timeout=None and no deadline: no timer, no deadline added, the call just runs."""
+    clock = FakeClock()
+    registry, deadlines = sleeper(clock)
+    task = asyncio.create_task(timed(registry, clock, timeout=None).invoke("sleep"))
+    await settle()
+    assert clock.pending == 1  # only the handler's own sleep
+    await clock.advance(10.0)
+    assert task.done()
+    assert (await task).unwrap() == "done"
+    assert deadlines == [None]
+
+
+async def test_no_timeout_still_enforces_the_request_deadline() -> None:
+    """timeout=None does not drop a deadline the caller set."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock)
+    task = asyncio.create_task(timed(registry, clock, timeout=None).invoke("sleep", timeout=3.0))
+    await clock.advance(3.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 3.0
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, True, float("nan"), float("inf"), "1"])
+def test_bad_timeout_is_refused(timeout: Any) -> None:
+    """timeout must be a positive finite number of seconds, or None."""
+    with pytest.raises(ValueError, match="timeout must be"):
+        TimeoutInterceptor(timeout=timeout)
+
+
+def test_default_timeout_is_thirty_seconds() -> None:
+    """The safe default bounds every call."""
+    interceptor = TimeoutInterceptor()
+    assert (interceptor.name, interceptor.timeout, interceptor.registry) == ("timeout", 30.0, None)

@@ -1,0 +1,148 @@
+"""Tests for toolware.stats: the recorder, its histogram and snapshots."""
+
+import itertools
+
+import pytest
+
+from toolware import ErrorCategory, Kind, StatsRecorder
+from toolware.stats import DEFAULT_BUCKETS, TargetKey
+
+
+def test_record_and_snapshot_fields() -> None:
+    """A snapshot has the calls, errors, total, max and derived mean and rates."""
+    recorder = StatsRecorder()
+    recorder.record(Kind.TOOL, "a", None, 0.2, None)
+    recorder.record(Kind.TOOL, "a", None, 0.4, ErrorCategory.TIMEOUT)
+    recorder.record(Kind.TOOL, "a", None, 0.3, ErrorCategory.TIMEOUT)
+    stats = recorder.snapshot().get("a")
+    assert stats.key == TargetKey(Kind.TOOL, "a")
+    assert stats.calls == 3
+    assert stats.errors == {ErrorCategory.TIMEOUT: 2}
+    assert stats.error_count == 2
+    assert stats.error_rate == pytest.approx(2 / 3)
+    assert stats.total_seconds == pytest.approx(0.9)
+    assert stats.max_seconds == 0.4
+    assert stats.mean_seconds == pytest.approx(0.3)
+    assert stats.bucket_bounds == DEFAULT_BUCKETS
+
+
+def test_default_buckets_double_from_100_microseconds() -> None:
+    """21 bounds from 0.1 ms to about 105 s, each twice the previous."""
+    assert len(DEFAULT_BUCKETS) == 21
+    assert DEFAULT_BUCKETS[0] == pytest.approx(0.0001)
+    assert DEFAULT_BUCKETS[-1] == pytest.approx(104.8576)
+    assert all(b == pytest.approx(2 * a) for a, b in itertools.pairwise(DEFAULT_BUCKETS))
+
+
+def test_bucket_placement_bounds_are_inclusive_and_overflow_is_last() -> None:
+    """A value equal to a bound goes in that bound's bucket; above the last, in overflow."""
+    recorder = StatsRecorder(buckets=(1.0, 2.0))
+    for seconds in (0.5, 1.0, 1.5, 2.0, 3.0, 9.0):
+        recorder.record(Kind.TOOL, "a", None, seconds, None)
+    assert recorder.snapshot().get("a").bucket_counts == (2, 2, 2)
+
+
+def test_percentile_interpolates_inside_the_bucket() -> None:
+    """Four calls in (1, 2]: the median is interpolated halfway, capped at the maximum."""
+    recorder = StatsRecorder(buckets=(1.0, 2.0, 4.0))
+    for seconds in (1.2, 1.4, 1.6, 1.8):
+        recorder.record(Kind.TOOL, "a", None, seconds, None)
+    stats = recorder.snapshot().get("a")
+    assert stats.percentile(0.5) == pytest.approx(1.4)  # 1 + (1.8 - 1) * 2/4
+    assert stats.percentile(1.0) == pytest.approx(1.8)
+    assert 1.0 <= stats.percentile(0.0) <= 1.2
+
+
+def test_percentile_in_the_overflow_bucket_uses_the_maximum() -> None:
+    """Above the last bound, the estimate is bounded by the largest value seen."""
+    recorder = StatsRecorder(buckets=(1.0,))
+    recorder.record(Kind.TOOL, "a", None, 5.0, None)
+    recorder.record(Kind.TOOL, "a", None, 3.0, None)
+    stats = recorder.snapshot().get("a")
+    assert 1.0 < stats.percentile(0.5) <= 5.0
+    assert stats.percentile(1.0) == 5.0
+
+
+def test_percentile_without_calls_and_bad_fraction() -> None:
+    """No calls gives 0.0; a fraction outside 0..1 is refused."""
+    recorder = StatsRecorder()
+    recorder.record(Kind.TOOL, "a", None, 0.1, None)
+    stats = recorder.snapshot().get("a")
+    with pytest.raises(ValueError, match=r"within 0\.\.1"):
+        stats.percentile(1.5)
+    with pytest.raises(ValueError, match=r"within 0\.\.1"):
+        stats.percentile(-0.1)
+    empty = stats.__class__(
+        key=stats.key,
+        calls=0,
+        errors={},
+        total_seconds=0.0,
+        max_seconds=0.0,
+        bucket_bounds=stats.bucket_bounds,
+        bucket_counts=(0,) * len(stats.bucket_counts),
+    )
+    assert empty.percentile(0.99) == 0.0
+    assert (empty.mean_seconds, empty.error_rate) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "buckets",
+    [(), (0.0, 1.0), (-1.0,), (2.0, 1.0), (1.0, 1.0), (float("nan"),), (float("inf"),), ("x",)],
+)
+def test_bad_custom_buckets_are_refused(buckets: tuple[object, ...]) -> None:
+    """Buckets must be non-empty, positive, finite and strictly increasing."""
+    with pytest.raises(ValueError, match="buckets must be increasing positive seconds"):
+        StatsRecorder(buckets=buckets)  # type: ignore[arg-type]
+
+
+def test_custom_buckets_accept_integers() -> None:
+    """Integer bounds are taken as seconds."""
+    recorder = StatsRecorder(buckets=[1, 5])
+    recorder.record(Kind.TOOL, "a", None, 2.0, None)
+    stats = recorder.snapshot().get("a")
+    assert stats.bucket_bounds == (1.0, 5.0)
+    assert stats.bucket_counts == (0, 1, 0)
+
+
+def test_snapshot_is_sorted_and_independent() -> None:
+    """Targets come sorted by kind, target and action; later records do not change it."""
+    recorder = StatsRecorder()
+    recorder.record(Kind.TOOL, "b", None, 0.1, None)
+    recorder.record(Kind.RAG, "z", None, 0.1, None)
+    recorder.record(Kind.PLUGIN, "n", "show", 0.1, None)
+    recorder.record(Kind.PLUGIN, "n", "add", 0.1, None)
+    recorder.record(Kind.TOOL, "a", None, 0.1, None)
+    snapshot = recorder.snapshot()
+    assert [s.key.qualified_name for s in snapshot.targets] == ["n.add", "n.show", "z", "a", "b"]
+    recorder.record(Kind.TOOL, "a", None, 0.1, None)
+    assert snapshot.get("a").calls == 1
+    assert snapshot.calls == 5
+
+
+def test_reset_forgets_everything() -> None:
+    """After reset() the snapshot is empty."""
+    recorder = StatsRecorder()
+    recorder.record(Kind.TOOL, "a", None, 0.1, None)
+    recorder.reset()
+    assert recorder.snapshot().targets == ()
+    assert recorder.snapshot().calls == 0
+
+
+def test_snapshot_get_key_error_names_what_was_asked_and_seen() -> None:
+    """get() of an unknown target says which one, with its action, and lists those seen."""
+    recorder = StatsRecorder()
+    with pytest.raises(KeyError, match=r"no statistics for tool 'a'; seen: \(none\)"):
+        recorder.snapshot().get("a")
+    recorder.record(Kind.TOOL, "search", None, 0.1, None)
+    recorder.record(Kind.PLUGIN, "notes", "add", 0.1, None)
+    with pytest.raises(KeyError) as caught:
+        recorder.snapshot().get("notes", kind=Kind.PLUGIN, action="show")
+    assert caught.value.args[0] == (
+        "no statistics for plugin 'notes.show'; seen: plugin 'notes.add', tool 'search'"
+    )
+
+
+def test_target_key_qualified_name() -> None:
+    """A key names its target, with the action when there is one."""
+    assert TargetKey(Kind.TOOL, "a").qualified_name == "a"
+    assert TargetKey(Kind.PLUGIN, "n", "add").qualified_name == "n.add"

@@ -57,6 +57,7 @@ TOOLWARE_ALL = [
     "TraceContext",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnknownEntryError",
     "ValidationInterceptor",
     "When",
     "__version__",

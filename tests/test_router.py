@@ -308,6 +308,20 @@ async def test_close_releases_the_worker_threads(registry: LocalRegistry) -> Non
     assert not thread.is_alive()
 
 
+async def test_a_closed_router_refuses_sync_calls(registry: LocalRegistry) -> None:
+    """After close() a sync call is 'unavailable' instead of quietly starting a new pool."""
+
+    @registry.tool
+    def ident() -> int:
+        return threading.get_ident()
+
+    router = Router(registry, workers=1)
+    router.close()
+    error = (await router(request("ident"))).error
+    assert isinstance(error, UnavailableError)
+    assert "router was closed" in error.message
+
+
 async def test_close_drops_queued_calls_as_unavailable(registry: LocalRegistry) -> None:
     """A call still queued when the router closes gets 'unavailable', not a stray cancel."""
     started, release = threading.Event(), threading.Event()

@@ -31,6 +31,7 @@ from toolware.errors import (
     ToolwareError,
     UnauthenticatedError,
     UnavailableError,
+    UnknownEntryError,
 )
 from toolware.interceptors import StatsInterceptor, TimeoutInterceptor, ValidationInterceptor
 from toolware.pipeline import Pipeline, PipelineBuilder, Stage
@@ -98,6 +99,7 @@ __all__ = [
     "TraceContext",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnknownEntryError",
     "ValidationInterceptor",
     "When",
     "__version__",

@@ -29,7 +29,7 @@ class WorkerPool:
     finishes the function in the background, since Python cannot interrupt it.
     """
 
-    __slots__ = ("_executor", "_lock", "max_workers")
+    __slots__ = ("_closed", "_executor", "_lock", "max_workers")
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and (
@@ -39,11 +39,17 @@ class WorkerPool:
         self.max_workers = max_workers or default_workers()
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def _get(self) -> ThreadPoolExecutor:
         executor = self._executor
         if executor is None:
             with self._lock:
+                if self._closed:
+                    raise UnavailableError(
+                        "the worker pool is shut down: its router was closed",
+                        hint="build a new pipeline (or Router) instead of reusing a closed one",
+                    )
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(
                         max_workers=self.max_workers, thread_name_prefix="toolware-worker"
@@ -73,8 +79,9 @@ class WorkerPool:
             raise
 
     def shutdown(self, *, wait: bool = False) -> None:
-        """Stop accepting work; with ``wait`` also wait for running functions to finish."""
+        """Stop accepting work for good; with ``wait`` also wait for running functions."""
         with self._lock:
+            self._closed = True
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)

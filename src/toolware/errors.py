@@ -6,6 +6,7 @@ Call errors describe why one call failed. They are values: the pipeline returns 
     ToolwareError                      category          retryable           HTTP  JSON-RPC
     ├── InvalidRequestError            invalid_request   no                  422   -32602
     ├── NotFoundError                  not_found         no                  404   -32602
+    │   └── UnknownEntryError          not_found (the registry has no such entry)
     ├── UnauthenticatedError           unauthenticated   no                  401   -32001
     ├── ForbiddenError                 forbidden         no                  403   -32002
     ├── RateLimitedError               rate_limited      yes, after delay    429   -32003
@@ -56,6 +57,7 @@ __all__ = [
     "ToolwareError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnknownEntryError",
 ]
 
 
@@ -214,6 +216,14 @@ class NotFoundError(ToolwareError):
 
     def details(self) -> dict[str, Any]:
         return {"candidates": list(self.candidates)}
+
+
+class UnknownEntryError(NotFoundError):
+    """The registry has no entry of that kind, name and action.
+
+    Raised by registries, so callers can tell a wrong tool name (an agent inventing tools) from
+    a handler reporting that something it looked up does not exist (plain ``NotFoundError``).
+    """
 
 
 class UnauthenticatedError(ToolwareError):

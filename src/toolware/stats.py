@@ -41,6 +41,7 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
     calls: int
     errors: Mapping[ErrorCategory, int]
     total_seconds: float
+    min_seconds: float
     max_seconds: float
     bucket_bounds: tuple[float, ...]
     bucket_counts: tuple[int, ...]
@@ -73,8 +74,10 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
                     if index < len(self.bucket_bounds)
                     else self.max_seconds
                 )
+                # Clamp the bucket to what was really seen, so a single 200 ms call reports
+                # p50 = 200 ms rather than a point interpolated inside the 102-205 ms bucket.
                 upper = min(upper, self.max_seconds)
-                lower = min(lower, upper)
+                lower = min(max(lower, self.min_seconds), upper)
                 return lower + (upper - lower) * ((rank - seen) / count)
             seen += count
         return self.max_seconds  # pragma: no cover - the loop always reaches rank
@@ -101,11 +104,12 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
 
 
 class _Counters:
-    __slots__ = ("calls", "counts", "errors", "max", "total")
+    __slots__ = ("calls", "counts", "errors", "max", "min", "total")
 
     def __init__(self, buckets: int) -> None:
         self.calls = 0
         self.total = 0.0
+        self.min = float("inf")
         self.max = 0.0
         self.counts = [0] * (buckets + 1)
         self.errors: dict[ErrorCategory, int] = {}
@@ -149,6 +153,8 @@ class StatsRecorder:
         counters.total += seconds
         if seconds > counters.max:
             counters.max = seconds
+        if seconds < counters.min:
+            counters.min = seconds
         counters.counts[bisect.bisect_left(self._bounds, seconds)] += 1
         if error is not None:
             counters.errors[error] = counters.errors.get(error, 0) + 1
@@ -160,6 +166,7 @@ class StatsRecorder:
                 calls=c.calls,
                 errors=dict(c.errors),
                 total_seconds=c.total,
+                min_seconds=c.min,
                 max_seconds=c.max,
                 bucket_bounds=self._bounds,
                 bucket_counts=tuple(c.counts),

@@ -9,6 +9,7 @@ from toolware import (
     ForbiddenError,
     Kind,
     LocalRegistry,
+    NotFoundError,
     Pipeline,
     PipelineBuilder,
     RequestContext,
@@ -150,6 +151,34 @@ async def test_not_found_is_counted_under_one_unknown_target() -> None:
     }
     unknown = snapshot.get(UNKNOWN_TARGET)
     assert (unknown.calls, unknown.errors) == (2, {ErrorCategory.NOT_FOUND: 2})
+
+
+async def test_a_handlers_own_not_found_stays_with_its_target() -> None:
+    """A handler reporting a missing document is counted under its own name, not as unknown."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    registry = LocalRegistry()
+
+    @registry.tool
+    def fetch(doc_id: int) -> str:
+        raise NotFoundError(f"document {doc_id} does not exist")
+
+    await with_stats(registry, clock, stats).invoke("fetch", {"doc_id": 42})
+    snapshot = stats.snapshot()
+    assert [s.key.target for s in snapshot.targets] == ["fetch"]
+    assert snapshot.get("fetch").errors == {ErrorCategory.NOT_FOUND: 1}
+
+
+async def test_a_single_call_reports_its_own_latency_as_every_percentile() -> None:
+    """With one 0.2 s call, p50 and p99 are 0.2 s, not a point inside the 0.1-0.5 s bucket."""
+    clock = FakeClock()
+    stats = StatsInterceptor(recorder=StatsRecorder(buckets=(0.1, 0.5, 1.0)), clock=clock)
+    pipeline = with_stats(sleeping_registry(clock), clock, stats)
+    await run_timed(pipeline, clock, 0.2)
+    work = stats.snapshot().get("work")
+    assert work.min_seconds == pytest.approx(0.2)
+    assert work.percentile(0.5) == pytest.approx(0.2)
+    assert work.percentile(0.99) == pytest.approx(0.2)
 
 
 async def test_percentiles_fall_within_the_right_bucket() -> None:

@@ -128,6 +128,7 @@ def test_collision_appearing_later_makes_only_that_name_unavailable() -> None:
     assert "exposed by 'a' and 'b'" in caught.value.message
     assert caught.value.retryable is False
     assert (call(composite, "keep"), call(composite, "other")) == ("a:keep", "b:other")
+    assert sorted(d.name for d in composite.list()) == ["keep", "other"]
 
     b.remove(Kind.TOOL, "search")
     assert call(composite, "search") == "a:search"

@@ -21,6 +21,7 @@ from toolware import (
     RegistrationError,
     RequestContext,
     UnavailableError,
+    UnknownEntryError,
     default_pipeline,
 )
 from toolware.registry import HealthStatus
@@ -828,3 +829,29 @@ def test_repr_counts_entries() -> None:
     registry = LocalRegistry("r")
     registry.add_lazy("json:dumps")
     assert repr(registry) == "LocalRegistry('r', entries=0, lazy=1)"
+
+
+def test_not_found_suggests_a_name_the_request_is_a_prefix_of() -> None:
+    """An agent shortening 'calculator' to 'calc' is pointed at the real name."""
+    registry = LocalRegistry()
+    registry.add(lambda expression: expression, name="calculator")
+    with pytest.raises(UnknownEntryError) as caught:
+        registry.resolve(Kind.TOOL, "calc")
+    assert caught.value.candidates == ("calculator",)
+
+
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="pydantic accepts typing.TypedDict on 3.12+"
+)
+def test_result_type_pydantic_cannot_use_is_refused_with_its_fix() -> None:
+    """A typing.TypedDict result (unsupported before 3.12) is a RegistrationError, not a crash."""
+    import typing
+
+    class Row(typing.TypedDict):
+        id: int
+
+    def rows() -> list[Row]:
+        return []
+
+    with pytest.raises(RegistrationError, match="cannot build a result schema for 'rows'"):
+        LocalRegistry().add(rows)

@@ -4,7 +4,8 @@ Measures the time spent inside it (everything after it in the pipeline, includin
 on the injected clock. A cancelled call is counted under ``cancelled`` before the cancellation
 propagates. Read the numbers with ``interceptor.snapshot()``.
 
-Calls to names that do not exist are counted under one target, ``UNKNOWN_TARGET``: an agent that
+Calls to entries the registry does not have (``UnknownEntryError``) are counted under one
+target, ``UNKNOWN_TARGET``: an agent that
 invents tool names must not grow the statistics (or the metric label sets fed from them)
 without bound.
 
@@ -17,7 +18,7 @@ import asyncio
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ErrorCategory
+from toolware.errors import ErrorCategory, UnknownEntryError
 from toolware.stats import StatsRecorder, StatsSnapshot
 from toolware.types import CallNext
 
@@ -67,7 +68,7 @@ class StatsInterceptor:
             self.recorder.record(
                 request.kind, request.target, request.action, clock.monotonic() - started, None
             )
-        elif error.category is ErrorCategory.NOT_FOUND:
+        elif type(error) is UnknownEntryError:
             self.recorder.record(
                 request.kind, UNKNOWN_TARGET, None, clock.monotonic() - started, error.category
             )

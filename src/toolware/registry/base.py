@@ -115,9 +115,15 @@ class Registry(Protocol):
 
 
 def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple[str, ...]:
-    """Names from ``candidates`` that look like ``name`` (typos, case, separators)."""
+    """Names from ``candidates`` that look like ``name`` (typos, case, separators, prefixes)."""
     pool = sorted(set(candidates))
     found = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
     lowered = name.lower().replace("-", "_")
-    found.extend(c for c in pool if c.lower().replace("-", "_") == lowered and c not in found)
+    for candidate in pool:
+        folded = candidate.lower().replace("-", "_")
+        same = folded == lowered
+        # "calc" for "calculator": agents often shorten names; three letters avoid noise.
+        prefix = len(lowered) >= 3 and folded.startswith(lowered)
+        if (same or prefix) and candidate not in found:
+            found.append(candidate)
     return tuple(found[:limit])

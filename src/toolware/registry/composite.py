@@ -22,7 +22,7 @@ from typing import Literal
 import msgspec
 
 from toolware.context import Kind
-from toolware.errors import NotFoundError, RegistryCollisionError, UnavailableError
+from toolware.errors import RegistryCollisionError, UnavailableError, UnknownEntryError
 from toolware.registry.base import (
     Entry,
     EntryDescription,
@@ -132,24 +132,24 @@ class CompositeRegistry:
         source, original = found
         return source.registry.resolve(kind, original, action)
 
-    def _not_found(self, kind: Kind, name: str, action: str | None) -> NotFoundError:
+    def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
         # The same messages as LocalRegistry: a plugin lists its actions, and a name that
         # exists as another kind says so.
         actions = sorted(str(k[2]) for k in self._index if k[0] is kind and k[1] == name)
         if actions and kind is Kind.PLUGIN:
             wanted = "an action" if action is None else f"no action {action!r}"
             verb = "needs" if action is None else "has"
-            return NotFoundError(
+            return UnknownEntryError(
                 f"plugin {name!r} {verb} {wanted}; it has: {', '.join(actions)}",
                 candidates=close_matches(action, actions) if action else tuple(actions[:3]),
             )
         same_kind = [k[1] for k in self._index if k[0] is kind]
         if action is not None and name in same_kind:
-            return NotFoundError(
+            return UnknownEntryError(
                 f"{kind.value} {name!r} has no actions; call it without action={action!r}"
             )
         other = sorted({k[0].value for k in self._index if k[1] == name and k[0] is not kind})
-        return NotFoundError(
+        return UnknownEntryError(
             f"no {kind.value} named {name!r} in registry {self.name!r}",
             candidates=close_matches(name, same_kind),
             **(
@@ -165,8 +165,10 @@ class CompositeRegistry:
         for source in self._sources:
             for description in source.registry.list():
                 exposed = source.exposed(description.name, self._separator)
-                owner = self._index.get((description.kind, exposed, description.action))
-                if owner is not None and owner[0] is source:
+                key = (description.kind, exposed, description.action)
+                owner = self._index.get(key)
+                # An ambiguous name is not offered: calling it would fail with 'unavailable'.
+                if owner is not None and owner[0] is source and key not in self._collisions:
                     if source.namespace is not None:
                         description = msgspec.structs.replace(description, name=exposed)
                     result.append(description)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar, overload
 import msgspec
 
 from toolware.context import Kind
-from toolware.errors import NotFoundError, RegistrationError, UnavailableError
+from toolware.errors import RegistrationError, UnavailableError, UnknownEntryError
 from toolware.registry._options import (
     EntryOptions,
     first_line,
@@ -338,18 +338,18 @@ class LocalRegistry:
             ) from exc
         self._failures.pop(f"{kind.value}:{name}", None)
 
-    def _not_found(self, kind: Kind, name: str, action: str | None) -> NotFoundError:
+    def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
         same_kind = {key[1] for key in self._entries if key[0] is kind}
         same_kind.update(key[1] for key in self._lazy if key[0] is kind)
         if name in same_kind and kind is Kind.PLUGIN:
             actions = sorted(str(k[2]) for k in self._entries if k[0] is kind and k[1] == name)
             wanted = "needs an action" if action is None else f"has no action {action!r}"
-            return NotFoundError(
+            return UnknownEntryError(
                 f"plugin {name!r} {wanted}; it has: {', '.join(actions)}",
                 candidates=close_matches(action or "", actions) if action else tuple(actions[:3]),
             )
         if action is not None and name in same_kind:
-            return NotFoundError(
+            return UnknownEntryError(
                 f"{kind.value} {name!r} has no actions; call it without action={action!r}"
             )
         keys = [(k[0], k[1]) for k in self._entries] + builtins.list(self._lazy)
@@ -359,7 +359,7 @@ class LocalRegistry:
             if other
             else None
         )
-        return NotFoundError(
+        return UnknownEntryError(
             f"no {kind.value} named {name!r} in registry {self.name!r}",
             candidates=close_matches(name, same_kind),
             **({"hint": hint} if hint else {}),

@@ -166,6 +166,8 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
             result_schema = pydantic.TypeAdapter(hints["return"]).json_schema()
         except pydantic.errors.PydanticSchemaGenerationError:
             result_schema = {}  # an opaque Python type: callers get no result schema
+        except pydantic.PydanticUserError as exc:  # e.g. typing.TypedDict before Python 3.12
+            raise RegistrationError(f"cannot build a result schema for {target!r}: {exc}") from exc
     return Signature(
         validator=PydanticValidator(adapter, args_schema, target),
         args_schema=args_schema,

@@ -11,7 +11,7 @@ from toolware._workers import WorkerPool
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ToolFailedError, ToolwareError
-from toolware.registry.base import Registry
+from toolware.registry.base import Registry, fast_lookup
 
 __all__ = ["Router"]
 
@@ -19,7 +19,7 @@ __all__ = ["Router"]
 class Router:
     """``async (request) -> response`` over a registry."""
 
-    __slots__ = ("_clock", "_now", "_pool", "_resolve", "name", "registry")
+    __slots__ = ("_clock", "_lookup", "_now", "_pool", "_resolve", "name", "registry")
 
     def __init__(
         self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
@@ -29,6 +29,7 @@ class Router:
         self._clock = clock
         self._now = clock.monotonic
         self._resolve = registry.resolve
+        self._lookup = fast_lookup(registry)
         self._pool = WorkerPool(workers)
 
     @property
@@ -36,10 +37,12 @@ class Router:
         return self._pool.max_workers
 
     async def __call__(self, request: RequestContext) -> ResponseContext:
-        try:
-            entry = self._resolve(request.kind, request.target, request.action)
-        except ToolwareError as error:
-            return ResponseContext.failure(error.bind(request.id, request.qualified_name))
+        entry = self._lookup((request.kind, request.target, request.action))
+        if entry is None:
+            try:
+                entry = self._resolve(request.kind, request.target, request.action)
+            except ToolwareError as error:
+                return ResponseContext.failure(error.bind(request.id, request.qualified_name))
         arguments = request.arguments
         if entry.context_parameter is not None:
             arguments = {**arguments, entry.context_parameter: request}

@@ -19,6 +19,7 @@ __all__ = [
     "Registry",
     "RegistryHealth",
     "close_matches",
+    "fast_lookup",
 ]
 
 
@@ -112,6 +113,23 @@ class Registry(Protocol):
         ...
 
     async def health(self) -> RegistryHealth: ...
+
+
+EntryKey = tuple[Kind, str, str | None]
+_NOTHING_LOADED: dict[EntryKey, Entry] = {}
+
+
+def fast_lookup(registry: Registry) -> Callable[[EntryKey], Entry | None]:
+    """The registry's in-memory ``lookup`` if it has one, else one that always says "ask".
+
+    Hot paths call ``lookup(key) or registry.resolve(...)``: registries that keep their
+    entries in a dict (``LocalRegistry.lookup``) answer with one C call; the others are asked
+    through ``resolve`` as usual.
+    """
+    lookup = getattr(registry, "lookup", None)
+    if callable(lookup):
+        return lookup  # type: ignore[no-any-return]
+    return _NOTHING_LOADED.get
 
 
 def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple[str, ...]:

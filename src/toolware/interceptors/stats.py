@@ -45,23 +45,11 @@ class StatsInterceptor:
         try:
             response = await call_next(request)
         except asyncio.CancelledError:
-            self.recorder.record(
-                request.kind,
-                request.target,
-                request.action,
-                clock.monotonic() - started,
-                ErrorCategory.CANCELLED,
-            )
+            self._record(request, clock.monotonic() - started, ErrorCategory.CANCELLED)
             raise
         except Exception:
             # Crashed below us; the pipeline turns it into an internal error, count it as one.
-            self.recorder.record(
-                request.kind,
-                request.target,
-                request.action,
-                clock.monotonic() - started,
-                ErrorCategory.INTERNAL,
-            )
+            self._record(request, clock.monotonic() - started, ErrorCategory.INTERNAL)
             raise
         error = response.error
         if error is None:
@@ -73,14 +61,11 @@ class StatsInterceptor:
                 request.kind, UNKNOWN_TARGET, None, clock.monotonic() - started, error.category
             )
         else:
-            self.recorder.record(
-                request.kind,
-                request.target,
-                request.action,
-                clock.monotonic() - started,
-                error.category,
-            )
+            self._record(request, clock.monotonic() - started, error.category)
         return response
+
+    def _record(self, request: RequestContext, seconds: float, category: ErrorCategory) -> None:
+        self.recorder.record(request.kind, request.target, request.action, seconds, category)
 
     def snapshot(self) -> StatsSnapshot:
         return self.recorder.snapshot()

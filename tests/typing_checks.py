@@ -1,0 +1,66 @@
+"""Static checks of the public types, run by mypy --strict (see [tool.mypy] files).
+
+Nothing here runs under pytest; a mistake shows up as a mypy error in `make test`.
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from toolware import (
+    CallNext,
+    ExtraKey,
+    Handler,
+    Interceptor,
+    LocalRegistry,
+    Pipeline,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    StatsInterceptor,
+    TimeoutInterceptor,
+    ValidationInterceptor,
+)
+
+TENANT = ExtraKey("tenant", str)
+registry = LocalRegistry()
+
+
+@registry.tool
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@registry.tool(idempotent=True, timeout=2.0)
+async def search(query: str) -> list[str]:
+    return [query]
+
+
+async def tag_tenant(request: RequestContext, call_next: CallNext) -> ResponseContext:
+    return await call_next(request.with_extra(TENANT, "acme"))
+
+
+async def echo(request: RequestContext) -> ResponseContext:
+    return ResponseContext.success(request.get(TENANT))
+
+
+async def check_types(request: RequestContext) -> None:
+    assert_type(add(1, 2), int)  # the decorators return the function unchanged
+    assert_type(await search("tea"), list[str])
+    assert_type(request.get(TENANT), str | None)
+    interceptors: list[Interceptor] = [
+        tag_tenant,
+        StatsInterceptor(),
+        TimeoutInterceptor(timeout=1.0),
+        ValidationInterceptor(registry),
+    ]
+    handler: Handler = echo
+    builder = PipelineBuilder()
+    for interceptor in interceptors:
+        builder = builder.use(interceptor)
+    pipeline = builder.route(registry).build()
+    assert_type(pipeline, Pipeline)
+    nested: Handler = pipeline  # a pipeline is a handler, so it can be a terminal
+    outer = PipelineBuilder().route(nested).build()
+    assert_type(await outer(request), ResponseContext)
+    assert_type(await PipelineBuilder().route(handler).build().invoke("add"), ResponseContext)

@@ -61,7 +61,7 @@ async def test_times_out_when_fake_time_passes_the_limit() -> None:
 
 
 async def test_call_finishing_before_the_limit_is_untouched() -> None:
-    """A handler done just before the limit returns its value; the timer is cancelled."""
+    """A handler done just before the limit returns its value; the deadline is forgotten."""
     clock = FakeClock()
     handler = FakeHandler(["value"], delay=0.999, clock=clock)
     task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("quick"))
@@ -69,6 +69,10 @@ async def test_call_finishing_before_the_limit_is_untouched() -> None:
     assert task.done()
     response = await task
     assert response.unwrap() == "value"
+    # The shared deadline timer stays armed (re-arming per call is what it saves); when it
+    # wakes it finds the deadline forgotten and does not arm again.
+    assert clock.pending == 1
+    await clock.advance(0.001)
     assert clock.pending == 0
 
 
@@ -234,6 +238,7 @@ async def test_external_cancellation_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    await clock.advance(0.5)  # past the deadline: the forgotten watch cancels nothing
     assert clock.pending == 0
 
 

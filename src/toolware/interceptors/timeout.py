@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import weakref
 
+from toolware._deadlines import DeadlineWatcher
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import CallTimeoutError, ToolwareError
@@ -32,7 +34,7 @@ logger = logging.getLogger("toolware.interceptors.timeout")
 class TimeoutInterceptor:
     """Bounds each call by a deadline; see the module docstring for how it is chosen."""
 
-    __slots__ = ("_clock", "name", "registry", "timeout")
+    __slots__ = ("_clock", "_loop", "_watcher", "_watchers", "name", "registry", "timeout")
 
     def __init__(
         self,
@@ -54,6 +56,20 @@ class TimeoutInterceptor:
         self.registry = registry
         self.name = "timeout"
         self._clock = clock
+        # One DeadlineWatcher per event loop; the last one used is cached in two slots because
+        # nearly every program runs one loop, and a WeakKeyDictionary lookup costs ~0.1 us.
+        self._watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeadlineWatcher] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watcher: DeadlineWatcher | None = None
+
+    def _watcher_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatcher:
+        watcher = self._watchers.get(loop)
+        if watcher is None:
+            watcher = self._watchers[loop] = DeadlineWatcher(self._clock)
+        self._loop, self._watcher = loop, watcher
+        return watcher
 
     def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
         """This call's own limit in seconds, and whether a timeout may be retried."""
@@ -85,25 +101,21 @@ class TimeoutInterceptor:
             request = request.with_deadline(deadline)
         task = asyncio.current_task()
         assert task is not None
+        loop = task.get_loop()
+        watcher = self._watcher if loop is self._loop else self._watcher_for(loop)
+        assert watcher is not None
         cancelling = task.cancelling()
-        fired = False
-
-        def expire() -> None:
-            nonlocal fired
-            fired = True
-            task.cancel()
-
-        timer = clock.call_at(deadline, expire)
+        watch = watcher.watch(deadline, task)
         try:
             response = await call_next(request)
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
-            if fired and task.uncancel() <= cancelling:
+            if watcher.fired(watch) and task.uncancel() <= cancelling:
                 return self._expired(request, budget, retryable, now)
             raise
         finally:
-            timer.cancel()
-        if fired:  # the inner code swallowed our cancellation; undo it and keep its answer
+            watcher.done(watch)
+        if watcher.fired(watch):  # the inner code swallowed our cancellation: undo it
             task.uncancel()
         return response
 

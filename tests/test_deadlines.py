@@ -1,0 +1,105 @@
+"""Tests for toolware._deadlines: one clock timer serving many call deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from toolware import PipelineBuilder, TimeoutInterceptor
+from toolware._deadlines import DeadlineWatcher
+from toolware.context import RequestContext, ResponseContext
+from toolware.errors import CallTimeoutError
+from toolware.testing import FakeClock
+
+
+async def sleeper(clock: FakeClock, seconds: float) -> str:
+    await clock.sleep(seconds)
+    return "done"
+
+
+async def test_a_task_past_its_deadline_is_cancelled() -> None:
+    """The watched task is cancelled once the clock reaches its deadline, not before."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 10))
+    await asyncio.sleep(0)
+    watch = watcher.watch(clock.monotonic() + 2, task)  # type: ignore[arg-type]
+    await clock.advance(1.9)
+    assert not task.done()
+    assert not watcher.fired(watch)
+    await clock.advance(0.1)
+    assert watcher.fired(watch)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_done_before_the_deadline_cancels_nothing() -> None:
+    """A finished call's deadline is forgotten; the timer wakes once and does not re-arm."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 10))
+    await asyncio.sleep(0)
+    watch = watcher.watch(clock.monotonic() + 2, task)  # type: ignore[arg-type]
+    watcher.done(watch)
+    watcher.done(watch)  # idempotent
+    assert watcher.pending == 0
+    await clock.advance(3)
+    assert not task.done()
+    assert not watcher.fired(watch)
+    assert clock.pending == 1  # only the sleeper's own timer
+    task.cancel()
+
+
+async def test_many_deadlines_share_one_timer() -> None:
+    """A hundred later deadlines add no timers; an earlier one re-arms the single timer."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    tasks = [asyncio.create_task(sleeper(clock, 100)) for _ in range(101)]
+    await asyncio.sleep(0)
+    start = clock.monotonic()
+    watches = [watcher.watch(start + 10 + i, t) for i, t in enumerate(tasks[:100])]  # type: ignore[arg-type]
+    assert clock.pending == 101 + 1  # the sleepers' timers and one deadline timer
+    early = watcher.watch(start + 5, tasks[100])  # type: ignore[arg-type]
+    assert clock.pending == 101 + 1  # the old deadline timer cancelled, an earlier one armed
+    await clock.advance(5)
+    assert watcher.fired(early)
+    assert not any(watcher.fired(w) for w in watches)
+    await clock.advance(5)
+    assert watcher.fired(watches[0])
+    assert not watcher.fired(watches[1])
+    await clock.advance(100)
+    assert all(watcher.fired(w) for w in watches)
+    assert watcher.pending == 0
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_forgotten_deadlines_are_compacted() -> None:
+    """Once most entries are forgotten the heap is rebuilt, so memory follows calls in flight."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 1000))
+    await asyncio.sleep(0)
+    keep = watcher.watch(clock.monotonic() + 500, task)  # type: ignore[arg-type]
+    for i in range(1000):
+        watcher.done(watcher.watch(clock.monotonic() + 100 + i, task))  # type: ignore[arg-type]
+    assert watcher.pending == 1
+    assert len(watcher._heap) < 200
+    await clock.advance(500)
+    assert watcher.fired(keep)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_one_interceptor_serves_successive_event_loops() -> None:
+    """Each event loop gets its own watcher: a timeout still fires in a second asyncio.run()."""
+    interceptor = TimeoutInterceptor(timeout=0.02)
+
+    async def stuck(request: RequestContext) -> ResponseContext:
+        await asyncio.sleep(5)
+        return ResponseContext.success("late")
+
+    pipeline = PipelineBuilder().use(interceptor).route(stuck).build()
+    for _ in range(2):
+        response = asyncio.run(pipeline.invoke("stuck"))
+        assert isinstance(response.error, CallTimeoutError)

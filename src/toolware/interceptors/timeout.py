@@ -23,10 +23,12 @@ from toolware._deadlines import DeadlineWatcher
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import CallTimeoutError, ToolwareError
-from toolware.registry.base import Registry
+from toolware.registry.base import Entry, Registry, fast_lookup
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
+
+_NO_ENTRIES: dict[object, Entry] = {}
 
 logger = logging.getLogger("toolware.interceptors.timeout")
 
@@ -34,7 +36,16 @@ logger = logging.getLogger("toolware.interceptors.timeout")
 class TimeoutInterceptor:
     """Bounds each call by a deadline; see the module docstring for how it is chosen."""
 
-    __slots__ = ("_clock", "_loop", "_watcher", "_watchers", "name", "registry", "timeout")
+    __slots__ = (
+        "_clock",
+        "_lookup",
+        "_loop",
+        "_watcher",
+        "_watchers",
+        "name",
+        "registry",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -54,6 +65,7 @@ class TimeoutInterceptor:
             )
         self.timeout = timeout
         self.registry = registry
+        self._lookup = fast_lookup(registry) if registry is not None else _NO_ENTRIES.get
         self.name = "timeout"
         self._clock = clock
         # One DeadlineWatcher per event loop; the last one used is cached in two slots because
@@ -73,15 +85,20 @@ class TimeoutInterceptor:
 
     def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
         """This call's own limit in seconds, and whether a timeout may be retried."""
-        if self.registry is None:
+        registry = self.registry
+        if registry is None:
             return self.timeout, False
-        try:
-            entry = self.registry.resolve(request.kind, request.target, request.action)
-        except ToolwareError:
-            return self.timeout, False  # the router reports the lookup failure
+        entry = self._lookup((request.kind, request.target, request.action))
+        if entry is None:
+            try:
+                entry = registry.resolve(request.kind, request.target, request.action)
+            except ToolwareError:
+                return self.timeout, False  # the router reports the lookup failure
         description = entry.description
-        limits = [t for t in (description.timeout, self.timeout) if t is not None]
-        return (min(limits) if limits else None), description.idempotent
+        own, entry_limit = self.timeout, description.timeout
+        if entry_limit is None or (own is not None and own < entry_limit):
+            return own, description.idempotent
+        return entry_limit, description.idempotent
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         clock = self._clock

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ToolwareError
-from toolware.registry.base import Registry
+from toolware.registry.base import Registry, fast_lookup
 from toolware.types import CallNext
 
 __all__ = ["ValidationInterceptor"]
@@ -21,7 +21,7 @@ __all__ = ["ValidationInterceptor"]
 class ValidationInterceptor:
     """Checks arguments against the target entry's schema before the handler runs."""
 
-    __slots__ = ("name", "registry", "strict")
+    __slots__ = ("_lookup", "name", "registry", "strict")
 
     def __init__(self, registry: Registry, *, strict: bool = False) -> None:
         if not isinstance(registry, Registry):
@@ -30,12 +30,15 @@ class ValidationInterceptor:
                 f"{type(registry).__name__}"
             )
         self.registry = registry
+        self._lookup = fast_lookup(registry)
         self.strict = strict
         self.name = "validation"
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         try:
-            entry = self.registry.resolve(request.kind, request.target, request.action)
+            entry = self._lookup((request.kind, request.target, request.action))
+            if entry is None:
+                entry = self.registry.resolve(request.kind, request.target, request.action)
             arguments = entry.validator.validate(request.arguments, strict=self.strict)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))

@@ -855,3 +855,39 @@ def test_result_type_pydantic_cannot_use_is_refused_with_its_fix() -> None:
 
     with pytest.raises(RegistrationError, match="cannot build a result schema for 'rows'"):
         LocalRegistry().add(rows)
+
+
+async def test_callable_objects_and_partials_are_tools() -> None:
+    """An object with async or sync __call__ and a functools.partial register and run."""
+    import functools
+
+    class Search:
+        """Search the catalogue."""
+
+        async def __call__(self, query: str) -> str:
+            return query.upper()
+
+    class Double:
+        def __call__(self, n: int) -> int:
+            return n * 2
+
+    async def suffixed(query: str, suffix: str) -> str:
+        """Append a suffix."""
+        return query + suffix
+
+    registry = LocalRegistry()
+    registry.add(Search(), name="search")
+    registry.add(Double())
+    registry.add(functools.partial(suffixed, suffix="!"), name="bang")
+    search = registry.resolve(Kind.TOOL, "search")
+    assert search.is_async
+    assert search.description.description == "Search the catalogue."
+    assert search.description.args_schema["required"] == ["query"]
+    assert not registry.resolve(Kind.TOOL, "double").is_async
+    bang = registry.resolve(Kind.TOOL, "bang").description
+    assert bang.description == "Append a suffix."
+    assert bang.args_schema["properties"]["suffix"]["default"] == "!"
+    pipeline = default_pipeline(registry)
+    assert (await pipeline.invoke("search", {"query": "tea"})).unwrap() == "TEA"
+    assert (await pipeline.invoke("double", {"n": "4"})).unwrap() == 8
+    assert (await pipeline.invoke("bang", {"query": "hi"})).unwrap() == "hi!"

@@ -42,7 +42,7 @@ from toolware.registry.base import (
     close_matches,
 )
 from toolware.registry.rag import retriever_function
-from toolware.registry.schema import inspect_signature
+from toolware.registry.schema import inspect_signature, is_async_callable
 
 __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
@@ -274,7 +274,7 @@ class LocalRegistry:
         return Entry(
             description=description,
             function=function,
-            is_async=inspect.iscoroutinefunction(function) if is_async is None else is_async,
+            is_async=is_async_callable(function) if is_async is None else is_async,
             validator=signature.validator,
             context_parameter=signature.context_parameter,
             retryable_on=options.retryable_on,

@@ -9,6 +9,7 @@ into a plain dict skips building a model instance: 0.34 us instead of 1.2 us for
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from typing_extensions import TypedDict
 from toolware.context import RequestContext
 from toolware.errors import FieldError, InvalidRequestError, RegistrationError
 
-__all__ = ["Signature", "inspect_signature"]
+__all__ = ["Signature", "inspect_signature", "is_async_callable"]
 
 
 class PydanticValidator:
@@ -115,7 +116,7 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
 def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
     """Build the validator and schemas for ``function`` (a function or bound method)."""
     try:
-        hints = typing.get_type_hints(function, include_extras=True)
+        hints = typing.get_type_hints(_annotated(function), include_extras=True)
     except Exception as exc:
         raise RegistrationError(
             f"cannot read the type hints of {target!r}: {exc}; make every annotation importable"
@@ -173,7 +174,35 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         args_schema=args_schema,
         result_schema=result_schema,
         context_parameter=context_parameter,
-        description=_first_paragraph(inspect.getdoc(function)),
+        description=_first_paragraph(_doc_of(function)),
+    )
+
+
+def _annotated(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the type hints of ``function`` live: itself, a partial's function, or the
+    ``__call__`` method of a callable object."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    if inspect.isfunction(function) or inspect.ismethod(function):
+        return function
+    call = getattr(function, "__call__", None)  # noqa: B004 - the method, for its hints
+    return call if inspect.ismethod(call) else function
+
+
+def _doc_of(function: Callable[..., Any]) -> str | None:
+    """The docstring describing ``function``: its own, a partial's function's, or for a
+    callable object its ``__call__``'s or else its class's (never ``object.__call__``'s)."""
+    source = _annotated(function)
+    doc = getattr(source, "__doc__", None)
+    if not doc and source is not function and not isinstance(function, functools.partial):
+        doc = type(function).__doc__
+    return inspect.cleandoc(doc) if doc else None
+
+
+def is_async_callable(function: Callable[..., Any]) -> bool:
+    """Whether calling ``function`` returns a coroutine (functions, partials, objects)."""
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        _annotated(function)
     )
 
 

@@ -22,6 +22,7 @@ from toolware.errors import (
     ForbiddenError,
 )
 from toolware.pipeline import Pipeline, PipelineBuilder, Stage
+from toolware.registry import LocalRegistry
 from toolware.testing import FakeClock, FakeHandler
 from toolware.types import CallNext
 
@@ -386,3 +387,21 @@ def test_pipeline_exposes_its_parts() -> None:
     assert pipeline.terminal is echo
     assert pipeline.name == "p"
     assert pipeline.clock is clock
+
+
+async def test_close_releases_the_router_and_sub_pipelines() -> None:
+    """close() reaches the router through a sub-pipeline; sync calls are refused afterwards."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    inner = PipelineBuilder().route(registry).build()
+    outer = PipelineBuilder().use(passthrough).route(inner).build()
+    assert (await outer.invoke("add", {"a": 1, "b": 2})).unwrap() == 3
+    outer.close()
+    error = (await outer.invoke("add", {"a": 1, "b": 2})).error
+    assert error is not None
+    assert error.category == "unavailable"
+    PipelineBuilder().route(echo).build().close()  # a terminal without close() is fine

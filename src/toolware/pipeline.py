@@ -339,6 +339,16 @@ class Pipeline:
         )
         return await self(request)
 
+    def close(self) -> None:
+        """Release what the terminal holds: a router's worker threads, a sub-pipeline's.
+
+        Calls to synchronous handlers are refused (``unavailable``) afterwards; use it when a
+        pipeline is replaced, e.g. after reloading configuration.
+        """
+        close = getattr(self.terminal, "close", None)
+        if callable(close):
+            close()
+
     def describe(self) -> tuple[str, ...]:
         """The stages in call order, then the terminal, as readable lines."""
         return (*(stage.describe() for stage in self.stages), display_name(self.terminal))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import uuid
 from collections import OrderedDict
@@ -356,3 +357,15 @@ def test_response_extras() -> None:
     assert tagged.get(TENANT) == "acme"
     assert response.get(TENANT) is None
     assert response.get(RETRIES) == 3
+
+
+@pytest.mark.parametrize("deadline", [math.nan, math.inf, -math.inf])
+def test_non_finite_deadlines_are_refused(deadline: float) -> None:
+    """NaN or infinite deadlines would silently disable every limit, so they are refused."""
+    request = RequestContext.create("search")
+    with pytest.raises(ValueError, match="deadline must be a finite time"):
+        RequestContext.create("search", deadline=deadline)
+    with pytest.raises(ValueError, match="deadline must be a finite time"):
+        request.with_deadline(deadline)
+    with pytest.raises(ValueError, match="deadline must be a finite time"):
+        request.narrow_deadline(deadline)

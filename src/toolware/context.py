@@ -13,6 +13,7 @@ identity-compared key, so two plugins can both use the name ``"user"`` without c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -176,6 +177,16 @@ def freeze_arguments(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return Arguments(arguments) if arguments else _EMPTY_ARGUMENTS
 
 
+def _checked_deadline(deadline: float | None) -> float | None:
+    # NaN or infinity would compare false with every time and silently disable limits.
+    if deadline is not None and not math.isfinite(deadline):
+        raise ValueError(
+            f"deadline must be a finite time on the pipeline clock's monotonic() timeline, or "
+            f"None for no deadline, got {deadline!r}"
+        )
+    return deadline
+
+
 class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     """One call: who, what, with which arguments, and until when.
 
@@ -219,7 +230,7 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
             arguments=freeze_arguments(arguments),
             action=action,
             principal=principal,
-            deadline=deadline,
+            deadline=None if deadline is None else _checked_deadline(deadline),
             trace=trace,
             extras=extras,
         )
@@ -241,10 +252,11 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
 
     def with_deadline(self, deadline: float | None) -> RequestContext:
         """A copy with exactly this deadline (see :meth:`narrow_deadline` to only tighten)."""
-        return msgspec.structs.replace(self, deadline=deadline)
+        return msgspec.structs.replace(self, deadline=_checked_deadline(deadline))
 
     def narrow_deadline(self, deadline: float) -> RequestContext:
         """A copy whose deadline is the earlier of the current one and ``deadline``."""
+        _checked_deadline(deadline)
         if self.deadline is not None and self.deadline <= deadline:
             return self
         return msgspec.structs.replace(self, deadline=deadline)

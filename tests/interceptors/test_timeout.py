@@ -1,14 +1,17 @@
 """Tests for toolware.interceptors.timeout: limits, deadlines, cancellation and sync handlers."""
 
 import asyncio
+import math
 import threading
 from typing import Any
 
 import pytest
 
 from toolware import (
+    CallCancelledError,
     CallTimeoutError,
     ErrorCategory,
+    Kind,
     LocalRegistry,
     Pipeline,
     PipelineBuilder,
@@ -342,3 +345,49 @@ def test_default_timeout_is_thirty_seconds() -> None:
     """The safe default bounds every call."""
     interceptor = TimeoutInterceptor()
     assert (interceptor.name, interceptor.timeout, interceptor.registry) == ("timeout", 30.0, None)
+
+
+async def test_cancellation_turned_into_another_error_does_not_leak_a_cancel_request() -> None:
+    """An inner interceptor raising a typed error on our cancel leaves the task uncancelled."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+
+    async def cancel_to_error(request: RequestContext, call_next: Any) -> ResponseContext:
+        try:
+            return await call_next(request)
+        except asyncio.CancelledError:
+            raise CallCancelledError("the call was cancelled") from None
+
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(TimeoutInterceptor(timeout=1.0, clock=clock))
+        .use(cancel_to_error)
+        .route(handler)
+        .build()
+    )
+
+    async def call_and_report() -> tuple[ResponseContext, int]:
+        response = await pipeline.invoke("slow")
+        task = asyncio.current_task()
+        assert task is not None
+        return response, task.cancelling()
+
+    task = asyncio.create_task(call_and_report())
+    await clock.advance(1.0)
+    response, cancelling = await task
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.CANCELLED
+    assert cancelling == 0
+
+
+async def test_a_nan_deadline_does_not_switch_the_limit_off() -> None:
+    """A request built directly with a NaN deadline still gets this interceptor's limit."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    request = RequestContext(
+        id="r1", kind=Kind.TOOL, target="slow", arguments={}, deadline=math.nan
+    )
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0)(request))
+    await clock.advance(1.0)
+    assert task.done()
+    assert isinstance((await task).error, CallTimeoutError)

@@ -36,16 +36,7 @@ logger = logging.getLogger("toolware.interceptors.timeout")
 class TimeoutInterceptor:
     """Bounds each call by a deadline; see the module docstring for how it is chosen."""
 
-    __slots__ = (
-        "_clock",
-        "_lookup",
-        "_loop",
-        "_watcher",
-        "_watchers",
-        "name",
-        "registry",
-        "timeout",
-    )
+    __slots__ = ("_cached", "_clock", "_lookup", "_watchers", "name", "registry", "timeout")
 
     def __init__(
         self,
@@ -68,19 +59,22 @@ class TimeoutInterceptor:
         self._lookup = fast_lookup(registry) if registry is not None else _NO_ENTRIES.get
         self.name = "timeout"
         self._clock = clock
-        # One DeadlineWatcher per event loop; the last one used is cached in two slots because
-        # nearly every program runs one loop, and a WeakKeyDictionary lookup costs ~0.1 us.
+        # One DeadlineWatcher per event loop; the last one used is cached (one tuple, replaced
+        # whole, so threads never pair a loop with another loop's watcher) because nearly
+        # every program runs one loop, and a WeakKeyDictionary lookup costs ~0.1 us.
         self._watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeadlineWatcher] = (
             weakref.WeakKeyDictionary()
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._watcher: DeadlineWatcher | None = None
+        self._cached: tuple[asyncio.AbstractEventLoop | None, DeadlineWatcher] = (
+            None,
+            DeadlineWatcher(clock),
+        )
 
     def _watcher_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatcher:
         watcher = self._watchers.get(loop)
         if watcher is None:
             watcher = self._watchers[loop] = DeadlineWatcher(self._clock)
-        self._loop, self._watcher = loop, watcher
+        self._cached = (loop, watcher)
         return watcher
 
     def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
@@ -105,7 +99,9 @@ class TimeoutInterceptor:
         now = clock.monotonic()
         limit, retryable = self._policy(request)
         deadline = request.deadline
-        if limit is not None and (deadline is None or now + limit < deadline):
+        # "not deadline <= ..." rather than "... < deadline": a NaN deadline must not switch
+        # this interceptor's own limit off (NaN compares false both ways).
+        if limit is not None and (deadline is None or not deadline <= now + limit):
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:
@@ -119,8 +115,9 @@ class TimeoutInterceptor:
         task = asyncio.current_task()
         assert task is not None
         loop = task.get_loop()
-        watcher = self._watcher if loop is self._loop else self._watcher_for(loop)
-        assert watcher is not None
+        cached_loop, watcher = self._cached
+        if loop is not cached_loop:
+            watcher = self._watcher_for(loop)
         cancelling = task.cancelling()
         watch = watcher.watch(deadline, task)
         try:
@@ -129,6 +126,12 @@ class TimeoutInterceptor:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
             if watcher.fired(watch) and task.uncancel() <= cancelling:
                 return self._expired(request, budget, retryable, now)
+            raise
+        except BaseException:
+            # Inner code turned our cancellation into another exception: still withdraw the
+            # cancel request, or the task stays marked as being cancelled for good.
+            if watcher.fired(watch):
+                task.uncancel()
             raise
         finally:
             watcher.done(watch)

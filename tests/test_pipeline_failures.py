@@ -46,7 +46,8 @@ async def test_crashing_interceptor_becomes_a_named_internal_error(
     assert isinstance(error, InternalError)
     assert error.category is ErrorCategory.INTERNAL
     assert error.interceptor == "auth"
-    assert error.message == "interceptor 'auth' raised ValueError: auth is broken"
+    assert error.message.startswith("interceptor 'auth' raised ValueError;")
+    assert "auth is broken" not in str(error.to_dict())  # the text stays in logs and __cause__
     assert isinstance(error.__cause__, ValueError)
     assert error.request_id is not None
     assert error.target == "search"
@@ -276,3 +277,19 @@ async def test_context_vars_flow_inwards() -> None:
     assert (await pipeline.invoke("search")).value == "alice"
     assert seen == ["alice"]
     assert user.get() == "nobody"
+
+
+async def test_an_exception_whose_str_fails_is_still_a_response() -> None:
+    """A crash whose exception cannot be printed is still reported, by type, as a value."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot render")
+
+    async def broken(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        raise Unprintable
+
+    handler = FakeHandler(["ok"])
+    response = await PipelineBuilder().use(broken).route(handler).build().invoke("search")
+    assert isinstance(response.error, InternalError)
+    assert "Unprintable" in response.error.message

@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -380,3 +381,86 @@ async def test_router_as_pipeline_terminal(registry: LocalRegistry) -> None:
     assert response.started_at == response.finished_at == 1000.0
     pipeline.terminal.close()
     assert repr(pipeline.terminal) == "Router(LocalRegistry('local', entries=1, lazy=0))"
+
+
+async def test_a_sync_wrapper_around_async_work_is_awaited(registry: LocalRegistry) -> None:
+    """A functools.wraps decorator or a lambda returning a coroutine runs the coroutine."""
+    import functools
+
+    sent: list[str] = []
+
+    def logged(function: Any) -> Any:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    @registry.tool
+    @logged
+    async def send(to: str) -> str:
+        sent.append(to)
+        return "sent"
+
+    async def double(n: int) -> int:
+        return n * 2
+
+    registry.add(lambda n: double(n), name="twice")
+    router = Router(registry)
+    assert registry.resolve(Kind.TOOL, "send").is_async
+    assert (await router(request("send", {"to": "a@example.com"}))).unwrap() == "sent"
+    assert sent == ["a@example.com"]
+    assert (await router(request("twice", {"n": 4}))).unwrap() == 8
+    router.close()
+
+
+async def test_system_exit_from_a_handler_is_a_tool_failure(registry: LocalRegistry) -> None:
+    """sys.exit() in a sync or async tool (argparse does it) fails the call, not the process."""
+    import sys
+
+    @registry.tool
+    def sync_exit() -> None:
+        sys.exit(2)
+
+    @registry.tool
+    async def async_exit() -> None:
+        sys.exit(2)
+
+    router = Router(registry)
+    for name in ("sync_exit", "async_exit"):
+        error = (await router(request(name))).error
+        assert isinstance(error, ToolFailedError)
+        assert "SystemExit" in error.message
+    router.close()
+
+
+async def test_a_handlers_own_cancellation_is_a_tool_failure(registry: LocalRegistry) -> None:
+    """A handler awaiting something someone else cancelled fails; the caller is not cancelled."""
+
+    @registry.tool
+    async def waits_on_cancelled() -> None:
+        inner = asyncio.get_running_loop().create_future()
+        inner.cancel()
+        await inner
+
+    error = (await Router(registry)(request("waits_on_cancelled"))).error
+    assert isinstance(error, ToolFailedError)
+    assert "CancelledError" in error.message
+
+
+async def test_an_exception_that_cannot_be_printed_is_still_reported(
+    registry: LocalRegistry,
+) -> None:
+    """A handler's exception whose __str__ raises still becomes a tool_failed response."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot render")
+
+    @registry.tool
+    async def odd() -> None:
+        raise Unprintable
+
+    error = (await Router(registry)(request("odd"))).error
+    assert isinstance(error, ToolFailedError)
+    assert "Unprintable: <str() of the exception failed>" in error.message

@@ -92,9 +92,10 @@ def _call(
 ) -> Any:
     try:
         return context.run(function, **arguments)
-    except StopIteration as exc:
+    except (StopIteration, SystemExit) as exc:
         # asyncio cannot put StopIteration into a future: it logs a TypeError and the caller
-        # waits forever. Convert it the way a coroutine does (PEP 479).
+        # waits forever; SystemExit would cross into the event loop and stop it. Convert both,
+        # as a coroutine does StopIteration (PEP 479).
         raise RuntimeError(
-            f"{getattr(function, '__qualname__', function)!s} raised StopIteration"
+            f"{getattr(function, '__qualname__', function)!s} raised {type(exc).__name__}"
         ) from exc

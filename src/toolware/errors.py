@@ -58,6 +58,7 @@ __all__ = [
     "UnauthenticatedError",
     "UnavailableError",
     "UnknownEntryError",
+    "describe_exception",
 ]
 
 
@@ -164,6 +165,16 @@ def _next_cause(exc: BaseException) -> BaseException | None:
     if exc.__cause__ is not None:
         return exc.__cause__
     return None if exc.__suppress_context__ else exc.__context__
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"TypeName: text"`` for messages, even for an exception whose ``__str__`` raises."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not turn an error report into a crash
+        text = "<str() of the exception failed>"
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
 
 
 def _type_name(exc: BaseException) -> str:

@@ -294,8 +294,11 @@ class Pipeline:
             exc_info=exc,
             extra={"pipeline": self.name, "interceptor": culprit, "request_id": request.id},
         )
+        # The exception's text stays in the log and in __cause__: a crash is a bug report, and
+        # its text may hold whatever the interceptor was handling (a header, a token).
         error = InternalError(
-            f"{where} raised {type(exc).__name__}: {exc}",
+            f"{where} raised {type(exc).__name__}; the traceback is in the "
+            f"'pipeline.interceptor_crashed' log record",
             interceptor=culprit,
             request_id=request.id,
             target=request.qualified_name,

@@ -7,11 +7,14 @@ purpose by a handler keeps its category. Synchronous handlers run in a bounded w
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+
 from toolware._workers import WorkerPool
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ToolFailedError, ToolwareError
-from toolware.registry.base import Registry, fast_lookup
+from toolware.errors import ToolFailedError, ToolwareError, describe_exception
+from toolware.registry.base import Entry, Registry, fast_lookup
 
 __all__ = ["Router"]
 
@@ -53,22 +56,38 @@ class Router:
                 value = await entry.function(**arguments)
             else:
                 value = await self._pool.run(entry.function, arguments)
+                if inspect.isawaitable(value):
+                    # A sync wrapper (a lambda, a decorator) around async work: the awaitable
+                    # it returned is the real call, and must not become the "value".
+                    value = await value
         except ToolwareError as error:
             return ResponseContext.failure(
                 error.bind(request.id, request.qualified_name),
                 started_at=started,
                 finished_at=now(),
             )
-        except Exception as exc:
-            failure = ToolFailedError(
-                f"{request.qualified_name!r} raised {type(exc).__name__}: {exc}",
-                retryable=isinstance(exc, entry.retryable_on),
-                request_id=request.id,
-                target=request.qualified_name,
-            )
-            failure.__cause__ = exc
-            return ResponseContext.failure(failure, started_at=started, finished_at=now())
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the call itself is being cancelled (caller or timeout): let it go
+            # Nobody cancelled this call: the handler let a cancellation of its own escape.
+            return self._failed(request, entry, exc, started)
+        except (Exception, SystemExit) as exc:
+            # SystemExit too (argparse raises it): a tool must not stop the whole process.
+            return self._failed(request, entry, exc, started)
         return ResponseContext(value=value, started_at=started, finished_at=now())
+
+    def _failed(
+        self, request: RequestContext, entry: Entry, exc: BaseException, started: float
+    ) -> ResponseContext:
+        failure = ToolFailedError(
+            f"{request.qualified_name!r} raised {describe_exception(exc)}",
+            retryable=isinstance(exc, entry.retryable_on),
+            request_id=request.id,
+            target=request.qualified_name,
+        )
+        failure.__cause__ = exc
+        return ResponseContext.failure(failure, started_at=started, finished_at=self._now())
 
     def close(self) -> None:
         """Release the worker threads (running sync handlers finish in the background)."""

@@ -201,8 +201,11 @@ def _doc_of(function: Callable[..., Any]) -> str | None:
 
 def is_async_callable(function: Callable[..., Any]) -> bool:
     """Whether calling ``function`` returns a coroutine (functions, partials, objects)."""
-    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
-        _annotated(function)
+    # unwrap(): a functools.wraps decorator that returns the wrapped coroutine is async work.
+    target = _annotated(function)
+    return any(
+        inspect.iscoroutinefunction(candidate)
+        for candidate in (function, target, inspect.unwrap(target))
     )
 
 

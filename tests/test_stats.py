@@ -1,11 +1,12 @@
 """Tests for toolware.stats: the recorder, its histogram and snapshots."""
 
 import itertools
+import logging
 
 import pytest
 
 from toolware import ErrorCategory, Kind, StatsRecorder
-from toolware.stats import DEFAULT_BUCKETS, TargetKey
+from toolware.stats import DEFAULT_BUCKETS, OVERFLOW_TARGET, TargetKey
 
 
 def test_record_and_snapshot_fields() -> None:
@@ -147,3 +148,23 @@ def test_target_key_qualified_name() -> None:
     """A key names its target, with the action when there is one."""
     assert TargetKey(Kind.TOOL, "a").qualified_name == "a"
     assert TargetKey(Kind.PLUGIN, "n", "add").qualified_name == "n.add"
+
+
+def test_targets_beyond_the_cap_share_one_overflow_target(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With max_targets=2 a third and fourth name land in OVERFLOW_TARGET; it logs once."""
+    recorder = StatsRecorder(max_targets=2)
+    with caplog.at_level(logging.WARNING, logger="toolware.stats"):
+        for name in ("a", "b", "c", "d", "a"):
+            recorder.record(Kind.TOOL, name, None, 0.01, None)
+    snapshot = recorder.snapshot()
+    assert {s.key.target: s.calls for s in snapshot.targets} == {"a": 2, "b": 1, OVERFLOW_TARGET: 2}
+    assert [r.getMessage() for r in caplog.records] == ["stats.targets_capped"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5])
+def test_max_targets_must_be_a_positive_integer(bad: object) -> None:
+    """max_targets is refused unless it is a positive int."""
+    with pytest.raises(ValueError, match="max_targets must be a positive integer"):
+        StatsRecorder(max_targets=bad)  # type: ignore[arg-type]

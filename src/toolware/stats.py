@@ -8,6 +8,7 @@ increments, and percentiles are estimated by interpolating inside the bucket tha
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 from collections.abc import Mapping, Sequence
 
@@ -16,7 +17,19 @@ import msgspec
 from toolware.context import Kind
 from toolware.errors import ErrorCategory
 
-__all__ = ["DEFAULT_BUCKETS", "StatsRecorder", "StatsSnapshot", "TargetKey", "TargetStats"]
+__all__ = [
+    "OVERFLOW_TARGET",
+    "DEFAULT_BUCKETS",
+    "StatsRecorder",
+    "StatsSnapshot",
+    "TargetKey",
+    "TargetStats",
+]
+
+logger = logging.getLogger("toolware.stats")
+
+OVERFLOW_TARGET = "(other)"
+"""Where calls are counted once ``max_targets`` distinct targets have been seen."""
 
 # Upper bounds in seconds: 100 µs to ~105 s, doubling; one overflow bucket above the last.
 DEFAULT_BUCKETS: tuple[float, ...] = tuple(0.0001 * 2**i for i in range(21))
@@ -116,11 +129,21 @@ class _Counters:
 
 
 class StatsRecorder:
-    """Accumulates statistics; safe to share between pipelines on one event loop."""
+    """Accumulates statistics; safe to share between pipelines on one event loop.
 
-    __slots__ = ("_bounds", "_targets")
+    At most ``max_targets`` targets are tracked; calls to further targets are counted under
+    ``OVERFLOW_TARGET``, so that statistics (and the metric label sets fed from them) stay
+    bounded whatever names callers send. The first overflow logs ``stats.targets_capped``.
+    """
 
-    def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
+    __slots__ = ("_bounds", "_max_targets", "_targets")
+
+    def __init__(
+        self, buckets: Sequence[float] = DEFAULT_BUCKETS, *, max_targets: int = 1000
+    ) -> None:
+        if isinstance(max_targets, bool) or not isinstance(max_targets, int) or max_targets < 1:
+            raise ValueError(f"max_targets must be a positive integer, got {max_targets!r}")
+        self._max_targets = max_targets
         problem = ValueError(
             f"buckets must be increasing positive seconds, e.g. (0.01, 0.1, 1.0), got {buckets!r}"
         )
@@ -148,7 +171,7 @@ class StatsRecorder:
         key = (kind, target, action)
         counters = self._targets.get(key)
         if counters is None:
-            counters = self._targets[key] = _Counters(len(self._bounds))
+            counters = self._new_counters(key)
         counters.calls += 1
         counters.total += seconds
         if seconds > counters.max:
@@ -158,6 +181,20 @@ class StatsRecorder:
         counters.counts[bisect.bisect_left(self._bounds, seconds)] += 1
         if error is not None:
             counters.errors[error] = counters.errors.get(error, 0) + 1
+
+    def _new_counters(self, key: tuple[Kind, str, str | None]) -> _Counters:
+        if len(self._targets) >= self._max_targets:
+            overflow = (key[0], OVERFLOW_TARGET, None)
+            counters = self._targets.get(overflow)
+            if counters is not None:
+                return counters
+            logger.warning(
+                "stats.targets_capped",
+                extra={"max_targets": self._max_targets, "kind": key[0].value},
+            )
+            key = overflow
+        counters = self._targets[key] = _Counters(len(self._bounds))
+        return counters
 
     def snapshot(self) -> StatsSnapshot:
         stats = [

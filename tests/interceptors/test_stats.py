@@ -221,3 +221,18 @@ async def test_reset_clears_and_snapshot_is_a_copy() -> None:
     stats.reset()
     assert stats.snapshot().targets == ()
     assert before.get("x").calls == 1
+
+
+async def test_a_typed_error_raised_below_keeps_its_category() -> None:
+    """An interceptor raising ForbiddenError is counted as forbidden, like the response says."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+
+    async def refuse(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        raise ForbiddenError("not for you")
+
+    pipeline = PipelineBuilder(clock=clock).use(stats).use(refuse).route(FakeHandler()).build()
+    response = await pipeline.invoke("search")
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.FORBIDDEN
+    assert stats.snapshot().get("search").errors == {ErrorCategory.FORBIDDEN: 1}

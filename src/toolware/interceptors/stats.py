@@ -18,7 +18,7 @@ import asyncio
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ErrorCategory, UnknownEntryError
+from toolware.errors import ErrorCategory, ToolwareError, UnknownEntryError
 from toolware.stats import StatsRecorder, StatsSnapshot
 from toolware.types import CallNext
 
@@ -46,6 +46,10 @@ class StatsInterceptor:
             response = await call_next(request)
         except asyncio.CancelledError:
             self._record(request, clock.monotonic() - started, ErrorCategory.CANCELLED)
+            raise
+        except ToolwareError as raised:
+            # Raised on purpose below us; the pipeline answers with this very category.
+            self._record(request, clock.monotonic() - started, raised.category)
             raise
         except Exception:
             # Crashed below us; the pipeline turns it into an internal error, count it as one.

@@ -2,10 +2,12 @@
 
 import enum
 import json
+import uuid
 from typing import Annotated, Any, Literal
 
 import pydantic
 import pytest
+from typing_extensions import TypedDict
 
 from toolware import FieldError, InvalidRequestError, Kind, LocalRegistry, RegistrationError
 from toolware.context import Arguments
@@ -113,10 +115,10 @@ def test_length_constraint_violation_states_the_bound() -> None:
 
 
 def test_nested_location_and_optional_list() -> None:
-    """A bad list item is located by index; the expectation describes the union."""
+    """A bad list item is located by index; the expectation describes that item."""
     [field] = problems({"count": 1, "sizes": [1.5, "big"]})
     assert field.field == "sizes.1"
-    assert field.expected == "array of number or null"
+    assert field.expected == "number"
 
 
 def test_every_bad_field_is_reported_at_once() -> None:
@@ -187,3 +189,43 @@ def test_parameter_type_without_schema_is_refused_at_registration() -> None:
 
     with pytest.raises(RegistrationError, match="cannot build an argument schema for 'use'"):
         LocalRegistry().tool(use)
+
+
+class Card(TypedDict):
+    type: Literal["card"]
+    number: str
+
+
+class Iban(TypedDict):
+    type: Literal["iban"]
+    iban: str
+
+
+def pay(
+    method: Annotated[Card | Iban, pydantic.Field(discriminator="type")],
+    headers: dict[str, int],
+    account: uuid.UUID,
+) -> str:
+    return "ok"
+
+
+def test_input_fragments_and_dict_keys_never_reach_the_error() -> None:
+    """Tags, dict keys and parse fragments of the input stay out of messages and fields."""
+    with pytest.raises(InvalidRequestError) as caught:
+        validator_for(pay).validate(
+            Arguments(
+                {
+                    "method": {"type": "sk_live_SECRET", "number": "4111"},
+                    "headers": {"Bearer SECRET-TOKEN": "x"},
+                    "account": "12345678-aaaa-bbbb-cccc-SECRET",
+                }
+            )
+        )
+    wire = json.dumps(caught.value.to_dict())
+    assert "SECRET" not in wire
+    fields = {f.field: f for f in caught.value.fields}
+    assert set(fields) == {"method", "headers.[key]", "account"}
+    assert fields["method"].problem.endswith("expected tags: 'card', 'iban'")
+    assert fields["method"].expected == "object"
+    assert fields["headers.[key]"].expected == "integer"
+    assert fields["account"].problem == "Input should be a valid UUID"

@@ -28,14 +28,16 @@ __all__ = ["Signature", "inspect_signature", "is_async_callable"]
 class PydanticValidator:
     """Validates arguments with the model generated from the handler's signature."""
 
-    __slots__ = ("_adapter", "_definitions", "_properties", "_target")
+    __slots__ = ("_adapter", "_definitions", "_names", "_properties", "_schema", "_target")
 
     def __init__(
         self, adapter: pydantic.TypeAdapter[Any], schema: Mapping[str, Any], target: str
     ) -> None:
         self._adapter = adapter
+        self._schema = schema
         self._properties: Mapping[str, Any] = schema.get("properties", {})
         self._definitions: Mapping[str, Any] = schema.get("$defs", {})
+        self._names = frozenset(_property_names(schema))
         self._target = target
 
     def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
@@ -50,14 +52,128 @@ class PydanticValidator:
         return validated
 
     def _field_error(self, error: Any) -> FieldError:
-        location = ".".join(str(part) for part in error["loc"]) or "(arguments)"
-        top = str(error["loc"][0]) if error["loc"] else ""
-        if error["type"] == "extra_forbidden":
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and len(loc) == 1:
+            # The caller's own argument name: the agent needs it to drop the argument.
             expected = "one of: " + ", ".join(self._properties) if self._properties else "none"
-            return FieldError(location, "unexpected argument", expected)
+            return FieldError(str(loc[0]), "unexpected argument", expected)
         return FieldError(
-            location, str(error["msg"]), _expected(self._properties.get(top), self._definitions)
+            self._location(loc),
+            _problem(error),
+            _expected(self._schema_at(loc), self._definitions),
         )
+
+    def _location(self, loc: tuple[Any, ...]) -> str:
+        """The dotted path, with dict keys the schema does not name masked as ``[key]``.
+
+        Keys of a ``dict`` argument are caller data (header names, tokens used as keys): they
+        must not be echoed into an error that leaves the process.
+        """
+        parts = [
+            str(part) if isinstance(part, int) or part in self._names else "[key]" for part in loc
+        ]
+        return ".".join(parts) or "(arguments)"
+
+    def _schema_at(self, loc: tuple[Any, ...]) -> Mapping[str, Any] | None:
+        """The sub-schema a location points at, following properties, items and $refs."""
+        schema: Mapping[str, Any] | None = self._schema
+        for part in loc:
+            schema = _step(schema, part, self._definitions)
+            if schema is None:
+                return None
+        return schema
+
+
+# pydantic error types whose messages never contain the input (a type, a bound, a length).
+_SAFE_TYPES = frozenset(
+    {
+        "missing",
+        "literal_error",
+        "enum",
+        "multiple_of",
+        "finite_number",
+        "too_short",
+        "too_long",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "int_parsing",
+        "int_from_float",
+        "float_parsing",
+        "bool_parsing",
+        "decimal_parsing",
+        "missing_argument",
+        "unexpected_keyword_argument",
+    }
+)
+# Types whose messages do quote the input, with a safe wording of the same problem.
+_REWORDED = {
+    "uuid_parsing": "Input should be a valid UUID",
+    "url_parsing": "Input should be a valid URL",
+    "json_invalid": "Input should be valid JSON",
+    "date_parsing": "Input should be a valid date",
+    "datetime_parsing": "Input should be a valid datetime",
+    "time_parsing": "Input should be a valid time",
+    "time_delta_parsing": "Input should be a valid duration",
+    "value_error": "Input was refused by the parameter's validator",
+    "assertion_error": "Input was refused by the parameter's validator",
+    "extra_forbidden": "unexpected key",
+}
+
+
+def _problem(error: Any) -> str:
+    """pydantic's message where it cannot contain the input; a fixed wording otherwise."""
+    kind = str(error["type"])
+    if kind in _SAFE_TYPES or kind.endswith("_type") or kind.startswith(("greater", "less")):
+        return str(error["msg"])
+    if kind == "union_tag_invalid":
+        expected = (error.get("ctx") or {}).get("expected_tags", "")
+        return f"Input tag does not match any of the expected tags: {expected}"
+    return _REWORDED.get(kind, f"Input is not valid ({kind})")
+
+
+def _step(
+    schema: Mapping[str, Any] | None, part: Any, definitions: Mapping[str, Any], depth: int = 0
+) -> Mapping[str, Any] | None:
+    """The sub-schema for one location part: a property, a list item, a dict value."""
+    schema = _resolve(schema, definitions)
+    if schema is None or depth > 8:
+        return None
+    if isinstance(part, int) and isinstance(schema.get("items"), Mapping):
+        return schema["items"]  # type: ignore[no-any-return]
+    if part in schema.get("properties", {}):
+        return schema["properties"][part]  # type: ignore[no-any-return]
+    if isinstance(schema.get("additionalProperties"), Mapping):
+        return schema["additionalProperties"]  # type: ignore[no-any-return]
+    for option in schema.get("anyOf", ()) or schema.get("oneOf", ()):
+        found = _step(option, part, definitions, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve(
+    schema: Mapping[str, Any] | None, definitions: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    reference = schema.get("$ref") if schema else None
+    if isinstance(reference, str):
+        return definitions.get(reference.rpartition("/")[2])
+    return schema
+
+
+def _property_names(schema: Any) -> set[str]:
+    """Every property name anywhere in a JSON Schema document ($defs included)."""
+    names: set[str] = set()
+    if isinstance(schema, Mapping):
+        properties = schema.get("properties")
+        if isinstance(properties, Mapping):
+            names.update(str(name) for name in properties)
+        for value in schema.values():
+            names |= _property_names(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            names |= _property_names(item)
+    return names
 
 
 _BOUNDS = (
@@ -89,9 +205,10 @@ def _expected(
             return _expected(target, None)  # one level: enums and models, no recursion loops
     if "enum" in schema:
         return "one of " + ", ".join(repr(v) for v in schema["enum"])
-    if "anyOf" in schema:
-        parts = [_expected(option, definitions) for option in schema["anyOf"]]
-        return " or ".join(p for p in parts if p) or None
+    if "anyOf" in schema or "oneOf" in schema:
+        options = schema.get("anyOf") or schema.get("oneOf") or ()
+        parts = [_expected(option, definitions) for option in options]
+        return " or ".join(dict.fromkeys(p for p in parts if p)) or None
     kind = schema.get("type")
     if kind == "array":
         inner = _expected(schema.get("items"), definitions)

@@ -156,11 +156,26 @@ def test_bind_fills_only_missing_fields() -> None:
     unbound = ToolFailedError("x")
     assert unbound.bind("r1", "search") is unbound
     assert (unbound.request_id, unbound.target) == ("r1", "search")
-    unbound.bind("r2", "other")
+    assert unbound.bind("r1", "ignored") is unbound  # same call: nothing to change
     assert (unbound.request_id, unbound.target) == ("r1", "search")
     partly = ToolFailedError("x", target="inner")
     partly.bind("r3", "outer")
     assert (partly.request_id, partly.target) == ("r3", "inner")
+
+
+def test_bind_to_another_call_returns_a_bound_copy() -> None:
+    """An error already bound to one call is copied for the next, with its cause chain."""
+    shared = RateLimitedError("slow down", retry_after=2.0)
+    shared.__cause__ = ConnectionError("upstream")
+    first = shared.bind("r1", "search")
+    second = shared.bind("r2", "translate")
+    assert first is shared
+    assert (first.request_id, first.target) == ("r1", "search")
+    assert second is not shared
+    assert (second.request_id, second.target) == ("r2", "translate")
+    assert isinstance(second, RateLimitedError)
+    assert second.retry_after == 2.0
+    assert second.__cause__ is shared.__cause__
 
 
 def test_causes_follows_cause_and_context_nearest_first() -> None:

@@ -32,6 +32,7 @@ agents need it to correct themselves, but the cause objects themselves stay in t
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -104,16 +105,31 @@ class ToolwareError(Exception):
         self.target = target
 
     def bind(self, request_id: str, target: str) -> ToolwareError:
-        """Fill in the request id and target where they are still unknown; returns ``self``.
+        """Fill in the request id and target where they are still unknown.
 
         Errors raised below the pipeline (a registry lookup, a handler) do not know which call
-        they belong to; the layer that catches them binds them before returning them.
+        they belong to; the layer that catches them binds them before returning them. Returns
+        ``self``, or a bound copy if ``self`` already belongs to another call: an error object
+        kept and raised for many calls must not carry the first call's id into the others.
         """
+        if self.request_id is not None and self.request_id != request_id:
+            clone = self.copy()
+            clone.request_id = request_id
+            clone.target = target
+            return clone
         if self.request_id is None:
             self.request_id = request_id
         if self.target is None:
             self.target = target
         return self
+
+    def copy(self) -> ToolwareError:
+        """A shallow copy with the same cause chain (``copy.copy`` drops ``__cause__``)."""
+        clone = copy.copy(self)
+        clone.__cause__ = self.__cause__
+        clone.__context__ = self.__context__
+        clone.__suppress_context__ = self.__suppress_context__
+        return clone
 
     def causes(self) -> Iterator[BaseException]:
         """The chain of underlying exceptions, nearest first."""

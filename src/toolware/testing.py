@@ -12,7 +12,6 @@ response = await task
 from __future__ import annotations
 
 import asyncio
-import copy
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
@@ -175,8 +174,4 @@ class FakeHandler:
 
 def _fresh_copy(error: ToolwareError) -> ToolwareError:
     """A copy of ``error`` with the same chain; ``bind()`` on it leaves the original alone."""
-    fresh = copy.copy(error)
-    fresh.__cause__ = error.__cause__
-    fresh.__context__ = error.__context__
-    fresh.__suppress_context__ = error.__suppress_context__
-    return fresh
+    return error.copy()

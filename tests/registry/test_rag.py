@@ -11,6 +11,7 @@ from toolware import (
     Kind,
     LocalRegistry,
     Pipeline,
+    PipelineBuilder,
     ToolFailedError,
     default_pipeline,
 )
@@ -149,3 +150,17 @@ def test_rank_is_usable_directly() -> None:
     """rank() sorts by descending score and cuts to k."""
     assert rank([doc("a", 0.0), doc("b", 1.0)], 1) == [doc("b", 1.0)]
     assert rank([], 3) == []
+
+
+@pytest.mark.parametrize("k", [0, -1, 5, True, "3"])
+async def test_k_is_checked_even_without_the_validation_interceptor(k: Any) -> None:
+    """Routed with no interceptors, a bad k is invalid_request and never reaches the retriever."""
+    retriever = ScriptedRetriever([doc("a", 1.0)])
+    registry = LocalRegistry()
+    registry.retriever(retriever, name="docs", max_k=4)
+    pipeline = PipelineBuilder().route(registry).build()
+    response = await pipeline.invoke("docs", {"query": "q", "k": k}, kind=Kind.RAG)
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.INVALID_REQUEST
+    assert [f.field for f in response.error.fields] == ["k"]  # type: ignore[attr-defined]
+    assert retriever.asked == []

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 
 import pydantic
 
+from toolware.errors import FieldError, InvalidRequestError
+
 __all__ = ["Document", "Retriever", "rank", "retriever_function"]
 
 
@@ -57,8 +59,9 @@ def retriever_function(
 ) -> tuple[Callable[..., Any], bool]:
     """A ``(query, k)`` function around ``source`` that ranks its results; and whether it is async.
 
-    The generated signature carries the bounds of ``k`` so the schema and the validator
-    enforce them.
+    The generated signature carries the bounds of ``k`` so the schema publishes them, and the
+    function checks them itself too: a pipeline without the validation interceptor must not
+    hand a retriever ``k=-1`` or ``k=10**6``.
     """
     method = source.retrieve if isinstance(source, Retriever) else source
     KType = Annotated[int, pydantic.Field(ge=1, le=max_k, description="how many documents")]
@@ -67,6 +70,7 @@ def retriever_function(
     if inspect.iscoroutinefunction(method):
 
         async def retrieve_async(query: QType, k: KType = default_k) -> list[Document]:
+            _check(query, k, max_k)
             return rank(await method(query, k), k)
 
         function: Callable[..., Any] = retrieve_async
@@ -74,6 +78,7 @@ def retriever_function(
     else:
 
         def retrieve(query: QType, k: KType = default_k) -> list[Document]:
+            _check(query, k, max_k)
             documents = method(query, k)
             if inspect.isawaitable(documents):
                 raise TypeError(
@@ -85,3 +90,14 @@ def retriever_function(
         is_async = False
     function.__doc__ = inspect.getdoc(method) or inspect.getdoc(source) or ""
     return function, is_async
+
+
+def _check(query: object, k: object, max_k: int) -> None:
+    fields = []
+    if not isinstance(query, str) or not query:
+        fields.append(FieldError("query", "must be a non-empty string", "string"))
+    if type(k) is not int or not 1 <= k <= max_k:
+        fields.append(FieldError("k", f"must be a whole number from 1 to {max_k}", "integer"))
+    if fields:
+        names = ", ".join(field.field for field in fields)
+        raise InvalidRequestError(f"invalid retrieval arguments: {names}", fields=tuple(fields))

@@ -157,7 +157,7 @@ async def test_k_is_checked_even_without_the_validation_interceptor(k: Any) -> N
     """Routed with no interceptors, a bad k is invalid_request and never reaches the retriever."""
     retriever = ScriptedRetriever([doc("a", 1.0)])
     registry = LocalRegistry()
-    registry.retriever(retriever, name="docs", max_k=4)
+    registry.retriever(retriever, name="docs", default_k=2, max_k=4)
     pipeline = PipelineBuilder().route(registry).build()
     response = await pipeline.invoke("docs", {"query": "q", "k": k}, kind=Kind.RAG)
     assert response.error is not None

@@ -65,3 +65,27 @@ def test_usage_error_is_an_exception() -> None:
     """UsageError carries its message."""
     with pytest.raises(UsageError, match="twice"):
         merge_arguments(["a=1", "a=1"], None)
+
+
+def test_namespaced_composite_names_are_looked_up_whole() -> None:
+    """A dotted name listed by a composite is called as is; a namespaced plugin splits last."""
+    from toolware import CompositeRegistry, LocalRegistry, Source
+
+    inner = LocalRegistry("search")
+
+    @inner.tool
+    def lookup(q: str) -> str:
+        return q
+
+    class Notes:
+        def add(self, text: str) -> str:
+            return text
+
+    inner.plugin(Notes)
+    composite = CompositeRegistry(Source("search", inner, namespace="search"))
+    assert parse_target("search.lookup", kind=None, action=None, registry=composite) == Target(
+        "search.lookup", Kind.TOOL, None
+    )
+    assert parse_target("search.notes.add", kind=None, action=None, registry=composite) == Target(
+        "search.notes", Kind.PLUGIN, "add"
+    )

@@ -87,10 +87,21 @@ def load_registry(spec: str) -> Registry:
 def parse_target(
     target: str, *, kind: str | None, action: str | None, registry: Registry
 ) -> Target:
-    """``name`` or ``name.action``, with the kind inferred from the registry when not given."""
+    """``name`` or ``name.action``, with the kind inferred from the registry when not given.
+
+    A dotted TARGET is first looked up whole, since composite registries namespace names
+    with dots (``search.lookup``); otherwise its last dot separates a plugin's action.
+    """
     name = target
     if action is None and kind in (None, Kind.PLUGIN.value) and "." in target:
-        name, _, action = target.partition(".")
+        whole = sorted({d.kind for d in registry.list() if d.name == target and not d.action})
+        if kind is None and len(whole) == 1:
+            return Target(target, whole[0], None)
+        if kind is None and len(whole) > 1:
+            raise UsageError(
+                f"{target!r} exists as several kinds ({', '.join(whole)}); choose one with --kind"
+            )
+        name, _, action = target.rpartition(".")
         if not name or not action:
             raise UsageError(f"TARGET {target!r} must be 'name' or 'plugin.action'")
     elif action is not None and "." in target and kind in (None, Kind.PLUGIN.value):

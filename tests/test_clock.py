@@ -78,3 +78,29 @@ def test_clocks_satisfy_the_protocol() -> None:
     assert isinstance(system_clock, Clock)
     assert isinstance(FakeClock(), Clock)
     assert repr(system_clock) == "SystemClock()"
+
+
+def test_call_at_works_on_a_loop_with_its_own_timeline() -> None:
+    """A loop whose time() is not time.monotonic() (uvloop) still fires the timer on time."""
+    loop = asyncio.new_event_loop()
+    offset = 1_000_000.0
+    loop.time = lambda: time.monotonic() - offset  # type: ignore[method-assign]
+    fired: list[float] = []
+
+    async def main() -> None:
+        done = loop.create_future()
+        clock = SystemClock()
+
+        def callback() -> None:
+            fired.append(time.monotonic())
+            done.set_result(None)
+
+        started = time.monotonic()
+        clock.call_at(started + 0.01, callback)
+        await asyncio.wait_for(done, timeout=1.0)
+        assert fired[0] - started < 0.5
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

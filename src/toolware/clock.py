@@ -54,9 +54,9 @@ class SystemClock:
     time = staticmethod(time.time)
 
     def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
-        # asyncio's default loops measure time with time.monotonic(), so a deadline on our
-        # timeline is directly a loop deadline; this is what asyncio.timeout() does too.
-        return asyncio.get_running_loop().call_at(when, callback)
+        # Converted to a delay: asyncio's own loops use time.monotonic(), but other loops
+        # (uvloop) keep a clock of their own, on which our deadline would mean nothing.
+        return asyncio.get_running_loop().call_later(when - time.monotonic(), callback)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

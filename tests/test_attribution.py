@@ -7,7 +7,15 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from toolware import (
+    CallNext,
+    InternalError,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+)
 from toolware._attribution import Attribution, display_name
+from toolware.testing import FakeHandler
 
 
 class Named:
@@ -114,3 +122,23 @@ def test_objects_without_python_code_are_skipped() -> None:
     """Builtins have no code object to trace and are ignored."""
     attribution = Attribution([(len, "len")])
     assert attribution.culprit(_traceback_of(plain)) is None
+
+
+async def test_a_crash_in_a_decorators_own_code_names_the_stage() -> None:
+    """A functools.wraps wrapper that raises before calling the interceptor is still named."""
+
+    def metered(function: Any) -> Any:
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("metrics backend down")
+
+        return wrapper
+
+    @metered
+    async def audit(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request)
+
+    pipeline = PipelineBuilder().use(audit, name="audit").route(FakeHandler(["ok"])).build()
+    error = (await pipeline.invoke("search")).error
+    assert isinstance(error, InternalError)
+    assert error.interceptor == "audit"

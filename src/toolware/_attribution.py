@@ -28,18 +28,23 @@ def display_name(obj: object) -> str:
     return type(obj).__name__
 
 
-def _code_of(obj: object) -> tuple[CodeType, object | None] | None:
-    """The code object that runs when ``obj`` is called, and its ``self`` if it is a method."""
+def _codes_of(obj: object) -> list[tuple[CodeType, object | None]]:
+    """The code objects that run when ``obj`` is called, each with its ``self`` if a method.
+
+    A decorated function (``functools.wraps``) contributes both the wrapper's code and the
+    wrapped function's: a crash in either belongs to the stage.
+    """
     if isinstance(obj, functools.partial):
-        return _code_of(obj.func)
+        return _codes_of(obj.func)
     if inspect.ismethod(obj):
         code = getattr(obj.__func__, "__code__", None)
-        return (code, obj.__self__) if code is not None else None
+        return [(code, obj.__self__)] if code is not None else []
     if inspect.isfunction(obj):
-        return inspect.unwrap(obj).__code__, None
+        codes = {obj.__code__, getattr(inspect.unwrap(obj), "__code__", obj.__code__)}
+        return [(code, None) for code in codes]
     call = getattr(type(obj), "__call__", None)  # noqa: B004 - we want the class attribute
     code = getattr(call, "__code__", None)
-    return (code, obj) if isinstance(code, CodeType) else None
+    return [(code, obj)] if isinstance(code, CodeType) else []
 
 
 class Attribution:
@@ -50,9 +55,7 @@ class Attribution:
     def __init__(self, stages: list[tuple[object, str]]) -> None:
         self._by_code: dict[CodeType, list[tuple[object | None, str]]] = {}
         for obj, name in stages:
-            found = _code_of(obj)
-            if found is not None:
-                code, owner = found
+            for code, owner in _codes_of(obj):
                 self._by_code.setdefault(code, []).append((owner, name))
 
     def culprit(self, tb: TracebackType | None) -> str | None:

@@ -127,6 +127,27 @@ def test_bad_tool_options_are_refused(timeout: float | None, retryable_on: tuple
         registry.add(f, timeout=timeout, retryable_on=retryable_on)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("idempotent", "no", "idempotent must be True or False"),
+        ("timeout", True, "timeout must be a finite number"),
+        ("version", 3, "version must be a string"),
+        ("retryable_on", ConnectionError, "retryable_on takes a tuple"),
+        ("name", 7, "name must be a string"),
+        ("description", ["x"], "description must be a string"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused(option: str, value: Any, message: str) -> None:
+    """Each option is checked for its type, so a wrong one is not stored and misread later."""
+
+    def f() -> None:
+        return None
+
+    with pytest.raises(RegistrationError, match=message):
+        LocalRegistry().add(f, **{option: value})
+
+
 @pytest.mark.parametrize("tags", ["math", ["math", 3]])
 def test_tags_must_be_a_collection_of_strings(tags: Any) -> None:
     """A bare string is refused rather than split into one-letter tags."""

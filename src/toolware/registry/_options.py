@@ -26,9 +26,27 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     retryable_on: tuple[type[BaseException], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+        # msgspec does not check types at construction, and a wrong type here would be stored
+        # and misread later (idempotent="no" is truthy and would make timeouts retryable).
+        for field, value in (("name", self.name), ("description", self.description)):
+            if value is not None and not isinstance(value, str):
+                raise RegistrationError(f"{field} must be a string, got {value!r}")
+        if not isinstance(self.idempotent, bool):
+            raise RegistrationError(f"idempotent must be True or False, got {self.idempotent!r}")
+        if not isinstance(self.version, str):
+            raise RegistrationError(f"version must be a string such as '1.2', got {self.version!r}")
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, int | float)
+            or not (math.isfinite(self.timeout) and self.timeout > 0)
+        ):
             raise RegistrationError(
-                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout}"
+                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout!r}"
+            )
+        if not isinstance(self.retryable_on, tuple):
+            raise RegistrationError(
+                f"retryable_on takes a tuple of exception classes, e.g. (ConnectionError,), "
+                f"got {self.retryable_on!r}"
             )
         for cls in self.retryable_on:
             if not (isinstance(cls, type) and issubclass(cls, BaseException)):

@@ -369,3 +369,12 @@ def test_non_finite_deadlines_are_refused(deadline: float) -> None:
         request.with_deadline(deadline)
     with pytest.raises(ValueError, match="deadline must be a finite time"):
         request.narrow_deadline(deadline)
+
+
+def test_an_extra_of_the_wrong_type_is_refused() -> None:
+    """ExtraKey('tenant', str) refuses an int, naming the key and both types."""
+    tenant = ExtraKey("tenant", str)
+    with pytest.raises(TypeError, match="extra 'tenant' takes str, got int"):
+        RequestContext.create("search").with_extra(tenant, 123)  # type: ignore[arg-type]
+    parametrised = ExtraKey("ids", list[int])  # generic aliases cannot be checked: accepted
+    assert RequestContext.create("search").with_extra(parametrised, [1]).get(parametrised) == [1]

@@ -82,6 +82,11 @@ class Extras:
         return value
 
     def with_value(self, key: ExtraKey[T], value: T) -> Extras:
+        expected = key.type
+        if isinstance(expected, type) and not isinstance(value, expected):
+            raise TypeError(
+                f"extra {key.name!r} takes {expected.__name__}, got {type(value).__name__}"
+            )
         copy = Extras.__new__(Extras)
         copy._data = {**self._data, key: value}
         return copy

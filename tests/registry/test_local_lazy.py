@@ -176,3 +176,22 @@ def test_lazy_name_taken_is_refused_unless_replace() -> None:
         registry.add_lazy("json:dumps")
     registry.add_lazy("json:dumps", replace=True)
     assert registry.resolve(Kind.TOOL, "dumps").function(obj=[1]) == "[1]"
+
+
+def test_threads_resolving_a_lazy_entry_at_once_all_get_it(lazy_module: LazyModule) -> None:
+    """Eight threads racing on the first resolve get one entry, imported and registered once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry = LocalRegistry()
+    registry.add_lazy(f"{lazy_module.name}:translate")
+    start = threading.Barrier(8)
+
+    def first_resolve(_: int) -> object:
+        start.wait(timeout=5)
+        return registry.resolve(Kind.TOOL, "translate")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        entries = list(pool.map(first_resolve, range(8)))
+    assert len({id(entry) for entry in entries}) == 1
+    assert lazy_module.counter.imports == 1

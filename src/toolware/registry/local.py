@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -51,7 +52,11 @@ _Key = tuple[Kind, str, str | None]
 
 
 class LocalRegistry:
-    """Entries that live in this process. Not thread-safe for registration; resolve is."""
+    """Entries that live in this process.
+
+    Register from one thread (typically at import time); ``resolve`` may be called from any
+    thread, including the first resolve of a lazy entry, which imports it under a lock.
+    """
 
     def __init__(self, name: str = "local") -> None:
         self.name = name
@@ -59,6 +64,7 @@ class LocalRegistry:
         self._lazy: dict[tuple[Kind, str], tuple[str, EntryOptions, int, int]] = {}
         self._failures: dict[str, str] = {}
         self._revision = 0
+        self._loading = threading.RLock()
 
     @property
     def revision(self) -> int:
@@ -321,7 +327,9 @@ class LocalRegistry:
         if entry is not None:
             return entry
         if (kind, name) in self._lazy:
-            self._load(kind, name)
+            with self._loading:
+                if (kind, name) in self._lazy:  # another thread may have loaded it meanwhile
+                    self._load(kind, name)
             entry = self._entries.get((kind, name, action))
             if entry is not None:
                 return entry
@@ -376,11 +384,12 @@ class LocalRegistry:
 
     def list(self) -> tuple[EntryDescription, ...]:
         """All descriptions; lazy entries are imported (their schemas are needed)."""
-        for kind, name in builtins.list(self._lazy):
-            try:
-                self._load(kind, name)
-            except UnavailableError:
-                continue  # reported by health(); listing the others still works
+        with self._loading:
+            for kind, name in builtins.list(self._lazy):
+                try:
+                    self._load(kind, name)
+                except UnavailableError:
+                    continue  # reported by health(); listing the others still works
         return tuple(entry.description for entry in self._entries.values())
 
     async def health(self) -> RegistryHealth:

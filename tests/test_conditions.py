@@ -35,14 +35,6 @@ def test_set_of_names_compiles_to_targets() -> None:
     assert condition.describe() == "target in {fetch, search}"
 
 
-def test_target_names_equal_to_kind_values_stay_target_names() -> None:
-    """A plain string 'rag' names a target, not the RAG kind."""
-    condition = compile_condition({"rag"})
-    assert condition.targets == frozenset({"rag"})
-    assert not condition.matches(_request("docs", kind=Kind.RAG))
-    assert condition.matches(_request("rag", kind=Kind.TOOL))
-
-
 def test_predicate_compiles_to_predicate() -> None:
     """A callable becomes a predicate condition; its result is taken as a bool."""
 
@@ -138,3 +130,10 @@ def test_builtin_predicate_without_signature_is_trusted() -> None:
     """A builtin callable whose signature cannot be read is accepted."""
     condition = compile_condition(bool)  # type: ignore[arg-type]
     assert condition.matches(_request())
+
+
+def test_kind_names_given_as_strings_are_refused() -> None:
+    """when={'tool'} would match no target; it is refused with the Kind spelling to use."""
+    with pytest.raises(TypeError, match=r"names kinds as strings; use Kind values"):
+        compile_condition({"tool", "rag"})
+    assert compile_condition({"tool", "search"}).targets == frozenset({"tool", "search"})

@@ -55,6 +55,14 @@ def compile_condition(when: When) -> Condition:
         if len(kinds) == len(items):
             return Condition(kinds=frozenset(kinds))
         if not kinds and all(isinstance(item, str) for item in items):
+            kind_names = {kind.value for kind in Kind}
+            if all(item in kind_names for item in items):
+                # {"tool"} is almost surely meant as a kind; as target names it would
+                # silently match nothing.
+                raise TypeError(
+                    f"when={sorted(items)!r} names kinds as strings; use Kind values, e.g. "
+                    "when={Kind.TOOL}, or a predicate if you mean targets with these names"
+                )
             return Condition(targets=frozenset(str(item) for item in items))
         raise TypeError(
             "when= got a set mixing Kind values and target names; use {Kind.TOOL, ...} for "

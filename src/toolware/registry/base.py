@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from toolware.context import Kind
+from toolware.errors import UnknownEntryError
 
 __all__ = [
     "ArgumentValidator",
@@ -20,6 +21,7 @@ __all__ = [
     "RegistryHealth",
     "close_matches",
     "fast_lookup",
+    "unknown_entry",
 ]
 
 
@@ -130,6 +132,37 @@ def fast_lookup(registry: Registry) -> Callable[[EntryKey], Entry | None]:
     if callable(lookup):
         return lookup  # type: ignore[no-any-return]
     return _NOTHING_LOADED.get
+
+
+def unknown_entry(
+    registry: str, kind: Kind, name: str, action: str | None, keys: Iterable[EntryKey]
+) -> UnknownEntryError:
+    """The error for a miss, given every key the registry has: a plugin lists its actions, a
+    name that exists as another kind says so, and close names are suggested."""
+    keys = tuple(keys)
+    same_kind = [key_name for key_kind, key_name, _ in keys if key_kind is kind]
+    actions = sorted(
+        str(key_action)
+        for key_kind, key_name, key_action in keys
+        if key_kind is kind and key_name == name and key_action is not None
+    )
+    if actions and kind is Kind.PLUGIN:
+        wanted = "needs an action" if action is None else f"has no action {action!r}"
+        return UnknownEntryError(
+            f"plugin {name!r} {wanted}; it has: {', '.join(actions)}",
+            candidates=close_matches(action, actions) if action else tuple(actions[:3]),
+        )
+    if action is not None and name in same_kind:
+        return UnknownEntryError(
+            f"{kind.value} {name!r} has no actions; call it without action={action!r}"
+        )
+    message = f"no {kind.value} named {name!r} in registry {registry!r}"
+    candidates = close_matches(name, same_kind)
+    other = sorted({k.value for k, n, _ in keys if n == name and k is not kind})
+    if other:
+        hint = f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"
+        return UnknownEntryError(message, candidates=candidates, hint=hint)
+    return UnknownEntryError(message, candidates=candidates)
 
 
 def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple[str, ...]:

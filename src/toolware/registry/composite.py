@@ -29,7 +29,7 @@ from toolware.registry.base import (
     HealthStatus,
     Registry,
     RegistryHealth,
-    close_matches,
+    unknown_entry,
 )
 
 __all__ = ["CompositeRegistry", "Source"]
@@ -133,31 +133,7 @@ class CompositeRegistry:
         return source.registry.resolve(kind, original, action)
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        # The same messages as LocalRegistry: a plugin lists its actions, and a name that
-        # exists as another kind says so.
-        actions = sorted(str(k[2]) for k in self._index if k[0] is kind and k[1] == name)
-        if actions and kind is Kind.PLUGIN:
-            wanted = "an action" if action is None else f"no action {action!r}"
-            verb = "needs" if action is None else "has"
-            return UnknownEntryError(
-                f"plugin {name!r} {verb} {wanted}; it has: {', '.join(actions)}",
-                candidates=close_matches(action, actions) if action else tuple(actions[:3]),
-            )
-        same_kind = [k[1] for k in self._index if k[0] is kind]
-        if action is not None and name in same_kind:
-            return UnknownEntryError(
-                f"{kind.value} {name!r} has no actions; call it without action={action!r}"
-            )
-        other = sorted({k[0].value for k in self._index if k[1] == name and k[0] is not kind})
-        return UnknownEntryError(
-            f"no {kind.value} named {name!r} in registry {self.name!r}",
-            candidates=close_matches(name, same_kind),
-            **(
-                {"hint": f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"}
-                if other
-                else {}
-            ),
-        )
+        return unknown_entry(self.name, kind, name, action, self._index)
 
     def list(self) -> tuple[EntryDescription, ...]:
         self._fresh()

@@ -40,7 +40,7 @@ from toolware.registry.base import (
     EntryDescription,
     HealthStatus,
     RegistryHealth,
-    close_matches,
+    unknown_entry,
 )
 from toolware.registry.rag import retriever_function
 from toolware.registry.schema import inspect_signature, is_async_callable
@@ -356,31 +356,8 @@ class LocalRegistry:
         self._failures.pop(f"{kind.value}:{name}", None)
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        same_kind = {key[1] for key in self._entries if key[0] is kind}
-        same_kind.update(key[1] for key in self._lazy if key[0] is kind)
-        if name in same_kind and kind is Kind.PLUGIN:
-            actions = sorted(str(k[2]) for k in self._entries if k[0] is kind and k[1] == name)
-            wanted = "needs an action" if action is None else f"has no action {action!r}"
-            return UnknownEntryError(
-                f"plugin {name!r} {wanted}; it has: {', '.join(actions)}",
-                candidates=close_matches(action or "", actions) if action else tuple(actions[:3]),
-            )
-        if action is not None and name in same_kind:
-            return UnknownEntryError(
-                f"{kind.value} {name!r} has no actions; call it without action={action!r}"
-            )
-        keys = [(k[0], k[1]) for k in self._entries] + builtins.list(self._lazy)
-        other = sorted({k.value for k, n in keys if n == name and k is not kind})
-        hint = (
-            f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"
-            if other
-            else None
-        )
-        return UnknownEntryError(
-            f"no {kind.value} named {name!r} in registry {self.name!r}",
-            candidates=close_matches(name, same_kind),
-            **({"hint": hint} if hint else {}),
-        )
+        lazy = ((key_kind, key_name, None) for key_kind, key_name in self._lazy)
+        return unknown_entry(self.name, kind, name, action, [*self._entries, *lazy])
 
     def list(self) -> tuple[EntryDescription, ...]:
         """All descriptions; lazy entries are imported (their schemas are needed)."""

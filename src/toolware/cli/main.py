@@ -34,7 +34,6 @@ from toolware.cli.render import make_console, render_entries, render_error, writ
 from toolware.context import Kind, ResponseContext
 from toolware.defaults import default_pipeline
 from toolware.registry.base import Registry
-from toolware.router import Router
 
 __all__ = ["build_parser", "main"]
 
@@ -152,8 +151,7 @@ async def _invoke(
             target.name, arguments, kind=target.kind, action=target.action, timeout=seconds
         )
     finally:
-        if isinstance(pipeline.terminal, Router):
-            pipeline.terminal.close()
+        pipeline.close()
 
 
 if __name__ == "__main__":

@@ -157,9 +157,9 @@ class FakeHandler:
         if isinstance(outcome, ToolwareError):
             unbound = self._unbound.get(id(outcome))
             if unbound is None:
-                self._unbound[id(outcome)] = _fresh_copy(outcome)  # before bind() fills it in
+                self._unbound[id(outcome)] = outcome.copy()  # before bind() fills it in
             else:
-                outcome = _fresh_copy(unbound)
+                outcome = unbound.copy()
             return ResponseContext.failure(outcome.bind(request.id, request.qualified_name))
         if isinstance(outcome, BaseException):
             error = ToolFailedError(
@@ -170,8 +170,3 @@ class FakeHandler:
             error.__cause__ = outcome
             return ResponseContext.failure(error)
         return ResponseContext.success(outcome)
-
-
-def _fresh_copy(error: ToolwareError) -> ToolwareError:
-    """A copy of ``error`` with the same chain; ``bind()`` on it leaves the original alone."""
-    return error.copy()

@@ -13,7 +13,22 @@ from typing import Any
 
 from toolware.errors import UnavailableError
 
-__all__ = ["WorkerPool", "default_workers"]
+__all__ = ["WorkerPool", "default_workers", "take_not_started"]
+
+# Set (in the calling task's context) when a caller gave up on a call that was still waiting
+# for a worker thread; the timeout interceptor reads it to say "never started". Plain awaits
+# share the task's context, so the outer interceptor sees what the pool set.
+_NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "toolware_not_started", default=None
+)
+
+
+def take_not_started() -> str | None:
+    """Why the last call this task gave up on never started (and forget it), or ``None``."""
+    reason = _NOT_STARTED.get()
+    if reason is not None:
+        _NOT_STARTED.set(None)
+    return reason
 
 
 def default_workers() -> int:
@@ -64,11 +79,14 @@ class WorkerPool:
         before a thread picked it up; cancelling the awaiting task still raises
         ``CancelledError``.
         """
-        call = functools.partial(_call, contextvars.copy_context(), function, arguments)
+        started: list[bool] = []
+        call = functools.partial(_call, contextvars.copy_context(), function, arguments, started)
         future = asyncio.get_running_loop().run_in_executor(self._get(), call)
         try:
             return await future
         except asyncio.CancelledError:
+            if not started:
+                _NOT_STARTED.set(f"all {self.max_workers} worker threads were busy")
             task = asyncio.current_task()
             if future.cancelled() and task is not None and task.cancelling() == 0:
                 # Nobody cancelled this task: the queued call was dropped by shutdown().
@@ -88,8 +106,12 @@ class WorkerPool:
 
 
 def _call(
-    context: contextvars.Context, function: Callable[..., Any], arguments: Mapping[str, Any]
+    context: contextvars.Context,
+    function: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    started: list[bool],
 ) -> Any:
+    started.append(True)
     try:
         return context.run(function, **arguments)
     except (StopIteration, SystemExit) as exc:

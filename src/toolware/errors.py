@@ -308,12 +308,13 @@ class CallTimeoutError(ToolwareError):
     jsonrpc_code = -32005
     default_hint = "raise the timeout or make the call cheaper"
 
-    def __init__(self, message: str, *, limit: float, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, limit: float, started: bool = True, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.limit = limit
+        self.started = started
 
     def details(self) -> dict[str, Any]:
-        return {"limit": self.limit}
+        return {"limit": self.limit, "started": self.started}
 
 
 class UnavailableError(ToolwareError):

@@ -63,9 +63,8 @@ class Resolver:
         kind, target, action = request.kind, request.target, request.action
         if action is None and kind is not Kind.RAG and "." in target:
             plugin, _, name = target.rpartition(".")
-            if plugin and name and not self._known(kind, target):
-                found = self._lookup((Kind.PLUGIN, plugin, name))
-                if found is not None or self._pending(Kind.PLUGIN, plugin):
+            if plugin and name and not self._known(kind, target, None):
+                if self._known(Kind.PLUGIN, plugin, name):
                     kind, target, action = Kind.PLUGIN, plugin, name
         try:
             if run_blocking is not None and self._pending(kind, target):
@@ -81,12 +80,13 @@ class Resolver:
             request, kind=kind, target=target, action=action, resolution=resolution
         )
 
-    def _known(self, kind: Kind, target: str) -> bool:
-        # A dotted name that is itself registered (a namespaced composite entry) wins.
-        if self._lookup((kind, target, None)) is not None or self._pending(kind, target):
+    def _known(self, kind: Kind, target: str, action: str | None) -> bool:
+        """Whether the registry has this entry (a namespaced dotted name wins over the
+        plugin reading of the same string)."""
+        if self._lookup((kind, target, action)) is not None or self._pending(kind, target):
             return True
         try:
-            self.registry.resolve(kind, target, None)
+            self.registry.resolve(kind, target, action)
         except ToolwareError:
             return False
         return True

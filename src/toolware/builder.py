@@ -28,6 +28,7 @@ after it. An anchor that does not exist, or a loop of anchors, is refused at ``b
 from __future__ import annotations
 
 import inspect
+import itertools
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -39,7 +40,7 @@ from toolware.conditions import Condition, When, compile_condition
 from toolware.errors import BuilderFrozenError
 from toolware.registry.base import Registry, close_matches
 from toolware.router import Router
-from toolware.types import ClockUser, Handler, Interceptor
+from toolware.types import ClockUser, Handler, Interceptor, Named
 
 if TYPE_CHECKING:
     from toolware.pipeline import Pipeline
@@ -115,7 +116,8 @@ class PipelineBuilder:
         ``when`` limits it to some calls: a predicate ``(request) -> bool``, a set of
         :class:`~toolware.context.Kind`, or a set of target names (a plugin action by its
         canonical name, ``"notes.add"``). ``name`` names the stage (default: the
-        interceptor's ``name`` or function name); names are unique within a pipeline.
+        interceptor's ``name`` or function name, numbered ``#2``, ``#3`` when used again);
+        names are unique within a pipeline.
         ``first=True`` makes it the outermost stage; ``before=``/``after=`` place it right
         before or after the stage of that name.
         """
@@ -126,12 +128,16 @@ class PipelineBuilder:
         for option, value in (("name", name), ("before", before), ("after", after)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise TypeError(f"{option}= takes a stage name (a non-empty str), got {value!r}")
-        stage_name = name or display_name(interceptor)
         taken = [placement.stage.name for placement in self._placements]
-        if stage_name in taken:
+        if name is not None and name in taken:
             raise ValueError(
-                f"a stage named {stage_name!r} is already in this pipeline; give this one "
-                f"another name with use(..., name='...'). Stages: {', '.join(taken)}"
+                f"a stage named {name!r} is already in this pipeline; give this one another "
+                f"name with use(..., name='...'). Stages: {', '.join(taken)}"
+            )
+        stage_name = name or _stage_name(interceptor)
+        if stage_name in taken:  # the same interceptor twice, unnamed: number the copies
+            stage_name = next(
+                f"{stage_name}#{n}" for n in itertools.count(2) if f"{stage_name}#{n}" not in taken
             )
         condition = None if when is None else compile_condition(when)
         stage = Stage(stage_name, interceptor, condition)
@@ -259,3 +265,13 @@ class PipelineBuilder:
                     f"{', '.join(hints)}; a plugin action is named 'plugin.action'. Fix the "
                     "names, or use a predicate for targets registered later"
                 )
+
+
+def _stage_name(interceptor: object) -> str:
+    """A short default name: the interceptor's ``name``, a function's own name (not its
+    ``<locals>`` path, which would make a poor ``before=`` anchor), else its class name."""
+    if isinstance(interceptor, Named) and isinstance(interceptor.name, str) and interceptor.name:
+        return interceptor.name
+    if inspect.isfunction(interceptor) or inspect.ismethod(interceptor):
+        return interceptor.__name__
+    return display_name(interceptor)

@@ -30,7 +30,7 @@ from toolware._deadlines import DeadlineWatcher
 from toolware._workers import take_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import CallTimeoutError
+from toolware.errors import CallTimeoutError, InvalidRequestError
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
@@ -123,9 +123,10 @@ class TimeoutInterceptor:
             return await call_next(request)
         else:
             budget = deadline - now
-            if not budget > 0:  # passed already, or NaN (a request built by hand)
-                passed = now - deadline if budget <= 0 else 0.0
-                return self._expired(request, 0.0, retryable, now, clock, passed=passed)
+            if budget <= 0:
+                return self._expired(request, 0.0, retryable, now, clock, passed=now - deadline)
+            if budget != budget:  # NaN: a request built by hand, bypassing create()'s check
+                return ResponseContext.failure(_not_a_deadline(request))
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
         task = asyncio.current_task()
@@ -221,3 +222,13 @@ class TimeoutInterceptor:
             target=name,
         )
         return ResponseContext.failure(error, started_at=started, finished_at=clock.monotonic())
+
+
+def _not_a_deadline(request: RequestContext) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"the request's deadline is {request.deadline!r}, not a time",
+        hint="build requests with RequestContext.create() or pipeline.invoke(), which check "
+        "the deadline; or pass deadline=None for none",
+        request_id=request.id,
+        target=request.qualified_name,
+    )

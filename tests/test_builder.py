@@ -134,7 +134,7 @@ async def test_authentication_first_answers_before_validation_can_leak_anything(
         return await call_next(request)
 
     pipeline = default_builder(registry).use(authenticate, first=True).route(registry).build()
-    assert [stage.name for stage in pipeline.stages][0] == "authenticate"
+    assert next(stage.name for stage in pipeline.stages) == "authenticate"
     for target, arguments in (("secret", {"code": "not a number"}), ("secrets", {})):
         response = await pipeline.invoke(target, arguments)
         assert response.error is not None

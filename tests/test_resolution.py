@@ -77,7 +77,8 @@ async def test_the_default_pipeline_resolves_each_call_once() -> None:
     assert (await pipeline.invoke("search", {"query": "q"})).unwrap() == "q"
     assert registry.resolves == 1
     missing = await pipeline.invoke("serch", {"query": "q"})
-    assert missing.error is not None and missing.error.category == "not_found"
+    assert missing.error is not None
+    assert missing.error.category == "not_found"
     assert missing.error.candidates == ("search",)  # type: ignore[attr-defined]
     assert registry.resolves == 2
 
@@ -132,7 +133,8 @@ async def test_a_plugin_action_is_called_by_its_canonical_name() -> None:
     assert (await pipeline.invoke("notes.add", {"text": "x"})).unwrap() == "noted x"
     assert seen == [(Kind.PLUGIN, "notes", "add")]
     response = await pipeline.invoke("notes.remove")
-    assert response.error is not None and response.error.category == "not_found"
+    assert response.error is not None
+    assert response.error.category == "not_found"
 
 
 async def test_a_namespaced_composite_name_is_not_taken_for_a_plugin_action() -> None:

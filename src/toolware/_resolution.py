@@ -63,9 +63,13 @@ class Resolver:
         kind, target, action = request.kind, request.target, request.action
         if action is None and kind is not Kind.RAG and "." in target:
             plugin, _, name = target.rpartition(".")
-            if plugin and name and not self._known(kind, target, None):
-                if self._known(Kind.PLUGIN, plugin, name):
-                    kind, target, action = Kind.PLUGIN, plugin, name
+            if (
+                plugin
+                and name
+                and not self._known(kind, target, None)
+                and self._known(Kind.PLUGIN, plugin, name)
+            ):
+                kind, target, action = Kind.PLUGIN, plugin, name
         try:
             if run_blocking is not None and self._pending(kind, target):
                 entry = await self._import(kind, target, action, request, clock, run_blocking)

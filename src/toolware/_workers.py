@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from toolware.errors import UnavailableError
+from toolware.errors import ToolFailedError, UnavailableError
 
 __all__ = ["WorkerPool", "default_workers", "take_not_started"]
 
@@ -114,10 +114,22 @@ def _call(
     started.append(True)
     try:
         return context.run(function, **arguments)
-    except (StopIteration, SystemExit) as exc:
-        # asyncio cannot put StopIteration into a future: it logs a TypeError and the caller
-        # waits forever; SystemExit would cross into the event loop and stop it. Convert both,
-        # as a coroutine does StopIteration (PEP 479).
-        raise RuntimeError(
-            f"{getattr(function, '__qualname__', function)!s} raised {type(exc).__name__}"
-        ) from exc
+    except Exception as exc:
+        if not isinstance(exc, StopIteration):
+            raise
+        failure: BaseException = exc
+    except BaseException as exc:
+        failure = exc
+    # asyncio cannot put StopIteration into a future (the caller would wait forever), and a
+    # BaseException that is not an Exception (SystemExit, KeyboardInterrupt, GeneratorExit)
+    # would cross into the event loop and stop it: the caller gets a typed failure instead.
+    detail = type(failure).__name__
+    if isinstance(failure, SystemExit):
+        detail = f"SystemExit (exit code {failure.code!r})"
+    elif str(failure):
+        detail = f"{detail}: {failure}"
+    error = ToolFailedError(
+        f"{getattr(function, '__qualname__', function)!s} raised {detail}", retryable=False
+    )
+    error.__cause__ = failure
+    raise error

@@ -134,9 +134,10 @@ class Pipeline:
             return ResponseContext.failure(self._internal_error(request, exc))
         if type(response) is ResponseContext or isinstance(response, ResponseContext):
             failure = response.error
-            if failure is not None and failure.request_id is None:
+            if failure is not None and failure.request_id != request.id:
                 # Returned by an interceptor as ResponseContext.failure(...): bind it as a
-                # raised error would be, so every failure names its call.
+                # raised error would be, so every failure names its call (an error object
+                # shared by many calls is copied by bind()).
                 bound = failure.bind(request.id, request.qualified_name)
                 if bound is not failure:
                     response = _replace(response, error=bound)

@@ -380,3 +380,78 @@ async def test_a_nan_deadline_does_not_switch_the_limit_off() -> None:
     await clock.advance(1.0)
     assert task.done()
     assert isinstance((await task).error, CallTimeoutError)
+
+
+async def test_a_deadline_over_on_arrival_keeps_the_entrys_retry_policy() -> None:
+    """Refused at once: retryable for an idempotent entry, timed, bound, never started."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, idempotent=True)
+    pipeline = timed(registry, clock, timeout=30.0)
+    request = RequestContext.create("sleep", deadline=clock.monotonic() - 1.0, clock=clock)
+    response = await pipeline(request)
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.retryable, error.started, error.request_id) == (True, False, request.id)
+    assert response.started_at == clock.monotonic() == response.finished_at
+
+
+async def test_a_tool_that_turns_the_cancellation_into_its_own_error_times_out() -> None:
+    """A tool catching BaseException and raising after the deadline is answered 'timeout'."""
+    clock = FakeClock()
+    registry = LocalRegistry()
+
+    @registry.tool(idempotent=True)
+    async def hostile() -> str:
+        try:
+            await clock.sleep(10.0)
+        except BaseException:
+            raise RuntimeError("my own error") from None
+        return "full"
+
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("hostile"))
+    await clock.advance(1.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.limit, error.retryable, error.started) == (1.0, True, True)
+
+
+async def test_a_nan_deadline_built_by_hand_is_an_invalid_request() -> None:
+    """A request bypassing create()'s check gets invalid_request, not an internal error."""
+    clock = FakeClock()
+    request = RequestContext(id="r", kind=Kind.TOOL, target="x", arguments={}, deadline=math.nan)
+    response = await timed(FakeHandler(["v"]), clock, timeout=None)(request)
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.INVALID_REQUEST
+    assert "deadline is nan" in response.error.message
+
+
+async def test_a_call_that_waited_for_a_worker_the_whole_time_never_started() -> None:
+    """With every worker stuck, the timed-out call says it never started (started=False)."""
+    registry = LocalRegistry()
+    entered, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def hog() -> str:
+        entered.set()
+        release.wait(10)
+        return "hog"
+
+    @registry.tool
+    def quick() -> str:
+        return "quick"
+
+    pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=5.0)).route(registry, workers=1)
+    built = pipeline.build()
+    hogging = asyncio.create_task(built.invoke("hog"))
+    await asyncio.to_thread(entered.wait, 5)
+    response = await built.invoke("quick", timeout=0.05)
+    release.set()
+    assert (await hogging).unwrap() == "hog"
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is False
+    assert "was never started: no worker thread was free" in error.message
+    ran = await built.invoke("quick", timeout=5)  # the flag was consumed with the answer
+    assert ran.unwrap() == "quick"
+    await built.aclose()

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from pipeline_support import N, Recorder, echo, passthrough, recording_handler
+from tests.pipeline_support import N, Recorder, echo, passthrough, recording_handler
 from toolware.context import (
     Extras,
     Kind,

@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_NO_PROGRESS := 1
 
-.PHONY: all demo test check lint format typecheck unit bench clean lock
+.PHONY: all demo test check lint format typecheck unit bench clean lock mutate
 
 all: test
 
@@ -43,8 +43,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/contexts.py
 	$(BIN)/python benchmarks/overhead.py
 
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); slow, not in `test`.
+# MUTANTS narrows the run, e.g. make mutate MUTANTS='toolware._deadlines*'; survivors that are
+# equivalent to the original go to mutants-accepted.md with a reason.
+MUTANTS ?=
+mutate: $(STAMP)
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
+
 lock: $(STAMP)
 	$(BIN)/uv lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov mutants

@@ -63,6 +63,10 @@ def test_strict_refuses_conversions(
             "hint: 'notes.add' exists as plugin: call it with --kind plugin, or leave --kind out",
         ),
         (["notes"], "hint: name one of its actions as TARGET, e.g. toolware call notes.add"),
+        (
+            ["notes", "--kind", "tool"],
+            "hint: 'notes' is a plugin: call one of its actions, e.g. toolware call notes.add",
+        ),
         (["calculater"], "hint: did you mean 'calculator'?"),
     ],
 )

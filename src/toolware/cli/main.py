@@ -61,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"toolware {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run a scripted agent session through the default pipeline")
-    app_help = f"the registry, as module:attribute (default: {DEFAULT_APP})"
+    app_help = (
+        "the registry, as module:attribute, or a function of no arguments returning one "
+        f"(default: {DEFAULT_APP})"
+    )
 
     listing = commands.add_parser("list", help="list a registry's entries and their arguments")
     listing.add_argument("--app", default=DEFAULT_APP, help=app_help)
@@ -177,6 +180,13 @@ def cli_hint(registry: Registry, target: Target, error: ToolwareError) -> str | 
     )
     if not others:
         return None
+    if others == [Kind.PLUGIN.value] and target.action is None:
+        # A plugin is called by action: point at one rather than at a --kind that still fails.
+        actions = sorted(d.qualified_name for d in entries if d.name == whole and d.action)
+        if actions:
+            return (
+                f"{whole!r} is a plugin: call one of its actions, e.g. toolware call {actions[0]}"
+            )
     kinds = " or ".join(f"--kind {kind}" for kind in others)
     return f"{whole!r} exists as {', '.join(others)}: call it with {kinds}, or leave --kind out"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_support import N, Recorder, echo, passthrough, recording_handler
+from tests.pipeline_support import N, Recorder, echo, passthrough, recording_handler
 from toolware.context import (
     Extras,
     Kind,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_support import Crasher, Recorder, echo, passthrough
+from tests.pipeline_support import Crasher, Recorder, echo, passthrough
 from toolware.context import (
     Kind,
     RequestContext,

@@ -58,10 +58,6 @@ def test_strict_refuses_conversions(
             ["docs", "--kind", "tool", "--arg", "query=x"],
             "hint: 'docs' exists as rag: call it with --kind rag, or leave --kind out",
         ),
-        (
-            ["notes.add", "--kind", "tool"],
-            "hint: 'notes.add' exists as plugin: call it with --kind plugin, or leave --kind out",
-        ),
         (["notes"], "hint: name one of its actions as TARGET, e.g. toolware call notes.add"),
         (
             ["notes", "--kind", "tool"],

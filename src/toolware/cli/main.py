@@ -198,13 +198,10 @@ async def _invoke(
     seconds: float | None,
     strict: bool,
 ) -> ResponseContext:
-    pipeline = default_pipeline(registry, strict=strict)
-    try:
+    async with default_pipeline(registry, strict=strict) as pipeline:
         return await pipeline.invoke(
             target.name, arguments, kind=target.kind, action=target.action, timeout=seconds
         )
-    finally:
-        pipeline.close()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from toolware.demo.registry import build_registry
 from toolware.demo.session import SCRIPT, CallOutcome, run_session
 from toolware.encoding import to_json
 from toolware.registry.local import LocalRegistry
-from toolware.router import Router
 from toolware.stats import StatsRecorder, StatsSnapshot
 
 __all__ = ["CONTENT_PREVIEW", "run_demo"]
@@ -42,11 +41,11 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
         for outcome in outcomes:
             _render_call(console, outcome)
 
-    try:
-        outcomes = asyncio.run(run_session(pipeline, routes(registry), SCRIPT, on_turn=show))
-    finally:
-        if isinstance(pipeline.terminal, Router):
-            pipeline.terminal.close()
+    async def session() -> list[CallOutcome]:
+        async with pipeline:
+            return await run_session(pipeline, routes(registry), SCRIPT, on_turn=show)
+
+    outcomes = asyncio.run(session())
     heading(console, "Statistics from the stats interceptor")
     _render_stats(console, recorder.snapshot())
     _render_summary(console, outcomes)

@@ -1,8 +1,8 @@
 """Immutable request and response contexts, and typed extras.
 
 Both contexts are frozen ``msgspec.Struct`` types. They were chosen by measurement (see
-``benchmarks/contexts.py`` and ``docs/benchmarks.md``): constructing or copying one costs about a
-tenth of a frozen slotted dataclass, because msgspec builds them in C instead of through
+``benchmarks/contexts.py`` and ``docs/benchmarks.md``): constructing or copying one costs a
+fraction of a frozen slotted dataclass, because msgspec builds them in C instead of through
 ``object.__setattr__``. A call builds several of them, so this is the cheapest part of the hot
 path to get right.
 
@@ -126,8 +126,8 @@ class Arguments(dict[str, Any]):
     """A read-only dict of call arguments.
 
     A ``dict`` subclass rather than ``MappingProxyType`` because ``handler(**arguments)`` on a
-    dict takes CPython's fast path, while a proxy is copied key by key (measured: about 0.3 us
-    per call with three arguments). Every mutating method raises ``TypeError``; derive a new
+    dict takes CPython's fast path, while a proxy is copied key by key (docs/benchmarks.md has
+    the figures). Every mutating method raises ``TypeError``; derive a new
     request with ``request.with_arguments(...)`` instead.
     """
 

@@ -8,8 +8,8 @@ Ids made by one process sort in creation order even within a millisecond; ids fr
 processes sort by millisecond and differ in their random part.
 
 Ids are made on every call, so the work is kept small: the time prefix is formatted once per
-millisecond and the random suffix once per process (about 0.5 us per id; formatting a fresh
-128-bit integer into the dashed form every time cost 1 us, measured on the 2-core machine).
+millisecond and the random suffix once per process (the cost against formatting a fresh
+128-bit integer each time is in docs/benchmarks.md).
 """
 
 from __future__ import annotations

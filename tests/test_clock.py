@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
-from toolware.clock import Clock, SystemClock, system_clock
+from toolware.clock import Clock, SystemClock, TimerHandle, system_clock
+from toolware.context import RequestContext, ResponseContext
 from toolware.testing import FakeClock
 
 
@@ -104,3 +106,35 @@ def test_call_at_works_on_a_loop_with_its_own_timeline() -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_on_uvloop_an_expired_deadline_wakes_the_timer_once() -> None:
+    """libuv truncates delays to milliseconds; rounded up, the timer does not spin early."""
+    import uvloop
+
+    from toolware import CallTimeoutError, PipelineBuilder, TimeoutInterceptor
+    from toolware.clock import SystemClock
+
+    class CountingClock(SystemClock):
+        """The system clock, counting how often a timer is armed."""
+
+        armed = 0
+
+        def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
+            CountingClock.armed += 1
+            return super().call_at(when, callback)
+
+    async def stuck(request: RequestContext) -> ResponseContext:
+        await asyncio.sleep(1)
+        return ResponseContext.success("late")
+
+    clock = CountingClock()
+    pipeline = (
+        PipelineBuilder(clock=clock).use(TimeoutInterceptor(timeout=0.0005)).route(stuck).build()
+    )
+    runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    with runner:
+        for _ in range(20):
+            response = runner.run(pipeline.invoke("stuck"))
+            assert isinstance(response.error, CallTimeoutError)
+    assert CountingClock.armed == 20  # one timer per expired deadline, no re-arming

@@ -22,19 +22,23 @@ from toolware.clock import Clock, system_clock
 __all__ = ["new_request_id"]
 
 _node = int.from_bytes(os.urandom(6), "big") >> 4  # 44 random bits per process
+_node_hex = "%011x" % _node  # noqa: UP031 - the id's last 11 hex digits, formatted once
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)  # random 20-bit start
+_next = _counter.__next__
 
 
 def _reseed() -> None:
     """Draw a new random node and counter start: a forked worker must not repeat its
     parent's ids (both would inherit the same node and counter)."""
-    global _node, _counter
+    global _node, _node_hex, _counter, _next
     _node = int.from_bytes(os.urandom(6), "big") >> 4
+    _node_hex = "%011x" % _node  # noqa: UP031
     _counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)
+    _next = _counter.__next__
 
 
 os.register_at_fork(after_in_child=_reseed)
-_VARIANT = 0b10 << 62
+
 # (millis, prefix) in one tuple, read and replaced whole: two separate globals let a thread
 # pair its own millisecond with the prefix another thread (or another clock) had just written.
 _prefix_cache: tuple[int, str] = (-1, "")
@@ -43,14 +47,16 @@ _prefix_cache: tuple[int, str] = (-1, "")
 def new_request_id(clock: Clock = system_clock) -> str:
     """Return a new UUIDv7, as 32 lowercase hex digits, stamped with ``clock.time()``."""
     global _prefix_cache
-    millis = int(clock.time() * 1000) & 0xFFFF_FFFF_FFFF
+    millis = int(clock.time() * 1000)
     cached_millis, prefix = _prefix_cache
     if millis != cached_millis:
-        prefix = "%012x7" % millis  # noqa: UP031 - %-formatting is measurably faster here
+        prefix = "%012x7" % (millis & 0xFFFF_FFFF_FFFF)
         _prefix_cache = (millis, prefix)
-    sequence = next(_counter) & 0x3FFF_FFFF
-    # rand_a: the counter's top 12 bits; rand_b: the variant, its low 18 bits, the node.
-    return prefix + "%03x%016x" % (  # noqa: UP031
-        sequence >> 18,
-        _VARIANT | ((sequence & 0x3FFFF) << 44) | _node,
+    sequence = _next() & 0x3FFF_FFFF
+    # 8 hex digits: rand_a (the counter's top 12 bits), then the variant bits and the
+    # counter's low 18 bits; the node's 44 bits follow, formatted once per process.
+    return "%s%08x%s" % (  # noqa: UP031
+        prefix,
+        ((sequence >> 18) << 20) | 0x80000 | (sequence & 0x3FFFF),
+        _node_hex,
     )

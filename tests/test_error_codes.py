@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from toolware import error_codes
 from toolware.error_codes import (
     EXIT_CALL_FAILED,
     EXIT_INTERRUPTED,
@@ -116,3 +117,26 @@ def test_tables_are_read_only() -> None:
     """The tables cannot be changed by accident at run time."""
     with pytest.raises(TypeError):
         HTTP_STATUS[C.TIMEOUT] = 408  # type: ignore[index]
+
+
+def test_all_is_pinned() -> None:
+    """The module's public names are exactly these, and all exist."""
+    assert sorted(error_codes.__all__) == [
+        "EXIT_CALL_FAILED",
+        "EXIT_INTERRUPTED",
+        "EXIT_OK",
+        "EXIT_STATUS",
+        "EXIT_USAGE",
+        "HTTP_STATUS",
+        "JSONRPC_CODE",
+        "JSONRPC_INTERNAL_ERROR",
+        "JSONRPC_INVALID_PARAMS",
+        "JsonRpcError",
+        "MCP_SPEC_VERSION",
+        "exit_status",
+        "http_status",
+        "jsonrpc_code",
+        "jsonrpc_error",
+    ]
+    for name in error_codes.__all__:
+        assert hasattr(error_codes, name)

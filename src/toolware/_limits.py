@@ -42,7 +42,8 @@ _MARKER = "... [{} more characters]"
 
 
 def bounded(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, with a marker saying how much was cut."""
+    """``text`` cut to at most ``limit`` characters (a limit shorter than the marker gives just
+    the marker), ending with a marker saying how much was cut."""
     if len(text) <= limit:
         return text
     # Sized for the largest count it can show, so the result never exceeds the limit.

@@ -275,6 +275,9 @@ def test_timeout_limit_details() -> None:
     assert error.to_dict()["started"] is True
     waited = CallTimeoutError("never started", limit=1.5, started=False)
     assert (waited.started, waited.to_dict()["started"]) == (False, False)
+    assert waited.hint == "the call never started; raise the timeout or lower the load"
+    assert "cheaper" in error.hint
+    assert CallTimeoutError("x", limit=1.0, started=False, hint="h").hint == "h"
 
 
 def test_internal_error_names_the_interceptor() -> None:

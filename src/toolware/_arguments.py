@@ -71,7 +71,7 @@ def check_arguments(
     _walk(arguments, target, names)
 
 
-def _walk(arguments: dict[Any, Any], target: str, names: Any) -> None:
+def _walk(arguments: dict[Any, Any], target: str, names: Container[str]) -> None:
     """Every container under ``arguments``, depth first, without recursion."""
     scalars, max_depth, max_nodes = _SCALARS, MAX_DEPTH, MAX_NODES
     pending: list[tuple[Any, _Path, int]] = [(arguments, (), 0)]
@@ -98,7 +98,9 @@ def _walk(arguments: dict[Any, Any], target: str, names: Any) -> None:
                 pending.append((item, (*path, key), depth + 1))
 
 
-def _items(value: Any, path: _Path, target: str, names: Any) -> Iterable[tuple[Any, Any]] | None:
+def _items(
+    value: Any, path: _Path, target: str, names: Container[str]
+) -> Iterable[tuple[Any, Any]] | None:
     """The (key or index, item) pairs of a container to walk; None for an accepted leaf.
 
     Containers are read through the built-in type's own methods: a subclass that overrides
@@ -126,7 +128,7 @@ def _items(value: Any, path: _Path, target: str, names: Any) -> Iterable[tuple[A
     return None  # an object pydantic checks against the declared type without iterating it
 
 
-def _check_key(key: Any, path: _Path, target: str, names: Any = frozenset()) -> None:
+def _check_key(key: Any, path: _Path, target: str, names: Container[str] = frozenset()) -> None:
     cls: Any = type(key)
     # A str subclass is safe when hashing and comparing it are str's own: pydantic does both.
     if isinstance(key, str) and cls.__eq__ is _STR_EQ and cls.__hash__ is _STR_HASH:
@@ -141,7 +143,7 @@ def _refused(
     problem: str,
     expected: str | None,
     hint: str,
-    names: Any = frozenset(),
+    names: Container[str] = frozenset(),
 ) -> InvalidRequestError:
     field = _location(path, names)
     return InvalidRequestError(
@@ -158,7 +160,7 @@ _KEY_HINT = "use plain str keys (str(key))"
 _SIZE_HINT = "send fewer values, or page through them"
 
 
-def _location(path: _Path, names: Any) -> str:
+def _location(path: _Path, names: Container[str]) -> str:
     """The dotted path; the parameter name cut and escaped, other unknown keys as ``[key]``."""
     if not path:
         return "(arguments)"

@@ -213,10 +213,8 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def _type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
+    module, name = type(exc).__module__, type(exc).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -337,6 +335,8 @@ class CallTimeoutError(ToolwareError):
     def __init__(
         self, message: str, *, limit: float, started: bool = True, **options: Unpack[ErrorOptions]
     ) -> None:
+        if not started and options.get("hint") is None:
+            options["hint"] = "the call never started; raise the timeout or lower the load"
         super().__init__(message, **options)
         self.limit = limit
         self.started = started

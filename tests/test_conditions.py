@@ -120,9 +120,9 @@ def test_predicate_with_wrong_arity_is_refused() -> None:
     def two(request: RequestContext, other: int) -> bool:
         return True
 
-    with pytest.raises(TypeError, match="must accept one positional argument"):
+    with pytest.raises(TypeError, match="must accept 1 positional argument"):
         compile_condition(two)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="must accept one positional argument"):
+    with pytest.raises(TypeError, match="must accept 1 positional argument"):
         compile_condition(lambda: True)  # type: ignore[arg-type,misc]
 
 

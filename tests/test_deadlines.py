@@ -103,3 +103,36 @@ def test_one_interceptor_serves_successive_event_loops() -> None:
     for _ in range(2):
         response = asyncio.run(pipeline.invoke("stuck"))
         assert isinstance(response.error, CallTimeoutError)
+
+
+def test_a_second_event_loop_gets_its_own_timer_after_a_call_finished_early() -> None:
+    """A first loop that ends with its timer still armed must not disarm the second loop."""
+    interceptor = TimeoutInterceptor(timeout=0.2)
+
+    async def handler(request: RequestContext) -> ResponseContext:
+        await asyncio.sleep(float(request.arguments["seconds"]))
+        return ResponseContext.success("done")
+
+    pipeline = PipelineBuilder().use(interceptor).route(handler).build()
+    assert asyncio.run(pipeline.invoke("quick", {"seconds": 0})).unwrap() == "done"
+    response = asyncio.run(pipeline.invoke("slow", {"seconds": 1.5}))
+    assert isinstance(response.error, CallTimeoutError)
+    assert response.error.limit == 0.2
+
+
+async def test_pending_counts_only_waiting_deadlines() -> None:
+    """done() and firing both take a deadline out of pending; done() twice counts once."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 1000))
+    await asyncio.sleep(0)
+    watches = [watcher.watch(clock.monotonic() + 10 + i, task) for i in range(10)]  # type: ignore[arg-type]
+    for watch in watches[:3]:
+        watcher.done(watch)
+        watcher.done(watch)
+    assert watcher.pending == 7
+    await clock.advance(13.5)  # fires the 4th deadline (10+3): the task is cancelled once
+    assert watcher.pending == 6
+    assert [watcher.fired(w) for w in watches[2:5]] == [False, True, False]
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -54,8 +54,7 @@ def test_stage_order_is_stats_timeout_validation_router() -> None:
     assert isinstance(stats, StatsInterceptor)
     assert isinstance(timeout, TimeoutInterceptor)
     assert isinstance(validation, ValidationInterceptor)
-    assert timeout.registry is registry
-    assert validation.registry is registry
+    assert timeout.clock is pipeline.clock
     assert isinstance(pipeline.terminal, Router)
     assert pipeline.terminal.registry is registry
     assert pipeline.name == "default"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -79,3 +81,37 @@ def test_threads_with_different_clocks_keep_their_own_prefix() -> None:
     for index, ids in results.items():
         expected = int(clocks[index].time() * 1000)
         assert {uuid.UUID(i).int >> 80 for i in ids} == {expected}
+
+
+_FORKING = """
+import os
+from toolware.ids import new_request_id
+new_request_id()  # the parent has made ids before it forks, as a server would
+ids = []
+for _ in range(8):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        ids.append(pipe.read())
+    os.waitpid(pid, 0)
+ids.append(new_request_id())
+print(" ".join(ids))
+"""
+
+
+def test_forked_children_do_not_repeat_the_parents_ids() -> None:
+    """After fork() each child draws its own random node, so first ids never collide."""
+    if not hasattr(os, "fork"):  # pragma: no cover - POSIX-only
+        return
+    # In a fresh interpreter with no threads: fork() in the multi-threaded test process
+    # would be unsafe.
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING], capture_output=True, text=True, timeout=60, check=True
+    )
+    ids = done.stdout.split()
+    assert len(ids) == 9
+    assert len({uid[-11:] for uid in ids}) == 9  # the random node part

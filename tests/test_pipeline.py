@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+from typing import Any
 
 import pytest
 
-from pipeline_support import N, Recorder, echo, passthrough, recording_handler
+from tests.pipeline_support import N, Recorder, echo, passthrough, recording_handler
 from toolware.context import (
     Extras,
     Kind,
@@ -296,7 +297,7 @@ async def test_invoke_refuses_a_non_positive_timeout(seconds: float) -> None:
     """A timeout that is not > 0 (including NaN) is refused before anything runs."""
     handler = FakeHandler(["ok"])
     pipeline = PipelineBuilder().route(handler).build()
-    with pytest.raises(ValueError, match="timeout must be > 0 seconds"):
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds > 0"):
         await pipeline.invoke("search", timeout=seconds)
     assert handler.call_count == 0
 
@@ -405,3 +406,56 @@ async def test_close_releases_the_router_and_sub_pipelines() -> None:
     assert error is not None
     assert error.category == "unavailable"
     PipelineBuilder().route(echo).build().close()  # a terminal without close() is fine
+
+
+@pytest.mark.parametrize(
+    "when",
+    [{"picked"}, {Kind.PLUGIN}, lambda request: request.target == "picked"],
+    ids=["targets", "kinds", "predicate"],
+)
+async def test_conditional_stages_hand_on_the_very_request(when: Any) -> None:
+    """Applied, the stage gets the request; skipped, the next stage gets it unchanged."""
+    seen: list[RequestContext] = []
+
+    async def stage(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        seen.append(request)
+        return await call_next(request)
+
+    handler = FakeHandler(["a", "b"])
+    pipeline = PipelineBuilder().use(stage, when=when).route(handler).build()
+    picked = RequestContext.create("picked", kind=Kind.PLUGIN, action="go")
+    skipped = RequestContext.create("other")
+    assert (await pipeline(picked)).value == "a"
+    assert (await pipeline(skipped)).value == "b"
+    assert seen == [picked]
+    assert handler.calls == [picked, skipped]
+
+
+async def test_prebinding_handles_optional_extras_and_keyword_only_defaults() -> None:
+    """Interceptors with an extra optional positional or keyword-only defaults run correctly."""
+    log: list[str] = []
+
+    async def extra(
+        request: RequestContext, call_next: CallNext, tag: str = "extra"
+    ) -> ResponseContext:
+        log.append(tag)
+        return await call_next(request)
+
+    async def keyword(
+        request: RequestContext, call_next: CallNext, *, tag: str = "keyword"
+    ) -> ResponseContext:
+        log.append(tag)
+        return await call_next(request)
+
+    class Method:
+        async def __call__(
+            self, request: RequestContext, call_next: CallNext, *, tag: str = "method"
+        ) -> ResponseContext:
+            log.append(tag)
+            return await call_next(request)
+
+    pipeline = (
+        PipelineBuilder().use(extra).use(keyword).use(Method()).route(FakeHandler(["v"])).build()
+    )
+    assert (await pipeline.invoke("x")).value == "v"
+    assert log == ["extra", "keyword", "method"]

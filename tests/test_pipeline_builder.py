@@ -6,7 +6,7 @@ import operator
 
 import pytest
 
-from pipeline_support import Recorder, echo, passthrough
+from tests.pipeline_support import Recorder, echo, passthrough
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import BuilderFrozenError, InternalError
 from toolware.pipeline import PipelineBuilder

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_support import Crasher, Recorder, echo, passthrough
+from tests.pipeline_support import Crasher, Recorder, echo, passthrough
 from toolware.context import (
     Kind,
     RequestContext,
@@ -52,7 +52,8 @@ async def test_crashing_interceptor_becomes_a_named_internal_error(
     assert error.request_id is not None
     assert error.target == "search"
     assert handler.call_count == 0
-    assert [r.getMessage() for r in caplog.records] == ["pipeline.interceptor_crashed"]
+    assert [r.getMessage().split()[0] for r in caplog.records] == ["pipeline.interceptor_crashed"]
+    assert "interceptor=auth" in caplog.records[0].getMessage()
     assert caplog.records[0].interceptor == "auth"  # type: ignore[attr-defined]
 
 
@@ -157,7 +158,8 @@ async def test_interceptor_returning_none_becomes_an_internal_error(
     assert isinstance(response.error, InternalError)
     assert "got NoneType instead of a ResponseContext" in response.error.message
     assert "return await call_next(request)" in response.error.hint
-    assert [r.message for r in caplog.records] == ["pipeline.bad_response"]
+    assert [r.message.split()[0] for r in caplog.records] == ["pipeline.bad_response"]
+    assert "type=NoneType" in caplog.records[0].message
 
 
 async def test_crash_without_a_known_culprit_names_the_pipeline() -> None:

@@ -27,3 +27,8 @@ def test_readme_quick_start_is_two_commands() -> None:
     section = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in section.strip().splitlines()]
     assert commands == ["make demo", "make test"]
+
+
+def test_readme_says_how_to_install_the_cli() -> None:
+    """The README names the extra that brings the command line and the demo."""
+    assert "pip install 'toolware[cli]'" in README.read_text()

@@ -256,8 +256,8 @@ async def test_sync_handler_raising_stop_iteration_does_not_hang(
     response = await asyncio.wait_for(router(request("exhausted")), 5)
     error = response.error
     assert isinstance(error, ToolFailedError)
-    assert isinstance(error.__cause__, RuntimeError)
-    assert isinstance(error.__cause__.__cause__, StopIteration)
+    assert isinstance(error.__cause__, StopIteration)
+    assert "raised StopIteration" in error.message
 
 
 async def test_not_found_from_the_router(registry: LocalRegistry, router: Router) -> None:
@@ -464,3 +464,67 @@ async def test_an_exception_that_cannot_be_printed_is_still_reported(
     error = (await Router(registry)(request("odd"))).error
     assert isinstance(error, ToolFailedError)
     assert "Unprintable: <str() of the exception failed>" in error.message
+
+
+class ToolAbort(BaseException):
+    """A BaseException subclass a tool might raise (not an Exception)."""
+
+
+@pytest.mark.parametrize(
+    ("exception", "named"),
+    [
+        (KeyboardInterrupt(), "KeyboardInterrupt"),
+        (SystemExit(3), "SystemExit (exit code 3)"),
+        (GeneratorExit(), "GeneratorExit"),
+        (ToolAbort("stop"), "ToolAbort: stop"),
+    ],
+)
+@pytest.mark.parametrize("sync", [True, False])
+async def test_base_exceptions_from_a_tool_are_typed_failures(
+    registry: LocalRegistry, exception: BaseException, named: str, sync: bool
+) -> None:
+    """KeyboardInterrupt, SystemExit(3), GeneratorExit and custom BaseExceptions never escape."""
+    if sync:
+
+        def tool() -> None:
+            raise exception
+
+    else:
+
+        async def tool() -> None:  # type: ignore[misc]
+            raise exception
+
+    registry.tool(tool, name="bad", retryable_on=(Exception,))
+    router = Router(registry)
+    response = await router(request("bad"))
+    router.close()
+    error = response.error
+    assert isinstance(error, ToolFailedError)
+    assert named in error.message
+    assert error.retryable is False
+    assert error.request_id == "req-1"
+    assert response.started_at <= response.finished_at
+
+
+async def test_result_validator_checks_the_value(registry: LocalRegistry) -> None:
+    """An entry's result_validator runs on the value; its ToolwareError becomes the answer."""
+    import msgspec
+
+    @registry.tool
+    async def count() -> int:
+        return 3
+
+    entry = registry.resolve(Kind.TOOL, "count")
+
+    def refuse(value: object) -> object:
+        raise ToolFailedError(f"'count' returned {value!r}, expected something else")
+
+    router = Router(registry)
+    checked = msgspec.structs.replace(entry, result_validator=lambda value: value * 2)
+    doubled = await router(msgspec.structs.replace(request("count"), resolution=checked))
+    assert doubled.unwrap() == 6
+    refused = msgspec.structs.replace(entry, result_validator=refuse)
+    response = await router(msgspec.structs.replace(request("count"), resolution=refused))
+    assert isinstance(response.error, ToolFailedError)
+    assert response.error.request_id == "req-1"
+    router.close()

@@ -11,9 +11,24 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from toolware.errors import UnavailableError
+from toolware.errors import ToolFailedError, UnavailableError
 
-__all__ = ["WorkerPool", "default_workers"]
+__all__ = ["WorkerPool", "default_workers", "take_not_started"]
+
+# Set (in the calling task's context) when a caller gave up on a call that was still waiting
+# for a worker thread; the timeout interceptor reads it to say "never started". Plain awaits
+# share the task's context, so the outer interceptor sees what the pool set.
+_NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "toolware_not_started", default=None
+)
+
+
+def take_not_started() -> str | None:
+    """Why the last call this task gave up on never started (and forget it), or ``None``."""
+    reason = _NOT_STARTED.get()
+    if reason is not None:
+        _NOT_STARTED.set(None)
+    return reason
 
 
 def default_workers() -> int:
@@ -64,11 +79,14 @@ class WorkerPool:
         before a thread picked it up; cancelling the awaiting task still raises
         ``CancelledError``.
         """
-        call = functools.partial(_call, contextvars.copy_context(), function, arguments)
+        started: list[bool] = []
+        call = functools.partial(_call, contextvars.copy_context(), function, arguments, started)
         future = asyncio.get_running_loop().run_in_executor(self._get(), call)
         try:
             return await future
         except asyncio.CancelledError:
+            if not started:
+                _NOT_STARTED.set(f"all {self.max_workers} worker threads were busy")
             task = asyncio.current_task()
             if future.cancelled() and task is not None and task.cancelling() == 0:
                 # Nobody cancelled this task: the queued call was dropped by shutdown().
@@ -88,14 +106,30 @@ class WorkerPool:
 
 
 def _call(
-    context: contextvars.Context, function: Callable[..., Any], arguments: Mapping[str, Any]
+    context: contextvars.Context,
+    function: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    started: list[bool],
 ) -> Any:
+    started.append(True)
     try:
         return context.run(function, **arguments)
-    except (StopIteration, SystemExit) as exc:
-        # asyncio cannot put StopIteration into a future: it logs a TypeError and the caller
-        # waits forever; SystemExit would cross into the event loop and stop it. Convert both,
-        # as a coroutine does StopIteration (PEP 479).
-        raise RuntimeError(
-            f"{getattr(function, '__qualname__', function)!s} raised {type(exc).__name__}"
-        ) from exc
+    except Exception as exc:
+        if not isinstance(exc, StopIteration):
+            raise
+        failure: BaseException = exc
+    except BaseException as exc:
+        failure = exc
+    # asyncio cannot put StopIteration into a future (the caller would wait forever), and a
+    # BaseException that is not an Exception (SystemExit, KeyboardInterrupt, GeneratorExit)
+    # would cross into the event loop and stop it: the caller gets a typed failure instead.
+    detail = type(failure).__name__
+    if isinstance(failure, SystemExit):
+        detail = f"SystemExit (exit code {failure.code!r})"
+    elif str(failure):
+        detail = f"{detail}: {failure}"
+    error = ToolFailedError(
+        f"{getattr(function, '__qualname__', function)!s} raised {detail}", retryable=False
+    )
+    error.__cause__ = failure
+    raise error

@@ -10,6 +10,7 @@ Two timelines are exposed. ``monotonic()`` is for durations and deadlines (it ne
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
@@ -55,8 +56,16 @@ class SystemClock:
 
     def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
         # Converted to a delay: asyncio's own loops use time.monotonic(), but other loops
-        # (uvloop) keep a clock of their own, on which our deadline would mean nothing.
-        return asyncio.get_running_loop().call_later(when - time.monotonic(), callback)
+        # (uvloop) keep a clock of their own, on which our deadline would mean nothing. The
+        # delay is rounded up to whole milliseconds: libuv-based loops truncate it to
+        # milliseconds and would wake before `when`, find nothing due, and re-arm in a spin.
+        # asyncio's own loops run what falls due within their clock resolution, so they get
+        # the exact delay.
+        loop = asyncio.get_running_loop()
+        delay = when - time.monotonic()
+        if delay > 0 and not isinstance(loop, asyncio.BaseEventLoop):
+            delay = math.ceil(delay * 1000) / 1000
+        return loop.call_later(delay, callback)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -6,12 +6,12 @@ of target names. Sets are compiled into the cheapest test (one ``in`` on a froze
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Set
 from typing import Union
 
 import msgspec
 
+from toolware._callables import check_arity, is_async_callable
 from toolware.context import Kind, RequestContext
 
 __all__ = ["Condition", "When", "compile_condition"]
@@ -30,9 +30,16 @@ class Condition(msgspec.Struct, frozen=True):
         if self.kinds is not None:
             return request.kind in self.kinds
         if self.targets is not None:
-            return request.target in self.targets
-        assert self.predicate is not None
+            return request.target in self.targets or (
+                request.action is not None and request.qualified_name in self.targets
+            )
+        if self.predicate is None:  # unreachable through compile_condition()
+            raise ValueError("a Condition needs kinds, targets or a predicate")
         return bool(self.predicate(request))
+
+    def target_names(self) -> frozenset[str]:
+        """The target names this condition lists (empty for kinds and predicates)."""
+        return self.targets or frozenset()
 
     def describe(self) -> str:
         if self.kinds is not None:
@@ -80,23 +87,12 @@ def compile_condition(when: When) -> Condition:
 def _check_predicate(predicate: Callable[..., object]) -> None:
     # An async predicate returns a coroutine, which is always truthy: the interceptor would
     # apply to every call and the coroutine would never be awaited.
-    call = getattr(predicate, "__call__", None)  # noqa: B004 - an object's own async __call__
-    if inspect.iscoroutinefunction(predicate) or inspect.iscoroutinefunction(call):
+    if is_async_callable(predicate):
         raise TypeError(
             f"when= got the async function {_name(predicate)}; conditions run on every call and "
             "must be plain functions: def predicate(request) -> bool"
         )
-    try:
-        signature = inspect.signature(predicate)
-    except (TypeError, ValueError):  # builtins without signatures: trust the caller
-        return
-    try:
-        signature.bind(None)
-    except TypeError:
-        raise TypeError(
-            f"when= predicate {_name(predicate)}{signature} must accept one positional argument, "
-            "the request: def predicate(request) -> bool"
-        ) from None
+    check_arity(predicate, 1, "when= predicate", "def predicate(request) -> bool", classes=True)
 
 
 def _name(obj: object) -> str:

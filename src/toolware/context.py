@@ -1,8 +1,8 @@
 """Immutable request and response contexts, and typed extras.
 
 Both contexts are frozen ``msgspec.Struct`` types. They were chosen by measurement (see
-``benchmarks/contexts.py`` and ``docs/benchmarks.md``): constructing or copying one costs about a
-tenth of a frozen slotted dataclass, because msgspec builds them in C instead of through
+``benchmarks/contexts.py`` and ``docs/benchmarks.md``): constructing or copying one costs a
+fraction of a frozen slotted dataclass, because msgspec builds them in C instead of through
 ``object.__setattr__``. A call builds several of them, so this is the cheapest part of the hot
 path to get right.
 
@@ -16,13 +16,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
 from toolware.clock import Clock, system_clock
 from toolware.errors import ToolwareError
 from toolware.ids import new_request_id
+
+if TYPE_CHECKING:
+    from toolware.registry.base import EntryDescription
 
 __all__ = [
     "Arguments",
@@ -123,8 +126,8 @@ class Arguments(dict[str, Any]):
     """A read-only dict of call arguments.
 
     A ``dict`` subclass rather than ``MappingProxyType`` because ``handler(**arguments)`` on a
-    dict takes CPython's fast path, while a proxy is copied key by key (measured: about 0.3 us
-    per call with three arguments). Every mutating method raises ``TypeError``; derive a new
+    dict takes CPython's fast path, while a proxy is copied key by key (docs/benchmarks.md has
+    the figures). Every mutating method raises ``TypeError``; derive a new
     request with ``request.with_arguments(...)`` instead.
     """
 
@@ -182,7 +185,7 @@ def freeze_arguments(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return Arguments(arguments) if arguments else _EMPTY_ARGUMENTS
 
 
-def _checked_deadline(deadline: float | None) -> float | None:
+def checked_deadline(deadline: float | None) -> float | None:
     # NaN or infinity would compare false with every time and silently disable limits.
     if deadline is not None and not math.isfinite(deadline):
         raise ValueError(
@@ -209,6 +212,9 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     deadline: float | None = None
     trace: TraceContext | None = None
     extras: Extras = EMPTY_EXTRAS
+    resolution: Any = None
+    """Set by the pipeline: the registry ``Entry`` this call goes to, or the ``ToolwareError``
+    that looking it up gave. Interceptors read the entry's metadata through :attr:`entry`."""
 
     @classmethod
     def create(
@@ -235,7 +241,7 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
             arguments=freeze_arguments(arguments),
             action=action,
             principal=principal,
-            deadline=None if deadline is None else _checked_deadline(deadline),
+            deadline=None if deadline is None else checked_deadline(deadline),
             trace=trace,
             extras=extras,
         )
@@ -244,6 +250,36 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     def qualified_name(self) -> str:
         """``target`` or ``target.action``: how logs and errors name the call."""
         return self.target if self.action is None else f"{self.target}.{self.action}"
+
+    @property
+    def entry(self) -> EntryDescription | None:
+        """The metadata of the registry entry this call goes to (idempotent, tags, version,
+        timeout, ...), or ``None`` when the pipeline does not route to a registry or the
+        target does not exist.
+
+        The pipeline resolves the entry once, when the call enters it, so every interceptor
+        reads the same entry without looking it up again. Change the target with
+        :meth:`with_target`, which drops the resolution so that it is looked up anew.
+        """
+        resolution = self.resolution
+        if resolution is None or isinstance(resolution, ToolwareError):
+            return None
+        description: EntryDescription = resolution.description
+        return description
+
+    def with_target(
+        self, target: str, *, kind: Kind | None = None, action: str | None = None
+    ) -> RequestContext:
+        """A copy aimed at another entry; its resolution is dropped and made again."""
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"target must be a non-empty string naming an entry, got {target!r}")
+        return msgspec.structs.replace(
+            self,
+            target=target,
+            kind=self.kind if kind is None else Kind(kind),
+            action=action,
+            resolution=None,
+        )
 
     def get(self, key: ExtraKey[T]) -> T | None:
         """The extra stored under ``key``, or the key's default."""
@@ -257,11 +293,11 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
 
     def with_deadline(self, deadline: float | None) -> RequestContext:
         """A copy with exactly this deadline (see :meth:`narrow_deadline` to only tighten)."""
-        return msgspec.structs.replace(self, deadline=_checked_deadline(deadline))
+        return msgspec.structs.replace(self, deadline=checked_deadline(deadline))
 
     def narrow_deadline(self, deadline: float) -> RequestContext:
         """A copy whose deadline is the earlier of the current one and ``deadline``."""
-        _checked_deadline(deadline)
+        checked_deadline(deadline)
         if self.deadline is not None and self.deadline <= deadline:
             return self
         return msgspec.structs.replace(self, deadline=deadline)

@@ -8,8 +8,8 @@ Ids made by one process sort in creation order even within a millisecond; ids fr
 processes sort by millisecond and differ in their random part.
 
 Ids are made on every call, so the work is kept small: the time prefix is formatted once per
-millisecond and the random suffix once per process (about 0.5 us per id; formatting a fresh
-128-bit integer into the dashed form every time cost 1 us, measured on the 2-core machine).
+millisecond and the random suffix once per process (the cost against formatting a fresh
+128-bit integer each time is in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,6 +23,17 @@ __all__ = ["new_request_id"]
 
 _node = int.from_bytes(os.urandom(6), "big") >> 4  # 44 random bits per process
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)  # random 20-bit start
+
+
+def _reseed() -> None:
+    """Draw a new random node and counter start: a forked worker must not repeat its
+    parent's ids (both would inherit the same node and counter)."""
+    global _node, _counter
+    _node = int.from_bytes(os.urandom(6), "big") >> 4
+    _counter = itertools.count(int.from_bytes(os.urandom(3), "big") >> 4)
+
+
+os.register_at_fork(after_in_child=_reseed)
 _VARIANT = 0b10 << 62
 # (millis, prefix) in one tuple, read and replaced whole: two separate globals let a thread
 # pair its own millisecond with the prefix another thread (or another clock) had just written.

@@ -1,35 +1,35 @@
 """The pipeline: interceptors folded once, at build time, around a terminal handler.
 
-The first interceptor added runs outermost. With::
+Build one with :class:`~toolware.builder.PipelineBuilder` (re-exported here). ``build()``
+links each interceptor directly to the next one, so a call is a chain of plain awaits: no list
+is walked, nothing is sorted, and no per-call state is shared, which is what makes one pipeline
+safe for any number of concurrent calls.
 
-    pipeline = (
-        PipelineBuilder()
-        .use(stats)        # 1st: sees every call, including ones refused below, and their time
-        .use(timeout)      # 2nd: the deadline covers validation and the handler
-        .use(validation)   # 3rd: bad arguments never reach the handler
-        .route(registry)
-        .build()
-    )
+When the pipeline routes to a registry, a call's entry is resolved once, as the call enters
+(``request.entry`` gives interceptors its metadata). Failures are values: an error returned by
+an interceptor is bound to the call (request id and target) at the boundary, as a raised one
+is. Raising a :class:`~toolware.errors.ToolwareError` from an interceptor also works, but skips
+the after-code of the interceptors outside it (statistics would not see it); return
+``ResponseContext.failure(error)`` instead.
 
-a call runs ``stats → timeout → validation → router → handler`` and the response travels back in
-the opposite order. ``build()`` links each interceptor directly to the next one, so a call is a
-chain of plain awaits: no list is walked, nothing is sorted, and no per-call state is shared,
-which is what makes one pipeline safe for any number of concurrent calls.
+A pipeline owns its router (and so the worker pool of synchronous handlers) and a handler
+given to ``route()`` unless it was routed with ``owned=False``; ``await pipeline.aclose()``, or
+``async with pipeline:``, closes them.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
-import types
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from toolware._attribution import Attribution, display_name
-from toolware.clock import Clock, system_clock
-from toolware.conditions import Condition, When, compile_condition
+from toolware._links import link
+from toolware.builder import PipelineBuilder, Stage
+from toolware.clock import Clock
 from toolware.context import (
     EMPTY_EXTRAS,
     Extras,
@@ -38,180 +38,19 @@ from toolware.context import (
     RequestContext,
     ResponseContext,
     TraceContext,
+    checked_deadline,
+    freeze_arguments,
 )
-from toolware.errors import BuilderFrozenError, InternalError, ToolwareError
-from toolware.registry.base import Registry
+from toolware.errors import InternalError, ToolwareError
+from toolware.ids import new_request_id
 from toolware.router import Router
-from toolware.types import CallNext, Handler, Interceptor
+from toolware.types import CallNext, Closable, Handler
 
 __all__ = ["Pipeline", "PipelineBuilder", "Stage"]
 
 logger = logging.getLogger("toolware.pipeline")
 
-
-class Stage(msgspec.Struct, frozen=True):
-    """One interceptor in a built pipeline, with its name and optional condition."""
-
-    name: str
-    interceptor: Interceptor
-    condition: Condition | None = None
-
-    def describe(self) -> str:
-        return (
-            self.name if self.condition is None else f"{self.name} when {self.condition.describe()}"
-        )
-
-
-def _prebind(interceptor: Any, call_next: CallNext) -> CallNext | None:
-    """A copy of ``interceptor`` whose ``call_next`` parameter defaults to ``call_next``.
-
-    Calling the copy with the request alone creates the interceptor's coroutine directly, so an
-    interceptor costs what a hand-written closure costs (measured: 10 pass-through interceptors
-    702 ns this way, 881 ns through a ``lambda request: interceptor(request, call_next)``, 711 ns
-    for 10 closures). The user's function is not touched: the copy shares its code, globals and
-    closure, so behaviour, tracebacks and crash attribution are the same. Returns ``None`` for
-    shapes this cannot express (``*args``, partials, builtins); those get a lambda link.
-    """
-    owner: object = None
-    function: Any = interceptor
-    if inspect.ismethod(function):
-        owner, function = function.__self__, function.__func__
-    elif not inspect.isfunction(function):
-        method = getattr(type(interceptor), "__call__", None)  # noqa: B004 - the class's own
-        if not inspect.isfunction(method):
-            return None
-        owner, function = interceptor, method
-    if not inspect.isfunction(function):
-        return None
-    code = function.__code__
-    keyword_only = code.co_kwonlyargcount
-    if (
-        code.co_argcount != (3 if owner is not None else 2)
-        or code.co_flags & inspect.CO_VARARGS
-        or keyword_only != len(function.__kwdefaults__ or ())
-    ):
-        return None
-    copy = types.FunctionType(
-        code, function.__globals__, function.__name__, (call_next,), function.__closure__
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    copy.__qualname__ = function.__qualname__
-    copy.__module__ = function.__module__
-    copy.__doc__ = function.__doc__
-    if owner is None:
-        return copy
-    return types.MethodType(copy, owner)
-
-
-def _link(stage: Stage, call_next: CallNext) -> CallNext:
-    # Each link returns the next interceptor's coroutine without an extra coroutine frame, so
-    # `await call_next(request)` stays a plain await (ContextVars flow as in a direct call).
-    interceptor: Any = stage.interceptor
-    bound = _prebind(interceptor, call_next)
-    if bound is None:
-        if not inspect.isfunction(interceptor) and inspect.ismethod(
-            getattr(interceptor, "__call__", None)  # noqa: B004 - we want the bound method
-        ):
-            interceptor = interceptor.__call__  # a bound method call skips the type slot
-        bound = lambda request: interceptor(request, call_next)  # noqa: E731
-    condition = stage.condition
-    if condition is None:
-        return bound
-    if condition.kinds is not None:
-        kinds = condition.kinds
-        return lambda request: bound(request) if request.kind in kinds else call_next(request)
-    if condition.targets is not None:
-        targets = condition.targets
-        return lambda request: bound(request) if request.target in targets else call_next(request)
-    matches = condition.matches
-    return lambda request: bound(request) if matches(request) else call_next(request)
-
-
-def _check_arity(obj: object, arity: int, what: str, example: str) -> None:
-    if inspect.isclass(obj):
-        raise TypeError(f"{what} got the class {obj.__name__}; pass an instance: {example}")
-    if not callable(obj):
-        raise TypeError(f"{what} must be callable, got {type(obj).__name__}; e.g. {example}")
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):  # builtins without signatures: trust the caller
-        return
-    try:
-        signature.bind(*([None] * arity))
-    except TypeError:
-        raise TypeError(
-            f"{what} must accept {arity} positional argument(s), but "
-            f"{display_name(obj)}{signature} does not; e.g. {example}"
-        ) from None
-
-
-class PipelineBuilder:
-    """Collects interceptors and a terminal, then folds them into a :class:`Pipeline`."""
-
-    def __init__(self, *, clock: Clock = system_clock, name: str = "pipeline") -> None:
-        self._clock = clock
-        self._name = name
-        self._stages: list[Stage] = []
-        self._terminal: Handler | None = None
-        self._built = False
-
-    def _refuse_if_built(self, method: str) -> None:
-        if self._built:
-            raise BuilderFrozenError(
-                f"{method}() called on a builder that was already built into a pipeline; "
-                "pipelines are immutable: start a new PipelineBuilder() for a different pipeline"
-            )
-
-    def use(
-        self, interceptor: Interceptor, *, when: When | None = None, name: str | None = None
-    ) -> PipelineBuilder:
-        """Add an interceptor; it runs inside every interceptor added before it.
-
-        ``when`` limits it to some calls: a predicate ``(request) -> bool``, a set of
-        :class:`Kind`, or a set of target names. Calls that do not match skip it.
-        """
-        self._refuse_if_built("use")
-        _check_arity(interceptor, 2, "use()", "async def log(request, call_next): ...")
-        condition = None if when is None else compile_condition(when)
-        self._stages.append(Stage(name or display_name(interceptor), interceptor, condition))
-        return self
-
-    def route(self, target: Registry | Handler, *, workers: int | None = None) -> PipelineBuilder:
-        """Set the terminal: a registry (calls go to its entries) or any handler.
-
-        ``workers`` bounds the thread pool that runs synchronous handlers of a registry.
-        """
-        self._refuse_if_built("route")
-        if self._terminal is not None:
-            raise ValueError(
-                "route() was already called; a pipeline has one terminal. To send calls to "
-                "several, route to a CompositeRegistry or to a pipeline that branches"
-            )
-        # A registry *class* also passes the runtime protocol check; it falls through to the
-        # handler checks below, which say to pass an instance.
-        if isinstance(target, Registry) and not inspect.isclass(target):
-            self._terminal = Router(target, clock=self._clock, workers=workers)
-            return self
-        if workers is not None:
-            raise ValueError("workers= only applies when routing to a registry")
-        _check_arity(target, 1, "route()", "route(registry) or route(async def handler(request))")
-        self._terminal = target
-        return self
-
-    def build(self) -> Pipeline:
-        """Fold the interceptors around the terminal into an immutable pipeline."""
-        self._refuse_if_built("build")
-        if self._terminal is None:
-            raise ValueError(
-                "build() needs a terminal: call .route(registry) or .route(handler) first"
-            )
-        self._built = True
-        return Pipeline(
-            stages=tuple(self._stages),
-            terminal=self._terminal,
-            clock=self._clock,
-            name=self._name,
-        )
+_replace = msgspec.structs.replace
 
 
 class Pipeline:
@@ -222,19 +61,40 @@ class Pipeline:
     raised by an interceptor keeps its own category. ``asyncio.CancelledError`` propagates.
     """
 
-    __slots__ = ("_attribution", "_clock", "_entry", "name", "stages", "terminal")
+    __slots__ = (
+        "_attribution",
+        "_clock",
+        "_closed",
+        "_entry",
+        "_lookup",
+        "_owns_terminal",
+        "_router",
+        "name",
+        "stages",
+        "terminal",
+    )
 
     def __init__(
-        self, *, stages: tuple[Stage, ...], terminal: Handler, clock: Clock, name: str
+        self,
+        *,
+        stages: tuple[Stage, ...],
+        terminal: Handler,
+        clock: Clock,
+        name: str,
+        owns_terminal: bool = True,
     ) -> None:
         self.stages = stages
         self.terminal = terminal
         self.name = name
         self._clock = clock
+        self._owns_terminal = owns_terminal
+        self._closed = False
         entry: CallNext = terminal
         for stage in reversed(stages):
-            entry = _link(stage, entry)
+            entry = link(stage.interceptor, stage.condition, entry)
         self._entry = entry
+        self._router = terminal if isinstance(terminal, Router) else None
+        self._lookup = None if self._router is None else self._router.resolver.fast
         named: list[tuple[object, str]] = [(s.interceptor, s.name) for s in stages]
         # A when= predicate runs in the link before its interceptor, so a crash in it is
         # attributed to its own stage rather than to whichever stage (or terminal) is nearest.
@@ -250,30 +110,53 @@ class Pipeline:
     def clock(self) -> Clock:
         return self._clock
 
+    def bind_clock(self, clock: Clock) -> None:
+        """As a sub-pipeline: refuse a parent pipeline that keeps time on another clock."""
+        if clock is not self._clock:
+            raise ValueError(
+                f"pipeline {self.name!r} keeps time on {self._clock!r}, but the pipeline routing "
+                f"to it uses {clock!r}; build both with the same PipelineBuilder(clock=...)"
+            )
+
     async def __call__(self, request: RequestContext) -> ResponseContext:
         try:
+            router = self._router
+            if router is not None and request.resolution is None:
+                entry = router.resolver.fast((request.kind, request.target, request.action))
+                if entry is not None:
+                    request = _replace(request, resolution=entry)
+                else:
+                    request = await router.resolve(request)
             response = await self._entry(request)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))
         except Exception as exc:
             return ResponseContext.failure(self._internal_error(request, exc))
         if type(response) is ResponseContext or isinstance(response, ResponseContext):
+            failure = response.error
+            if failure is not None and failure.request_id != request.id:
+                # Returned by an interceptor as ResponseContext.failure(...): bind it as a
+                # raised error would be, so every failure names its call (an error object
+                # shared by many calls is copied by bind()).
+                bound = failure.bind(request.id, request.qualified_name)
+                if bound is not failure:
+                    response = _replace(response, error=bound)
             return response
         return ResponseContext.failure(self._not_a_response(request, response))
 
     def _not_a_response(self, request: RequestContext, response: object) -> InternalError:
         # Typically an interceptor path that forgot `return await call_next(request)`: the
         # call must not vanish as a None "value", so it becomes a visible internal error.
+        kind = type(response).__name__
         logger.error(
-            "pipeline.bad_response",
-            extra={
-                "pipeline": self.name,
-                "type": type(response).__name__,
-                "request_id": request.id,
-            },
+            "pipeline.bad_response pipeline=%s type=%s request_id=%s",
+            self.name,
+            kind,
+            request.id,
+            extra={"pipeline": self.name, "type": kind, "request_id": request.id},
         )
         return InternalError(
-            f"pipeline {self.name!r} got {type(response).__name__} instead of a "
+            f"pipeline {self.name!r} got {kind} instead of a "
             "ResponseContext from its interceptors or handler",
             hint="check that every path of each interceptor returns a response, "
             "e.g. `return await call_next(request)`",
@@ -290,7 +173,11 @@ class Pipeline:
         else:
             where = f"interceptor {culprit!r}"
         logger.error(
-            "pipeline.interceptor_crashed",
+            "pipeline.interceptor_crashed pipeline=%s interceptor=%s request_id=%s error=%s",
+            self.name,
+            culprit,
+            request.id,
+            type(exc).__name__,
             exc_info=exc,
             extra={"pipeline": self.name, "interceptor": culprit, "request_id": request.id},
         )
@@ -321,36 +208,65 @@ class Pipeline:
     ) -> ResponseContext:
         """Build a request and run it: ``await pipeline.invoke("search", {"query": "x"})``.
 
-        ``timeout`` (seconds from now) and ``deadline`` (absolute, on the pipeline clock) both
-        set the request deadline; given both, the earlier wins.
+        ``target`` is an entry name; a plugin action is ``"plugin.action"`` (or ``target`` and
+        ``action=``). ``timeout`` (seconds from now) and ``deadline`` (absolute, on the
+        pipeline clock) both set the request deadline; given both, the earlier wins.
         """
+        clock = self._clock
         if timeout is not None:
-            if not timeout > 0:  # also refuses NaN, which would make a deadline never reached
-                raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
-            own = self._clock.monotonic() + timeout
+            own = clock.monotonic() + _checked_timeout(timeout)
             deadline = own if deadline is None else min(deadline, own)
-        request = RequestContext.create(
-            target,
-            arguments,
+        elif deadline is not None:
+            checked_deadline(deadline)
+        if type(kind) is not Kind:
+            kind = Kind(kind)
+        if type(target) is not str or not target:
+            raise ValueError(f"target must be a non-empty string naming an entry, got {target!r}")
+        # Built directly rather than through RequestContext.create(): the arguments above are
+        # already checked, and the entry is looked up here so the request is made only once.
+        lookup = self._lookup
+        request = RequestContext(
+            id=new_request_id(clock),
             kind=kind,
+            target=target,
+            arguments=freeze_arguments(arguments),
             action=action,
             principal=principal,
             deadline=deadline,
             trace=trace,
             extras=extras,
-            clock=self._clock,
+            resolution=None if lookup is None else lookup((kind, target, action)),
         )
         return await self(request)
 
-    def close(self) -> None:
-        """Release what the terminal holds: a router's worker threads, a sub-pipeline's.
+    async def aclose(self) -> None:
+        """Release what this pipeline owns: its router's worker threads, and the handler it
+        routes to when that handler is closable and owned (a sub-pipeline).
 
         Calls to synchronous handlers are refused (``unavailable``) afterwards; use it when a
-        pipeline is replaced, e.g. after reloading configuration.
+        pipeline is replaced, e.g. after reloading configuration. Closing twice is a no-op.
         """
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_terminal and isinstance(self.terminal, Closable):
+            await self.terminal.aclose()
+
+    def close(self) -> None:
+        """Synchronous :meth:`aclose` for code outside an event loop: shuts the worker pool
+        down without waiting; a closable sub-pipeline is closed the same way."""
+        if self._closed:
+            return
+        self._closed = True
         close = getattr(self.terminal, "close", None)
-        if callable(close):
+        if self._owns_terminal and callable(close):
             close()
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def describe(self) -> tuple[str, ...]:
         """The stages in call order, then the terminal, as readable lines."""
@@ -358,3 +274,15 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}: {' -> '.join(self.describe())})"
+
+
+def _checked_timeout(timeout: float) -> float:
+    # bool is an int: timeout=True would silently mean one second.
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"timeout must be a number of seconds, got {timeout!r}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(
+            f"timeout must be a finite number of seconds > 0, got {timeout!r}; "
+            "pass timeout=None (the default) for no deadline of the caller's own"
+        )
+    return float(timeout)

@@ -1,8 +1,12 @@
 """The terminal handler that sends a request to its registry entry and wraps the outcome.
 
-A handler's exception becomes a ``tool_failed`` error (retryable when the entry lists the
-exception type in ``retryable_on``); a :class:`~toolware.errors.ToolwareError` raised on
-purpose by a handler keeps its category. Synchronous handlers run in a bounded worker pool.
+The entry comes with the request (``request.resolution``, set as the call entered the
+pipeline); a request whose target an interceptor changed is resolved again here. A handler's
+exception becomes a ``tool_failed`` error (retryable when the entry lists the exception type in
+``retryable_on``); a :class:`~toolware.errors.ToolwareError` raised on purpose by a handler
+keeps its category. Every exception a tool can raise is answered, ``KeyboardInterrupt``,
+``SystemExit`` and other ``BaseException`` subclasses included: only the cancellation of the
+call itself propagates. Synchronous handlers run in a bounded worker pool.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+from toolware._resolution import Resolver
 from toolware._workers import WorkerPool
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ToolFailedError, ToolwareError, describe_exception
-from toolware.registry.base import Entry, Registry, fast_lookup
+from toolware.registry.base import Entry, Registry
 
 __all__ = ["Router"]
 
@@ -22,30 +27,45 @@ __all__ = ["Router"]
 class Router:
     """``async (request) -> response`` over a registry."""
 
-    __slots__ = ("_clock", "_lookup", "_now", "_pool", "_resolve", "name", "registry")
+    __slots__ = ("_clock", "_now", "_pool", "name", "registry", "resolver")
 
     def __init__(
         self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
     ) -> None:
         self.registry = registry
         self.name = "router"
+        self.resolver = Resolver(registry)
         self._clock = clock
         self._now = clock.monotonic
-        self._resolve = registry.resolve
-        self._lookup = fast_lookup(registry)
         self._pool = WorkerPool(workers)
 
     @property
     def workers(self) -> int:
         return self._pool.max_workers
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def bind_clock(self, clock: Clock) -> None:
+        """Adopt the pipeline's clock (the builder made this router with that clock)."""
+        if clock is not self._clock:
+            raise ValueError(
+                f"the router keeps time on {self._clock!r}, but its pipeline uses {clock!r}; "
+                "let PipelineBuilder(clock=...).route(registry) make the router"
+            )
+
+    async def resolve(self, request: RequestContext) -> RequestContext:
+        """``request`` with its entry resolved (lazy imports run on a worker thread)."""
+        return await self.resolver.resolve(request, clock=self._clock, run_blocking=self._pool.run)
+
     async def __call__(self, request: RequestContext) -> ResponseContext:
-        entry = self._lookup((request.kind, request.target, request.action))
-        if entry is None:
-            try:
-                entry = self._resolve(request.kind, request.target, request.action)
-            except ToolwareError as error:
-                return ResponseContext.failure(error.bind(request.id, request.qualified_name))
+        entry = request.resolution
+        if entry is None:  # routed to directly, or an interceptor changed the target
+            request = await self.resolve(request)
+            entry = request.resolution
+        if isinstance(entry, ToolwareError):
+            return ResponseContext.failure(entry)
         arguments = request.arguments
         if entry.context_parameter is not None:
             arguments = {**arguments, entry.context_parameter: request}
@@ -60,6 +80,9 @@ class Router:
                     # A sync wrapper (a lambda, a decorator) around async work: the awaitable
                     # it returned is the real call, and must not become the "value".
                     value = await value
+            check = entry.result_validator
+            if check is not None:
+                value = check(value)
         except ToolwareError as error:
             return ResponseContext.failure(
                 error.bind(request.id, request.qualified_name),
@@ -72,25 +95,34 @@ class Router:
                 raise  # the call itself is being cancelled (caller or timeout): let it go
             # Nobody cancelled this call: the handler let a cancellation of its own escape.
             return self._failed(request, entry, exc, started)
-        except (Exception, SystemExit) as exc:
-            # SystemExit too (argparse raises it): a tool must not stop the whole process.
+        except BaseException as exc:
+            # SystemExit (argparse raises it), KeyboardInterrupt, GeneratorExit and custom
+            # BaseException subclasses from a tool are the tool's failure, not ours to re-raise.
             return self._failed(request, entry, exc, started)
         return ResponseContext(value=value, started_at=started, finished_at=now())
 
     def _failed(
         self, request: RequestContext, entry: Entry, exc: BaseException, started: float
     ) -> ResponseContext:
+        detail = describe_exception(exc)
+        if isinstance(exc, SystemExit):
+            detail = f"SystemExit (exit code {exc.code!r})"
         failure = ToolFailedError(
-            f"{request.qualified_name!r} raised {describe_exception(exc)}",
-            retryable=isinstance(exc, entry.retryable_on),
+            f"{request.qualified_name!r} raised {detail}",
+            retryable=isinstance(exc, entry.retryable_on) and isinstance(exc, Exception),
             request_id=request.id,
             target=request.qualified_name,
         )
         failure.__cause__ = exc
         return ResponseContext.failure(failure, started_at=started, finished_at=self._now())
 
+    async def aclose(self) -> None:
+        """Release the worker threads; running sync handlers finish in the background, and
+        this does not wait for them (a stuck tool must not block a configuration reload)."""
+        self._pool.shutdown(wait=False)
+
     def close(self) -> None:
-        """Release the worker threads (running sync handlers finish in the background)."""
+        """Synchronous :meth:`aclose`."""
         self._pool.shutdown(wait=False)
 
     def __repr__(self) -> str:

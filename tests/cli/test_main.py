@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,45 +14,6 @@ from toolware.cli.main import main
 
 ANSI = re.compile(r"\x1b\[")
 BOX = re.compile(r"[\u2500-\u257f]")
-
-APP = '''
-import asyncio
-from typing import Any
-
-import toolware
-
-registry = toolware.LocalRegistry("app")
-
-
-@registry.tool
-def echo(**values: Any) -> dict[str, Any]:
-    """Return the arguments."""
-    return values
-
-
-@registry.tool
-async def hang(seconds: float = 60.0) -> None:
-    """Wait (cancelled by the timeout)."""
-    await asyncio.sleep(seconds)
-
-
-@registry.retriever(name="echo")
-def echo_documents(query: str, k: int) -> list[toolware.Document]:
-    """Same name as the tool, another kind."""
-    return []
-
-
-pipeline = toolware.default_pipeline(registry)
-number = 3
-'''
-
-
-@pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An importable module with a registry, a pipeline and a number; returns its name."""
-    (tmp_path / "cli_test_app.py").write_text(textwrap.dedent(APP))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return "cli_test_app"
 
 
 def _call(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -151,7 +111,7 @@ def test_call_prints_the_value_as_json(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_call_plugin_as_name_dot_action(capsys: pytest.CaptureFixture[str]) -> None:
-    """TARGET may be plugin.action; --action works too."""
+    """TARGET may be plugin.action; --action works too (each test has fresh demo notes)."""
     code, out, _ = _call(capsys, "notes.add", "--arg", "text=cli note", "--arg", 'tags=["x"]')
     assert code == 0
     assert json.loads(out)["tags"] == ["x"]

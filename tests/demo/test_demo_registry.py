@@ -1,15 +1,31 @@
-"""Tests for toolware.demo.registry and the toolware.demo:registry the CLI uses by default."""
+"""Tests for toolware.demo.registry and toolware.demo:demo_registry, the CLI's default."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from toolware import Kind, LocalRegistry, Registry
-from toolware.demo import build_registry, registry
+from toolware.demo import build_registry, demo_registry
 
 
-def test_module_registry_is_a_registry() -> None:
-    """toolware.demo:registry is a LocalRegistry that satisfies the Registry protocol."""
+def test_demo_registry_is_built_once_on_first_use() -> None:
+    """demo_registry() builds a LocalRegistry on its first call and returns it afterwards."""
+    registry = demo_registry()
     assert isinstance(registry, LocalRegistry)
     assert isinstance(registry, Registry)
+    assert demo_registry() is registry
+    demo_registry.cache_clear()
+    assert demo_registry() is not registry
+
+
+def test_importing_the_demo_builds_nothing() -> None:
+    """Importing toolware.demo does not build a registry (nor load the BM25 documents)."""
+    code = (
+        "import toolware.demo, toolware.demo.registry as r, sys; "
+        "sys.exit(r.demo_registry.cache_info().currsize)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0
 
 
 def test_build_registry_has_every_demo_entry() -> None:

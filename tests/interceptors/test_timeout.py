@@ -138,32 +138,25 @@ async def test_nested_deadlines_earliest_wins(outer: float, inner: float) -> Non
     assert cancelling == 0  # every cancellation the timers made was taken back
 
 
-async def test_entry_default_timeout_applies_only_with_registry() -> None:
-    """registry= lets an entry's own timeout=0.5 narrow the interceptor's 10 s."""
+async def test_entry_default_timeout_narrows_the_interceptors() -> None:
+    """The entry's own timeout=0.5 (read from request.entry) narrows the interceptor's 10 s."""
     clock = FakeClock()
     registry, _ = sleeper(clock, timeout=0.5)
-    with_registry = timed(registry, clock, timeout=10.0, registry=registry)
-    task = asyncio.create_task(with_registry.invoke("sleep", {"seconds": 1.0}))
-    await clock.advance(0.5)
+    task = asyncio.create_task(timed(registry, clock, timeout=10.0).invoke("sleep", {"seconds": 1}))
+    await clock.advance(0.499)
+    assert not task.done()
+    await clock.advance(0.001)
     assert task.done()
     error = (await task).error
     assert isinstance(error, CallTimeoutError)
     assert error.limit == 0.5
-
-    without_registry = timed(registry, clock, timeout=10.0)
-    task = asyncio.create_task(without_registry.invoke("sleep", {"seconds": 1.0}))
-    await clock.advance(1.0)
-    assert task.done()
-    assert (await task).unwrap() == "done"
 
 
 async def test_interceptor_timeout_narrower_than_the_entry_timeout_wins() -> None:
     """The entry's timeout can only narrow: 1 s from the interceptor beats 5 s on the entry."""
     clock = FakeClock()
     registry, _ = sleeper(clock, timeout=5.0)
-    task = asyncio.create_task(
-        timed(registry, clock, timeout=1.0, registry=registry).invoke("sleep")
-    )
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("sleep"))
     await clock.advance(1.0)
     assert task.done()
     error = (await task).error
@@ -175,9 +168,7 @@ async def test_entry_timeout_applies_when_the_interceptor_has_none() -> None:
     """timeout=None with registry=: the entry's own timeout is the limit."""
     clock = FakeClock()
     registry, _ = sleeper(clock, timeout=2.0)
-    task = asyncio.create_task(
-        timed(registry, clock, timeout=None, registry=registry).invoke("sleep")
-    )
+    task = asyncio.create_task(timed(registry, clock, timeout=None).invoke("sleep"))
     await clock.advance(2.0)
     assert task.done()
     error = (await task).error
@@ -192,9 +183,7 @@ async def test_timeout_is_retryable_only_for_idempotent_entries(
     """A timed-out call may be retried only if the entry says repeating it is safe."""
     clock = FakeClock()
     registry, _ = sleeper(clock, idempotent=idempotent)
-    task = asyncio.create_task(
-        timed(registry, clock, timeout=1.0, registry=registry).invoke("sleep")
-    )
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("sleep"))
     await clock.advance(1.0)
     assert task.done()
     error = (await task).error
@@ -202,12 +191,11 @@ async def test_timeout_is_retryable_only_for_idempotent_entries(
     assert error.retryable is retryable
 
 
-async def test_unknown_entry_with_registry_falls_back_to_the_timeout() -> None:
-    """A name the registry does not know still gets the interceptor's own limit."""
+async def test_call_without_an_entry_gets_the_interceptors_own_limit() -> None:
+    """Routed to a plain handler (no entry to read), the interceptor's own limit applies."""
     clock = FakeClock()
-    registry = LocalRegistry()
     handler = FakeHandler(["late"], delay=5.0, clock=clock)
-    task = asyncio.create_task(timed(handler, clock, timeout=1.0, registry=registry).invoke("x"))
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("x"))
     await clock.advance(1.0)
     assert task.done()
     error = (await task).error
@@ -257,8 +245,8 @@ async def test_external_cancellation_at_the_deadline_still_propagates() -> None:
         await task
 
 
-async def test_handler_that_swallows_the_cancellation_keeps_its_answer() -> None:
-    """If the code below catches the cancellation and answers, that answer is returned."""
+async def test_handler_that_swallows_the_cancellation_is_answered_with_a_timeout() -> None:
+    """The deadline is the answer: a late 'partial' value is replaced by the timeout error."""
     clock = FakeClock()
     registry = LocalRegistry()
 
@@ -280,7 +268,8 @@ async def test_handler_that_swallows_the_cancellation_keeps_its_answer() -> None
     await clock.advance(1.0)
     assert task.done()
     response, cancelling = await task
-    assert response.unwrap() == "partial"
+    assert isinstance(response.error, CallTimeoutError)
+    assert response.error.limit == 1.0
     assert cancelling == 0
 
 
@@ -344,11 +333,11 @@ def test_bad_timeout_is_refused(timeout: Any) -> None:
 def test_default_timeout_is_thirty_seconds() -> None:
     """The safe default bounds every call."""
     interceptor = TimeoutInterceptor()
-    assert (interceptor.name, interceptor.timeout, interceptor.registry) == ("timeout", 30.0, None)
+    assert (interceptor.name, interceptor.timeout) == ("timeout", 30.0)
 
 
-async def test_cancellation_turned_into_another_error_does_not_leak_a_cancel_request() -> None:
-    """An inner interceptor raising a typed error on our cancel leaves the task uncancelled."""
+async def test_cancellation_turned_into_another_error_is_answered_with_a_timeout() -> None:
+    """An inner interceptor raising its own error on our cancel: timeout, task uncancelled."""
     clock = FakeClock()
     handler = FakeHandler(["late"], delay=5.0, clock=clock)
 
@@ -376,7 +365,7 @@ async def test_cancellation_turned_into_another_error_does_not_leak_a_cancel_req
     await clock.advance(1.0)
     response, cancelling = await task
     assert response.error is not None
-    assert response.error.category is ErrorCategory.CANCELLED
+    assert response.error.category is ErrorCategory.TIMEOUT
     assert cancelling == 0
 
 
@@ -391,3 +380,78 @@ async def test_a_nan_deadline_does_not_switch_the_limit_off() -> None:
     await clock.advance(1.0)
     assert task.done()
     assert isinstance((await task).error, CallTimeoutError)
+
+
+async def test_a_deadline_over_on_arrival_keeps_the_entrys_retry_policy() -> None:
+    """Refused at once: retryable for an idempotent entry, timed, bound, never started."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, idempotent=True)
+    pipeline = timed(registry, clock, timeout=30.0)
+    request = RequestContext.create("sleep", deadline=clock.monotonic() - 1.0, clock=clock)
+    response = await pipeline(request)
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.retryable, error.started, error.request_id) == (True, False, request.id)
+    assert response.started_at == clock.monotonic() == response.finished_at
+
+
+async def test_a_tool_that_turns_the_cancellation_into_its_own_error_times_out() -> None:
+    """A tool catching BaseException and raising after the deadline is answered 'timeout'."""
+    clock = FakeClock()
+    registry = LocalRegistry()
+
+    @registry.tool(idempotent=True)
+    async def hostile() -> str:
+        try:
+            await clock.sleep(10.0)
+        except BaseException:
+            raise RuntimeError("my own error") from None
+        return "full"
+
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("hostile"))
+    await clock.advance(1.0)
+    assert task.done()
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.limit, error.retryable, error.started) == (1.0, True, True)
+
+
+async def test_a_nan_deadline_built_by_hand_is_an_invalid_request() -> None:
+    """A request bypassing create()'s check gets invalid_request, not an internal error."""
+    clock = FakeClock()
+    request = RequestContext(id="r", kind=Kind.TOOL, target="x", arguments={}, deadline=math.nan)
+    response = await timed(FakeHandler(["v"]), clock, timeout=None)(request)
+    assert response.error is not None
+    assert response.error.category is ErrorCategory.INVALID_REQUEST
+    assert "deadline is nan" in response.error.message
+
+
+async def test_a_call_that_waited_for_a_worker_the_whole_time_never_started() -> None:
+    """With every worker stuck, the timed-out call says it never started (started=False)."""
+    registry = LocalRegistry()
+    entered, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def hog() -> str:
+        entered.set()
+        release.wait(10)
+        return "hog"
+
+    @registry.tool
+    def quick() -> str:
+        return "quick"
+
+    pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=5.0)).route(registry, workers=1)
+    built = pipeline.build()
+    hogging = asyncio.create_task(built.invoke("hog"))
+    await asyncio.to_thread(entered.wait, 5)
+    response = await built.invoke("quick", timeout=0.05)
+    release.set()
+    assert (await hogging).unwrap() == "hog"
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is False
+    assert "was never started: no worker thread was free" in error.message
+    ran = await built.invoke("quick", timeout=5)  # the flag was consumed with the answer
+    assert ran.unwrap() == "quick"
+    await built.aclose()

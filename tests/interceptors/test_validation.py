@@ -141,11 +141,7 @@ def test_needs_a_registry() -> None:
 
 
 def test_options_are_kept() -> None:
-    """The interceptor exposes its name, registry and strictness."""
-    registry = make_registry()
-    interceptor = ValidationInterceptor(registry, strict=True)
-    assert (interceptor.name, interceptor.registry, interceptor.strict) == (
-        "validation",
-        registry,
-        True,
-    )
+    """The interceptor exposes its name and strictness; strict defaults to False."""
+    interceptor = ValidationInterceptor(make_registry(), strict=True)
+    assert (interceptor.name, interceptor.strict) == ("validation", True)
+    assert ValidationInterceptor().strict is False

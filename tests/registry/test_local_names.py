@@ -4,8 +4,8 @@ import sys
 from typing import Any
 
 import pytest
-from registry_support import Notes
 
+from tests.registry.registry_support import Notes
 from toolware import (
     Kind,
     LocalRegistry,

@@ -1,8 +1,8 @@
 """Tests for toolware.registry.local: plugin classes and RAG retrievers."""
 
 import pytest
-from registry_support import Notes
 
+from tests.registry.registry_support import Notes
 from toolware import (
     Document,
     Kind,

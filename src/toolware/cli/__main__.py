@@ -2,6 +2,6 @@
 
 import sys
 
-from toolware.cli.main import main
+from toolware.cli import run
 
-sys.exit(main())
+sys.exit(run())

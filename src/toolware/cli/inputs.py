@@ -26,9 +26,10 @@ __all__ = [
     "load_registry",
     "merge_arguments",
     "parse_target",
+    "text_parameters",
 ]
 
-DEFAULT_APP = "toolware.demo:registry"
+DEFAULT_APP = "toolware.demo:demo_registry"
 
 
 class UsageError(Exception):
@@ -44,7 +45,8 @@ class Target(NamedTuple):
 
 
 def load_registry(spec: str) -> Registry:
-    """Import ``module:attribute`` and check that it is a registry.
+    """Import ``module:attribute``: a registry, or a function taking no arguments that returns
+    one (a factory, so that importing the module builds nothing: the demo's is one).
 
     The current directory is importable, so ``--app myapp:registry`` works from a project root.
     """
@@ -79,8 +81,23 @@ def load_registry(spec: str) -> Registry:
             "default_pipeline(registry) itself, so point --app at the registry your pipeline "
             "routes to"
         )
+    if isinstance(obj, Registry):
+        return obj
+    if callable(obj):
+        return _from_factory(spec, obj, expected)
+    raise UsageError(f"--app {spec!r} is of type {type(obj).__name__}, {expected}")
+
+
+def _from_factory(spec: str, factory: Any, expected: str) -> Registry:
+    try:
+        obj = factory()
+    except Exception as exc:
+        raise UsageError(
+            f"--app {spec!r} is a callable, called with no arguments to get the registry; "
+            f"it raised {type(exc).__name__}: {exc}"
+        ) from None
     if not isinstance(obj, Registry):
-        raise UsageError(f"--app {spec!r} is of type {type(obj).__name__}, {expected}")
+        raise UsageError(f"--app {spec!r}() returned {type(obj).__name__}, {expected}")
     return obj
 
 
@@ -120,20 +137,58 @@ def parse_target(
     return Target(name, kinds[0] if kinds else Kind.TOOL, None)
 
 
-def parse_pair(pair: str) -> tuple[str, Any]:
-    """``key=value``: the value is JSON when it parses as JSON, else the string itself."""
+def text_parameters(registry: Registry, target: Target) -> frozenset[str]:
+    """The parameters of ``target`` whose schema takes only text (``str``, a ``Literal`` of
+    strings, ``str | None``): ``--arg`` gives them the raw text, so ``text=2024`` stays a string.
+
+    Empty when the registry has no such entry: the pipeline will answer ``not_found``.
+    """
+    for description in registry.list():
+        if (description.name, description.kind, description.action) == target:
+            properties = description.args_schema.get("properties") or {}
+            return frozenset(name for name, spec in properties.items() if _is_text(spec))
+    return frozenset()
+
+
+def _is_text(spec: Any) -> bool:
+    if not isinstance(spec, Mapping):
+        return False
+    if "anyOf" in spec:
+        options = spec["anyOf"]
+        kinds = [_is_text(option) or _is_null(option) for option in options]
+        return all(kinds) and any(_is_text(option) for option in options)
+    if "enum" in spec:
+        return all(isinstance(value, str) for value in spec["enum"])
+    return bool(spec.get("type") == "string")
+
+
+def _is_null(spec: Any) -> bool:
+    return isinstance(spec, Mapping) and spec.get("type") == "null"
+
+
+def parse_pair(pair: str, text_keys: frozenset[str] = frozenset()) -> tuple[str, Any]:
+    """``key=value``: the text itself for a key in ``text_keys``; otherwise JSON when it parses
+    as JSON, else the text."""
     key, separator, text = pair.partition("=")
-    if not separator or not key.strip():
+    key = key.strip()
+    if not separator or not key:
         raise UsageError(f"--arg {pair!r} must look like key=value, e.g. --arg k=5 or --arg q=text")
+    if key in text_keys:
+        return key, text
     try:
         value = json.loads(text)
     except ValueError:
         value = text
-    return key.strip(), value
+    return key, value
 
 
-def merge_arguments(pairs: Iterable[str], json_text: str | None) -> dict[str, Any]:
-    """The call's arguments from ``--json`` and every ``--arg``; a key given twice is refused."""
+def merge_arguments(
+    pairs: Iterable[str], json_text: str | None, *, text_keys: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The call's arguments from ``--json`` and every ``--arg``; a key given twice is refused.
+
+    ``--arg`` values for ``text_keys`` (see :func:`text_parameters`) are kept as text.
+    """
     arguments: dict[str, Any] = {}
     if json_text is not None:
         try:
@@ -144,7 +199,7 @@ def merge_arguments(pairs: Iterable[str], json_text: str | None) -> dict[str, An
             raise UsageError(f"--json must be a JSON object, got {type(loaded).__name__}")
         arguments.update(loaded)
     for pair in pairs:
-        key, value = parse_pair(pair)
+        key, value = parse_pair(pair, text_keys)
         if key in arguments:
             raise UsageError(f"the argument {key!r} is given twice (in --arg or --json)")
         arguments[key] = value

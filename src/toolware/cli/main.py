@@ -3,10 +3,13 @@
     toolware demo
     toolware list [--app module:attr] [--json]
     toolware call TARGET [--app module:attr] [--kind tool|plugin|rag] [--action A]
-                  [--arg k=v ...] [--json '{...}'] [--timeout S]
+                  [--arg k=v ...] [--json '{...}'] [--timeout S] [--strict]
 
 Exit status: 0 success, 1 the call failed (category, message and hint on stderr), 2 usage
 errors (bad options, --arg syntax, an --app that is not a registry), 130 interrupted.
+
+This module needs ``rich`` (the ``cli`` extra); the console script is :func:`toolware.cli.run`,
+which checks for it first.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ from toolware.cli.inputs import (
     load_registry,
     merge_arguments,
     parse_target,
+    text_parameters,
 )
 from toolware.cli.render import make_console, render_entries, render_error, write_json
 from toolware.context import Kind, ResponseContext
 from toolware.defaults import default_pipeline
+from toolware.errors import ErrorCategory, ToolwareError
 from toolware.registry.base import Registry
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "cli_hint", "main"]
 
 
 def _positive_seconds(text: str) -> float:
@@ -56,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"toolware {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run a scripted agent session through the default pipeline")
-    app_help = f"the registry, as module:attribute (default: {DEFAULT_APP})"
+    app_help = (
+        "the registry, as module:attribute, or a function of no arguments returning one "
+        f"(default: {DEFAULT_APP})"
+    )
 
     listing = commands.add_parser("list", help="list a registry's entries and their arguments")
     listing.add_argument("--app", default=DEFAULT_APP, help=app_help)
@@ -72,10 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an argument; VALUE is parsed as JSON when it is valid JSON, else taken as text",
+        help="an argument; VALUE is kept as text for a string parameter, otherwise parsed as "
+        "JSON when it is valid JSON, else taken as text",
     )
     call.add_argument("--json", dest="json_arguments", metavar="OBJECT", help="arguments as JSON")
     call.add_argument("--timeout", type=_positive_seconds, metavar="S", help="deadline in seconds")
+    call.add_argument(
+        "--strict",
+        action="store_true",
+        help='strict validation: no conversions such as "3" to 3 for an integer parameter',
+    )
     return parser
 
 
@@ -131,28 +145,66 @@ def _list(out: Console, registry: Registry, *, as_json: bool) -> int:
 
 
 def _call(out: Console, err: Console, args: argparse.Namespace) -> int:
-    arguments = merge_arguments(args.arg, args.json_arguments)
     registry = load_registry(args.app)
     target = parse_target(args.target, kind=args.kind, action=args.action, registry=registry)
-    response = asyncio.run(_invoke(registry, target, arguments, args.timeout))
+    arguments = merge_arguments(
+        args.arg, args.json_arguments, text_keys=text_parameters(registry, target)
+    )
+    response = asyncio.run(_invoke(registry, target, arguments, args.timeout, args.strict))
     if response.error is not None:
-        render_error(err, response.error)
+        render_error(err, response.error, hint=cli_hint(registry, target, response.error))
         return 1
     write_json(out, response.value)
     return 0
 
 
+def cli_hint(registry: Registry, target: Target, error: ToolwareError) -> str | None:
+    """A hint for a miss in the command line's terms (``--kind rag``, ``notes.add``), when the
+    entry exists under another kind or is a plugin called without an action; else ``None``."""
+    if error.category is not ErrorCategory.NOT_FOUND:
+        return None
+    entries = registry.list()
+    whole = target.name if target.action is None else f"{target.name}.{target.action}"
+    if target.kind is Kind.PLUGIN and target.action is None:
+        actions = sorted(
+            d.qualified_name for d in entries if d.kind is Kind.PLUGIN and d.name == whole
+        )
+        if actions:
+            return f"name one of its actions as TARGET, e.g. toolware call {actions[0]}"
+    others = sorted(
+        {
+            d.kind.value
+            for d in entries
+            if d.kind is not target.kind and whole in (d.name, d.qualified_name)
+        }
+    )
+    if not others:
+        return None
+    if others == [Kind.PLUGIN.value] and target.action is None:
+        # A plugin is called by action: point at one rather than at a --kind that still fails.
+        actions = sorted(d.qualified_name for d in entries if d.name == whole and d.action)
+        if actions:
+            return (
+                f"{whole!r} is a plugin: call one of its actions, e.g. toolware call {actions[0]}"
+            )
+    kinds = " or ".join(f"--kind {kind}" for kind in others)
+    return f"{whole!r} exists as {', '.join(others)}: call it with {kinds}, or leave --kind out"
+
+
 async def _invoke(
-    registry: Registry, target: Target, arguments: dict[str, Any], seconds: float | None
+    registry: Registry,
+    target: Target,
+    arguments: dict[str, Any],
+    seconds: float | None,
+    strict: bool,
 ) -> ResponseContext:
-    pipeline = default_pipeline(registry)
-    try:
+    async with default_pipeline(registry, strict=strict) as pipeline:
         return await pipeline.invoke(
             target.name, arguments, kind=target.kind, action=target.action, timeout=seconds
         )
-    finally:
-        pipeline.close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from toolware.cli import run
+
+    sys.exit(run())

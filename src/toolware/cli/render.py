@@ -6,16 +6,15 @@ as is, so ``toolware list | grep`` and ``toolware call ... | jq`` work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-import msgspec
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from toolware.encoding import to_json
 from toolware.errors import ToolwareError
 from toolware.registry.base import EntryDescription
 
@@ -28,7 +27,6 @@ __all__ = [
     "render_entries",
     "render_error",
     "schema_lines",
-    "to_json",
     "write_json",
 ]
 
@@ -80,11 +78,6 @@ def heading(console: Console, text: str) -> None:
         console.print(Text(f"== {text} =="))
 
 
-def to_json(value: Any, *, indent: int | None = None) -> str:
-    """``value`` as JSON; dataclasses, structs and sets are converted, anything else is str()."""
-    return json.dumps(msgspec.to_builtins(value, enc_hook=str), indent=indent, ensure_ascii=False)
-
-
 def write_json(console: Console, value: Any) -> None:
     """``value`` as indented JSON: highlighted on a terminal, verbatim otherwise."""
     text = to_json(value, indent=2)
@@ -95,8 +88,8 @@ def write_json(console: Console, value: Any) -> None:
         console.file.flush()
 
 
-def render_error(console: Console, error: ToolwareError) -> None:
-    """Category, message, hint, and the bad fields or close matches."""
+def render_error(console: Console, error: ToolwareError, *, hint: str | None = None) -> None:
+    """Category, message, hint (``hint`` replaces the error's own), and the bad fields."""
     data = error.to_dict()
     style = category_style(error.category.value)
     line = Text()
@@ -107,8 +100,9 @@ def render_error(console: Console, error: ToolwareError) -> None:
     for field in data.get("fields") or ():
         expected = f" (expected {field['expected']})" if field.get("expected") else ""
         console.print(Text(f"  {field['field']}: {field['problem']}{expected}"))
-    if error.hint:
-        console.print(Text(f"hint: {error.hint}", style="dim"))
+    hint = hint or error.hint
+    if hint:
+        console.print(Text(f"hint: {hint}", style="dim"))
 
 
 def schema_lines(schema: Mapping[str, Any]) -> list[str]:
@@ -117,7 +111,7 @@ def schema_lines(schema: Mapping[str, Any]) -> list[str]:
     lines = []
     for name, spec in (schema.get("properties") or {}).items():
         marker = "" if name in required else "?"
-        default = f" = {json.dumps(spec['default'])}" if "default" in spec else ""
+        default = f" = {to_json(spec['default'])}" if "default" in spec else ""
         lines.append(f"{name}{marker}: {_type_text(spec)}{default}")
     if schema.get("additionalProperties") not in (False, None):
         lines.append("**extra: any")
@@ -126,7 +120,7 @@ def schema_lines(schema: Mapping[str, Any]) -> list[str]:
 
 def _type_text(spec: Mapping[str, Any]) -> str:
     if "enum" in spec:
-        return "|".join(json.dumps(value) for value in spec["enum"])
+        return "|".join(to_json(value) for value in spec["enum"])
     if "anyOf" in spec:
         return " | ".join(_type_text(option) for option in spec["anyOf"])
     if "$ref" in spec:

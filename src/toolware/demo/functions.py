@@ -2,18 +2,17 @@
 
 Function names cannot contain dots, so a plugin action ``notes.add`` is offered as
 ``notes__add``. Each tool-call answer goes back as a ``{"role": "tool", ...}`` message whose
-content is the value as JSON, or ``{"error": {"category", "message", "hint", ...}}``.
+content is the value as JSON (:func:`toolware.encoding.to_json`), or
+``{"error": {"category", "message", "hint", ...}}``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import msgspec
-
 from toolware.context import Kind, ResponseContext
+from toolware.encoding import to_json
 from toolware.errors import ToolwareError
 from toolware.registry.base import EntryDescription, Registry
 
@@ -25,7 +24,6 @@ __all__ = [
     "function_tools",
     "route_for",
     "routes",
-    "to_json",
     "tool_message",
 ]
 
@@ -77,11 +75,6 @@ def route_for(name: str, known: Mapping[str, Route]) -> Route:
     if separator and plugin and action:
         return Route(Kind.PLUGIN, plugin, action)
     return Route(Kind.TOOL, name)
-
-
-def to_json(value: Any, *, indent: int | None = None) -> str:
-    """``value`` as JSON; dataclasses, structs and sets are converted, anything else is str()."""
-    return json.dumps(msgspec.to_builtins(value, enc_hook=str), indent=indent, ensure_ascii=False)
 
 
 def error_content(error: ToolwareError) -> dict[str, Any]:

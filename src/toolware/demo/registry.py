@@ -1,6 +1,13 @@
-"""The demo registry: real tools, a plugin and a RAG retriever."""
+"""The demo registry: real tools, a plugin and a RAG retriever.
+
+Nothing is built at import: :func:`demo_registry` builds the shared one on first use (what
+``toolware list`` and ``toolware call`` use by default, as ``--app toolware.demo:demo_registry``)
+and :func:`build_registry` a fresh one each call.
+"""
 
 from __future__ import annotations
+
+import functools
 
 from toolware.demo.bm25 import BM25Index, load_documents
 from toolware.demo.calculator import calculator
@@ -9,7 +16,7 @@ from toolware.demo.report import make_fetch_report
 from toolware.demo.units import convert_units
 from toolware.registry.local import LocalRegistry
 
-__all__ = ["REPORT_DELAY", "REPORT_TIMEOUT", "build_registry"]
+__all__ = ["REPORT_DELAY", "REPORT_TIMEOUT", "build_registry", "demo_registry"]
 
 REPORT_DELAY = 0.6
 REPORT_TIMEOUT = 0.2
@@ -38,3 +45,10 @@ def build_registry(
         max_k=7,
     )
     return registry
+
+
+@functools.cache
+def demo_registry() -> LocalRegistry:
+    """The demo registry of this process, built by the first call (its notes are shared by
+    every later call). ``demo_registry.cache_clear()`` forgets it: tests do, for fresh notes."""
+    return build_registry()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,8 +14,8 @@ from toolware.defaults import default_pipeline
 from toolware.demo.functions import function_tools, routes
 from toolware.demo.registry import build_registry
 from toolware.demo.session import SCRIPT, CallOutcome, run_session
+from toolware.encoding import to_json
 from toolware.registry.local import LocalRegistry
-from toolware.router import Router
 from toolware.stats import StatsRecorder, StatsSnapshot
 
 __all__ = ["CONTENT_PREVIEW", "run_demo"]
@@ -42,11 +41,11 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
         for outcome in outcomes:
             _render_call(console, outcome)
 
-    try:
-        outcomes = asyncio.run(run_session(pipeline, routes(registry), SCRIPT, on_turn=show))
-    finally:
-        if isinstance(pipeline.terminal, Router):
-            pipeline.terminal.close()
+    async def session() -> list[CallOutcome]:
+        async with pipeline:
+            return await run_session(pipeline, routes(registry), SCRIPT, on_turn=show)
+
+    outcomes = asyncio.run(session())
     heading(console, "Statistics from the stats interceptor")
     _render_stats(console, recorder.snapshot())
     _render_summary(console, outcomes)
@@ -68,7 +67,7 @@ def _render_tools(console: Console, tools: Sequence[Mapping[str, Any]]) -> None:
         )
     console.print(table)
     console.print(Text("first entry of tools=[...]:", style="dim"))
-    console.print(Text(json.dumps(tools[0])), soft_wrap=True)
+    console.print(Text(to_json(tools[0])), soft_wrap=True)
 
 
 def _render_call(console: Console, outcome: CallOutcome) -> None:
@@ -85,7 +84,7 @@ def _render_call(console: Console, outcome: CallOutcome) -> None:
     content = message["content"]
     if len(content) > CONTENT_PREVIEW:
         message["content"] = f"{content[:CONTENT_PREVIEW]}... ({len(content)} chars)"
-    answer.append(json.dumps(message, ensure_ascii=False))
+    answer.append(to_json(message))
     console.print(answer, soft_wrap=True)
 
 

@@ -30,14 +30,25 @@ UNKNOWN_TARGET = "(unknown)"
 class StatsInterceptor:
     """Records every call that passes through it into a :class:`StatsRecorder`."""
 
-    __slots__ = ("_clock", "name", "recorder")
+    __slots__ = ("_clock", "_given", "name", "recorder")
 
     def __init__(
-        self, *, recorder: StatsRecorder | None = None, clock: Clock = system_clock
+        self, *, recorder: StatsRecorder | None = None, clock: Clock | None = None
     ) -> None:
         self.recorder = recorder if recorder is not None else StatsRecorder()
         self.name = "stats"
-        self._clock = clock
+        self._given = clock
+        self._clock = system_clock if clock is None else clock
+
+    def bind_clock(self, clock: Clock) -> None:
+        """Adopt the pipeline's clock; refuse one that differs from a clock given explicitly."""
+        if self._given is not None and self._given is not clock:
+            raise ValueError(
+                f"StatsInterceptor was given clock {self._given!r}, but its pipeline uses "
+                f"{clock!r}; pass the same clock to PipelineBuilder(clock=...) or leave the "
+                "interceptor's clock unset"
+            )
+        self._given = self._clock = clock
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         clock = self._clock

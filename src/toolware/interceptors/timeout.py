@@ -1,15 +1,22 @@
 """Timeouts and deadlines.
 
 Each call gets a deadline: the earliest of the request's own deadline (set by the caller or an
-outer pipeline), now + the entry's default ``timeout`` (when ``registry`` is given and the entry
-sets one), and now + this interceptor's ``timeout``. The deadline travels on in the request, so
-nested pipelines and remote calls see it. When it passes, the call is cancelled and the response
-is a ``timeout`` error carrying the limit; it is retryable only if the entry is idempotent.
+outer pipeline), now + the entry's default ``timeout`` (``request.entry.timeout``), and now +
+this interceptor's ``timeout``. The deadline travels on in the request, so nested pipelines and
+remote calls see it. When it passes, the call is cancelled and the response is a ``timeout``
+error carrying the limit; it is retryable only if the entry is idempotent.
 
-A synchronous handler cannot be interrupted: the caller gets its timeout response on time and the
-worker thread finishes in the background.
+The deadline is the answer: once it has fired, whatever the inner code does next (returns a
+value, raises its own error, swallows the cancellation) the response is ``timeout``. A
+synchronous handler cannot be interrupted: the caller gets its timeout response on time and the
+worker thread finishes in the background. A call that timed out while it was still waiting for
+a worker thread is reported as never started (``error.started is False``).
 
-Events: ``timeout.expired`` (debug) with the target and the limit.
+The interceptor reads time from the pipeline's clock (``clock=None``, the default, adopts it at
+``build()``); given a clock of its own, it refuses a pipeline that uses another.
+
+Events: ``timeout.expired`` (debug) with the target and the limit; ``timeout.cancel_ignored``
+(warning) when the inner code went on after the deadline cancelled it.
 """
 
 from __future__ import annotations
@@ -20,15 +27,13 @@ import math
 import weakref
 
 from toolware._deadlines import DeadlineWatcher
+from toolware._workers import take_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import CallTimeoutError, ToolwareError
-from toolware.registry.base import Entry, Registry, fast_lookup
+from toolware.errors import CallTimeoutError, InvalidRequestError
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
-
-_NO_ENTRIES: dict[object, Entry] = {}
 
 logger = logging.getLogger("toolware.interceptors.timeout")
 
@@ -36,15 +41,9 @@ logger = logging.getLogger("toolware.interceptors.timeout")
 class TimeoutInterceptor:
     """Bounds each call by a deadline; see the module docstring for how it is chosen."""
 
-    __slots__ = ("_cached", "_clock", "_lookup", "_watchers", "name", "registry", "timeout")
+    __slots__ = ("_cached", "_clock", "_watchers", "name", "timeout")
 
-    def __init__(
-        self,
-        *,
-        timeout: float | None = 30.0,
-        registry: Registry | None = None,
-        clock: Clock = system_clock,
-    ) -> None:
+    def __init__(self, *, timeout: float | None = 30.0, clock: Clock | None = None) -> None:
         if timeout is not None and (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
@@ -54,48 +53,64 @@ class TimeoutInterceptor:
                 f"timeout must be a positive, finite number of seconds, or None for no limit "
                 f"of its own, got {timeout!r}"
             )
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
         self.timeout = timeout
-        self.registry = registry
-        self._lookup = fast_lookup(registry) if registry is not None else _NO_ENTRIES.get
         self.name = "timeout"
         self._clock = clock
         # One DeadlineWatcher per event loop; the last one used is cached (one tuple, replaced
         # whole, so threads never pair a loop with another loop's watcher) because nearly
-        # every program runs one loop, and a WeakKeyDictionary lookup costs ~0.1 us.
+        # every program runs one loop, and a WeakKeyDictionary lookup on every call is not free.
         self._watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeadlineWatcher] = (
             weakref.WeakKeyDictionary()
         )
-        self._cached: tuple[asyncio.AbstractEventLoop | None, DeadlineWatcher] = (
+        self._cached: tuple[asyncio.AbstractEventLoop | None, DeadlineWatcher | None] = (
             None,
-            DeadlineWatcher(clock),
+            None,
         )
+
+    @property
+    def clock(self) -> Clock:
+        """The clock deadlines are kept on: the pipeline's once built into one."""
+        return system_clock if self._clock is None else self._clock
+
+    def bind_clock(self, clock: Clock) -> None:
+        """Adopt the pipeline's clock; refuse one that differs from a clock given explicitly."""
+        if self._clock is None:
+            if self._watchers:  # already used on the system clock: its deadlines live there
+                raise ValueError(
+                    "this TimeoutInterceptor already ran calls on the system clock; create a new "
+                    "one for a pipeline with another clock"
+                )
+            self._clock = clock
+        elif self._clock is not clock:
+            raise ValueError(
+                f"TimeoutInterceptor was given clock {self._clock!r}, but its pipeline uses "
+                f"{clock!r}; two timelines make deadlines meaningless: pass the same clock to "
+                "PipelineBuilder(clock=...) or leave the interceptor's clock unset"
+            )
 
     def _watcher_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatcher:
         watcher = self._watchers.get(loop)
         if watcher is None:
-            watcher = self._watchers[loop] = DeadlineWatcher(self._clock)
+            watcher = self._watchers[loop] = DeadlineWatcher(self.clock)
         self._cached = (loop, watcher)
         return watcher
 
     def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
         """This call's own limit in seconds, and whether a timeout may be retried."""
-        registry = self.registry
-        if registry is None:
-            return self.timeout, False
-        entry = self._lookup((request.kind, request.target, request.action))
+        entry = request.entry
         if entry is None:
-            try:
-                entry = registry.resolve(request.kind, request.target, request.action)
-            except ToolwareError:
-                return self.timeout, False  # the router reports the lookup failure
-        description = entry.description
-        own, entry_limit = self.timeout, description.timeout
+            return self.timeout, False
+        own, entry_limit = self.timeout, entry.timeout
         if entry_limit is None or (own is not None and own < entry_limit):
-            return own, description.idempotent
-        return entry_limit, description.idempotent
+            return own, entry.idempotent
+        return entry_limit, entry.idempotent
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         clock = self._clock
+        if clock is None:
+            clock = system_clock
         now = clock.monotonic()
         limit, retryable = self._policy(request)
         deadline = request.deadline
@@ -109,14 +124,17 @@ class TimeoutInterceptor:
         else:
             budget = deadline - now
             if budget <= 0:
-                return self._expired(request, 0.0, retryable, now, passed=now - deadline)
+                return self._expired(request, 0.0, retryable, now, clock, passed=now - deadline)
+            if budget != budget:  # NaN: a request built by hand, bypassing create()'s check
+                return ResponseContext.failure(_not_a_deadline(request))
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:  # pragma: no cover - a coroutine always runs in a task under asyncio
+            raise RuntimeError("TimeoutInterceptor must run inside an asyncio task")
         loop = task.get_loop()
         cached_loop, watcher = self._cached
-        if loop is not cached_loop:
+        if loop is not cached_loop or watcher is None:
             watcher = self._watcher_for(loop)
         cancelling = task.cancelling()
         watch = watcher.watch(deadline, task)
@@ -125,19 +143,39 @@ class TimeoutInterceptor:
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
             if watcher.fired(watch) and task.uncancel() <= cancelling:
-                return self._expired(request, budget, retryable, now)
+                return self._expired(request, budget, retryable, now, clock)
+            raise
+        except Exception:
+            # Inner code turned our cancellation into an exception of its own: the deadline is
+            # still the answer (and the cancel request is withdrawn, or the task would stay
+            # marked as being cancelled for good).
+            if watcher.fired(watch) and task.uncancel() <= cancelling:
+                self._ignored(request)
+                return self._expired(request, budget, retryable, now, clock)
             raise
         except BaseException:
-            # Inner code turned our cancellation into another exception: still withdraw the
-            # cancel request, or the task stays marked as being cancelled for good.
             if watcher.fired(watch):
                 task.uncancel()
             raise
         finally:
             watcher.done(watch)
-        if watcher.fired(watch):  # the inner code swallowed our cancellation: undo it
+        if watcher.fired(watch):
+            # The inner code swallowed our cancellation and answered late (a value, or an
+            # error of its own): the caller asked for an answer by the deadline.
             task.uncancel()
+            self._ignored(request)
+            return self._expired(request, budget, retryable, now, clock)
         return response
+
+    @staticmethod
+    def _ignored(request: RequestContext) -> None:
+        logger.warning(
+            "timeout.cancel_ignored target=%s request_id=%s: the call went on after its "
+            "deadline cancelled it; make the tool let asyncio.CancelledError through",
+            request.qualified_name,
+            request.id,
+            extra={"target": request.qualified_name, "request_id": request.id},
+        )
 
     def _expired(
         self,
@@ -145,28 +183,52 @@ class TimeoutInterceptor:
         limit: float,
         retryable: bool,
         started: float,
+        clock: Clock,
         *,
         passed: float | None = None,
     ) -> ResponseContext:
         """The timeout response; ``passed`` is set when the deadline was over before we began."""
+        name = request.qualified_name
+        waiting = take_not_started() if passed is None else None
         logger.debug(
-            "timeout.expired",
-            extra={"target": request.qualified_name, "limit": limit, "request_id": request.id},
+            "timeout.expired target=%s limit=%s request_id=%s",
+            name,
+            limit,
+            request.id,
+            extra={"target": name, "limit": limit, "request_id": request.id},
         )
-        message = (
-            f"{request.qualified_name!r} did not complete within the allowed timeout of "
-            f"{limit:.3f}s"
-            if passed is None
-            else f"{request.qualified_name!r} was not started: its deadline passed "
-            f"{passed:.3f}s before the call reached the timeout interceptor"
-        )
+        if passed is not None:
+            message = (
+                f"{name!r} was not started: its deadline passed {passed:.3f}s before the call "
+                "reached the timeout interceptor"
+            )
+            hint = "the caller's deadline was already over; give the call more time"
+        elif waiting is not None:
+            message = (
+                f"{name!r} was never started: no worker thread was free within the allowed "
+                f"timeout of {limit:.3f}s ({waiting})"
+            )
+            hint = "raise workers= on the pipeline, make the tool async, or call again later"
+        else:
+            message = f"{name!r} did not complete within the allowed timeout of {limit:.3f}s"
+            hint = None
         error = CallTimeoutError(
             message,
             limit=limit,
+            started=passed is None and waiting is None,
             retryable=retryable,
+            hint=hint,
             request_id=request.id,
-            target=request.qualified_name,
+            target=name,
         )
-        return ResponseContext.failure(
-            error, started_at=started, finished_at=self._clock.monotonic()
-        )
+        return ResponseContext.failure(error, started_at=started, finished_at=clock.monotonic())
+
+
+def _not_a_deadline(request: RequestContext) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"the request's deadline is {request.deadline!r}, not a time",
+        hint="build requests with RequestContext.create() or pipeline.invoke(), which check "
+        "the deadline; or pass deadline=None for none",
+        request_id=request.id,
+        target=request.qualified_name,
+    )

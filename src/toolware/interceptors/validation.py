@@ -1,18 +1,23 @@
 """Argument validation: bad arguments never reach the handler.
 
-Resolves the request's entry and checks the arguments with the entry's validator (built from
-the handler's type hints). A bad call gets ``invalid_request`` naming each bad field and what
-was expected; an unknown target gets ``not_found`` with close matches. Valid arguments go on
-converted (``"3"`` becomes ``3`` for an ``int`` parameter) unless ``strict=True``.
+Checks the arguments with the validator of the call's entry (built from the handler's type
+hints); the entry comes with the request, resolved once by the pipeline. A bad call gets
+``invalid_request`` naming each bad field and what was expected; an unknown target gets
+``not_found`` with close matches. Valid arguments go on converted (``"3"`` becomes ``3`` for an
+``int`` parameter) unless ``strict=True``.
+
+Place it inside authentication and authorization: an unauthenticated caller must not learn
+which tools exist or what their arguments are.
 
 Events: none; failures are responses.
 """
 
 from __future__ import annotations
 
+from toolware._resolution import Resolver
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ToolwareError
-from toolware.registry.base import Registry, fast_lookup
+from toolware.errors import InternalError, ToolwareError
+from toolware.registry.base import Registry
 from toolware.types import CallNext
 
 __all__ = ["ValidationInterceptor"]
@@ -21,24 +26,33 @@ __all__ = ["ValidationInterceptor"]
 class ValidationInterceptor:
     """Checks arguments against the target entry's schema before the handler runs."""
 
-    __slots__ = ("_lookup", "name", "registry", "strict")
+    __slots__ = ("_resolver", "name", "strict")
 
-    def __init__(self, registry: Registry, *, strict: bool = False) -> None:
-        if not isinstance(registry, Registry):
+    def __init__(self, registry: Registry | None = None, *, strict: bool = False) -> None:
+        """``registry`` is only needed for calls that reach validation unresolved: in a
+        pipeline that does not route to a registry, or after an interceptor outside this one
+        changed the target (``request.with_target``)."""
+        if registry is not None and not isinstance(registry, Registry):
             raise TypeError(
-                f"ValidationInterceptor needs the registry the pipeline routes to, got "
+                f"ValidationInterceptor takes the registry the pipeline routes to, got "
                 f"{type(registry).__name__}"
             )
-        self.registry = registry
-        self._lookup = fast_lookup(registry)
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, got {strict!r}")
         self.strict = strict
         self.name = "validation"
+        self._resolver = None if registry is None else Resolver(registry)
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+        entry = request.resolution
+        if entry is None:
+            if self._resolver is None:
+                return ResponseContext.failure(_unresolved(request))
+            request = await self._resolver.resolve(request)
+            entry = request.resolution
+        if isinstance(entry, ToolwareError):
+            return ResponseContext.failure(entry)
         try:
-            entry = self._lookup((request.kind, request.target, request.action))
-            if entry is None:
-                entry = self.registry.resolve(request.kind, request.target, request.action)
             arguments = entry.validator.validate(request.arguments, strict=self.strict)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))
@@ -47,3 +61,16 @@ class ValidationInterceptor:
         if arguments is not request.arguments:
             request = request.with_arguments(arguments)
         return await call_next(request)
+
+
+def _unresolved(request: RequestContext) -> InternalError:
+    # Refusing is the safe answer: passing the call on unvalidated would make this stage a
+    # declared check that never runs.
+    return InternalError(
+        f"validation has no entry for {request.qualified_name!r}: the pipeline does not route "
+        "to a registry, or an interceptor outside validation changed the target",
+        hint="build the pipeline with .route(registry), or give the interceptor the registry: "
+        "ValidationInterceptor(registry)",
+        request_id=request.id,
+        target=request.qualified_name,
+    )

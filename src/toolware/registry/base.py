@@ -78,6 +78,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     validator: ArgumentValidator
     context_parameter: str | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
+    result_validator: Callable[[Any], Any] | None = None
 
 
 class HealthStatus(StrEnum):

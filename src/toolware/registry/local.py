@@ -322,6 +322,10 @@ class LocalRegistry:
 
     # -- lookup ----------------------------------------------------------------------------
 
+    def is_pending(self, kind: Kind, name: str) -> bool:
+        """Whether resolving ``kind``/``name`` would import a lazy entry's module."""
+        return (kind, name) in self._lazy
+
     def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
         entry = self._entries.get((kind, name, action))
         if entry is not None:

@@ -90,11 +90,8 @@ async def test_an_endless_generator_is_refused_not_consumed() -> None:
 
     registry = LocalRegistry()
     registry.tool(numbers)
-    pipeline = default_pipeline(registry)
-    try:
+    async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("numbers", {"a": 1, "xs": endless()})
-    finally:
-        pipeline.close()
     error = response.error
     assert isinstance(error, InvalidRequestError)
     assert [f.field for f in error.fields] == ["xs"]
@@ -131,11 +128,8 @@ async def test_hostile_keys_and_mappings_are_invalid_requests(arguments: dict[An
     """Keys whose __eq__ raises and mappings whose items() raises: invalid_request, no text."""
     registry = LocalRegistry()
     registry.tool(numbers)
-    pipeline = default_pipeline(registry)
-    try:
+    async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("numbers", arguments)
-    finally:
-        pipeline.close()
     error = response.error
     assert isinstance(error, InvalidRequestError)
     assert "secret" not in json.dumps(error.to_dict())

@@ -144,3 +144,10 @@ def test_response_is_frozen() -> None:
 def test_toolware_error_is_accepted_as_base_class() -> None:
     """Any ToolwareError subclass, including the base, is a valid response error."""
     assert ResponseContext.failure(ToolwareError("x")).error is not None
+
+
+def test_success_and_failure_defaults() -> None:
+    """Without timings, success() and failure() start and finish at 0.0 after one attempt."""
+    for response in (ResponseContext.success("v"), ResponseContext.failure(ToolFailedError("x"))):
+        assert (response.started_at, response.finished_at, response.attempts) == (0.0, 0.0, 1)
+        assert response.elapsed == 0.0

@@ -1,14 +1,16 @@
-"""Tests for toolware.errors: categories, transport codes, to_dict, bind and cause chains."""
+"""Tests for toolware.errors: categories, to_dict, bounds, bind and cause chains."""
 
 from __future__ import annotations
 
 import copy
 import json
 import pickle
+import tracemalloc
 from typing import Any
 
 import pytest
 
+from toolware import _limits
 from toolware.errors import (
     BuilderFrozenError,
     CallCancelledError,
@@ -30,25 +32,24 @@ from toolware.errors import (
     UnavailableError,
 )
 
-# The table in the errors module docstring: class, required kwargs, category, retryable,
-# HTTP status, JSON-RPC code.
-TABLE: list[tuple[type[ToolwareError], dict[str, Any], str, bool, int, int]] = [
-    (InvalidRequestError, {}, "invalid_request", False, 422, -32602),
-    (NotFoundError, {}, "not_found", False, 404, -32602),
-    (UnauthenticatedError, {}, "unauthenticated", False, 401, -32001),
-    (ForbiddenError, {}, "forbidden", False, 403, -32002),
-    (RateLimitedError, {"retry_after": 1.0}, "rate_limited", True, 429, -32003),
-    (CircuitOpenError, {"retry_after": 1.0}, "circuit_open", True, 503, -32004),
-    (CallTimeoutError, {"limit": 1.0}, "timeout", False, 504, -32005),
-    (UnavailableError, {}, "unavailable", True, 503, -32006),
-    (ToolFailedError, {}, "tool_failed", False, 502, -32007),
-    (CallCancelledError, {}, "cancelled", False, 499, -32800),
-    (InternalError, {}, "internal", False, 500, -32603),
+# The tree in the errors module docstring: class, required kwargs, category, retryable.
+TABLE: list[tuple[type[ToolwareError], dict[str, Any], str, bool]] = [
+    (InvalidRequestError, {}, "invalid_request", False),
+    (NotFoundError, {}, "not_found", False),
+    (UnauthenticatedError, {}, "unauthenticated", False),
+    (ForbiddenError, {}, "forbidden", False),
+    (RateLimitedError, {"retry_after": 1.0}, "rate_limited", True),
+    (CircuitOpenError, {"retry_after": 1.0}, "circuit_open", True),
+    (CallTimeoutError, {"limit": 1.0}, "timeout", False),
+    (UnavailableError, {}, "unavailable", True),
+    (ToolFailedError, {}, "tool_failed", False),
+    (CallCancelledError, {}, "cancelled", False),
+    (InternalError, {}, "internal", False),
 ]
 
 
 @pytest.mark.parametrize(
-    ("cls", "kwargs", "category", "retryable", "http", "jsonrpc"),
+    ("cls", "kwargs", "category", "retryable"),
     TABLE,
     ids=[row[0].__name__ for row in TABLE],
 )
@@ -57,23 +58,18 @@ def test_every_category_matches_the_table(
     kwargs: dict[str, Any],
     category: str,
     retryable: bool,
-    http: int,
-    jsonrpc: int,
 ) -> None:
-    """Each error class has the category, default retryability and codes the table gives."""
+    """Each error class has the category and default retryability the tree gives, no codes."""
     error = cls("message", **kwargs)
     assert error.category == ErrorCategory(category)
     assert error.category.value == category
     assert error.retryable is retryable
-    assert error.http_status == http
-    assert error.jsonrpc_code == jsonrpc
+    assert not hasattr(error, "http_status")
+    assert not hasattr(error, "jsonrpc_code")
     data = error.to_dict()
-    assert (data["category"], data["retryable"], data["http_status"], data["jsonrpc_code"]) == (
-        category,
-        retryable,
-        http,
-        jsonrpc,
-    )
+    assert (data["category"], data["retryable"]) == (category, retryable)
+    assert "http_status" not in data
+    assert "jsonrpc_code" not in data
     assert isinstance(error, ToolwareError)
 
 
@@ -115,8 +111,6 @@ def test_to_dict_has_exactly_the_documented_keys() -> None:
         "retryable": False,
         "request_id": "r1",
         "target": "search",
-        "http_status": 403,
-        "jsonrpc_code": -32002,
         "causes": [],
     }
     json.dumps(data)
@@ -149,6 +143,7 @@ def test_to_dict_has_no_arguments() -> None:
     data = error.to_dict()
     assert "arguments" not in data
     assert data["fields"] == [{"field": "password", "problem": "too short", "expected": None}]
+    assert data["fields_omitted"] == 0
 
 
 def test_bind_fills_only_missing_fields() -> None:
@@ -259,6 +254,7 @@ def test_invalid_request_fields() -> None:
         {"field": "limit", "problem": "must be >= 1", "expected": "integer >= 1"},
         {"field": "q", "problem": "missing", "expected": None},
     ]
+    assert error.to_dict()["fields_omitted"] == 0
     assert InvalidRequestError("bad").to_dict()["fields"] == []
 
 
@@ -275,6 +271,13 @@ def test_timeout_limit_details() -> None:
     error = CallTimeoutError("too slow", limit=1.5)
     assert error.limit == 1.5
     assert error.to_dict()["limit"] == 1.5
+    assert error.started is True
+    assert error.to_dict()["started"] is True
+    waited = CallTimeoutError("never started", limit=1.5, started=False)
+    assert (waited.started, waited.to_dict()["started"]) == (False, False)
+    assert waited.hint == "the call never started; raise the timeout or lower the load"
+    assert "cheaper" in error.hint
+    assert CallTimeoutError("x", limit=1.0, started=False, hint="h").hint == "h"
 
 
 def test_internal_error_names_the_interceptor() -> None:
@@ -330,3 +333,204 @@ def test_field_error_is_frozen() -> None:
     field = FieldError("a", "b")
     with pytest.raises(AttributeError):
         field.field = "c"  # type: ignore[misc]
+
+
+# --- typed constructors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [(row[0], row[1]) for row in TABLE],
+    ids=[row[0].__name__ for row in TABLE],
+)
+def test_a_misspelled_keyword_is_refused(cls: type[ToolwareError], kwargs: dict[str, Any]) -> None:
+    """Every constructor names its keywords: hnt= is a TypeError, not silently dropped."""
+    with pytest.raises(TypeError, match="hnt"):
+        cls("message", hnt="x", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("error", "attribute", "value"),
+    [
+        (
+            RateLimitedError("m", retry_after=2.5, hint="h", request_id="r", target="t"),
+            "retry_after",
+            2.5,
+        ),
+        (
+            CircuitOpenError("m", retry_after=4.0, hint="h", request_id="r", target="t"),
+            "retry_after",
+            4.0,
+        ),
+        (
+            InvalidRequestError(
+                "m", fields=(FieldError("a", "b"),), hint="h", request_id="r", target="t"
+            ),
+            "fields",
+            (FieldError("a", "b"),),
+        ),
+        (
+            NotFoundError("m", candidates=("x",), hint="h", request_id="r", target="t"),
+            "candidates",
+            ("x",),
+        ),
+        (
+            CallTimeoutError("m", limit=1.0, started=False, hint="h", request_id="r", target="t"),
+            "started",
+            False,
+        ),
+        (
+            InternalError("m", interceptor="auth", hint="h", request_id="r", target="t"),
+            "interceptor",
+            "auth",
+        ),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, ToolwareError) else None,
+)
+def test_constructors_keep_every_keyword(
+    error: ToolwareError, attribute: str, value: object
+) -> None:
+    """Each subclass passes the common keywords on and keeps its own."""
+    assert getattr(error, attribute) == value
+    assert (error.hint, error.request_id, error.target) == ("h", "r", "t")
+    assert error.to_dict()["hint"] == "h"
+    assert InvalidRequestError("m", retryable=True).retryable is True
+
+
+def test_base_category_is_internal() -> None:
+    """A bare ToolwareError (a bug) is internal and not retryable."""
+    error = ToolwareError("x")
+    assert error.category is ErrorCategory.INTERNAL
+    assert error.to_dict()["category"] == "internal"
+    assert error.retryable is False
+
+
+def test_copy_keeps_the_whole_chain() -> None:
+    """copy() keeps __cause__, __context__ and __suppress_context__."""
+    error = ToolFailedError("x")
+    error.__cause__ = KeyError("cause")
+    error.__context__ = OSError("context")
+    error.__suppress_context__ = True
+    clone = error.copy()
+    assert clone.__cause__ is error.__cause__
+    assert clone.__context__ is error.__context__
+    assert clone.__suppress_context__ is True
+
+
+# --- bounded messages and to_dict() -------------------------------------------------------
+
+
+def test_messages_and_hints_are_cut_with_a_marker() -> None:
+    """A huge message or hint is cut to MAX_MESSAGE_CHARS and says how much was cut."""
+    error = ToolFailedError("x" * 100_000, hint="h" * 5_000)
+    assert len(error.message) <= _limits.MAX_MESSAGE_CHARS
+    assert error.message.endswith("more characters]")
+    assert "99" in error.message.rsplit("[", 1)[1]
+    assert len(error.hint) <= _limits.MAX_MESSAGE_CHARS
+    assert error.args == (error.message,)
+    assert ToolFailedError("short").message == "short"
+
+
+def test_field_lists_are_capped_and_counted() -> None:
+    """At most MAX_FIELDS fields are kept; fields_omitted counts the rest."""
+    fields = [FieldError(f"f{i}", "missing") for i in range(1_000)]
+    error = InvalidRequestError("bad", fields=iter(fields), fields_omitted=5)
+    assert error.fields == tuple(fields[: _limits.MAX_FIELDS])
+    assert error.fields_omitted == 1_000 - _limits.MAX_FIELDS + 5
+    assert error.to_dict()["fields_omitted"] == error.fields_omitted
+
+
+def test_field_texts_are_cut() -> None:
+    """A field's path, problem and expected text are each bounded."""
+    long = "y" * 10_000
+    [field] = InvalidRequestError("bad", fields=(FieldError(long, long, long),)).fields
+    for text in (field.field, field.problem, field.expected):
+        assert text is not None
+        assert len(text) <= _limits.MAX_FIELD_TEXT_CHARS
+
+
+def test_candidates_are_capped_and_escaped() -> None:
+    """At most MAX_CANDIDATES close matches, each short and with control characters escaped."""
+    error = NotFoundError("no", candidates=("a", "b\nc", "d" * 500, "e", "f"))
+    assert len(error.candidates) == _limits.MAX_CANDIDATES
+    assert error.candidates[:2] == ("a", "b\\nc")
+    assert len(error.candidates[2]) <= 70
+    assert "\n" not in error.hint
+
+
+def test_to_dict_bounds_caller_supplied_ids_and_targets() -> None:
+    """A 1 MB target or request id does not make a 1 MB to_dict()."""
+    error = ToolFailedError("x", request_id="r" * 1_000_000, target="t" * 1_000_000)
+    assert len(json.dumps(error.to_dict())) < 3_000
+
+
+def test_safe_name() -> None:
+    """Names are cut, control characters escaped, non-strings named by type."""
+    assert _limits.safe_name("ok") == "ok"
+    assert _limits.safe_name("a\x00b\x1b") == "a\\x00b\\x1b"
+    assert _limits.safe_name("s" * 100) == "s" * _limits.MAX_NAME_CHARS + "..."
+    assert _limits.safe_name(3) == "3"
+    assert _limits.safe_name(10**30) == "<int>"
+    assert _limits.safe_name(b"x") == "<bytes>"
+    assert _limits.bounded("abc", 10) == "abc"
+    assert _limits.bounded("a" * 50, 5) == "... [50 more characters]"
+
+
+# --- bind() and reused error objects ------------------------------------------------------
+
+SHARED = ToolFailedError("shared failure")
+
+
+def _failing_tool(payload: bytes) -> None:
+    raise SHARED
+
+
+def _traceback_depth(error: BaseException) -> int:
+    depth, tb = 0, error.__traceback__
+    while tb is not None:
+        depth, tb = depth + 1, tb.tb_next
+    return depth
+
+
+def test_a_reused_error_does_not_accumulate_tracebacks() -> None:
+    """Raising one module-level error for 2,000 calls keeps neither their frames nor their
+    arguments: bind() hands each call a copy with its own traceback and clears the original's."""
+    bound: ToolwareError | None = None
+
+    def call(number: int) -> ToolwareError:
+        try:
+            _failing_tool(bytes(10_000))
+        except ToolwareError as error:
+            return error.bind(f"r{number}", "tool")
+        raise AssertionError("unreachable")
+
+    tracemalloc.start()
+    try:
+        call(0)
+        before, _ = tracemalloc.get_traced_memory()
+        for number in range(2_000):
+            bound = call(number)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert SHARED.__traceback__ is None
+    assert SHARED.request_id is None
+    assert bound is not None
+    assert bound is not SHARED
+    assert bound.request_id == "r1999"
+    assert 1 <= _traceback_depth(bound) <= 3  # this raise's frames only
+    assert after - before < 200_000  # 2,000 x 10 KB would be 20 MB
+
+
+def test_a_raised_error_is_bound_as_a_copy_with_its_traceback() -> None:
+    """A raised error's bound copy keeps the traceback and the cause; the original is detached."""
+    original = ToolFailedError("x")
+    try:
+        raise original from KeyError("k")
+    except ToolFailedError as caught:
+        bound = caught.bind("r1", "t")
+    assert bound is not original
+    assert bound.__traceback__ is not None
+    assert original.__traceback__ is None
+    assert isinstance(bound.__cause__, KeyError)
+    assert (bound.request_id, bound.target, original.request_id) == ("r1", "t", None)

@@ -208,7 +208,8 @@ async def test_outer_pipeline_frame_is_not_mistaken_for_its_sub_pipeline() -> No
 
 
 async def test_toolware_error_from_an_interceptor_keeps_its_category() -> None:
-    """A ToolwareError raised by an interceptor is returned as is, bound to the call."""
+    """A ToolwareError raised by an interceptor keeps its class and fields, bound to the call
+    (a bound copy: the raised object may be kept and raised again for other calls)."""
     raised = RateLimitedError("slow down", retry_after=2.0)
 
     async def limit(request: RequestContext, call_next: CallNext) -> ResponseContext:
@@ -216,10 +217,12 @@ async def test_toolware_error_from_an_interceptor_keeps_its_category() -> None:
 
     pipeline = PipelineBuilder().use(limit).route(echo).build()
     response = await pipeline.invoke("notes", kind=Kind.PLUGIN, action="add")
-    assert response.error is raised
-    assert raised.category is ErrorCategory.RATE_LIMITED
-    assert raised.request_id is not None
-    assert raised.target == "notes.add"
+    error = response.error
+    assert isinstance(error, RateLimitedError)
+    assert error.category is ErrorCategory.RATE_LIMITED
+    assert error.retry_after == 2.0
+    assert error.request_id is not None
+    assert error.target == "notes.add"
 
 
 async def test_handler_failures_are_returned_not_raised() -> None:

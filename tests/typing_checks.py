@@ -9,12 +9,17 @@ from typing import assert_type
 
 from toolware import (
     CallNext,
+    CallTimeoutError,
     ExtraKey,
+    FieldError,
     Handler,
     Interceptor,
+    InvalidRequestError,
     LocalRegistry,
+    NotFoundError,
     Pipeline,
     PipelineBuilder,
+    RateLimitedError,
     RequestContext,
     ResponseContext,
     StatsInterceptor,
@@ -64,3 +69,13 @@ async def check_types(request: RequestContext) -> None:
     outer = PipelineBuilder().route(nested).build()
     assert_type(await outer(request), ResponseContext)
     assert_type(await PipelineBuilder().route(handler).build().invoke("add"), ResponseContext)
+
+
+def check_error_constructors() -> None:
+    # Every keyword is typed: a misspelling such as hnt= or retry_afer= is a mypy error.
+    InvalidRequestError("bad", fields=(FieldError("a", "missing"),), hint="h", target="t")
+    NotFoundError("no tool 'x'", candidates=("y",), request_id="r1")
+    RateLimitedError("slow down", retry_after=1.5, retryable=False)
+    CallTimeoutError("waited for a worker", limit=2.0, started=False)
+    InvalidRequestError("bad", hnt="x")  # type: ignore[call-arg]
+    CallTimeoutError("slow", limit="2")  # type: ignore[arg-type]

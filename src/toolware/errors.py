@@ -3,19 +3,22 @@
 Call errors describe why one call failed. They are values: the pipeline returns them inside a
 :class:`~toolware.context.ResponseContext` and only ``response.unwrap()`` raises them::
 
-    ToolwareError                      category          retryable           HTTP  JSON-RPC
-    ├── InvalidRequestError            invalid_request   no                  422   -32602
-    ├── NotFoundError                  not_found         no                  404   -32602
+    ToolwareError                      category          retryable
+    ├── InvalidRequestError            invalid_request   no
+    ├── NotFoundError                  not_found         no
     │   └── UnknownEntryError          not_found (the registry has no such entry)
-    ├── UnauthenticatedError           unauthenticated   no                  401   -32001
-    ├── ForbiddenError                 forbidden         no                  403   -32002
-    ├── RateLimitedError               rate_limited      yes, after delay    429   -32003
-    ├── CircuitOpenError               circuit_open      yes, after delay    503   -32004
-    ├── CallTimeoutError               timeout           if idempotent       504   -32005
-    ├── UnavailableError               unavailable       yes                 503   -32006
-    ├── ToolFailedError                tool_failed       per tool policy     502   -32007
-    ├── CallCancelledError             cancelled         no                  499   -32800
-    └── InternalError                  internal          no                  500   -32603
+    ├── UnauthenticatedError           unauthenticated   no
+    ├── ForbiddenError                 forbidden         no
+    ├── RateLimitedError               rate_limited      yes, after delay
+    ├── CircuitOpenError               circuit_open      yes, after delay
+    ├── CallTimeoutError               timeout           if idempotent
+    ├── UnavailableError               unavailable       yes
+    ├── ToolFailedError                tool_failed       per tool policy
+    ├── CallCancelledError             cancelled         no
+    └── InternalError                  internal          no
+
+An error knows its category, not its transports: HTTP status, JSON-RPC/MCP reply and CLI exit
+status are per-category tables in :mod:`toolware.error_codes`, applied at the boundary.
 
 Setup errors are raised while a pipeline or registry is being put together, never during a
 call; they are ordinary ``ValueError``/``TypeError``/``RuntimeError`` subclasses::
@@ -25,19 +28,23 @@ call; they are ordinary ``ValueError``/``TypeError``/``RuntimeError`` subclasses
     ├── RegistryCollisionError (ValueError) two sources expose the same name
     └── BuilderFrozenError (RuntimeError)  a builder was changed after build()
 
-``to_dict()`` is what crosses a process boundary. It never contains the call's arguments and,
-for causes, only their type names: a handler's exception text is part of ``message`` because
-agents need it to correct themselves, but the cause objects themselves stay in the process.
+``to_dict()`` crosses the process boundary: no arguments, causes by type name only (a handler's
+exception text is in ``message``: agents need it to correct themselves), and a size that does
+not grow with the input (constructors apply the limits in :mod:`toolware._limits`).
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import Any, ClassVar
+from itertools import islice
+from typing import Any, ClassVar, TypedDict
 
 import msgspec
+from typing_extensions import Unpack
+
+from toolware import _limits
+from toolware._limits import bounded, safe_name
 
 __all__ = [
     "BuilderFrozenError",
@@ -45,6 +52,7 @@ __all__ = [
     "CallTimeoutError",
     "CircuitOpenError",
     "ErrorCategory",
+    "ErrorOptions",
     "FieldError",
     "ForbiddenError",
     "InternalError",
@@ -79,12 +87,19 @@ class ErrorCategory(StrEnum):
     INTERNAL = "internal"
 
 
+class ErrorOptions(TypedDict, total=False):
+    """The keyword arguments every call error takes: ``**options`` in subclass constructors."""
+
+    hint: str | None
+    retryable: bool | None
+    request_id: str | None
+    target: str | None
+
+
 class ToolwareError(Exception):
-    """Base of all call errors. Subclasses fix the category and transport codes."""
+    """Base of all call errors. Subclasses fix the category and the default retryability."""
 
     category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
-    http_status: ClassVar[int] = 500
-    jsonrpc_code: ClassVar[int] = -32603
     default_retryable: ClassVar[bool] = False
     default_hint: ClassVar[str] = ""
 
@@ -97,35 +112,41 @@ class ToolwareError(Exception):
         request_id: str | None = None,
         target: str | None = None,
     ) -> None:
+        message = bounded(message, _limits.MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint if hint is None else hint
+        self.hint = self.default_hint if hint is None else bounded(hint, _limits.MAX_MESSAGE_CHARS)
         self.retryable = self.default_retryable if retryable is None else retryable
         self.request_id = request_id
         self.target = target
 
     def bind(self, request_id: str, target: str) -> ToolwareError:
-        """Fill in the request id and target where they are still unknown.
+        """This error bound to one call: the request id and target filled in where unknown.
 
-        Errors raised below the pipeline (a registry lookup, a handler) do not know which call
-        they belong to; the layer that catches them binds them before returning them. Returns
-        ``self``, or a bound copy if ``self`` already belongs to another call: an error object
-        kept and raised for many calls must not carry the first call's id into the others.
+        The layer that catches an error raised below the pipeline binds it to the call. An error
+        never raised and bound to no other call is bound in place; otherwise the result is a copy
+        holding this raise's traceback, and the original's traceback is cleared: each ``raise``
+        of a kept error object adds its frames (and every call's arguments) to that traceback.
         """
-        if self.request_id is not None and self.request_id != request_id:
-            clone = self.copy()
-            clone.request_id = request_id
-            clone.target = target
-            return clone
-        if self.request_id is None:
-            self.request_id = request_id
-        if self.target is None:
-            self.target = target
-        return self
+        other_call = self.request_id is not None and self.request_id != request_id
+        if self.__traceback__ is None and not other_call:
+            bound = self
+        else:
+            bound = self.copy().with_traceback(self.__traceback__)
+            self.__traceback__ = None
+            if other_call:
+                bound.request_id = bound.target = None
+        if bound.request_id is None:
+            bound.request_id = request_id
+        if bound.target is None:
+            bound.target = target
+        return bound
 
     def copy(self) -> ToolwareError:
-        """A shallow copy with the same cause chain (``copy.copy`` drops ``__cause__``)."""
-        clone = copy.copy(self)
+        """A shallow copy with the same cause chain; by hand, 6x faster than ``copy.copy``."""
+        cls = type(self)
+        clone = cls.__new__(cls, *self.args)
+        clone.__dict__.update(self.__dict__)
         clone.__cause__ = self.__cause__
         clone.__context__ = self.__context__
         clone.__suppress_context__ = self.__suppress_context__
@@ -151,18 +172,16 @@ class ToolwareError(Exception):
             "message": self.message,
             "hint": self.hint,
             "retryable": self.retryable,
-            "request_id": self.request_id,
-            "target": self.target,
-            "http_status": self.http_status,
-            "jsonrpc_code": self.jsonrpc_code,
+            # Ids and targets can come from the caller (a 16 MB tool name was tried).
+            "request_id": self.request_id and bounded(self.request_id, _limits.MAX_ID_CHARS),
+            "target": self.target and bounded(self.target, _limits.MAX_ID_CHARS),
         }
         data.update(self.details())
         data["causes"] = [_type_name(cause) for cause in self.causes()]
         return data
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The default rebuilds with cls(*args), which fails for subclasses whose __init__ takes
-        # required keyword-only arguments (retry_after, limit), so copy.copy() and pickle did.
+        # The default, cls(*args), fails for required keyword-only arguments (retry_after, limit).
         return (_rebuild, (type(self), self.message), self.__dict__.copy())
 
     def __str__(self) -> str:
@@ -194,10 +213,8 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def _type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
+    module, name = type(exc).__module__, type(exc).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -211,54 +228,63 @@ class FieldError(msgspec.Struct, frozen=True):
         return {"field": self.field, "problem": self.problem, "expected": self.expected}
 
 
+def _bounded_field(field: FieldError, limit: int) -> FieldError:
+    expected = field.expected and bounded(field.expected, limit)
+    return FieldError(bounded(field.field, limit), bounded(field.problem, limit), expected)
+
+
 class InvalidRequestError(ToolwareError):
     """The arguments or the request itself are malformed; ``fields`` names each bad field."""
 
     category = ErrorCategory.INVALID_REQUEST
-    http_status = 422
-    jsonrpc_code = -32602
     default_hint = "fix the arguments named in 'fields' and call again"
 
-    def __init__(self, message: str, *, fields: tuple[FieldError, ...] = (), **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.fields = fields
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Iterable[FieldError] = (),
+        fields_omitted: int = 0,
+        **options: Unpack[ErrorOptions],
+    ) -> None:
+        super().__init__(message, **options)
+        fields, limit = tuple(fields), _limits.MAX_FIELDS
+        self.fields = tuple(_bounded_field(f, _limits.MAX_FIELD_TEXT_CHARS) for f in fields[:limit])
+        self.fields_omitted = fields_omitted + max(len(fields) - limit, 0)
 
     def details(self) -> dict[str, Any]:
-        return {"fields": [field.to_dict() for field in self.fields]}
+        return {"fields": [f.to_dict() for f in self.fields], "fields_omitted": self.fields_omitted}
 
 
 class NotFoundError(ToolwareError):
     """No entry of that kind and name; ``candidates`` lists close matches."""
 
     category = ErrorCategory.NOT_FOUND
-    http_status = 404
-    jsonrpc_code = -32602
     default_hint = "list the available entries with 'toolware list' or registry.list()"
 
-    def __init__(self, message: str, *, candidates: tuple[str, ...] = (), **kwargs: Any) -> None:
-        if "hint" not in kwargs and candidates:
-            kwargs["hint"] = "did you mean " + " or ".join(repr(c) for c in candidates) + "?"
-        super().__init__(message, **kwargs)
-        self.candidates = candidates
+    def __init__(
+        self, message: str, *, candidates: Iterable[str] = (), **options: Unpack[ErrorOptions]
+    ) -> None:
+        shown = tuple(safe_name(c, 64) for c in islice(candidates, _limits.MAX_CANDIDATES))
+        if options.get("hint") is None and shown:
+            options["hint"] = "did you mean " + " or ".join(repr(c) for c in shown) + "?"
+        super().__init__(message, **options)
+        self.candidates = shown
 
     def details(self) -> dict[str, Any]:
         return {"candidates": list(self.candidates)}
 
 
 class UnknownEntryError(NotFoundError):
-    """The registry has no entry of that kind, name and action.
-
-    Raised by registries, so callers can tell a wrong tool name (an agent inventing tools) from
-    a handler reporting that something it looked up does not exist (plain ``NotFoundError``).
-    """
+    """The registry has no entry of that kind, name and action. Raised by registries, so callers
+    can tell a wrong tool name (an agent inventing tools) from a handler reporting that something
+    it looked up does not exist (plain ``NotFoundError``)."""
 
 
 class UnauthenticatedError(ToolwareError):
     """The caller did not prove who it is."""
 
     category = ErrorCategory.UNAUTHENTICATED
-    http_status = 401
-    jsonrpc_code = -32001
     default_hint = "send valid credentials"
 
 
@@ -266,14 +292,14 @@ class ForbiddenError(ToolwareError):
     """The caller is known but may not make this call."""
 
     category = ErrorCategory.FORBIDDEN
-    http_status = 403
-    jsonrpc_code = -32002
     default_hint = "ask for a role that allows this call"
 
 
 class _RetryAfterError(ToolwareError):
-    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, retry_after: float, **options: Unpack[ErrorOptions]
+    ) -> None:
+        super().__init__(message, **options)
         self.retry_after = retry_after
 
     def details(self) -> dict[str, Any]:
@@ -284,8 +310,6 @@ class RateLimitedError(_RetryAfterError):
     """Too many calls; ``retry_after`` says how many seconds to wait."""
 
     category = ErrorCategory.RATE_LIMITED
-    http_status = 429
-    jsonrpc_code = -32003
     default_retryable = True
     default_hint = "wait retry_after seconds before calling again"
 
@@ -294,22 +318,26 @@ class CircuitOpenError(_RetryAfterError):
     """The target failed too often and is rested; ``retry_after`` says for how long."""
 
     category = ErrorCategory.CIRCUIT_OPEN
-    http_status = 503
-    jsonrpc_code = -32004
     default_retryable = True
     default_hint = "wait retry_after seconds; the target is failing"
 
 
 class CallTimeoutError(ToolwareError):
-    """The call did not finish within ``limit`` seconds."""
+    """The call did not finish within ``limit`` seconds.
+
+    ``started`` is False when the handler never began: the deadline passed while the call waited
+    (for a worker thread, say), so making the call cheaper would not help.
+    """
 
     category = ErrorCategory.TIMEOUT
-    http_status = 504
-    jsonrpc_code = -32005
     default_hint = "raise the timeout or make the call cheaper"
 
-    def __init__(self, message: str, *, limit: float, started: bool = True, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, limit: float, started: bool = True, **options: Unpack[ErrorOptions]
+    ) -> None:
+        if not started and options.get("hint") is None:
+            options["hint"] = "the call never started; raise the timeout or lower the load"
+        super().__init__(message, **options)
         self.limit = limit
         self.started = started
 
@@ -321,8 +349,6 @@ class UnavailableError(ToolwareError):
     """A registry, remote source or dependency cannot be reached right now."""
 
     category = ErrorCategory.UNAVAILABLE
-    http_status = 503
-    jsonrpc_code = -32006
     default_retryable = True
     default_hint = "try again later"
 
@@ -331,8 +357,6 @@ class ToolFailedError(ToolwareError):
     """The handler raised; the exception is the cause. Retryable only if the entry says so."""
 
     category = ErrorCategory.TOOL_FAILED
-    http_status = 502
-    jsonrpc_code = -32007
     default_hint = "the tool reported an error; check its arguments or its service"
 
 
@@ -340,20 +364,18 @@ class CallCancelledError(ToolwareError):
     """The caller went away or cancelled the call."""
 
     category = ErrorCategory.CANCELLED
-    http_status = 499
-    jsonrpc_code = -32800
 
 
 class InternalError(ToolwareError):
     """A bug in toolware or in an interceptor; ``interceptor`` names the culprit if known."""
 
     category = ErrorCategory.INTERNAL
-    http_status = 500
-    jsonrpc_code = -32603
     default_hint = "this is a bug, not a problem with the call; report it with the cause"
 
-    def __init__(self, message: str, *, interceptor: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, interceptor: str | None = None, **options: Unpack[ErrorOptions]
+    ) -> None:
+        super().__init__(message, **options)
         self.interceptor = interceptor
 
     def details(self) -> dict[str, Any]:

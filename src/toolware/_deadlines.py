@@ -3,7 +3,7 @@
 Scheduling a loop timer per call (what ``asyncio.timeout`` does) costs a ``TimerHandle``, a
 heap push ordered by a Python ``__lt__``, and a cancel, for every call, although almost no call
 ever times out. A :class:`DeadlineWatcher` keeps the deadlines of one event loop in its own heap
-of plain lists (ordered by C float comparison) and arms a single clock timer for the earliest
+of plain number tuples (ordered by C float comparison) and arms a single clock timer for the earliest
 one. A call that finishes only marks its entry as done: dead entries are dropped when they reach
 the head of the heap, or all at once when they make up most of it, so memory stays bounded by
 the calls in flight. docs/benchmarks.md has the cost per call against a timer per call and
@@ -20,52 +20,58 @@ from toolware.clock import Clock, TimerHandle
 
 __all__ = ["DeadlineWatcher", "Watch"]
 
-# A watch is a list, so that the heap compares it in C: [deadline, sequence, task, state].
-Watch = list[object]
-_DEADLINE, _SEQUENCE, _TASK, _STATE = 0, 1, 2, 3
-_WAITING, _FIRED, _DONE = 0, 1, 2
+Watch = int
+"""A watch is its sequence number: the heap holds ``(deadline, sequence)`` tuples of plain
+numbers (compared in C, and untracked by the cyclic collector once it has seen them), and the
+watched tasks live in one dict, so a call in flight adds no container the collector must keep
+walking."""
 _COMPACT_AT = 64  # below this many dead entries, compacting is not worth a pass
 
 
 class DeadlineWatcher:
     """Cancels each watched task when its deadline passes on ``clock``."""
 
-    __slots__ = ("_armed_at", "_clock", "_dead", "_heap", "_sequence", "_timer")
+    __slots__ = ("_armed_at", "_clock", "_dead", "_fired", "_heap", "_next", "_timer", "_waiting")
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._heap: list[Watch] = []
-        self._sequence = itertools.count()
+        self._heap: list[tuple[float, int]] = []
+        self._waiting: dict[int, asyncio.Task[object]] = {}
+        self._fired: set[int] = set()
+        self._next = itertools.count().__next__
         self._timer: TimerHandle | None = None
         self._armed_at = float("inf")
         self._dead = 0
 
     def watch(self, deadline: float, task: asyncio.Task[object]) -> Watch:
         """Cancel ``task`` at ``deadline`` unless :meth:`done` is called first."""
-        entry: Watch = [deadline, next(self._sequence), task, _WAITING]
-        heapq.heappush(self._heap, entry)
+        sequence = self._next()
+        heapq.heappush(self._heap, (deadline, sequence))
+        self._waiting[sequence] = task
         if deadline < self._armed_at:
             self._arm(deadline)
-        return entry
+        return sequence
 
-    @staticmethod
-    def fired(entry: Watch) -> bool:
-        """Whether this watch cancelled its task."""
-        return entry[_STATE] == _FIRED
+    def fired(self, watch: Watch) -> bool:
+        """Whether this watch cancelled its task (until :meth:`done` is called)."""
+        return watch in self._fired
 
-    def done(self, entry: Watch) -> None:
-        """The call finished: forget its deadline."""
-        if entry[_STATE] == _WAITING:
-            entry[_STATE] = _DONE
-            entry[_TASK] = None  # do not keep the task alive until the deadline
+    def done(self, watch: Watch) -> bool:
+        """The call finished: forget its deadline. Returns whether it had fired."""
+        if self._waiting.pop(watch, None) is not None:
             self._dead += 1
             if self._dead > _COMPACT_AT and self._dead * 2 > len(self._heap):
                 self._compact()
+            return False
+        if watch in self._fired:
+            self._fired.discard(watch)
+            return True
+        return False
 
     @property
     def pending(self) -> int:
         """How many watched calls are still waiting."""
-        return len(self._heap) - self._dead
+        return len(self._waiting)
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
@@ -77,24 +83,23 @@ class DeadlineWatcher:
         self._timer = None
         self._armed_at = float("inf")
         now = self._clock.monotonic()
-        heap = self._heap
+        heap, waiting = self._heap, self._waiting
         while heap:
-            head = heap[0]
-            if head[_STATE] == _DONE:
+            deadline, sequence = heap[0]
+            if sequence not in waiting:
                 heapq.heappop(heap)
                 self._dead -= 1
-            elif head[_DEADLINE] <= now:  # type: ignore[operator]
+            elif deadline <= now:
                 heapq.heappop(heap)
-                head[_STATE] = _FIRED
-                task = head[_TASK]
-                head[_TASK] = None
-                task.cancel()  # type: ignore[attr-defined]
+                self._fired.add(sequence)
+                waiting.pop(sequence).cancel()
             else:
                 break
         if heap:
-            self._arm(heap[0][_DEADLINE])  # type: ignore[arg-type]
+            self._arm(heap[0][0])
 
     def _compact(self) -> None:
-        self._heap = [entry for entry in self._heap if entry[_STATE] == _WAITING]
+        waiting = self._waiting
+        self._heap = [entry for entry in self._heap if entry[1] in waiting]
         heapq.heapify(self._heap)
         self._dead = 0

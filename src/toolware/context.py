@@ -195,7 +195,7 @@ def checked_deadline(deadline: float | None) -> float | None:
     return deadline
 
 
-class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
+class RequestContext(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One call: who, what, with which arguments, and until when.
 
     ``deadline`` is an absolute time on the pipeline clock's ``monotonic()`` timeline, or

@@ -142,24 +142,22 @@ class TimeoutInterceptor:
             response = await call_next(request)
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
-            if watcher.fired(watch) and task.uncancel() <= cancelling:
+            if watcher.done(watch) and task.uncancel() <= cancelling:
                 return self._expired(request, budget, retryable, now, clock)
             raise
         except Exception:
             # Inner code turned our cancellation into an exception of its own: the deadline is
             # still the answer (and the cancel request is withdrawn, or the task would stay
             # marked as being cancelled for good).
-            if watcher.fired(watch) and task.uncancel() <= cancelling:
+            if watcher.done(watch) and task.uncancel() <= cancelling:
                 self._ignored(request)
                 return self._expired(request, budget, retryable, now, clock)
             raise
         except BaseException:
-            if watcher.fired(watch):
+            if watcher.done(watch):
                 task.uncancel()
             raise
-        finally:
-            watcher.done(watch)
-        if watcher.fired(watch):
+        if watcher.done(watch):
             # The inner code swallowed our cancellation and answered late (a value, or an
             # error of its own): the caller asked for an answer by the deadline.
             task.uncancel()

@@ -11,6 +11,12 @@ import msgspec
 
 from toolware.context import Kind
 from toolware.errors import UnknownEntryError
+from toolware.registry.names import (
+    function_name,
+    parse_function_name,
+    qualified_name,
+    split_qualified,
+)
 
 __all__ = [
     "ArgumentValidator",
@@ -21,6 +27,9 @@ __all__ = [
     "RegistryHealth",
     "close_matches",
     "fast_lookup",
+    "function_name",
+    "parse_function_name",
+    "split_qualified",
     "unknown_entry",
 ]
 
@@ -45,7 +54,9 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def qualified_name(self) -> str:
-        return self.name if self.action is None else f"{self.name}.{self.action}"
+        """The canonical, addressable name: ``notes.add`` for the action ``add`` of the
+        plugin ``notes`` (see :mod:`toolware.registry.names`)."""
+        return qualified_name(self.name, self.action)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tags sorted)."""

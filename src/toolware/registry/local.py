@@ -42,6 +42,7 @@ from toolware.registry.base import (
     RegistryHealth,
     unknown_entry,
 )
+from toolware.registry.names import check_action_name, check_name, qualified_name
 from toolware.registry.rag import retriever_function
 from toolware.registry.schema import inspect_signature, is_async_callable
 
@@ -171,11 +172,11 @@ class LocalRegistry:
         elif kind is Kind.RAG:
             if not 1 <= default_k <= max_k:
                 raise RegistrationError(f"need 1 <= default_k <= max_k, got {default_k}, {max_k}")
-            name = entry_options.name or name_of(obj)
+            name = check_name(_given(entry_options.name, obj), "retriever name")
             function, is_async = retriever_function(obj, default_k=default_k, max_k=max_k)
             entries = [self._entry(function, kind, name, None, entry_options, is_async)]
         else:
-            name = entry_options.name or name_of(obj)
+            name = check_name(_given(entry_options.name, obj), f"{kind.value} name")
             entries = [self._entry(obj, kind, name, None, entry_options, None)]
         # Names are taken per kind and name, not per action: a second plugin under the same
         # name must not merge its actions into the first, and a lazy entry counts as taken.
@@ -213,7 +214,9 @@ class LocalRegistry:
         entry_options = EntryOptions(**options)
         kind = Kind(kind)
         last = attribute.rpartition(".")[2]
-        name = entry_options.name or (snake(last) if last[:1].isupper() else last)
+        default = snake(last) if last[:1].isupper() else last
+        name = default if entry_options.name is None else entry_options.name
+        check_name(name, f"{kind.value} name")
         if not replace and self._taken(kind, name):
             raise RegistrationError(
                 f"a {kind.value} named {name!r} is already registered in {self.name!r}; "
@@ -263,8 +266,7 @@ class LocalRegistry:
             )
         if not callable(function):
             raise RegistrationError(f"{name!r} is not callable: {type(function).__name__}")
-        qualified = name if action is None else f"{name}.{action}"
-        signature = inspect_signature(function, qualified)
+        signature = inspect_signature(function, qualified_name(name, action))
         description = EntryDescription(
             name=name,
             kind=kind,
@@ -299,7 +301,7 @@ class LocalRegistry:
         else:
             instance = obj
         cls = type(instance)
-        name = options.name or snake(cls.__name__)
+        name = check_name(_given(options.name, cls), "plugin name")
         actions = [
             attribute
             for attribute, value in inspect.getmembers(cls)
@@ -314,6 +316,7 @@ class LocalRegistry:
         fallback = options.description or first_line(inspect.getdoc(cls))
         entries = []
         for action in actions:
+            check_action_name(name, action)
             method = getattr(instance, action)
             own = first_line(inspect.getdoc(method))
             action_options = msgspec.structs.replace(options, description=own or fallback)
@@ -378,3 +381,8 @@ class LocalRegistry:
 
     def __repr__(self) -> str:
         return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={len(self._lazy)})"
+
+
+def _given(name: str | None, obj: Any) -> str:
+    """The name passed (even ``""``, which is then refused), else the object's own."""
+    return name_of(obj) if name is None else name

@@ -39,6 +39,9 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
 
     ``args_schema`` and ``result_schema`` are JSON Schema documents inferred from type hints;
     ``timeout`` is the entry's default time limit in seconds (``None``: the pipeline's).
+    ``loaded`` is ``False`` for a lazy entry not imported yet (or whose import failed): its
+    kind, name and registration options are known, but its schemas are empty and a plugin's
+    actions unknown until the first resolve imports it.
     """
 
     name: str
@@ -51,6 +54,7 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     version: str = "0"
     idempotent: bool = False
     timeout: float | None = None
+    loaded: bool = True
 
     @property
     def qualified_name(self) -> str:

@@ -302,10 +302,8 @@ class LocalRegistry:
             return entry
         raise self._not_found(kind, name, action)
 
-    def _load(self, kind: Kind, name: str, *, force: bool) -> None:
+    def _load(self, kind: Kind, name: str, record: LazyRecord, *, force: bool) -> None:
         """Import a lazy entry and install it, or record the failure (under the lock)."""
-        record = self._slots[(kind, name)]
-        assert isinstance(record, LazyRecord)
         now = self._clock.monotonic()
         failure = self._failures.get((kind, name))
         if failure is not None and not force and now < failure.retry_at:

@@ -22,7 +22,10 @@ __all__ = [
     "ArgumentValidator",
     "Entry",
     "EntryDescription",
+    "EntryKey",
+    "FastLookup",
     "HealthStatus",
+    "PendingImports",
     "Registry",
     "RegistryHealth",
     "close_matches",
@@ -133,19 +136,46 @@ class Registry(Protocol):
 
 
 EntryKey = tuple[Kind, str, str | None]
+"""How entries are keyed: ``(kind, name, action)``; ``action`` is ``None`` but for plugins."""
+
+
+@runtime_checkable
+class FastLookup(Protocol):
+    """A registry that can answer hot-path lookups from memory.
+
+    ``lookup(key)`` returns the loaded entry, or ``None`` meaning "not loaded here (lazy,
+    unknown, ambiguous...): ask ``resolve()``", which imports, re-indexes and explains misses.
+    It must be safe to call from any thread and must not block.
+    """
+
+    @property
+    def lookup(self) -> Callable[[EntryKey], Entry | None]: ...
+
+
+@runtime_checkable
+class PendingImports(Protocol):
+    """A registry that can say whether resolving a name would do slow work (an import).
+
+    A pipeline asks before resolving on the event loop: when ``is_pending`` is true it
+    resolves in a worker thread instead. Cheap, lock-free, safe from any thread.
+    """
+
+    def is_pending(self, kind: Kind, name: str) -> bool: ...
+
+
 _NOTHING_LOADED: dict[EntryKey, Entry] = {}
 
 
 def fast_lookup(registry: Registry) -> Callable[[EntryKey], Entry | None]:
-    """The registry's in-memory ``lookup`` if it has one, else one that always says "ask".
+    """The registry's in-memory ``lookup`` if it has one (:class:`FastLookup`), else one
+    that always says "ask".
 
     Hot paths call ``lookup(key) or registry.resolve(...)``: registries that keep their
-    entries in a dict (``LocalRegistry.lookup``) answer with one C call; the others are asked
-    through ``resolve`` as usual.
+    entries in a dict (``LocalRegistry.lookup``) answer with one C call; composites route to
+    their sources' lookups; the others are asked through ``resolve`` as usual.
     """
-    lookup = getattr(registry, "lookup", None)
-    if callable(lookup):
-        return lookup  # type: ignore[no-any-return]
+    if isinstance(registry, FastLookup):
+        return registry.lookup
     return _NOTHING_LOADED.get
 
 

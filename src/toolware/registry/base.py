@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from toolware.context import Kind
-from toolware.errors import UnknownEntryError
+from toolware.registry._misses import close_matches, unknown_entry
 from toolware.registry.names import (
     function_name,
     parse_function_name,
@@ -177,49 +176,3 @@ def fast_lookup(registry: Registry) -> Callable[[EntryKey], Entry | None]:
     if isinstance(registry, FastLookup):
         return registry.lookup
     return _NOTHING_LOADED.get
-
-
-def unknown_entry(
-    registry: str, kind: Kind, name: str, action: str | None, keys: Iterable[EntryKey]
-) -> UnknownEntryError:
-    """The error for a miss, given every key the registry has: a plugin lists its actions, a
-    name that exists as another kind says so, and close names are suggested."""
-    keys = tuple(keys)
-    same_kind = [key_name for key_kind, key_name, _ in keys if key_kind is kind]
-    actions = sorted(
-        str(key_action)
-        for key_kind, key_name, key_action in keys
-        if key_kind is kind and key_name == name and key_action is not None
-    )
-    if actions and kind is Kind.PLUGIN:
-        wanted = "needs an action" if action is None else f"has no action {action!r}"
-        return UnknownEntryError(
-            f"plugin {name!r} {wanted}; it has: {', '.join(actions)}",
-            candidates=close_matches(action, actions) if action else tuple(actions[:3]),
-        )
-    if action is not None and name in same_kind:
-        return UnknownEntryError(
-            f"{kind.value} {name!r} has no actions; call it without action={action!r}"
-        )
-    message = f"no {kind.value} named {name!r} in registry {registry!r}"
-    candidates = close_matches(name, same_kind)
-    other = sorted({k.value for k, n, _ in keys if n == name and k is not kind})
-    if other:
-        hint = f"{name!r} exists as kind {other[0]!r}; call it with kind={other[0]!r}"
-        return UnknownEntryError(message, candidates=candidates, hint=hint)
-    return UnknownEntryError(message, candidates=candidates)
-
-
-def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> tuple[str, ...]:
-    """Names from ``candidates`` that look like ``name`` (typos, case, separators, prefixes)."""
-    pool = sorted(set(candidates))
-    found = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
-    lowered = name.lower().replace("-", "_")
-    for candidate in pool:
-        folded = candidate.lower().replace("-", "_")
-        same = folded == lowered
-        # "calc" for "calculator": agents often shorten names; three letters avoid noise.
-        prefix = len(lowered) >= 3 and folded.startswith(lowered)
-        if (same or prefix) and candidate not in found:
-            found.append(candidate)
-    return tuple(found[:limit])

@@ -34,6 +34,7 @@ from toolware.errors import (
     UnavailableError,
     UnknownEntryError,
 )
+from toolware.registry._misses import MissIndex
 from toolware.registry.base import (
     Entry,
     EntryDescription,
@@ -43,7 +44,6 @@ from toolware.registry.base import (
     PendingImports,
     Registry,
     RegistryHealth,
-    unknown_entry,
 )
 from toolware.registry.names import qualified_name
 
@@ -214,6 +214,7 @@ class CompositeRegistry:
         self._collisions = collisions
         self._broken = broken
         self._revisions = revisions
+        self._misses: MissIndex | None = None
 
     def _fresh(self) -> None:
         if self._stale():
@@ -284,7 +285,10 @@ class CompositeRegistry:
         )
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        return unknown_entry(self.name, kind, name, action, self._index)
+        index = self._misses
+        if index is None:  # built on the first miss after each re-index, not per miss
+            index = self._misses = MissIndex(self._index)
+        return index.error(self.name, kind, name, action)
 
     def list(self) -> tuple[EntryDescription, ...]:
         """Every source's descriptions, exposed names, precedence order; sources that cannot

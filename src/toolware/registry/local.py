@@ -36,6 +36,7 @@ from toolware.registry._lazy import (
     log_failure,
     unavailable,
 )
+from toolware.registry._misses import MissIndex
 from toolware.registry._options import EntryOptions, import_object, snake, split_path
 from toolware.registry.base import (
     Entry,
@@ -43,7 +44,6 @@ from toolware.registry.base import (
     EntryKey,
     HealthStatus,
     RegistryHealth,
-    unknown_entry,
 )
 from toolware.registry.names import check_name
 
@@ -87,6 +87,7 @@ class LocalRegistry:
         self._failures: dict[_Name, ImportFailure] = {}
         self._revision = 0
         self._listing: tuple[int, tuple[EntryDescription, ...]] = (-1, ())
+        self._misses: tuple[int, MissIndex | None] = (-1, None)
         self._loading = threading.RLock()
 
     @property
@@ -355,12 +356,17 @@ class LocalRegistry:
             return len(self._failures)
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        lazy = (
-            (key_kind, key_name, None)
-            for (key_kind, key_name), slot in tuple(self._slots.items())
-            if isinstance(slot, LazyRecord)
-        )
-        return unknown_entry(self.name, kind, name, action, [*self._entries, *lazy])
+        revision, index = self._misses
+        if revision != self._revision or index is None:
+            revision = self._revision
+            lazy = [
+                (key_kind, key_name, None)
+                for (key_kind, key_name), slot in tuple(self._slots.items())
+                if isinstance(slot, LazyRecord)
+            ]
+            index = MissIndex([*tuple(self._entries), *lazy])
+            self._misses = (revision, index)
+        return index.error(self.name, kind, name, action)
 
     def list(self) -> tuple[EntryDescription, ...]:
         """Every description, in registration order; nothing is imported.

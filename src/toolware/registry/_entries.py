@@ -15,21 +15,30 @@ from toolware.errors import RegistrationError
 from toolware.registry._options import EntryOptions, name_of
 from toolware.registry.base import Entry, EntryDescription
 from toolware.registry.names import check_name, qualified_name
-from toolware.registry.plugins import plugin_actions
+from toolware.registry.plugins import PluginOptions, plugin_actions
 from toolware.registry.rag import retriever_function
 from toolware.registry.schema import inspect_signature, is_async_callable
 
 __all__ = ["build_entries", "make_entry"]
 
 
+_ALL_METHODS = PluginOptions()
+
+
 def build_entries(
-    obj: Any, kind: Kind, options: EntryOptions, *, default_k: int, max_k: int
+    obj: Any,
+    kind: Kind,
+    options: EntryOptions,
+    *,
+    default_k: int,
+    max_k: int,
+    plugin: PluginOptions = _ALL_METHODS,
 ) -> list[Entry]:
     """The entries ``obj`` registers as ``kind`` (several for a plugin, one otherwise)."""
     if kind is Kind.PLUGIN:
         return [
             make_entry(method, Kind.PLUGIN, name, action, action_options, None)
-            for name, action, method, action_options in plugin_actions(obj, options)
+            for name, action, method, action_options in plugin_actions(obj, options, plugin)
         ]
     if kind is Kind.RAG:
         if not 1 <= default_k <= max_k:

@@ -21,6 +21,7 @@ from toolware.context import Kind
 from toolware.errors import UnavailableError
 from toolware.registry._options import EntryOptions, import_object
 from toolware.registry.base import EntryDescription
+from toolware.registry.plugins import PluginOptions
 
 __all__ = ["ImportFailure", "LazyRecord", "import_lazy", "unavailable"]
 
@@ -34,6 +35,7 @@ class LazyRecord(msgspec.Struct, frozen=True, kw_only=True):
     options: EntryOptions
     default_k: int
     max_k: int
+    plugin: PluginOptions
 
     def describe(self, kind: Kind, name: str) -> EntryDescription:
         """The description known without importing (``loaded=False``, no schemas)."""

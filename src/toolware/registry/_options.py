@@ -11,7 +11,7 @@ import msgspec
 
 from toolware.errors import RegistrationError
 
-__all__ = ["EntryOptions", "first_line", "import_object", "name_of", "snake", "split_path"]
+__all__ = ["EntryOptions", "import_object", "name_of", "snake", "split_path"]
 
 
 class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,10 +74,6 @@ def import_object(path: str) -> Any:
 def name_of(obj: Any) -> str:
     name = getattr(obj, "__name__", None) or type(obj).__name__
     return snake(name) if inspect.isclass(obj) or not hasattr(obj, "__name__") else str(name)
-
-
-def first_line(doc: str | None) -> str:
-    return " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
 
 
 def snake(name: str) -> str:

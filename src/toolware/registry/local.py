@@ -46,6 +46,7 @@ from toolware.registry.base import (
     RegistryHealth,
 )
 from toolware.registry.names import check_name
+from toolware.registry.plugins import PluginOptions
 
 __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
@@ -155,11 +156,24 @@ class LocalRegistry:
 
         return register(function) if function is not None else register
 
-    def plugin(self, target: Any = None, /, **options: Any) -> Any:
+    def plugin(
+        self,
+        target: Any = None,
+        /,
+        *,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
+        **options: Any,
+    ) -> Any:
         """Register a class (instantiated with no arguments) or an instance as a plugin.
 
-        Each public method becomes an action, called as kind ``plugin``, name, action.
+        Each public method defined in the class becomes an action, addressed ``name.action``
+        (``notes.add``). ``include=[...]`` names the actions exactly, ``exclude=[...]`` drops
+        some, ``inherited=True`` adds the methods of its bases (see
+        :mod:`toolware.registry.plugins` for the rule).
         """
+        options.update(include=include, exclude=exclude, inherited=inherited)
 
         def register(obj: Any) -> Any:
             self.add(obj, kind=Kind.PLUGIN, **options)
@@ -187,11 +201,15 @@ class LocalRegistry:
         default_k: int = 5,
         max_k: int = 50,
         tags: Iterable[str] = (),
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
         **options: Any,
     ) -> tuple[EntryDescription, ...]:
         """Register ``obj`` as ``kind``; returns the descriptions of the new entries.
 
-        Registering a name twice is refused unless ``replace=True``.
+        Registering a name twice is refused unless ``replace=True``. ``include``, ``exclude``
+        and ``inherited`` choose a plugin's actions (:mod:`toolware.registry.plugins`).
         """
         if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
             raise RegistrationError(
@@ -199,7 +217,10 @@ class LocalRegistry:
             )
         entry_options = EntryOptions(tags=frozenset(tags), **options)
         kind = Kind(kind)
-        entries = build_entries(obj, kind, entry_options, default_k=default_k, max_k=max_k)
+        plugin = _plugin_options(kind, include, exclude, inherited)
+        entries = build_entries(
+            obj, kind, entry_options, default_k=default_k, max_k=max_k, plugin=plugin
+        )
         name = entries[0].description.name
         with self._loading:
             self._refuse_taken(kind, name, replace)
@@ -214,6 +235,9 @@ class LocalRegistry:
         replace: bool = False,
         default_k: int = 5,
         max_k: int = 50,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
         **options: Any,
     ) -> None:
         """Register ``"package.module:object"`` to be imported the first time it is needed.
@@ -232,7 +256,13 @@ class LocalRegistry:
         name = check_name(
             default if entry_options.name is None else entry_options.name, f"{kind.value} name"
         )
-        record = LazyRecord(path=path, options=entry_options, default_k=default_k, max_k=max_k)
+        record = LazyRecord(
+            path=path,
+            options=entry_options,
+            default_k=default_k,
+            max_k=max_k,
+            plugin=_plugin_options(kind, include, exclude, inherited),
+        )
         with self._loading:
             self._refuse_taken(kind, name, replace)
             self._drop(kind, name)
@@ -314,7 +344,12 @@ class LocalRegistry:
             options = msgspec.structs.replace(record.options, name=name)
             try:
                 entries = build_entries(
-                    obj, kind, options, default_k=record.default_k, max_k=record.max_k
+                    obj,
+                    kind,
+                    options,
+                    default_k=record.default_k,
+                    max_k=record.max_k,
+                    plugin=record.plugin,
                 )
             except BaseException as exc:
                 log_failure(kind, name, record.path, exc)
@@ -402,3 +437,14 @@ class LocalRegistry:
     def __repr__(self) -> str:
         lazy = sum(isinstance(slot, LazyRecord) for slot in tuple(self._slots.values()))
         return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={lazy})"
+
+
+def _plugin_options(
+    kind: Kind, include: Iterable[str] | None, exclude: Iterable[str], inherited: bool
+) -> PluginOptions:
+    if kind is not Kind.PLUGIN and (include is not None or exclude or inherited is not False):
+        raise RegistrationError(
+            f"include=, exclude= and inherited= choose a plugin's actions; a {kind.value} has "
+            "none, so leave them out"
+        )
+    return PluginOptions.of(include, exclude, inherited)

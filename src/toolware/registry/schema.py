@@ -21,6 +21,7 @@ from typing_extensions import TypedDict
 
 from toolware.context import RequestContext
 from toolware.errors import FieldError, InvalidRequestError, RegistrationError
+from toolware.registry.docstrings import parameter_docs, summary
 
 __all__ = ["Signature", "inspect_signature", "is_async_callable"]
 
@@ -278,6 +279,8 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         raise RegistrationError(f"cannot build an argument schema for {target!r}: {exc}") from exc
     args_schema.pop("title", None)
     _add_defaults(args_schema, defaults)
+    doc = _doc_of(function)
+    _add_descriptions(args_schema, parameter_docs(doc))
     result_schema: dict[str, Any] = {}
     if "return" in hints and hints["return"] is not type(None):
         try:
@@ -291,7 +294,7 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         args_schema=args_schema,
         result_schema=result_schema,
         context_parameter=context_parameter,
-        description=_first_paragraph(_doc_of(function)),
+        description=summary(doc),
     )
 
 
@@ -326,6 +329,14 @@ def is_async_callable(function: Callable[..., Any]) -> bool:
     )
 
 
+def _add_descriptions(schema: dict[str, Any], documented: Mapping[str, str]) -> None:
+    """Each parameter's docstring description, where ``Field(description=...)`` gave none."""
+    properties = schema.get("properties", {})
+    for name, text in documented.items():
+        if name in properties and "description" not in properties[name]:
+            properties[name]["description"] = text
+
+
 def _add_defaults(schema: dict[str, Any], defaults: Mapping[str, Any]) -> None:
     """Publish the handler's defaults in the schema, where they are plain JSON values."""
     properties = schema.get("properties", {})
@@ -335,9 +346,3 @@ def _add_defaults(schema: dict[str, Any], defaults: Mapping[str, Any]) -> None:
                 properties[name]["default"] = msgspec.to_builtins(value)
             except TypeError:
                 continue  # not JSON: the default still applies, it is just not advertised
-
-
-def _first_paragraph(doc: str | None) -> str:
-    if not doc:
-        return ""
-    return " ".join(doc.strip().split("\n\n", 1)[0].split())

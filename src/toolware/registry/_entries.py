@@ -17,6 +17,7 @@ from toolware.registry.base import Entry, EntryDescription
 from toolware.registry.names import check_name, qualified_name
 from toolware.registry.plugins import PluginOptions, plugin_actions
 from toolware.registry.rag import retriever_function
+from toolware.registry.results import result_checker
 from toolware.registry.schema import inspect_signature, is_async_callable
 
 __all__ = ["build_entries", "make_entry"]
@@ -73,7 +74,15 @@ def make_entry(
         raise RegistrationError(f"{name!r} is a class; register classes with registry.plugin(...)")
     if not callable(function):
         raise RegistrationError(f"{name!r} is not callable: {type(function).__name__}")
-    signature = inspect_signature(function, qualified_name(name, action))
+    target = qualified_name(name, action)
+    signature = inspect_signature(function, target)
+    result_validator = None
+    if options.check_result:
+        if not signature.declared_return:
+            raise RegistrationError(
+                f"check_result=True needs a declared return type: annotate {target!r} with '-> T'"
+            )
+        result_validator = result_checker(signature.declared_return[0], target)
     description = EntryDescription(
         name=name,
         kind=kind,
@@ -93,4 +102,5 @@ def make_entry(
         validator=signature.validator,
         context_parameter=signature.context_parameter,
         retryable_on=options.retryable_on,
+        result_validator=result_validator,
     )

@@ -24,6 +24,7 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     idempotent: bool = False
     timeout: float | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
+    check_result: bool = False
 
     def __post_init__(self) -> None:
         # msgspec does not check types at construction, and a wrong type here would be stored
@@ -33,6 +34,10 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise RegistrationError(f"{field} must be a string, got {value!r}")
         if not isinstance(self.idempotent, bool):
             raise RegistrationError(f"idempotent must be True or False, got {self.idempotent!r}")
+        if not isinstance(self.check_result, bool):
+            raise RegistrationError(
+                f"check_result must be True or False, got {self.check_result!r}"
+            )
         if not isinstance(self.version, str):
             raise RegistrationError(f"version must be a string such as '1.2', got {self.version!r}")
         if self.timeout is not None and (

@@ -87,6 +87,9 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     run in the router's worker threads otherwise. ``context_parameter`` names a parameter that
     receives the :class:`~toolware.context.RequestContext` itself. An exception from the
     function is retryable only if it is an instance of one of ``retryable_on``.
+    ``result_validator`` (set when registered with ``check_result=True``) takes the value the
+    function returned and gives back the value to answer with, or raises
+    :class:`~toolware.errors.ToolFailedError` when it does not fit the declared return type.
     """
 
     description: EntryDescription
@@ -95,6 +98,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     validator: ArgumentValidator
     context_parameter: str | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
+    result_validator: Callable[[Any], Any] | None = None
 
 
 class HealthStatus(StrEnum):

@@ -128,6 +128,7 @@ class LocalRegistry:
         idempotent: bool = False,
         timeout: float | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
+        check_result: bool = False,
     ) -> F: ...
     @overload
     def tool(
@@ -140,6 +141,7 @@ class LocalRegistry:
         idempotent: bool = False,
         timeout: float | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
+        check_result: bool = False,
     ) -> Callable[[F], F]: ...
     def tool(  # type: ignore[misc] # options are checked by EntryOptions
         self, function: F | None = None, /, **options: Any
@@ -147,7 +149,8 @@ class LocalRegistry:
         """Register a function or async function as a tool.
 
         Usable bare (``@registry.tool``), with options (``@registry.tool(idempotent=True)``) or
-        as a call (``registry.tool(function, idempotent=True)``).
+        as a call (``registry.tool(function, idempotent=True)``). ``check_result=True``
+        checks each result against the declared return type (``Entry.result_validator``).
         """
 
         def register(fn: F) -> F:

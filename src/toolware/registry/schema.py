@@ -229,6 +229,8 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
     result_schema: Mapping[str, Any]
     context_parameter: str | None
     description: str
+    # (annotation,) when the handler declares a return type, () when it does not.
+    declared_return: tuple[Any, ...] = ()
 
 
 def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
@@ -295,6 +297,7 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         result_schema=result_schema,
         context_parameter=context_parameter,
         description=summary(doc),
+        declared_return=(hints["return"],) if "return" in hints else (),
     )
 
 

@@ -250,3 +250,10 @@ def test_revision_moves_when_any_source_changes() -> None:
     before = composite.revision
     quiet.add(lambda: 1, name="new")
     assert composite.revision > before
+
+
+def test_fast_lookup_of_a_registry_without_one_always_says_ask() -> None:
+    """fast_lookup() of a registry with no lookup answers None: resolve() decides."""
+    remote = FailingCatalogue(RuntimeError())
+    assert not isinstance(remote, FastLookup)
+    assert fast_lookup(remote)((Kind.TOOL, "x", None)) is None

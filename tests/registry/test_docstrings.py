@@ -135,3 +135,5 @@ def test_summary_and_parameter_docs_edge_cases() -> None:
     assert parameter_docs(numpy_multi) == {"a": "Both.", "b": "Both.", "c": "Third."}
     assert parameter_docs("Parameters\n----------\nx : int\n\nNotes\n-----\ny : z\n") == {}
     assert parameter_docs("Parameters\n----------\n    stray\nx : int\n") == {}
+    ended = "Parameters\n----------\nx : int\n    X.\nNot an item!\ny : int\n    Y.\n"
+    assert parameter_docs(ended) == {"x": "X."}

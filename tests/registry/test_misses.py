@@ -115,3 +115,14 @@ def test_close_matches_handles_empty_and_odd_input() -> None:
     assert close_matches("", ["calc"]) == ()
     assert close_matches("c" * 200, ["c" * 200]) == ()
     assert close_matches("calc", ["calculator", "convert"]) == ("calculator",)
+
+
+def test_unknown_entry_builds_the_error_from_keys() -> None:
+    """The one-off helper gives the same answer as a registry's cached index."""
+    from toolware.registry.base import unknown_entry
+
+    keys = [(Kind.TOOL, "calculator", None), (Kind.PLUGIN, "notes", "add")]
+    error = unknown_entry("r", Kind.TOOL, "calculater", None, keys)
+    assert error.candidates == ("calculator",)
+    assert "no tool named 'calculater' in registry 'r'" in error.message
+    assert "exists as kind 'plugin'" in unknown_entry("r", Kind.TOOL, "notes", None, keys).hint

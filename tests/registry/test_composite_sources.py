@@ -257,3 +257,25 @@ def test_fast_lookup_of_a_registry_without_one_always_says_ask() -> None:
     remote = FailingCatalogue(RuntimeError())
     assert not isinstance(remote, FastLookup)
     assert fast_lookup(remote)((Kind.TOOL, "x", None)) is None
+
+
+async def test_plugin_action_behind_a_composite_runs_through_the_default_pipeline() -> None:
+    """A plugin action is found through the composite's lookup, with its own options."""
+
+    class Notes:
+        def add(self, text: str) -> str:
+            return f"added {text}"
+
+    inner = LocalRegistry("inner")
+    inner.plugin(Notes, timeout=2.0, idempotent=True)
+    composite = CompositeRegistry(local("tools", "calc"), inner)
+    entry = composite.lookup((Kind.PLUGIN, "notes", "add"))
+    assert entry is not None
+    assert (entry.description.timeout, entry.description.idempotent) == (2.0, True)
+    response = await default_pipeline(composite).invoke(
+        "notes", {"text": "x"}, kind=Kind.PLUGIN, action="add"
+    )
+    assert response.unwrap() == "added x"
+    missing = await default_pipeline(composite).invoke("notes", kind=Kind.PLUGIN, action="ad")
+    assert missing.error is not None
+    assert missing.error.category is ErrorCategory.NOT_FOUND

@@ -21,7 +21,7 @@ import builtins
 import math
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -51,7 +51,6 @@ from toolware.registry.plugins import PluginOptions
 
 __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 _Name = tuple[Kind, str]
 # What a registered name holds: the keys of its loaded entries, or its lazy record.
 _Slot = tuple[EntryKey, ...] | LazyRecord

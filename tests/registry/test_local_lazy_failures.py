@@ -309,3 +309,33 @@ def test_every_step_of_a_lazy_load_leaves_the_entry_findable() -> None:
     registry.resolve(Kind.TOOL, "dumps")
     assert seen
     assert all(seen)
+
+
+def test_list_does_not_wait_for_an_import_in_another_thread(write_module: ModuleWriter) -> None:
+    """While one thread is stuck importing, list() answers (the entry still lazy)."""
+    gate = threading.Event()
+    started = threading.Event()
+    builtins.toolware_test_gate = (started, gate)  # type: ignore[attr-defined]
+    module = write_module(
+        "import builtins\n"
+        "started, gate = builtins.toolware_test_gate\n"
+        "started.set()\n"
+        "gate.wait(5)\n"
+        "def slow() -> int:\n"
+        "    return 1\n"
+    )
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:slow")
+    registry.tool(lambda: 2, name="quick")
+    importer = threading.Thread(target=registry.resolve, args=(Kind.TOOL, "slow"))
+    importer.start()
+    try:
+        assert started.wait(5)
+        listing = [(d.name, d.loaded) for d in registry.list()]
+        assert importer.is_alive()  # list() did not wait for the import to finish
+        assert listing == [("slow", False), ("quick", True)]
+    finally:
+        gate.set()
+        importer.join(5)
+        del builtins.toolware_test_gate  # type: ignore[attr-defined]
+    assert registry.resolve(Kind.TOOL, "slow").function() == 1

@@ -8,11 +8,15 @@ def add(a: float, b: float) -> float:
     return a + b
 
 @registry.plugin
-class Notes:                      # each public method becomes an action: notes.add, ...
+class Notes:                      # each public method of the class is an action: notes.add
     def add(self, text: str) -> int: ...
 
 registry.retriever(BM25Index(docs), name="docs")   # (query, k) -> ranked documents
-registry.add_lazy("myapp.tools:translate")          # imported on first use
+registry.add_lazy("myapp.tools:translate")          # imported on first use, not by list()
+
+Names follow :mod:`toolware.registry.names` (what LLM function-calling APIs accept);
+which methods are actions, :mod:`toolware.registry.plugins`; what a lazy entry looks like
+before and after a failed import, :mod:`toolware.registry._lazy`.
 """
 
 from __future__ import annotations
@@ -335,16 +339,22 @@ class LocalRegistry(RegistrationDecorators):
         revision, listing = self._listing
         if revision == self._revision:
             return listing
-        with self._loading:
-            revision = self._revision
-            result: builtins.list[EntryDescription] = []
-            for (kind, name), slot in self._slots.items():
-                if isinstance(slot, LazyRecord):
-                    result.append(slot.describe(kind, name))
-                else:
-                    result.extend(self._entries[key].description for key in slot)
-            listing = tuple(result)
-            self._listing = (revision, listing)
+        # No lock: a slow import in another thread must not hold up a listing. Slots are
+        # replaced after their entries are installed and removed before their entries go,
+        # so a snapshot of the slots finds every entry it names (or skips one being removed).
+        revision = self._revision
+        entries = self._entries
+        result: builtins.list[EntryDescription] = []
+        for (kind, name), slot in tuple(self._slots.items()):
+            if isinstance(slot, LazyRecord):
+                result.append(slot.describe(kind, name))
+                continue
+            for key in slot:
+                entry = entries.get(key)
+                if entry is not None:
+                    result.append(entry.description)
+        listing = tuple(result)
+        self._listing = (revision, listing)
         return listing
 
     async def health(self) -> RegistryHealth:

@@ -311,8 +311,8 @@ def test_every_step_of_a_lazy_load_leaves_the_entry_findable() -> None:
     assert all(seen)
 
 
-def test_list_does_not_wait_for_an_import_in_another_thread(write_module: ModuleWriter) -> None:
-    """While one thread is stuck importing, list() answers (the entry still lazy)."""
+def test_a_stuck_import_holds_up_only_its_own_entry(write_module: ModuleWriter) -> None:
+    """While one thread is stuck importing, list() answers and other lazy entries load."""
     gate = threading.Event()
     started = threading.Event()
     builtins.toolware_test_gate = (started, gate)  # type: ignore[attr-defined]
@@ -324,18 +324,62 @@ def test_list_does_not_wait_for_an_import_in_another_thread(write_module: Module
         "def slow() -> int:\n"
         "    return 1\n"
     )
+    other = write_module(GOOD)
     registry = LocalRegistry()
     registry.add_lazy(f"{module}:slow")
     registry.tool(lambda: 2, name="quick")
+    registry.add_lazy(f"{other}:translate")
     importer = threading.Thread(target=registry.resolve, args=(Kind.TOOL, "slow"))
     importer.start()
     try:
         assert started.wait(5)
         listing = [(d.name, d.loaded) for d in registry.list()]
-        assert importer.is_alive()  # list() did not wait for the import to finish
-        assert listing == [("slow", False), ("quick", True)]
+        translated = registry.resolve(Kind.TOOL, "translate").function(text="a")
+        # Neither list() nor another lazy entry's import waited for the stuck one.
+        assert importer.is_alive()
+        assert listing == [("slow", False), ("quick", True), ("translate", False)]
+        assert translated == "A"
     finally:
         gate.set()
         importer.join(5)
         del builtins.toolware_test_gate  # type: ignore[attr-defined]
     assert registry.resolve(Kind.TOOL, "slow").function() == 1
+
+
+@pytest.mark.parametrize("ending", ["def slow() -> int:\n    return 1\n", "raise OSError\n"])
+async def test_an_entry_removed_while_importing_stays_removed(
+    write_module: ModuleWriter, ending: str
+) -> None:
+    """A load or failure that finishes after remove() does not bring the entry back."""
+    gate = threading.Event()
+    started = threading.Event()
+    builtins.toolware_test_gate = (started, gate)  # type: ignore[attr-defined]
+    module = write_module(
+        "import builtins\n"
+        "started, gate = builtins.toolware_test_gate\n"
+        "started.set()\n"
+        "gate.wait(5)\n" + ending
+    )
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:slow")
+    outcome: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            registry.resolve(Kind.TOOL, "slow")
+        except (UnknownEntryError, UnavailableError) as exc:
+            outcome.append(exc)
+
+    importer = threading.Thread(target=resolve)
+    importer.start()
+    try:
+        assert started.wait(5)
+        registry.remove(Kind.TOOL, "slow")
+    finally:
+        gate.set()
+        importer.join(5)
+        del builtins.toolware_test_gate  # type: ignore[attr-defined]
+    assert len(outcome) == 1
+    assert registry.list() == ()
+    health = await registry.health()
+    assert (health.status, health.problems) == (HealthStatus.OK, {})

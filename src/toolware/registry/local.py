@@ -93,7 +93,8 @@ class LocalRegistry(RegistrationDecorators):
         self._revision = 0
         self._listing: tuple[int, tuple[EntryDescription, ...]] = (-1, ())
         self._misses: tuple[int, MissIndex | None] = (-1, None)
-        self._loading = threading.RLock()
+        self._loading = threading.RLock()  # guards changes to the dicts above
+        self._import_locks: dict[_Name, threading.RLock] = {}
 
     @property
     def revision(self) -> int:
@@ -248,7 +249,7 @@ class LocalRegistry(RegistrationDecorators):
         if entry is not None:
             return entry
         if isinstance(self._slots.get((kind, name)), LazyRecord):
-            with self._loading:
+            with self._import_lock(kind, name):
                 # Another thread may have loaded it (or it may have failed) meanwhile.
                 slot = self._slots.get((kind, name))
                 if isinstance(slot, LazyRecord):
@@ -260,8 +261,18 @@ class LocalRegistry(RegistrationDecorators):
             return entry
         raise self._not_found(kind, name, action)
 
+    def _import_lock(self, kind: Kind, name: str) -> threading.RLock:
+        """The lock one lazy entry is imported under: one per name, so a slow import holds
+        up only the callers of that entry, not every other lazy entry's first call."""
+        lock = self._import_locks.get((kind, name))
+        if lock is None:
+            with self._loading:
+                lock = self._import_locks.setdefault((kind, name), threading.RLock())
+        return lock
+
     def _load(self, kind: Kind, name: str, record: LazyRecord, *, force: bool) -> None:
-        """Import a lazy entry and install it, or record the failure (under the lock)."""
+        """Import a lazy entry and install it, or record the failure (under its import
+        lock; the registry's own lock only around the change, not the import)."""
         now = self._clock.monotonic()
         failure = self._failures.get((kind, name))
         if failure is not None and not force and now < failure.retry_at:
@@ -282,7 +293,10 @@ class LocalRegistry(RegistrationDecorators):
                 log_failure(kind, name, record.path, exc)
                 error = exc
             else:
-                self._install(kind, name, entries)
+                with self._loading:
+                    # Replaced or removed while importing: the newer registration stands.
+                    if self._slots.get((kind, name)) is record:
+                        self._install(kind, name, entries)
                 return
         failure = ImportFailure(
             path=record.path,
@@ -290,7 +304,9 @@ class LocalRegistry(RegistrationDecorators):
             retry_at=now + self._import_retry,
             detail=str(error) if isinstance(error, RegistrationError) else "",
         )
-        self._failures[(kind, name)] = failure
+        with self._loading:
+            if self._slots.get((kind, name)) is record:
+                self._failures[(kind, name)] = failure
         raise unavailable(kind, name, failure, now) from error
 
     def reload(self, kind: Kind, name: str) -> None:
@@ -300,7 +316,7 @@ class LocalRegistry(RegistrationDecorators):
         nothing for an entry that is already loaded.
         """
         kind = Kind(kind)
-        with self._loading:
+        with self._import_lock(kind, name):
             slot = self._slots.get((kind, name))
             if slot is None:
                 raise self._not_found(kind, name, None)

@@ -51,7 +51,7 @@ from toolware.registry.base import (
     RegistryHealth,
 )
 from toolware.registry.names import check_name
-from toolware.registry.plugins import PluginOptions
+from toolware.registry.plugins import plugin_options
 
 __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
@@ -145,7 +145,7 @@ class LocalRegistry(RegistrationDecorators):
             )
         entry_options = EntryOptions(tags=frozenset(tags), **options)
         kind = Kind(kind)
-        plugin = _plugin_options(kind, include, exclude, inherited)
+        plugin = plugin_options(kind, include, exclude, inherited)
         entries = build_entries(
             obj, kind, entry_options, default_k=default_k, max_k=max_k, plugin=plugin
         )
@@ -189,7 +189,7 @@ class LocalRegistry(RegistrationDecorators):
             options=entry_options,
             default_k=default_k,
             max_k=max_k,
-            plugin=_plugin_options(kind, include, exclude, inherited),
+            plugin=plugin_options(kind, include, exclude, inherited),
         )
         with self._loading:
             self._refuse_taken(kind, name, replace)
@@ -386,14 +386,3 @@ class LocalRegistry(RegistrationDecorators):
     def __repr__(self) -> str:
         lazy = sum(isinstance(slot, LazyRecord) for slot in tuple(self._slots.values()))
         return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={lazy})"
-
-
-def _plugin_options(
-    kind: Kind, include: Iterable[str] | None, exclude: Iterable[str], inherited: bool
-) -> PluginOptions:
-    if kind is not Kind.PLUGIN and (include is not None or exclude or inherited is not False):
-        raise RegistrationError(
-            f"include=, exclude= and inherited= choose a plugin's actions; a {kind.value} has "
-            "none, so leave them out"
-        )
-    return PluginOptions.of(include, exclude, inherited)

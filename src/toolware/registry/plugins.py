@@ -23,12 +23,13 @@ from typing import Any
 import msgspec
 import pydantic
 
+from toolware.context import Kind
 from toolware.errors import RegistrationError
 from toolware.registry._options import EntryOptions, name_of
 from toolware.registry.docstrings import summary
 from toolware.registry.names import check_action_name, check_name
 
-__all__ = ["PluginOptions", "action_names", "plugin_actions"]
+__all__ = ["PluginOptions", "action_names", "plugin_actions", "plugin_options"]
 
 # Names the pydantic model API defines: never actions, even if a plugin model overrides one.
 _MODEL_API = frozenset(dir(pydantic.BaseModel))
@@ -132,3 +133,15 @@ def plugin_actions(
         method = getattr(instance, action)
         own = summary(inspect.getdoc(method))
         yield name, action, method, msgspec.structs.replace(options, description=own or fallback)
+
+
+def plugin_options(
+    kind: Kind, include: Iterable[str] | None, exclude: Iterable[str], inherited: bool
+) -> PluginOptions:
+    """Validated plugin options; refused for other kinds, where they would be ignored."""
+    if kind is not Kind.PLUGIN and (include is not None or exclude or inherited is not False):
+        raise RegistrationError(
+            f"include=, exclude= and inherited= choose a plugin's actions; a {kind.value} has "
+            "none, so leave them out"
+        )
+    return PluginOptions.of(include, exclude, inherited)

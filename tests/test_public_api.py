@@ -72,13 +72,19 @@ REGISTRY_ALL = [
     "Document",
     "Entry",
     "EntryDescription",
+    "EntryKey",
+    "FastLookup",
     "HealthStatus",
     "LocalRegistry",
+    "PendingImports",
     "Registry",
     "RegistryHealth",
     "Retriever",
     "Source",
+    "function_name",
     "import_object",
+    "parse_function_name",
+    "split_qualified",
 ]
 
 INTERCEPTORS_ALL = ["StatsInterceptor", "TimeoutInterceptor", "ValidationInterceptor"]

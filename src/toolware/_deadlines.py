@@ -2,12 +2,12 @@
 
 Scheduling a loop timer per call (what ``asyncio.timeout`` does) costs a ``TimerHandle``, a
 heap push ordered by a Python ``__lt__``, and a cancel, for every call, although almost no call
-ever times out. A :class:`DeadlineWatcher` keeps the deadlines of one event loop in its own heap
-of plain number tuples (ordered by C float comparison) and arms a single clock timer for the earliest
-one. A call that finishes only marks its entry as done: dead entries are dropped when they reach
-the head of the heap, or all at once when they make up most of it, so memory stays bounded by
-the calls in flight. docs/benchmarks.md has the cost per call against a timer per call and
-``asyncio.timeout``.
+ever times out. A :class:`DeadlineWatcher` keeps the deadlines of one event loop in its own
+heap of plain number tuples (ordered by C float comparison) and arms a single clock timer for
+the earliest one. A call that finishes only forgets its task: dead entries are dropped when
+they reach the head of the heap, or all at once when they make up most of it, so memory stays
+bounded by the calls in flight. docs/benchmarks.md has the cost per call against a timer per
+call and ``asyncio.timeout``.
 """
 
 from __future__ import annotations

@@ -56,14 +56,20 @@ class SystemClock:
 
     def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
         # Converted to a delay: asyncio's own loops use time.monotonic(), but other loops
-        # (uvloop) keep a clock of their own, on which our deadline would mean nothing. The
-        # delay is rounded up to whole milliseconds: libuv-based loops truncate it to
-        # milliseconds and would wake before `when`, find nothing due, and re-arm in a spin.
-        # asyncio's own loops run what falls due within their clock resolution, so they get
-        # the exact delay.
+        # (uvloop) keep a clock of their own. asyncio's loops run what falls due within their
+        # clock resolution, so they get the exact delay. libuv-based loops count whole
+        # milliseconds from a loop time cached at the start of each iteration: a delay taken
+        # from time.monotonic() would end early by the cache's age and by the truncation, wake
+        # before `when`, find nothing due, and re-arm in a spin. So for them the delay is
+        # measured from the loop's own (cached) time when that time is on our timeline, and
+        # rounded up to the next millisecond.
         loop = asyncio.get_running_loop()
-        delay = when - time.monotonic()
+        now = time.monotonic()
+        delay = when - now
         if delay > 0 and not isinstance(loop, asyncio.BaseEventLoop):
+            loop_now = loop.time()
+            if 0 <= now - loop_now < 1.0:  # the same clock, read earlier (uvloop on Linux)
+                delay = when - loop_now
             delay = math.ceil(delay * 1000) / 1000
         return loop.call_later(delay, callback)
 

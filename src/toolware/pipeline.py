@@ -201,7 +201,7 @@ class Pipeline:
         kind: Kind = Kind.TOOL,
         action: str | None = None,
         principal: Principal | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - builds the request deadline
+        timeout: float | None = None,
         deadline: float | None = None,
         trace: TraceContext | None = None,
         extras: Extras = EMPTY_EXTRAS,

@@ -324,6 +324,4 @@ async def test_health_reports_a_source_that_cannot_be_indexed() -> None:
     source.broken = True
     health = await composite.health()
     assert health.status is HealthStatus.DEGRADED
-    assert health.problems == {
-        "(index)": "re-indexing raised ConnectionError: catalogue unreachable"
-    }
+    assert health.problems == {"remote": "cannot list its entries (ConnectionError)"}

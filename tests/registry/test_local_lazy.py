@@ -130,7 +130,8 @@ async def test_bad_import_path_is_unavailable_and_health_names_it() -> None:
     assert health.status is HealthStatus.DEGRADED
     assert health.entries == 2
     assert "ModuleNotFoundError" in health.problems["tool:thing"]
-    assert [d.name for d in registry.list()] == ["fine"]  # listing still works
+    # Listing still works, and the broken entry stays visible, marked not loaded.
+    assert [(d.name, d.loaded) for d in registry.list()] == [("thing", False), ("fine", True)]
 
     response = await default_pipeline(registry).invoke("thing")
     assert response.error is not None
@@ -148,7 +149,10 @@ async def test_missing_attribute_and_unregistrable_object_are_unavailable(
         registry.resolve(Kind.TOOL, "missing")
     with pytest.raises(UnavailableError, match="not callable"):
         registry.resolve(Kind.TOOL, "constant")
-    assert registry.list() == ()
+    assert [(d.name, d.loaded) for d in registry.list()] == [
+        ("missing", False),
+        ("constant", False),
+    ]
     assert set((await registry.health()).problems) == {"tool:missing", "tool:constant"}
 
     registry.remove(Kind.TOOL, "missing")

@@ -4,9 +4,15 @@ from toolware.registry.base import (
     ArgumentValidator,
     Entry,
     EntryDescription,
+    EntryKey,
+    FastLookup,
     HealthStatus,
+    PendingImports,
     Registry,
     RegistryHealth,
+    function_name,
+    parse_function_name,
+    split_qualified,
 )
 from toolware.registry.composite import CompositeRegistry, Source
 from toolware.registry.local import LocalRegistry, import_object
@@ -18,11 +24,17 @@ __all__ = [
     "Document",
     "Entry",
     "EntryDescription",
+    "EntryKey",
+    "FastLookup",
     "HealthStatus",
     "LocalRegistry",
+    "PendingImports",
     "Registry",
     "RegistryHealth",
     "Retriever",
     "Source",
+    "function_name",
     "import_object",
+    "parse_function_name",
+    "split_qualified",
 ]

@@ -11,7 +11,7 @@ import msgspec
 
 from toolware.errors import RegistrationError
 
-__all__ = ["EntryOptions", "first_line", "import_object", "name_of", "snake", "split_path"]
+__all__ = ["EntryOptions", "import_object", "name_of", "snake", "split_path"]
 
 
 class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +24,7 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     idempotent: bool = False
     timeout: float | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
+    check_result: bool = False
 
     def __post_init__(self) -> None:
         # msgspec does not check types at construction, and a wrong type here would be stored
@@ -33,6 +34,10 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise RegistrationError(f"{field} must be a string, got {value!r}")
         if not isinstance(self.idempotent, bool):
             raise RegistrationError(f"idempotent must be True or False, got {self.idempotent!r}")
+        if not isinstance(self.check_result, bool):
+            raise RegistrationError(
+                f"check_result must be True or False, got {self.check_result!r}"
+            )
         if not isinstance(self.version, str):
             raise RegistrationError(f"version must be a string such as '1.2', got {self.version!r}")
         if self.timeout is not None and (
@@ -74,10 +79,6 @@ def import_object(path: str) -> Any:
 def name_of(obj: Any) -> str:
     name = getattr(obj, "__name__", None) or type(obj).__name__
     return snake(name) if inspect.isclass(obj) or not hasattr(obj, "__name__") else str(name)
-
-
-def first_line(doc: str | None) -> str:
-    return " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
 
 
 def snake(name: str) -> str:

@@ -5,36 +5,51 @@
         Source("search", search_service, namespace="search"),  # exposed as "search.<name>"
         on_collision="refuse",                                 # or "first": earlier source wins
     )
+    registry = CompositeRegistry(local, remote)  # registries, each named by its .name
 
 Sources are listed in precedence order. With ``on_collision="refuse"`` (the default) two
 sources exposing the same kind and name is an error: at construction a
 :class:`~toolware.errors.RegistryCollisionError` naming both, and if a source adds a colliding
 entry later, calls to that name fail with ``unavailable`` until it is fixed, while every other
 name keeps working.
+
+A source whose ``list()`` raises does not take the others down: its entries cannot be indexed,
+so a name the healthy sources do not have is asked of it directly, and answers ``unavailable``
+naming the source if that fails too; :meth:`CompositeRegistry.health` names it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Literal
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import msgspec
 
 from toolware.context import Kind
-from toolware.errors import RegistryCollisionError, UnavailableError, UnknownEntryError
+from toolware.errors import (
+    RegistryCollisionError,
+    ToolwareError,
+    UnavailableError,
+    UnknownEntryError,
+)
+from toolware.registry._misses import MissIndex
 from toolware.registry.base import (
     Entry,
     EntryDescription,
+    EntryKey,
+    FastLookup,
     HealthStatus,
+    PendingImports,
     Registry,
     RegistryHealth,
-    unknown_entry,
 )
+from toolware.registry.names import qualified_name
 
 __all__ = ["CompositeRegistry", "Source"]
 
-_Key = tuple[Kind, str, str | None]
+logger = logging.getLogger("toolware.registry")
 
 
 class Source(msgspec.Struct, frozen=True):
@@ -48,12 +63,33 @@ class Source(msgspec.Struct, frozen=True):
         return name if self.namespace is None else f"{self.namespace}{separator}{name}"
 
 
+class _Owner(msgspec.Struct, frozen=True):
+    """Who answers for an exposed key: the source, the name there, and whether it is loaded."""
+
+    source: Source
+    name: str
+    loaded: bool
+
+
+def _as_source(source: Any) -> Source:
+    """A :class:`Source` as given, or one made from a registry and its ``name``."""
+    if isinstance(source, Source):
+        return source
+    name = getattr(source, "name", None)
+    if isinstance(source, Registry) and isinstance(name, str) and name:
+        return Source(name, source)
+    raise TypeError(
+        f"CompositeRegistry takes Source(name, registry) objects or registries with a .name, "
+        f"got {type(source).__name__}; wrap it: Source('name', registry)"
+    )
+
+
 class CompositeRegistry:
     """Resolves through an index of all sources, rebuilt whenever a source's revision moves."""
 
     def __init__(
         self,
-        *sources: Source,
+        *sources: Source | Registry,
         on_collision: Literal["refuse", "first"] = "refuse",
         separator: str = ".",
         name: str = "composite",
@@ -62,15 +98,24 @@ class CompositeRegistry:
             raise ValueError("CompositeRegistry needs at least one Source(name, registry)")
         if on_collision not in ("refuse", "first"):
             raise ValueError(f"on_collision must be 'refuse' or 'first', got {on_collision!r}")
-        names = [source.name for source in sources]
+        wrapped = tuple(_as_source(source) for source in sources)
+        names = [source.name for source in wrapped]
         if len(set(names)) != len(names):
-            raise ValueError(f"source names must be unique, got {names}")
+            duplicate = next(n for n in names if names.count(n) > 1)
+            raise ValueError(
+                f"source names must be unique, got {names}: give each its own name, e.g. "
+                f"Source({duplicate + '_2'!r}, registry) or LocalRegistry({duplicate + '_2'!r})"
+            )
         self.name = name
-        self._sources = sources
+        self._sources = wrapped
+        self._registries = tuple(source.registry for source in wrapped)
         self._on_collision = on_collision
         self._separator = separator
-        self._index: dict[_Key, tuple[Source, str]] = {}
-        self._collisions: dict[_Key, tuple[str, ...]] = {}
+        self._index: dict[EntryKey, _Owner] = {}
+        self._routes: dict[EntryKey, tuple[Callable[[EntryKey], Entry | None], EntryKey]] = {}
+        self._collisions: dict[EntryKey, tuple[str, ...]] = {}
+        self._broken: dict[str, str] = {}
+        self._listing: tuple[EntryDescription, ...] = ()
         self._revisions: tuple[int, ...] = ()
         self._reindex()
         if self._collisions:
@@ -78,11 +123,44 @@ class CompositeRegistry:
 
     @property
     def revision(self) -> int:
-        return sum(source.registry.revision for source in self._sources)
+        # A sum, not a max: a change in any source moves it, whichever source is ahead.
+        return sum(registry.revision for registry in self._registries)
+
+    @property
+    def lookup(self) -> Callable[[EntryKey], Entry | None]:
+        """The sources' own fast lookups through the index, namespaced names translated.
+
+        ``None`` means "ask :meth:`resolve`": the key is unknown, lazy, ambiguous, owned by a
+        source without a fast lookup, or a source changed since the last index.
+        """
+        return self._lookup
+
+    def _lookup(self, key: EntryKey) -> Entry | None:
+        route = self._routes.get(key)
+        if route is None or self._stale():
+            return None
+        return route[0](route[1])
+
+    def _stale(self) -> bool:
+        for registry, revision in zip(self._registries, self._revisions, strict=True):
+            if registry.revision != revision:
+                return True
+        return False
+
+    def is_pending(self, kind: Kind, name: str) -> bool:
+        """Whether resolving ``kind``/``name`` may import or re-index (worth a worker thread):
+        the owning source's :meth:`is_pending`, or ``True`` when a source changed since the
+        last index (re-indexing lists every source)."""
+        if self._stale():
+            return True
+        owner = self._index.get((kind, name, None))
+        if owner is None or not isinstance(owner.source.registry, PendingImports):
+            return False
+        return owner.source.registry.is_pending(kind, owner.name)
 
     def _collision_message(self) -> str:
         lines = [
-            f"{kind.value} {name if action is None else name + '.' + action!r} is exposed by "
+            f"{kind.value} {qualified_name(name, action)!r} is exposed by "
             f"{' and '.join(map(repr, owners))}"
             for (kind, name, action), owners in sorted(self._collisions.items(), key=str)
         ]
@@ -93,27 +171,53 @@ class CompositeRegistry:
         )
 
     def _reindex(self) -> None:
-        index: dict[_Key, tuple[Source, str]] = {}
-        collisions: dict[_Key, tuple[str, ...]] = {}
+        revisions = tuple(registry.revision for registry in self._registries)
+        index: dict[EntryKey, _Owner] = {}
+        collisions: dict[EntryKey, tuple[str, ...]] = {}
+        broken: dict[str, str] = {}
+        listing: list[tuple[EntryKey, EntryDescription]] = []
         for source in self._sources:
-            for description in source.registry.list():
-                key = (
-                    description.kind,
-                    source.exposed(description.name, self._separator),
-                    description.action,
+            try:
+                descriptions = source.registry.list()
+            except Exception as exc:
+                # One source's catalogue failing must not fail every call through the others.
+                broken[source.name] = f"cannot list its entries ({type(exc).__name__})"
+                logger.warning(
+                    "registry.source_failed source=%s error=%s",
+                    source.name,
+                    type(exc).__name__,
+                    exc_info=exc,
+                    extra={"source": source.name, "error": type(exc).__name__},
                 )
+                continue
+            for description in descriptions:
+                exposed = source.exposed(description.name, self._separator)
+                key = (description.kind, exposed, description.action)
                 if key in index:
                     if self._on_collision == "refuse":
-                        owners = collisions.get(key, (index[key][0].name,))
+                        owners = collisions.get(key, (index[key].source.name,))
                         collisions[key] = (*owners, source.name)
                     continue
-                index[key] = (source, description.name)
+                index[key] = _Owner(source, description.name, description.loaded)
+                if exposed != description.name:
+                    description = msgspec.structs.replace(description, name=exposed)
+                listing.append((key, description))
+        routes = {}
+        for key, owner in index.items():
+            registry = owner.source.registry
+            if owner.loaded and key not in collisions and isinstance(registry, FastLookup):
+                routes[key] = (registry.lookup, (key[0], owner.name, key[2]))
+        # An ambiguous name is not offered: calling it would fail with 'unavailable'.
+        self._listing = tuple(d for key, d in listing if key not in collisions)
         self._index = index
+        self._routes = routes
         self._collisions = collisions
-        self._revisions = tuple(source.registry.revision for source in self._sources)
+        self._broken = broken
+        self._revisions = revisions
+        self._misses: MissIndex | None = None
 
     def _fresh(self) -> None:
-        if self._revisions != tuple(source.registry.revision for source in self._sources):
+        if self._stale():
             self._reindex()
 
     def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
@@ -121,43 +225,82 @@ class CompositeRegistry:
         key = (kind, name, action)
         if key in self._collisions:
             raise UnavailableError(
-                f"{kind.value} {name!r} is ambiguous: exposed by "
+                f"{kind.value} {qualified_name(name, action)!r} is ambiguous: exposed by "
                 f"{' and '.join(map(repr, self._collisions[key]))}",
                 hint="give one source a namespace or remove the duplicate",
                 retryable=False,
             )
-        found = self._index.get(key)
-        if found is None:
-            raise self._not_found(kind, name, action)
-        source, original = found
-        return source.registry.resolve(kind, original, action)
+        owner = self._index.get(key)
+        if owner is None:
+            # A lazy plugin's actions are unknown until it is imported: its source decides.
+            lazy = self._index.get((kind, name, None))
+            owner = lazy if lazy is not None and not lazy.loaded else None
+        if owner is not None:
+            return self._ask(owner.source, kind, owner.name, action)
+        for source in self._sources:
+            if source.name in self._broken:
+                found = self._ask_broken(source, kind, name, action)
+                if found is not None:
+                    return found
+        raise self._not_found(kind, name, action)
+
+    def _ask(self, source: Source, kind: Kind, name: str, action: str | None) -> Entry:
+        try:
+            return source.registry.resolve(kind, name, action)
+        except ToolwareError:
+            raise
+        except Exception as exc:
+            raise self._source_failed(source, kind, name, action, exc) from exc
+
+    def _ask_broken(
+        self, source: Source, kind: Kind, name: str, action: str | None
+    ) -> Entry | None:
+        """Ask a source that cannot list its entries for a name the index does not have."""
+        if source.namespace is not None:
+            prefix = source.namespace + self._separator
+            if not name.startswith(prefix):
+                return None
+            name = name[len(prefix) :]
+        try:
+            return self._ask(source, kind, name, action)
+        except UnknownEntryError:
+            return None
+
+    def _source_failed(
+        self, source: Source, kind: Kind, name: str, action: str | None, exc: Exception
+    ) -> UnavailableError:
+        logger.warning(
+            "registry.source_failed source=%s target=%s error=%s",
+            source.name,
+            qualified_name(name, action),
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"source": source.name, "target": qualified_name(name, action)},
+        )
+        return UnavailableError(
+            f"{kind.value} {qualified_name(name, action)!r} is unavailable: registry source "
+            f"{source.name!r} failed ({type(exc).__name__}); see the 'registry.source_failed' "
+            "log record",
+            hint=f"check source {source.name!r} (health() names its problem)",
+        )
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        return unknown_entry(self.name, kind, name, action, self._index)
+        index = self._misses
+        if index is None:  # built on the first miss after each re-index, not per miss
+            index = self._misses = MissIndex(self._index)
+        return index.error(self.name, kind, name, action)
 
     def list(self) -> tuple[EntryDescription, ...]:
+        """Every source's descriptions, exposed names, precedence order; sources that cannot
+        list their entries are left out (see :meth:`health`)."""
         self._fresh()
-        result = []
-        for source in self._sources:
-            for description in source.registry.list():
-                exposed = source.exposed(description.name, self._separator)
-                key = (description.kind, exposed, description.action)
-                owner = self._index.get(key)
-                # An ambiguous name is not offered: calling it would fail with 'unavailable'.
-                if owner is not None and owner[0] is source and key not in self._collisions:
-                    if source.namespace is not None:
-                        description = msgspec.structs.replace(description, name=exposed)
-                    result.append(description)
-        return tuple(result)
+        return self._listing
 
     async def health(self) -> RegistryHealth:
         problems: dict[str, str] = {}
-        try:
-            self._fresh()  # a collision added since the last call must show up here
-        except Exception as exc:
-            problems["(index)"] = f"re-indexing raised {type(exc).__name__}: {exc}"
+        self._fresh()  # a collision or a broken source appearing since the last call shows
         reports = await asyncio.gather(
-            *(source.registry.health() for source in self._sources), return_exceptions=True
+            *(registry.health() for registry in self._registries), return_exceptions=True
         )
         statuses: list[HealthStatus] = []
         entries = 0
@@ -171,8 +314,11 @@ class CompositeRegistry:
             problems.update({f"{source.name}/{k}": v for k, v in report.problems.items()})
             if report.status is not HealthStatus.OK and not report.problems:
                 problems[source.name] = report.status.value
+        problems.update(self._broken)
         for key, owners in self._collisions.items():
-            problems[f"collision:{key[1]}"] = "exposed by " + ", ".join(owners)
+            problems[f"collision:{qualified_name(key[1], key[2])}"] = "exposed by " + ", ".join(
+                owners
+            )
         if all(status is HealthStatus.DOWN for status in statuses):
             status = HealthStatus.DOWN
         elif problems or any(status is not HealthStatus.OK for status in statuses):

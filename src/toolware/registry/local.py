@@ -8,70 +8,100 @@ def add(a: float, b: float) -> float:
     return a + b
 
 @registry.plugin
-class Notes:                      # each public method becomes an action: notes.add, ...
+class Notes:                      # each public method of the class is an action: notes.add
     def add(self, text: str) -> int: ...
 
 registry.retriever(BM25Index(docs), name="docs")   # (query, k) -> ranked documents
-registry.add_lazy("myapp.tools:translate")          # imported on first use
+registry.add_lazy("myapp.tools:translate")          # imported on first use, not by list()
+
+Names follow :mod:`toolware.registry.names` (what LLM function-calling APIs accept);
+which methods are actions, :mod:`toolware.registry.plugins`; what a lazy entry looks like
+before and after a failed import, :mod:`toolware.registry._lazy`.
 """
 
 from __future__ import annotations
 
 import builtins
-import inspect
+import math
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from typing import Any
 
 import msgspec
 
+from toolware.clock import Clock, system_clock
 from toolware.context import Kind
-from toolware.errors import RegistrationError, UnavailableError, UnknownEntryError
-from toolware.registry._options import (
-    EntryOptions,
-    first_line,
-    import_object,
-    name_of,
-    snake,
-    split_path,
+from toolware.errors import RegistrationError, UnknownEntryError
+from toolware.registry._decorators import RegistrationDecorators
+from toolware.registry._entries import build_entries
+from toolware.registry._lazy import (
+    ImportFailure,
+    LazyRecord,
+    import_lazy,
+    log_failure,
+    unavailable,
 )
+from toolware.registry._misses import MissIndex
+from toolware.registry._options import EntryOptions, import_object, snake, split_path
 from toolware.registry.base import (
     Entry,
     EntryDescription,
+    EntryKey,
     HealthStatus,
     RegistryHealth,
-    unknown_entry,
 )
-from toolware.registry.rag import retriever_function
-from toolware.registry.schema import inspect_signature, is_async_callable
+from toolware.registry.names import check_name
+from toolware.registry.plugins import plugin_options
 
 __all__ = ["EntryOptions", "LocalRegistry", "import_object"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-_Key = tuple[Kind, str, str | None]
+_Name = tuple[Kind, str]
+# What a registered name holds: the keys of its loaded entries, or its lazy record.
+_Slot = tuple[EntryKey, ...] | LazyRecord
 
 
-class LocalRegistry:
+class LocalRegistry(RegistrationDecorators):
     """Entries that live in this process.
 
     Register from one thread (typically at import time); ``resolve`` may be called from any
     thread, including the first resolve of a lazy entry, which imports it under a lock.
+
+    A lazy entry whose import failed answers ``unavailable`` without importing again until
+    ``import_retry`` seconds (on ``clock``) have passed; :meth:`retry_imports` and
+    :meth:`reload` try again at once.
     """
 
-    def __init__(self, name: str = "local") -> None:
+    def __init__(
+        self, name: str = "local", *, clock: Clock = system_clock, import_retry: float = 30.0
+    ) -> None:
+        if (
+            isinstance(import_retry, bool)
+            or not isinstance(import_retry, int | float)
+            or math.isnan(import_retry)
+            or import_retry < 0
+        ):
+            raise ValueError(
+                f"import_retry must be a number of seconds >= 0 (inf: never retry on its own), "
+                f"got {import_retry!r}"
+            )
         self.name = name
-        self._entries: dict[_Key, Entry] = {}
-        self._lazy: dict[tuple[Kind, str], tuple[str, EntryOptions, int, int]] = {}
-        self._failures: dict[str, str] = {}
+        self._clock = clock
+        self._import_retry = float(import_retry)
+        self._entries: dict[EntryKey, Entry] = {}
+        self._slots: dict[_Name, _Slot] = {}  # in registration order
+        self._failures: dict[_Name, ImportFailure] = {}
         self._revision = 0
-        self._loading = threading.RLock()
+        self._listing: tuple[int, tuple[EntryDescription, ...]] = (-1, ())
+        self._misses: tuple[int, MissIndex | None] = (-1, None)
+        self._loading = threading.RLock()  # guards changes to the dicts above
+        self._import_locks: dict[_Name, threading.RLock] = {}
 
     @property
     def revision(self) -> int:
         return self._revision
 
     @property
-    def lookup(self) -> Callable[[tuple[Kind, str, str | None]], Entry | None]:
+    def lookup(self) -> Callable[[EntryKey], Entry | None]:
         """``dict.get`` over the loaded entries, keyed ``(kind, name, action)``.
 
         For hot paths (the router): a C-level lookup instead of a method call. ``None`` means
@@ -79,71 +109,16 @@ class LocalRegistry:
         """
         return self._entries.get
 
-    # -- registration ----------------------------------------------------------------------
+    def is_pending(self, kind: Kind, name: str) -> bool:
+        """Whether resolving ``kind``/``name`` would import: a lazy entry not loaded yet and
+        not waiting out a failed import. Two dict reads, no lock: safe from any thread, so a
+        caller can decide to resolve in a worker thread and keep imports off the event loop."""
+        if not isinstance(self._slots.get((kind, name)), LazyRecord):
+            return False
+        failure = self._failures.get((kind, name))
+        return failure is None or self._clock.monotonic() >= failure.retry_at
 
-    @overload
-    def tool(
-        self,
-        function: F,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        tags: Iterable[str] = (),
-        version: str = "0",
-        idempotent: bool = False,
-        timeout: float | None = None,
-        retryable_on: tuple[type[BaseException], ...] = (),
-    ) -> F: ...
-    @overload
-    def tool(
-        self,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        tags: Iterable[str] = (),
-        version: str = "0",
-        idempotent: bool = False,
-        timeout: float | None = None,
-        retryable_on: tuple[type[BaseException], ...] = (),
-    ) -> Callable[[F], F]: ...
-    def tool(  # type: ignore[misc] # options are checked by EntryOptions
-        self, function: F | None = None, /, **options: Any
-    ) -> F | Callable[[F], F]:
-        """Register a function or async function as a tool.
-
-        Usable bare (``@registry.tool``), with options (``@registry.tool(idempotent=True)``) or
-        as a call (``registry.tool(function, idempotent=True)``).
-        """
-
-        def register(fn: F) -> F:
-            self.add(fn, kind=Kind.TOOL, **options)
-            return fn
-
-        return register(function) if function is not None else register
-
-    def plugin(self, target: Any = None, /, **options: Any) -> Any:
-        """Register a class (instantiated with no arguments) or an instance as a plugin.
-
-        Each public method becomes an action, called as kind ``plugin``, name, action.
-        """
-
-        def register(obj: Any) -> Any:
-            self.add(obj, kind=Kind.PLUGIN, **options)
-            return obj
-
-        return register(target) if target is not None else register
-
-    def retriever(
-        self, source: Any = None, /, *, default_k: int = 5, max_k: int = 50, **options: Any
-    ) -> Any:
-        """Register a :class:`Retriever` object or a ``(query, k)`` function as a RAG entry."""
-
-        def register(obj: Any) -> Any:
-            self.add(obj, kind=Kind.RAG, default_k=default_k, max_k=max_k, **options)
-            return obj
-
-        return register(source) if source is not None else register
+    # -- registration (decorators: toolware.registry._decorators) -------------------------
 
     def add(
         self,
@@ -154,11 +129,15 @@ class LocalRegistry:
         default_k: int = 5,
         max_k: int = 50,
         tags: Iterable[str] = (),
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
         **options: Any,
     ) -> tuple[EntryDescription, ...]:
         """Register ``obj`` as ``kind``; returns the descriptions of the new entries.
 
-        Registering a name twice is refused unless ``replace=True``.
+        Registering a name twice is refused unless ``replace=True``. ``include``, ``exclude``
+        and ``inherited`` choose a plugin's actions (:mod:`toolware.registry.plugins`).
         """
         if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
             raise RegistrationError(
@@ -166,32 +145,14 @@ class LocalRegistry:
             )
         entry_options = EntryOptions(tags=frozenset(tags), **options)
         kind = Kind(kind)
-        if kind is Kind.PLUGIN:
-            entries = self._plugin_entries(obj, entry_options)
-        elif kind is Kind.RAG:
-            if not 1 <= default_k <= max_k:
-                raise RegistrationError(f"need 1 <= default_k <= max_k, got {default_k}, {max_k}")
-            name = entry_options.name or name_of(obj)
-            function, is_async = retriever_function(obj, default_k=default_k, max_k=max_k)
-            entries = [self._entry(function, kind, name, None, entry_options, is_async)]
-        else:
-            name = entry_options.name or name_of(obj)
-            entries = [self._entry(obj, kind, name, None, entry_options, None)]
-        # Names are taken per kind and name, not per action: a second plugin under the same
-        # name must not merge its actions into the first, and a lazy entry counts as taken.
-        names = {(entry.description.kind, entry.description.name) for entry in entries}
-        for key in names:
-            if not replace and self._taken(*key):
-                raise RegistrationError(
-                    f"a {key[0].value} named {key[1]!r} is already registered in "
-                    f"{self.name!r}; pick another name= or pass replace=True"
-                )
-        for key in names:
-            self._drop(*key)
-        for entry in entries:
-            d = entry.description
-            self._entries[(d.kind, d.name, d.action)] = entry
-        self._revision += 1
+        plugin = plugin_options(kind, include, exclude, inherited)
+        entries = build_entries(
+            obj, kind, entry_options, default_k=default_k, max_k=max_k, plugin=plugin
+        )
+        name = entries[0].description.name
+        with self._loading:
+            self._refuse_taken(kind, name, replace)
+            self._install(kind, name, entries)
         return tuple(entry.description for entry in entries)
 
     def add_lazy(
@@ -202,183 +163,226 @@ class LocalRegistry:
         replace: bool = False,
         default_k: int = 5,
         max_k: int = 50,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
         **options: Any,
     ) -> None:
         """Register ``"package.module:object"`` to be imported the first time it is needed.
 
         The name defaults to the object's name in the path, in snake case for a class (as
-        :meth:`plugin` names classes): ``"app.plugins:Notes"`` becomes ``"notes"``.
+        :meth:`plugin` names classes): ``"app.plugins:Notes"`` becomes ``"notes"``. Until the
+        import, :meth:`list` describes the entry with ``loaded=False``.
         """
         _, attribute = split_path(path)
         entry_options = EntryOptions(**options)
         kind = Kind(kind)
+        if kind is Kind.RAG and not 1 <= default_k <= max_k:
+            raise RegistrationError(f"need 1 <= default_k <= max_k, got {default_k}, {max_k}")
         last = attribute.rpartition(".")[2]
-        name = entry_options.name or (snake(last) if last[:1].isupper() else last)
-        if not replace and self._taken(kind, name):
+        default = snake(last) if last[:1].isupper() else last
+        name = check_name(
+            default if entry_options.name is None else entry_options.name, f"{kind.value} name"
+        )
+        record = LazyRecord(
+            path=path,
+            options=entry_options,
+            default_k=default_k,
+            max_k=max_k,
+            plugin=plugin_options(kind, include, exclude, inherited),
+        )
+        with self._loading:
+            self._refuse_taken(kind, name, replace)
+            self._drop(kind, name)
+            self._slots[(kind, name)] = record
+            self._revision += 1
+
+    def _refuse_taken(self, kind: Kind, name: str, replace: bool) -> None:
+        # Names are taken per kind and name, not per action: a second plugin under the same
+        # name must not merge its actions into the first, and a lazy entry counts as taken.
+        if not replace and (kind, name) in self._slots:
             raise RegistrationError(
                 f"a {kind.value} named {name!r} is already registered in {self.name!r}; "
                 "pick another name= or pass replace=True"
             )
-        self._drop(kind, name)
-        self._lazy[(kind, name)] = (path, entry_options, default_k, max_k)
-        self._revision += 1
 
-    def _taken(self, kind: Kind, name: str) -> bool:
-        return (kind, name) in self._lazy or any(
-            key[0] is kind and key[1] == name for key in self._entries
-        )
+    def _install(self, kind: Kind, name: str, entries: builtins.list[Entry]) -> None:
+        """Put ``entries`` in place of whatever ``kind``/``name`` held (under the lock).
+
+        The new entries go in before the old slot is replaced: a thread reading without the
+        lock sees either the old state or the new entries, never a gap where neither is
+        present (the race that made 4 in 8,000 first lazy resolves answer not_found).
+        """
+        keys = tuple((kind, name, entry.description.action) for entry in entries)
+        old = self._slots.get((kind, name))
+        for key, entry in zip(keys, entries, strict=True):
+            self._entries[key] = entry
+        self._slots[(kind, name)] = keys
+        if isinstance(old, tuple):
+            for key in set(old) - set(keys):
+                del self._entries[key]
+        self._failures.pop((kind, name), None)
+        self._revision += 1
 
     def _drop(self, kind: Kind, name: str) -> None:
         """Forget every entry, lazy entry and import failure of that kind and name."""
-        for key in [k for k in self._entries if k[0] is kind and k[1] == name]:
-            del self._entries[key]
-        self._lazy.pop((kind, name), None)
-        self._failures.pop(f"{kind.value}:{name}", None)
+        old = self._slots.pop((kind, name), None)
+        if isinstance(old, tuple):
+            for key in old:
+                del self._entries[key]
+        self._failures.pop((kind, name), None)
 
     def remove(self, kind: Kind, name: str) -> None:
         """Remove every entry of that kind and name (all actions of a plugin)."""
         kind = Kind(kind)
-        if not self._taken(kind, name):
-            raise self._not_found(kind, name, None)
-        self._drop(kind, name)
-        self._revision += 1
-
-    def _entry(
-        self,
-        function: Callable[..., Any],
-        kind: Kind,
-        name: str,
-        action: str | None,
-        options: EntryOptions,
-        is_async: bool | None,
-    ) -> Entry:
-        if inspect.isasyncgenfunction(function):
-            raise RegistrationError(
-                f"{name!r} is an async generator; streaming handlers are not supported yet, "
-                "return a list instead"
-            )
-        if inspect.isclass(function):
-            raise RegistrationError(
-                f"{name!r} is a class; register classes with registry.plugin(...)"
-            )
-        if not callable(function):
-            raise RegistrationError(f"{name!r} is not callable: {type(function).__name__}")
-        qualified = name if action is None else f"{name}.{action}"
-        signature = inspect_signature(function, qualified)
-        description = EntryDescription(
-            name=name,
-            kind=kind,
-            action=action,
-            description=options.description or signature.description,
-            args_schema=signature.args_schema,
-            result_schema=signature.result_schema,
-            tags=options.tags,
-            version=options.version,
-            idempotent=options.idempotent,
-            timeout=options.timeout,
-        )
-        return Entry(
-            description=description,
-            function=function,
-            is_async=is_async_callable(function) if is_async is None else is_async,
-            validator=signature.validator,
-            context_parameter=signature.context_parameter,
-            retryable_on=options.retryable_on,
-        )
-
-    def _plugin_entries(self, obj: Any, options: EntryOptions) -> builtins.list[Entry]:
-        if inspect.isclass(obj):
-            try:
-                instance = obj()
-            except Exception as exc:
-                raise RegistrationError(
-                    f"plugin class {obj.__name__} cannot be instantiated with no arguments "
-                    f"({type(exc).__name__}: {exc}); register an instance instead: "
-                    f"registry.plugin({obj.__name__}(...))"
-                ) from exc
-        else:
-            instance = obj
-        cls = type(instance)
-        name = options.name or snake(cls.__name__)
-        actions = [
-            attribute
-            for attribute, value in inspect.getmembers(cls)
-            if not attribute.startswith("_") and callable(value) and not inspect.isclass(value)
-        ]
-        if not actions:
-            raise RegistrationError(
-                f"plugin {name!r} has no public methods; each public method becomes an action"
-            )
-        # Each action is described by its own docstring; the plugin's description (or class
-        # docstring) stands in for methods that have none.
-        fallback = options.description or first_line(inspect.getdoc(cls))
-        entries = []
-        for action in actions:
-            method = getattr(instance, action)
-            own = first_line(inspect.getdoc(method))
-            action_options = msgspec.structs.replace(options, description=own or fallback)
-            entries.append(self._entry(method, Kind.PLUGIN, name, action, action_options, None))
-        return entries
+        with self._loading:
+            if (kind, name) not in self._slots:
+                raise self._not_found(kind, name, None)
+            self._drop(kind, name)
+            self._revision += 1
 
     # -- lookup ----------------------------------------------------------------------------
 
-    def is_pending(self, kind: Kind, name: str) -> bool:
-        """Whether resolving ``kind``/``name`` would import a lazy entry's module."""
-        return (kind, name) in self._lazy
-
     def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
-        entry = self._entries.get((kind, name, action))
+        key = (kind, name, action)
+        entry = self._entries.get(key)
         if entry is not None:
             return entry
-        if (kind, name) in self._lazy:
-            with self._loading:
-                if (kind, name) in self._lazy:  # another thread may have loaded it meanwhile
-                    self._load(kind, name)
-            entry = self._entries.get((kind, name, action))
-            if entry is not None:
-                return entry
+        if isinstance(self._slots.get((kind, name)), LazyRecord):
+            with self._import_lock(kind, name):
+                # Another thread may have loaded it (or it may have failed) meanwhile.
+                slot = self._slots.get((kind, name))
+                if isinstance(slot, LazyRecord):
+                    self._load(kind, name, slot, force=False)
+        # Read again: entries are installed before their lazy record goes, so a load that
+        # finished after the first read is seen here.
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry
         raise self._not_found(kind, name, action)
 
-    def _load(self, kind: Kind, name: str) -> None:
-        path, options, default_k, max_k = self._lazy[(kind, name)]
-        option_values = {f: getattr(options, f) for f in options.__struct_fields__}
-        option_values["name"] = name
-        try:
-            obj = import_object(path)
-            # Registration can fail too (e.g. the object is not callable): same report.
-            self.add(
-                obj, kind=kind, replace=True, default_k=default_k, max_k=max_k, **option_values
-            )
-        except Exception as exc:
-            self._failures[f"{kind.value}:{name}"] = f"{type(exc).__name__}: {exc}"
-            raise UnavailableError(
-                f"{kind.value} {name!r} could not be imported from {path!r}: "
-                f"{type(exc).__name__}: {exc}",
-                hint="install the package that provides it or fix the import path",
-                retryable=False,
-            ) from exc
-        self._failures.pop(f"{kind.value}:{name}", None)
+    def _import_lock(self, kind: Kind, name: str) -> threading.RLock:
+        """The lock one lazy entry is imported under: one per name, so a slow import holds
+        up only the callers of that entry, not every other lazy entry's first call."""
+        lock = self._import_locks.get((kind, name))
+        if lock is None:
+            with self._loading:
+                lock = self._import_locks.setdefault((kind, name), threading.RLock())
+        return lock
+
+    def _load(self, kind: Kind, name: str, record: LazyRecord, *, force: bool) -> None:
+        """Import a lazy entry and install it, or record the failure (under its import
+        lock; the registry's own lock only around the change, not the import)."""
+        now = self._clock.monotonic()
+        failure = self._failures.get((kind, name))
+        if failure is not None and not force and now < failure.retry_at:
+            raise unavailable(kind, name, failure, now)
+        obj, error = import_lazy(kind, name, record.path)
+        if error is None:
+            options = msgspec.structs.replace(record.options, name=name)
+            try:
+                entries = build_entries(
+                    obj,
+                    kind,
+                    options,
+                    default_k=record.default_k,
+                    max_k=record.max_k,
+                    plugin=record.plugin,
+                )
+            except BaseException as exc:
+                log_failure(kind, name, record.path, exc)
+                error = exc
+            else:
+                with self._loading:
+                    # Replaced or removed while importing: the newer registration stands.
+                    if self._slots.get((kind, name)) is record:
+                        self._install(kind, name, entries)
+                return
+        failure = ImportFailure(
+            path=record.path,
+            error_type=type(error).__name__,
+            retry_at=now + self._import_retry,
+            detail=str(error) if isinstance(error, RegistrationError) else "",
+        )
+        with self._loading:
+            if self._slots.get((kind, name)) is record:
+                self._failures[(kind, name)] = failure
+        raise unavailable(kind, name, failure, now) from error
+
+    def reload(self, kind: Kind, name: str) -> None:
+        """Import a lazy entry now, even while a failed import waits for its retry.
+
+        Raises :class:`~toolware.errors.UnavailableError` if the import fails again; does
+        nothing for an entry that is already loaded.
+        """
+        kind = Kind(kind)
+        with self._import_lock(kind, name):
+            slot = self._slots.get((kind, name))
+            if slot is None:
+                raise self._not_found(kind, name, None)
+            if isinstance(slot, LazyRecord):
+                self._load(kind, name, slot, force=True)
+
+    def retry_imports(self) -> int:
+        """Let every failed lazy import be tried again on its next resolve; returns how many.
+
+        The failures stay in :meth:`health` until an import succeeds.
+        """
+        with self._loading:
+            for key, failure in self._failures.items():
+                self._failures[key] = msgspec.structs.replace(failure, retry_at=-math.inf)
+            return len(self._failures)
 
     def _not_found(self, kind: Kind, name: str, action: str | None) -> UnknownEntryError:
-        lazy = ((key_kind, key_name, None) for key_kind, key_name in self._lazy)
-        return unknown_entry(self.name, kind, name, action, [*self._entries, *lazy])
+        revision, index = self._misses
+        if revision != self._revision or index is None:
+            revision = self._revision
+            lazy = [
+                (key_kind, key_name, None)
+                for (key_kind, key_name), slot in tuple(self._slots.items())
+                if isinstance(slot, LazyRecord)
+            ]
+            index = MissIndex([*tuple(self._entries), *lazy])
+            self._misses = (revision, index)
+        return index.error(self.name, kind, name, action)
 
     def list(self) -> tuple[EntryDescription, ...]:
-        """All descriptions; lazy entries are imported (their schemas are needed)."""
-        with self._loading:
-            for kind, name in builtins.list(self._lazy):
-                try:
-                    self._load(kind, name)
-                except UnavailableError:
-                    continue  # reported by health(); listing the others still works
-        return tuple(entry.description for entry in self._entries.values())
+        """Every description, in registration order; nothing is imported.
+
+        A lazy entry not loaded yet (or whose import failed: see :meth:`health`) is described
+        from its registration with ``loaded=False`` and empty schemas.
+        """
+        revision, listing = self._listing
+        if revision == self._revision:
+            return listing
+        # No lock: a slow import in another thread must not hold up a listing. Slots are
+        # replaced after their entries are installed and removed before their entries go,
+        # so a snapshot of the slots finds every entry it names (or skips one being removed).
+        revision = self._revision
+        entries = self._entries
+        result: builtins.list[EntryDescription] = []
+        for (kind, name), slot in tuple(self._slots.items()):
+            if isinstance(slot, LazyRecord):
+                result.append(slot.describe(kind, name))
+                continue
+            for key in slot:
+                entry = entries.get(key)
+                if entry is not None:
+                    result.append(entry.description)
+        listing = tuple(result)
+        self._listing = (revision, listing)
+        return listing
 
     async def health(self) -> RegistryHealth:
+        """``degraded`` while a lazy import fails, each failure named ``kind:name``."""
+        failures = dict(self._failures)
+        slots = tuple(self._slots.values())
         return RegistryHealth(
-            status=HealthStatus.DEGRADED if self._failures else HealthStatus.OK,
-            entries=len(self._entries) + len(self._lazy),
-            problems=dict(self._failures),
+            status=HealthStatus.DEGRADED if failures else HealthStatus.OK,
+            entries=sum(len(slot) if isinstance(slot, tuple) else 1 for slot in slots),
+            problems={f"{k.value}:{n}": failure.problem() for (k, n), failure in failures.items()},
         )
 
     def __repr__(self) -> str:
-        return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={len(self._lazy)})"
+        lazy = sum(isinstance(slot, LazyRecord) for slot in tuple(self._slots.values()))
+        return f"LocalRegistry({self.name!r}, entries={len(self._entries)}, lazy={lazy})"

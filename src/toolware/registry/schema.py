@@ -4,7 +4,7 @@ Each parameter becomes a key of a generated ``TypedDict``: its annotation is the
 ``Annotated[int, Field(ge=1, description=...)]`` for constraints); parameters with defaults are
 ``NotRequired``, so validation returns only the arguments the caller gave and the handler's own
 defaults apply to the rest. A TypedDict rather than a generated ``BaseModel`` because validating
-into a plain dict skips building a model instance: 0.34 us instead of 1.2 us for two fields.
+into a plain dict skips building a model instance (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing_extensions import TypedDict
 from toolware.context import RequestContext
 from toolware.errors import RegistrationError
 from toolware.registry._validator import PydanticValidator
+from toolware.registry.docstrings import parameter_docs, summary
 
 __all__ = ["Signature", "inspect_signature", "is_async_callable"]
 
@@ -34,6 +35,8 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
     result_schema: Mapping[str, Any]
     context_parameter: str | None
     description: str
+    # (annotation,) when the handler declares a return type, () when it does not.
+    declared_return: tuple[Any, ...] = ()
 
 
 def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
@@ -84,6 +87,8 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         raise RegistrationError(f"cannot build an argument schema for {target!r}: {exc}") from exc
     args_schema.pop("title", None)
     _add_defaults(args_schema, defaults)
+    doc = _doc_of(function)
+    _add_descriptions(args_schema, parameter_docs(doc))
     result_schema: dict[str, Any] = {}
     if "return" in hints and hints["return"] is not type(None):
         try:
@@ -97,7 +102,8 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         args_schema=args_schema,
         result_schema=result_schema,
         context_parameter=context_parameter,
-        description=_first_paragraph(_doc_of(function)),
+        description=summary(doc),
+        declared_return=(hints["return"],) if "return" in hints else (),
     )
 
 
@@ -132,6 +138,14 @@ def is_async_callable(function: Callable[..., Any]) -> bool:
     )
 
 
+def _add_descriptions(schema: dict[str, Any], documented: Mapping[str, str]) -> None:
+    """Each parameter's docstring description, where ``Field(description=...)`` gave none."""
+    properties = schema.get("properties", {})
+    for name, text in documented.items():
+        if name in properties and "description" not in properties[name]:
+            properties[name]["description"] = text
+
+
 def _add_defaults(schema: dict[str, Any], defaults: Mapping[str, Any]) -> None:
     """Publish the handler's defaults in the schema, where they are plain JSON values."""
     properties = schema.get("properties", {})
@@ -141,9 +155,3 @@ def _add_defaults(schema: dict[str, Any], defaults: Mapping[str, Any]) -> None:
                 properties[name]["default"] = msgspec.to_builtins(value)
             except TypeError:
                 continue  # not JSON: the default still applies, it is just not advertised
-
-
-def _first_paragraph(doc: str | None) -> str:
-    if not doc:
-        return ""
-    return " ".join(doc.strip().split("\n\n", 1)[0].split())

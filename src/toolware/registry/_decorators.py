@@ -1,0 +1,102 @@
+"""The decorator forms of registration: ``@registry.tool``, ``@registry.plugin``,
+``@registry.retriever``. Each is a thin front for ``add()``, kept apart so the registry module
+holds the registry's state and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+from toolware.context import Kind
+from toolware.registry.base import EntryDescription
+
+__all__ = ["RegistrationDecorators"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RegistrationDecorators:
+    """Mixin: decorators over ``add(obj, kind=..., **options)``."""
+
+    def add(self, obj: Any, **options: Any) -> tuple[EntryDescription, ...]:
+        raise NotImplementedError  # provided by the registry
+
+    @overload
+    def tool(
+        self,
+        function: F,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        version: str = "0",
+        idempotent: bool = False,
+        timeout: float | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+        check_result: bool = False,
+    ) -> F: ...
+    @overload
+    def tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        version: str = "0",
+        idempotent: bool = False,
+        timeout: float | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+        check_result: bool = False,
+    ) -> Callable[[F], F]: ...
+    def tool(  # type: ignore[misc] # options are checked by EntryOptions
+        self, function: F | None = None, /, **options: Any
+    ) -> F | Callable[[F], F]:
+        """Register a function or async function as a tool.
+
+        Usable bare (``@registry.tool``), with options (``@registry.tool(idempotent=True)``) or
+        as a call (``registry.tool(function, idempotent=True)``). ``check_result=True``
+        checks each result against the declared return type (``Entry.result_validator``).
+        """
+
+        def register(fn: F) -> F:
+            self.add(fn, kind=Kind.TOOL, **options)
+            return fn
+
+        return register(function) if function is not None else register
+
+    def plugin(
+        self,
+        target: Any = None,
+        /,
+        *,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        inherited: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Register a class (instantiated with no arguments) or an instance as a plugin.
+
+        Each public method defined in the class becomes an action, addressed ``name.action``
+        (``notes.add``). ``include=[...]`` names the actions exactly, ``exclude=[...]`` drops
+        some, ``inherited=True`` adds the methods of its bases (see
+        :mod:`toolware.registry.plugins` for the rule).
+        """
+        options.update(include=include, exclude=exclude, inherited=inherited)
+
+        def register(obj: Any) -> Any:
+            self.add(obj, kind=Kind.PLUGIN, **options)
+            return obj
+
+        return register(target) if target is not None else register
+
+    def retriever(
+        self, source: Any = None, /, *, default_k: int = 5, max_k: int = 50, **options: Any
+    ) -> Any:
+        """Register a :class:`Retriever` object or a ``(query, k)`` function as a RAG entry."""
+
+        def register(obj: Any) -> Any:
+            self.add(obj, kind=Kind.RAG, default_k=default_k, max_k=max_k, **options)
+            return obj
+
+        return register(source) if source is not None else register

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 from toolware.context import Kind, ResponseContext
 from toolware.encoding import to_json
 from toolware.errors import ToolwareError
-from toolware.registry.base import EntryDescription, Registry
+from toolware.registry.base import Registry
+from toolware.registry.names import function_name, parse_function_name
 
 __all__ = [
-    "ACTION_SEPARATOR",
     "Route",
     "error_content",
     "function_name",
@@ -27,7 +27,6 @@ __all__ = [
     "tool_message",
 ]
 
-ACTION_SEPARATOR = "__"
 
 
 class Route(NamedTuple):
@@ -36,13 +35,6 @@ class Route(NamedTuple):
     kind: Kind
     name: str
     action: str | None = None
-
-
-def function_name(description: EntryDescription) -> str:
-    """``name`` for tools and retrievers, ``name__action`` for plugin actions."""
-    if description.action is None:
-        return description.name
-    return f"{description.name}{ACTION_SEPARATOR}{description.action}"
 
 
 def function_tools(registry: Registry) -> list[dict[str, Any]]:
@@ -71,9 +63,9 @@ def route_for(name: str, known: Mapping[str, Route]) -> Route:
     found = known.get(name)
     if found is not None:
         return found
-    plugin, separator, action = name.partition(ACTION_SEPARATOR)
-    if separator and plugin and action:
-        return Route(Kind.PLUGIN, plugin, action)
+    entry, action = parse_function_name(name)
+    if action is not None and entry:
+        return Route(Kind.PLUGIN, entry, action)
     return Route(Kind.TOOL, name)
 
 

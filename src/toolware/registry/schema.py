@@ -19,6 +19,7 @@ import msgspec
 import pydantic
 from typing_extensions import TypedDict
 
+from toolware._callables import is_async_callable, signature_source
 from toolware.context import RequestContext
 from toolware.errors import RegistrationError
 from toolware.registry._validator import PydanticValidator
@@ -42,7 +43,7 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
 def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
     """Build the validator and schemas for ``function`` (a function or bound method)."""
     try:
-        hints = typing.get_type_hints(_annotated(function), include_extras=True)
+        hints = typing.get_type_hints(signature_source(function), include_extras=True)
     except Exception as exc:
         raise RegistrationError(
             f"cannot read the type hints of {target!r}: {exc}; make every annotation importable"
@@ -107,35 +108,14 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
     )
 
 
-def _annotated(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the type hints of ``function`` live: itself, a partial's function, or the
-    ``__call__`` method of a callable object."""
-    while isinstance(function, functools.partial):
-        function = function.func
-    if inspect.isfunction(function) or inspect.ismethod(function):
-        return function
-    call = getattr(function, "__call__", None)  # noqa: B004 - the method, for its hints
-    return call if inspect.ismethod(call) else function
-
-
 def _doc_of(function: Callable[..., Any]) -> str | None:
     """The docstring describing ``function``: its own, a partial's function's, or for a
     callable object its ``__call__``'s or else its class's (never ``object.__call__``'s)."""
-    source = _annotated(function)
+    source = signature_source(function)
     doc = getattr(source, "__doc__", None)
     if not doc and source is not function and not isinstance(function, functools.partial):
         doc = type(function).__doc__
     return inspect.cleandoc(doc) if doc else None
-
-
-def is_async_callable(function: Callable[..., Any]) -> bool:
-    """Whether calling ``function`` returns a coroutine (functions, partials, objects)."""
-    # unwrap(): a functools.wraps decorator that returns the wrapped coroutine is async work.
-    target = _annotated(function)
-    return any(
-        inspect.iscoroutinefunction(candidate)
-        for candidate in (function, target, inspect.unwrap(target))
-    )
 
 
 def _add_descriptions(schema: dict[str, Any], documented: Mapping[str, str]) -> None:

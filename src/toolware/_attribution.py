@@ -12,20 +12,9 @@ import functools
 import inspect
 from types import CodeType, FrameType, TracebackType
 
+from toolware._callables import call_target, display_name
+
 __all__ = ["Attribution", "display_name"]
-
-
-def display_name(obj: object) -> str:
-    """A readable name for an interceptor or handler: its ``name``, function or class name."""
-    explicit = getattr(obj, "name", None)
-    if isinstance(explicit, str) and explicit:
-        return explicit
-    if isinstance(obj, functools.partial):
-        return display_name(obj.func)
-    qualname = getattr(obj, "__qualname__", None)
-    if isinstance(qualname, str) and not inspect.isclass(obj):
-        return qualname
-    return type(obj).__name__
 
 
 def _codes_of(obj: object) -> list[tuple[CodeType, object | None]]:
@@ -36,15 +25,12 @@ def _codes_of(obj: object) -> list[tuple[CodeType, object | None]]:
     """
     if isinstance(obj, functools.partial):
         return _codes_of(obj.func)
-    if inspect.ismethod(obj):
-        code = getattr(obj.__func__, "__code__", None)
-        return [(code, obj.__self__)] if code is not None else []
-    if inspect.isfunction(obj):
-        codes = {obj.__code__, getattr(inspect.unwrap(obj), "__code__", obj.__code__)}
-        return [(code, None) for code in codes]
-    call = getattr(type(obj), "__call__", None)  # noqa: B004 - we want the class attribute
-    code = getattr(call, "__code__", None)
-    return [(code, obj)] if isinstance(code, CodeType) else []
+    target = call_target(obj)
+    if target is None:
+        return []
+    function, owner = target
+    codes = {function.__code__, getattr(inspect.unwrap(function), "__code__", function.__code__)}
+    return [(code, owner) for code in codes if isinstance(code, CodeType)]
 
 
 class Attribution:

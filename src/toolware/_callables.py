@@ -13,9 +13,26 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from toolware._attribution import display_name
+__all__ = [
+    "call_target",
+    "check_arity",
+    "display_name",
+    "is_async_callable",
+    "signature_source",
+]
 
-__all__ = ["call_target", "check_arity", "is_async_callable", "signature_source"]
+
+def display_name(obj: object) -> str:
+    """A readable name for an interceptor or handler: its ``name``, function or class name."""
+    explicit = getattr(obj, "name", None)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    if isinstance(obj, functools.partial):
+        return display_name(obj.func)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(qualname, str) and not inspect.isclass(obj):
+        return qualname
+    return type(obj).__name__
 
 
 def signature_source(obj: Callable[..., Any]) -> Callable[..., Any]:

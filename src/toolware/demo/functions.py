@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 
-
 class Route(NamedTuple):
     """Where a function name goes: kind, entry name and plugin action."""
 

@@ -37,6 +37,13 @@ from toolware.cli.inputs import (
 from toolware.cli.render import make_console, render_entries, render_error, write_json
 from toolware.context import Kind, ResponseContext
 from toolware.defaults import default_pipeline
+from toolware.error_codes import (
+    EXIT_CALL_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_status,
+)
 from toolware.errors import ErrorCategory, ToolwareError
 from toolware.registry.base import Registry
 
@@ -100,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help already
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "demo":
             return _demo(out)
@@ -109,12 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _call(out, err, args)
     except UsageError as exc:
         err.print(Text(f"toolware {args.command}: error: {exc}"), soft_wrap=True)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `toolware demo | head`: stop quietly
         _silence_stdout()
-        return 1
+        return EXIT_CALL_FAILED
 
 
 def _silence_stdout() -> None:
@@ -132,7 +139,7 @@ def _demo(out: Console) -> int:
     from toolware.demo import run_demo  # imported on demand: it builds the demo registry
 
     run_demo(out)
-    return 0
+    return EXIT_OK
 
 
 def _list(out: Console, registry: Registry, *, as_json: bool) -> int:
@@ -141,7 +148,7 @@ def _list(out: Console, registry: Registry, *, as_json: bool) -> int:
         write_json(out, [d.to_dict() for d in descriptions])
     else:
         render_entries(out, descriptions)
-    return 0
+    return EXIT_OK
 
 
 def _call(out: Console, err: Console, args: argparse.Namespace) -> int:
@@ -153,9 +160,9 @@ def _call(out: Console, err: Console, args: argparse.Namespace) -> int:
     response = asyncio.run(_invoke(registry, target, arguments, args.timeout, args.strict))
     if response.error is not None:
         render_error(err, response.error, hint=cli_hint(registry, target, response.error))
-        return 1
+        return exit_status(response.error)
     write_json(out, response.value)
-    return 0
+    return EXIT_OK
 
 
 def cli_hint(registry: Registry, target: Target, error: ToolwareError) -> str | None:

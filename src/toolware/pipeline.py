@@ -68,6 +68,7 @@ class Pipeline:
         "_entry",
         "_lookup",
         "_owns_terminal",
+        "_resolve_at_entry",
         "_router",
         "name",
         "stages",
@@ -95,6 +96,9 @@ class Pipeline:
         self._entry = entry
         self._router = terminal if isinstance(terminal, Router) else None
         self._lookup = None if self._router is None else self._router.resolver.fast
+        # With no stage to read request.entry, the router resolves the call itself, and the
+        # request is not copied just to carry the entry.
+        self._resolve_at_entry = self._lookup if stages else None
         named: list[tuple[object, str]] = [(s.interceptor, s.name) for s in stages]
         # A when= predicate runs in the link before its interceptor, so a crash in it is
         # attributed to its own stage rather than to whichever stage (or terminal) is nearest.
@@ -120,13 +124,13 @@ class Pipeline:
 
     async def __call__(self, request: RequestContext) -> ResponseContext:
         try:
-            router = self._router
-            if router is not None and request.resolution is None:
-                entry = router.resolver.fast((request.kind, request.target, request.action))
+            lookup = self._resolve_at_entry
+            if lookup is not None and request.resolution is None:
+                entry = lookup((request.kind, request.target, request.action))
                 if entry is not None:
                     request = _replace(request, resolution=entry)
                 else:
-                    request = await router.resolve(request)
+                    request = await self._router.resolve(request)  # type: ignore[union-attr]
             response = await self._entry(request)
         except ToolwareError as error:
             return ResponseContext.failure(error.bind(request.id, request.qualified_name))

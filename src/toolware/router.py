@@ -27,7 +27,7 @@ __all__ = ["Router"]
 class Router:
     """``async (request) -> response`` over a registry."""
 
-    __slots__ = ("_clock", "_now", "_pool", "name", "registry", "resolver")
+    __slots__ = ("_clock", "_lookup", "_now", "_pool", "name", "registry", "resolver")
 
     def __init__(
         self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
@@ -35,6 +35,7 @@ class Router:
         self.registry = registry
         self.name = "router"
         self.resolver = Resolver(registry)
+        self._lookup = self.resolver.fast
         self._clock = clock
         self._now = clock.monotonic
         self._pool = WorkerPool(workers)
@@ -62,9 +63,13 @@ class Router:
     async def __call__(self, request: RequestContext) -> ResponseContext:
         entry = request.resolution
         if entry is None:  # routed to directly, or an interceptor changed the target
-            request = await self.resolve(request)
-            entry = request.resolution
-        if isinstance(entry, ToolwareError):
+            entry = self._lookup((request.kind, request.target, request.action))
+            if entry is None:
+                request = await self.resolve(request)
+                entry = request.resolution
+                if isinstance(entry, ToolwareError):
+                    return ResponseContext.failure(entry)
+        elif isinstance(entry, ToolwareError):
             return ResponseContext.failure(entry)
         arguments = request.arguments
         if entry.context_parameter is not None:

@@ -23,9 +23,10 @@ from typing import Any
 
 from toolware._callables import call_target
 from toolware.conditions import Condition
+from toolware.context import ResponseContext
 from toolware.types import CallNext, Interceptor
 
-__all__ = ["link", "prebind"]
+__all__ = ["answered", "link", "prebind"]
 
 
 def prebind(interceptor: Interceptor, call_next: CallNext) -> CallNext | None:
@@ -83,3 +84,9 @@ def link(interceptor: Interceptor, condition: Condition | None, call_next: CallN
         )
     matches = condition.matches
     return lambda request: run(request) if matches(request) else call_next(request)
+
+
+async def answered(response: ResponseContext) -> ResponseContext:
+    """An awaitable of ``response``: what an interceptor written as a plain function (one that
+    hands back ``call_next``'s awaitable instead of awaiting it) returns when it answers."""
+    return response

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Mapping
+from typing import Any
 
 from toolware._resolution import Resolver
 from toolware._workers import WorkerPool
@@ -61,42 +63,33 @@ class Router:
         return await self.resolver.resolve(request, clock=self._clock, run_blocking=self._pool.run)
 
     async def __call__(self, request: RequestContext) -> ResponseContext:
+        # Few locals on purpose: this frame is kept for every call in flight.
         entry = request.resolution
         if entry is None:  # routed to directly, or an interceptor changed the target
             entry = self._lookup((request.kind, request.target, request.action))
             if entry is None:
-                request = await self.resolve(request)
-                entry = request.resolution
-                if isinstance(entry, ToolwareError):
-                    return ResponseContext.failure(entry)
+                return await self._resolve_and_call(request)
         elif isinstance(entry, ToolwareError):
             return ResponseContext.failure(entry)
         arguments = request.arguments
         if entry.context_parameter is not None:
             arguments = {**arguments, entry.context_parameter: request}
-        now = self._now
-        started = now()
+        started = self._now()
         try:
             if entry.is_async:
                 value = await entry.function(**arguments)
             else:
-                value = await self._pool.run(entry.function, arguments)
-                if inspect.isawaitable(value):
-                    # A sync wrapper (a lambda, a decorator) around async work: the awaitable
-                    # it returned is the real call, and must not become the "value".
-                    value = await value
-            check = entry.result_validator
-            if check is not None:
-                value = check(value)
+                value = await self._call_sync(entry, arguments)
+            if entry.result_validator is not None:
+                value = entry.result_validator(value)
         except ToolwareError as error:
             return ResponseContext.failure(
                 error.bind(request.id, request.qualified_name),
                 started_at=started,
-                finished_at=now(),
+                finished_at=self._now(),
             )
         except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is None or task.cancelling():
+            if _cancelled_by_caller():
                 raise  # the call itself is being cancelled (caller or timeout): let it go
             # Nobody cancelled this call: the handler let a cancellation of its own escape.
             return self._failed(request, entry, exc, started)
@@ -104,7 +97,21 @@ class Router:
             # SystemExit (argparse raises it), KeyboardInterrupt, GeneratorExit and custom
             # BaseException subclasses from a tool are the tool's failure, not ours to re-raise.
             return self._failed(request, entry, exc, started)
-        return ResponseContext(value=value, started_at=started, finished_at=now())
+        return ResponseContext(value=value, started_at=started, finished_at=self._now())
+
+    async def _resolve_and_call(self, request: RequestContext) -> ResponseContext:
+        resolved = await self.resolve(request)
+        if resolved.resolution is None:  # pragma: no cover - resolve() always sets it
+            raise RuntimeError("resolve() left the request unresolved")
+        return await self(resolved)
+
+    async def _call_sync(self, entry: Entry, arguments: Mapping[str, Any]) -> Any:
+        value = await self._pool.run(entry.function, arguments)
+        if inspect.isawaitable(value):
+            # A sync wrapper (a lambda, a decorator) around async work: the awaitable it
+            # returned is the real call, and must not become the "value".
+            value = await value
+        return value
 
     def _failed(
         self, request: RequestContext, entry: Entry, exc: BaseException, started: float
@@ -132,3 +139,8 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.registry!r})"
+
+
+def _cancelled_by_caller() -> bool:
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

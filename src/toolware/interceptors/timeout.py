@@ -25,8 +25,10 @@ import asyncio
 import logging
 import math
 import weakref
+from collections.abc import Awaitable
 
 from toolware._deadlines import DeadlineWatcher
+from toolware._links import answered
 from toolware._workers import take_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
@@ -107,7 +109,10 @@ class TimeoutInterceptor:
             return own, entry.idempotent
         return entry_limit, entry.idempotent
 
-    async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+    def __call__(self, request: RequestContext, call_next: CallNext) -> Awaitable[ResponseContext]:
+        # A plain function: it works out the deadline and hands back either call_next's own
+        # awaitable (no deadline at all) or a small coroutine that guards it, so the frame
+        # kept per call in flight holds only what the guard needs.
         clock = self._clock
         if clock is None:
             clock = system_clock
@@ -120,30 +125,38 @@ class TimeoutInterceptor:
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:
-            return await call_next(request)
+            return call_next(request)
         else:
             budget = deadline - now
             if budget <= 0:
-                return self._expired(request, 0.0, retryable, now, clock, passed=now - deadline)
+                return answered(self._expired(request, 0.0, retryable, now, passed=now - deadline))
             if budget != budget:  # NaN: a request built by hand, bypassing create()'s check
-                return ResponseContext.failure(_not_a_deadline(request))
+                return answered(ResponseContext.failure(_not_a_deadline(request)))
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
+        return self._guard(request, call_next, budget, retryable, now)
+
+    async def _guard(
+        self,
+        request: RequestContext,
+        call_next: CallNext,
+        budget: float,
+        retryable: bool,
+        now: float,
+    ) -> ResponseContext:
+        """Run the rest of the pipeline under ``request.deadline``."""
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - a coroutine always runs in a task under asyncio
             raise RuntimeError("TimeoutInterceptor must run inside an asyncio task")
-        loop = task.get_loop()
-        cached_loop, watcher = self._cached
-        if loop is not cached_loop or watcher is None:
-            watcher = self._watcher_for(loop)
+        watcher = self._watcher_of(task)
         cancelling = task.cancelling()
-        watch = watcher.watch(deadline, task)
+        watch = watcher.watch(request.deadline, task)  # type: ignore[arg-type]
         try:
             response = await call_next(request)
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
             if watcher.done(watch) and task.uncancel() <= cancelling:
-                return self._expired(request, budget, retryable, now, clock)
+                return self._expired(request, budget, retryable, now)
             raise
         except Exception:
             # Inner code turned our cancellation into an exception of its own: the deadline is
@@ -151,7 +164,7 @@ class TimeoutInterceptor:
             # marked as being cancelled for good).
             if watcher.done(watch) and task.uncancel() <= cancelling:
                 self._ignored(request)
-                return self._expired(request, budget, retryable, now, clock)
+                return self._expired(request, budget, retryable, now)
             raise
         except BaseException:
             if watcher.done(watch):
@@ -162,8 +175,15 @@ class TimeoutInterceptor:
             # error of its own): the caller asked for an answer by the deadline.
             task.uncancel()
             self._ignored(request)
-            return self._expired(request, budget, retryable, now, clock)
+            return self._expired(request, budget, retryable, now)
         return response
+
+    def _watcher_of(self, task: asyncio.Task[object]) -> DeadlineWatcher:
+        loop = task.get_loop()
+        cached_loop, watcher = self._cached
+        if loop is not cached_loop or watcher is None:
+            watcher = self._watcher_for(loop)
+        return watcher
 
     @staticmethod
     def _ignored(request: RequestContext) -> None:
@@ -181,7 +201,6 @@ class TimeoutInterceptor:
         limit: float,
         retryable: bool,
         started: float,
-        clock: Clock,
         *,
         passed: float | None = None,
     ) -> ResponseContext:
@@ -219,7 +238,9 @@ class TimeoutInterceptor:
             request_id=request.id,
             target=name,
         )
-        return ResponseContext.failure(error, started_at=started, finished_at=clock.monotonic())
+        return ResponseContext.failure(
+            error, started_at=started, finished_at=self.clock.monotonic()
+        )
 
 
 def _not_a_deadline(request: RequestContext) -> InvalidRequestError:

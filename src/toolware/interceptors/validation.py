@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
+from toolware._links import answered
 from toolware._resolution import Resolver
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import InternalError, ToolwareError
@@ -53,11 +54,11 @@ class ValidationInterceptor:
         if entry is None:
             return self._resolve_then_check(request, call_next)
         if isinstance(entry, ToolwareError):
-            return _answer(ResponseContext.failure(entry))
+            return answered(ResponseContext.failure(entry))
         try:
             arguments = entry.validator.validate(request.arguments, strict=self.strict)
         except ToolwareError as error:
-            return _answer(ResponseContext.failure(error.bind(request.id, request.qualified_name)))
+            return answered(ResponseContext.failure(error.bind(request.id, request.qualified_name)))
         if arguments is not request.arguments and not _unchanged(arguments, request.arguments):
             request = request.with_arguments(arguments)
         return call_next(request)
@@ -93,10 +94,6 @@ def _unchanged(validated: Mapping[str, Any], given: Mapping[str, Any]) -> bool:
 
 
 _MISSING = object()
-
-
-async def _answer(response: ResponseContext) -> ResponseContext:
-    return response
 
 
 def _unresolved(request: RequestContext) -> InternalError:

@@ -1,19 +1,50 @@
-"""A bounded thread pool for synchronous handlers, so they never block the event loop."""
+"""A bounded thread pool for synchronous handlers, so they never block the event loop.
+
+Why not ``ThreadPoolExecutor`` + ``run_in_executor``: each call there builds a
+``concurrent.futures.Future`` (with its own ``Condition``), a work item, a ``partial``, an
+``asyncio`` future chained to the first, and pays one ``call_soon_threadsafe`` (a write to the
+loop's self-pipe) per completed call. Here a call is one slotted ``_Job`` and one ``asyncio``
+future; an idle worker is handed the job directly; a worker that finishes a call takes the next
+queued one without sleeping; and calls that complete together wake the event loop once.
+
+Saturation: at most ``max_queued`` calls wait for a worker. A call that finds the queue full is
+refused at once with ``UnavailableError`` ("no worker free"). A caller that gives up (timeout,
+cancellation) while its call is still queued takes the call out of the queue, so its arguments
+are released at once, and leaves a description for :func:`take_not_started`, which the timeout
+interceptor reads to answer "never started" instead of "did not complete".
+
+Exceptions: a function's ``Exception`` reaches the caller as it is. Anything else it raises
+(``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit``, custom ``BaseException`` subclasses)
+and ``StopIteration`` (which a coroutine cannot carry) become ``ToolFailedError`` naming the real
+exception, with the original as ``__cause__``: none of them may stop the event loop.
+
+Worker threads are daemon threads: a process that is done does not wait for a stuck tool.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-import functools
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from toolware.errors import UnavailableError
+from toolware.clock import Clock, system_clock
+from toolware.errors import ToolFailedError, UnavailableError, describe_exception
 
-__all__ = ["WorkerPool", "default_workers"]
+__all__ = ["DEFAULT_MAX_QUEUED", "WorkerPool", "default_workers", "take_not_started"]
+
+DEFAULT_MAX_QUEUED = 1024
+"""How many calls may wait for a worker before further calls are refused."""
+
+_NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "toolware_not_started", default=None
+)
+
+_QUEUED, _RUNNING = 0, 1
 
 
 def default_workers() -> int:
@@ -21,81 +52,320 @@ def default_workers() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
+def take_not_started() -> str | None:
+    """Why the call just cancelled in this task never started, once; ``None`` if it did.
+
+    :meth:`WorkerPool.run` sets it (e.g. ``"all 4 workers busy, 12 calls queued; waited
+    0.200s"``) right before re-raising the ``CancelledError`` of a call that was still queued.
+    A plain ``await`` shares the task's context, so the code that cancelled the call (the timeout
+    interceptor) reads it here; reading clears it.
+    """
+    reason = _NOT_STARTED.get()
+    if reason is not None:
+        _NOT_STARTED.set(None)
+    return reason
+
+
+class _Job:
+    """One call: what to run, where to deliver, and the outcome."""
+
+    __slots__ = (
+        "arguments",
+        "context",
+        "error",
+        "function",
+        "future",
+        "name",
+        "queued_at",
+        "state",
+        "value",
+    )
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        arguments: Mapping[str, Any],
+        context: contextvars.Context,
+        future: asyncio.Future[None],
+        name: str | None,
+    ) -> None:
+        self.function: Callable[..., Any] | None = function
+        self.arguments: Mapping[str, Any] | None = arguments
+        self.context: contextvars.Context | None = context
+        self.future = future
+        self.name = name
+        self.state = _RUNNING
+        self.queued_at = 0.0
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def release(self) -> None:
+        """Drop what the call was given, so its arguments die with the caller's interest."""
+        self.function = self.arguments = self.context = None
+
+    def execute(self) -> None:
+        """Run the call on this (worker) thread; never raises."""
+        function, arguments, context = self.function, self.arguments, self.context
+        self.release()
+        try:
+            self.value = context.run(function, **arguments)  # type: ignore[union-attr,arg-type]
+        except BaseException as exc:
+            # The first traceback entry is this frame: drop it, so the exception (kept by the
+            # caller's response) does not keep a worker frame, and through it this job, alive.
+            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
+            self.error = exc if _deliverable(exc) else _failure(self, function, exc)
+        finally:
+            # A frame's locals outlive it through its exceptions' tracebacks: clear ours.
+            function = arguments = context = None
+
+
+def _deliverable(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) and not isinstance(exc, StopIteration)
+
+
+def _failure(job: _Job, function: object, exc: BaseException) -> ToolFailedError:
+    name = job.name or getattr(function, "__qualname__", None) or repr(function)
+    if isinstance(exc, SystemExit):
+        code = 0 if exc.code is None else exc.code
+        what = (
+            f"SystemExit (exit code {code})" if isinstance(code, int) else f"SystemExit ({code!r})"
+        )
+    else:
+        what = describe_exception(exc)
+    failure = ToolFailedError(f"{name!r} raised {what}", retryable=False)
+    failure.__cause__ = exc
+    return failure
+
+
+class _Worker:
+    """One thread; ``wake`` is held while the thread sleeps waiting to be handed a job."""
+
+    __slots__ = ("job", "thread", "wake")
+
+    def __init__(self) -> None:
+        self.job: _Job | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.thread: threading.Thread | None = None
+
+
 class WorkerPool:
     """Runs a callable with keyword arguments on a worker thread, keeping ``ContextVar`` values.
 
-    The executor is created on first use, so pipelines with only async handlers start no
-    threads. A caller that stops waiting (timeout, cancellation) returns at once; the thread
-    finishes the function in the background, since Python cannot interrupt it.
+    Threads are started on demand, up to ``max_workers``, so pipelines with only async handlers
+    start none. A caller that stops waiting returns at once; a call already running finishes in
+    the background (Python cannot interrupt a thread), one still queued is dropped.
+    ``max_queued=None`` lets the queue grow without bound: explicit, since it is dangerous.
+    ``clock`` times the queue waits reported by :func:`take_not_started`.
     """
 
-    __slots__ = ("_closed", "_executor", "_lock", "max_workers")
+    __slots__ = (
+        "_clock",
+        "_closed",
+        "_done",
+        "_idle",
+        "_lock",
+        "_queue",
+        "_workers",
+        "max_queued",
+        "max_workers",
+    )
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
+        clock: Clock = system_clock,
+    ) -> None:
         if max_workers is not None and (
             isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
         ):
             raise ValueError(f"workers must be a positive integer, got {max_workers!r}")
+        if max_queued is not None and (
+            isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 0
+        ):
+            raise ValueError(
+                f"max_queued must be a non-negative integer, or None for no bound, "
+                f"got {max_queued!r}"
+            )
+        if not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a toolware Clock, got {type(clock).__name__}")
         self.max_workers = max_workers or default_workers()
-        self._executor: ThreadPoolExecutor | None = None
+        self.max_queued = max_queued
+        self._clock = clock
         self._lock = threading.Lock()
+        self._queue: deque[_Job] = deque()
+        self._idle: list[_Worker] = []
+        self._workers: list[_Worker] = []
+        # Completed jobs per event loop, waiting for that loop's one scheduled drain.
+        self._done: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._closed = False
 
-    def _get(self) -> ThreadPoolExecutor:
-        executor = self._executor
-        if executor is None:
-            with self._lock:
-                if self._closed:
-                    raise UnavailableError(
-                        "the worker pool is shut down: its router was closed",
-                        hint="build a new pipeline (or Router) instead of reusing a closed one",
-                    )
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=self.max_workers, thread_name_prefix="toolware-worker"
-                    )
-                executor = self._executor
-        return executor
-
-    async def run(self, function: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    async def run(
+        self, function: Callable[..., Any], arguments: Mapping[str, Any], *, name: str | None = None
+    ) -> Any:
         """Run ``function(**arguments)`` on a worker thread and return its result.
 
-        Raises :class:`~toolware.errors.UnavailableError` if :meth:`shutdown` dropped the call
-        before a thread picked it up; cancelling the awaiting task still raises
-        ``CancelledError``.
+        ``name`` is how failures name the function (default: its qualified name). Raises
+        :class:`~toolware.errors.UnavailableError` when the pool is shut down or saturated;
+        cancelling the awaiting task raises ``CancelledError`` (see :func:`take_not_started`).
         """
-        call = functools.partial(_call, contextvars.copy_context(), function, arguments)
-        future = asyncio.get_running_loop().run_in_executor(self._get(), call)
+        if _NOT_STARTED.get() is not None:  # a stale answer must not describe this call
+            _NOT_STARTED.set(None)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job = _Job(function, arguments, contextvars.copy_context(), future, name)
+        worker = self._submit(job)
+        if worker is not None:
+            worker.wake.release()
         try:
-            return await future
+            await future
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if future.cancelled() and task is not None and task.cancelling() == 0:
-                # Nobody cancelled this task: the queued call was dropped by shutdown().
-                raise UnavailableError(
-                    "the worker pool was shut down before this call could start",
-                    hint="the router was closed while the call waited for a worker; call again",
-                ) from None
+            reason = self._withdraw(job)
+            if reason is not None:
+                _NOT_STARTED.set(reason)
+            # The CancelledError's traceback keeps this frame: let the arguments go with the job.
+            function = arguments = job = None  # type: ignore[assignment]
             raise
+        error = job.error
+        if error is None:
+            return job.value
+        job.error = None
+        try:
+            raise error
+        finally:
+            # Our frame joins the traceback: drop its references to the error, or they cycle.
+            error = job = None  # type: ignore[assignment]
+
+    def _submit(self, job: _Job) -> _Worker | None:
+        """Hand ``job`` to an idle worker (returned, to wake), a new thread, or the queue."""
+        with self._lock:
+            if self._closed:
+                raise UnavailableError(
+                    "the worker pool is shut down: its router was closed",
+                    hint="build a new pipeline (or Router) instead of reusing a closed one",
+                )
+            if self._idle:
+                worker = self._idle.pop()
+                worker.job = job
+                return worker
+            if len(self._workers) < self.max_workers:
+                self._start(job)
+                return None
+            queue = self._queue
+            if self.max_queued is not None and len(queue) >= self.max_queued:
+                raise UnavailableError(
+                    f"no worker free: all {self.max_workers} workers busy and {len(queue)} "
+                    f"calls queued; raise workers= / max_queued= or make the tool async",
+                    retryable=True,
+                    hint="call again later, when a worker is free",
+                )
+            job.state = _QUEUED
+            job.queued_at = self._clock.monotonic()
+            queue.append(job)
+            return None
+
+    def _start(self, job: _Job) -> None:
+        worker = _Worker()
+        worker.job = job
+        worker.thread = threading.Thread(
+            target=self._work,
+            args=(worker,),
+            name=f"toolware-worker-{len(self._workers)}",
+            daemon=True,
+        )
+        self._workers.append(worker)
+        worker.thread.start()
+
+    def _withdraw(self, job: _Job) -> str | None:
+        """The caller gave up: unqueue ``job`` if it never started, and say why it did not."""
+        with self._lock:
+            if job.state != _QUEUED:
+                return None
+            queued = len(self._queue)
+            self._queue.remove(job)
+            job.release()
+            waited = self._clock.monotonic() - job.queued_at
+        return (
+            f"all {self.max_workers} workers busy, {queued} calls queued; "
+            f"waited {waited:.3f}s for a worker"
+        )
+
+    def _work(self, worker: _Worker) -> None:
+        lock, queue, done = self._lock, self._queue, self._done
+        job = worker.job
+        worker.job = None
+        while job is not None:
+            job.execute()
+            loop = job.future.get_loop()
+            with lock:
+                batch = done.get(loop)
+                if batch is None:
+                    done[loop] = [job]
+                else:
+                    batch.append(job)
+                if queue:
+                    job = queue.popleft()
+                    job.state = _RUNNING
+                elif self._closed:
+                    job = None
+                else:
+                    job = None
+                    self._idle.append(worker)
+            if batch is None:
+                # The first completion since the loop last drained: wake it once for the batch.
+                try:
+                    loop.call_soon_threadsafe(self._drain, loop)
+                except RuntimeError:
+                    # The loop is closed: nobody is waiting for these results any more.
+                    with lock:
+                        done.pop(loop, None)
+            del batch, loop
+            if job is None and not self._closed:
+                worker.wake.acquire()
+                job = worker.job
+                worker.job = None
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: resolve the futures of every job completed since the last drain."""
+        with self._lock:
+            batch = self._done.pop(loop, ())
+        for job in batch:
+            future = job.future
+            if not future.done():  # a cancelled caller has gone
+                future.set_result(None)
 
     def shutdown(self, *, wait: bool = False) -> None:
-        """Stop accepting work for good; with ``wait`` also wait for running functions."""
+        """Stop accepting work for good; with ``wait`` also wait for running functions.
+
+        Calls still queued are answered with ``UnavailableError``.
+        """
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=wait, cancel_futures=True)
+            dropped = list(self._queue)
+            self._queue.clear()
+            idle, self._idle = self._idle, []
+            workers = list(self._workers)
+        for worker in idle:
+            worker.job = None
+            worker.wake.release()
+        for job in dropped:
+            job.release()
+            job.error = UnavailableError(
+                "the worker pool was shut down before this call could start",
+                hint="the router was closed while the call waited for a worker; call again",
+            )
+            # RuntimeError: the caller's loop is closed, nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                job.future.get_loop().call_soon_threadsafe(_resolve, job.future)
+        if wait:
+            current = threading.current_thread()
+            for worker in workers:
+                thread = worker.thread
+                if thread is not None and thread is not current:
+                    thread.join()
 
 
-def _call(
-    context: contextvars.Context, function: Callable[..., Any], arguments: Mapping[str, Any]
-) -> Any:
-    try:
-        return context.run(function, **arguments)
-    except (StopIteration, SystemExit) as exc:
-        # asyncio cannot put StopIteration into a future: it logs a TypeError and the caller
-        # waits forever; SystemExit would cross into the event loop and stop it. Convert both,
-        # as a coroutine does StopIteration (PEP 479).
-        raise RuntimeError(
-            f"{getattr(function, '__qualname__', function)!s} raised {type(exc).__name__}"
-        ) from exc
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -33,7 +33,7 @@ class Router:
         self._now = clock.monotonic
         self._resolve = registry.resolve
         self._lookup = fast_lookup(registry)
-        self._pool = WorkerPool(workers)
+        self._pool = WorkerPool(workers, clock=clock)
 
     @property
     def workers(self) -> int:
@@ -55,7 +55,7 @@ class Router:
             if entry.is_async:
                 value = await entry.function(**arguments)
             else:
-                value = await self._pool.run(entry.function, arguments)
+                value = await self._pool.run(entry.function, arguments, name=request.qualified_name)
                 if inspect.isawaitable(value):
                     # A sync wrapper (a lambda, a decorator) around async work: the awaitable
                     # it returned is the real call, and must not become the "value".

@@ -42,6 +42,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/contexts.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/inflight.py
+	$(BIN)/python benchmarks/workers.py
 
 lock: $(STAMP)
 	$(BIN)/uv lock

@@ -21,6 +21,7 @@ from toolware import (
     TimeoutInterceptor,
     ToolFailedError,
     UnavailableError,
+    _workers,
     default_pipeline,
 )
 from toolware._workers import DEFAULT_MAX_QUEUED, WorkerPool, take_not_started
@@ -442,3 +443,44 @@ def test_defaults() -> None:
     """The default queue bound is DEFAULT_MAX_QUEUED."""
     assert WorkerPool(3).max_queued == DEFAULT_MAX_QUEUED
     assert WorkerPool(3).max_workers == 3
+
+
+async def test_after_fork_the_child_starts_afresh() -> None:
+    """The fork hook forgets the parent's threads; the next call starts a new one."""
+    pool = WorkerPool(1)
+    first = await pool.run(threading.get_ident, {})
+    parent_thread = pool._workers[0].thread
+    _workers._after_fork()
+    assert pool._workers == []
+    second = await pool.run(threading.get_ident, {})
+    assert pool._workers[0].thread is not parent_thread
+    assert second != threading.get_ident()
+    assert first != threading.get_ident()
+    pool.shutdown(wait=True)
+    assert parent_thread is not None
+    parent_thread.join(0)  # the "parent's" thread idles forever in this simulation
+
+
+async def test_a_thread_that_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, blocker: Blocker
+) -> None:
+    """No thread at all: unavailable; some threads already: the call is queued for them."""
+    pool = WorkerPool(2)
+    real_start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(UnavailableError, match="no worker thread could be started"):
+        await pool.run(negate, {"x": 1})
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    running = asyncio.create_task(pool.run(blocker, {}))
+    await blocker.wait_started()
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    second = asyncio.create_task(pool.run(negate, {"x": 2}))
+    await queued(pool, 1)
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    blocker.release.set()
+    assert await asyncio.gather(running, second) == ["released", -2]
+    pool.shutdown(wait=True)

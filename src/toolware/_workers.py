@@ -19,6 +19,7 @@ and ``StopIteration`` (which a coroutine cannot carry) become ``ToolFailedError`
 exception, with the original as ``__cause__``: none of them may stop the event loop.
 
 Worker threads are daemon threads: a process that is done does not wait for a stuck tool.
+After ``fork()`` the child's pools start afresh (the parent's threads do not exist there).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import contextlib
 import contextvars
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -160,6 +162,7 @@ class WorkerPool:
     """
 
     __slots__ = (
+        "__weakref__",
         "_clock",
         "_closed",
         "_done",
@@ -201,6 +204,15 @@ class WorkerPool:
         # Completed jobs per event loop, waiting for that loop's one scheduled drain.
         self._done: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._closed = False
+        _POOLS.add(self)
+
+    def _reset(self) -> None:
+        """Forget threads and calls: in a forked child, only the forking thread exists."""
+        self._lock = threading.Lock()
+        self._queue = deque()
+        self._idle = []
+        self._workers = []
+        self._done = {}
 
     async def run(
         self, function: Callable[..., Any], arguments: Mapping[str, Any], *, name: str | None = None
@@ -249,8 +261,7 @@ class WorkerPool:
                 worker = self._idle.pop()
                 worker.job = job
                 return worker
-            if len(self._workers) < self.max_workers:
-                self._start(job)
+            if len(self._workers) < self.max_workers and self._start(job):
                 return None
             queue = self._queue
             if self.max_queued is not None and len(queue) >= self.max_queued:
@@ -265,7 +276,8 @@ class WorkerPool:
             queue.append(job)
             return None
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: _Job) -> bool:
+        """Start a thread for ``job``; ``False`` if the system refuses one and others exist."""
         worker = _Worker()
         worker.job = job
         worker.thread = threading.Thread(
@@ -274,8 +286,17 @@ class WorkerPool:
             name=f"toolware-worker-{len(self._workers)}",
             daemon=True,
         )
+        try:
+            worker.thread.start()
+        except RuntimeError as exc:  # "can't start new thread": out of threads or memory
+            if self._workers:
+                return False  # queue the call for the threads there are
+            raise UnavailableError(
+                f"no worker thread could be started: {exc}",
+                hint="the process is out of threads or memory; call again later",
+            ) from exc
         self._workers.append(worker)
-        worker.thread.start()
+        return True
 
     def _withdraw(self, job: _Job) -> str | None:
         """The caller gave up: unqueue ``job`` if it never started, and say why it did not."""
@@ -364,6 +385,18 @@ class WorkerPool:
                 thread = worker.thread
                 if thread is not None and thread is not current:
                     thread.join()
+
+
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for pool in list(_POOLS):
+        pool._reset()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - absent only on Windows
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -484,3 +484,18 @@ async def test_a_thread_that_cannot_start(
     blocker.release.set()
     assert await asyncio.gather(running, second) == ["released", -2]
     pool.shutdown(wait=True)
+
+
+async def test_cancelling_a_call_dropped_by_shutdown(blocker: Blocker) -> None:
+    """A queued call dropped by shutdown() and then cancelled just propagates the cancel."""
+    pool = WorkerPool(1)
+    running = asyncio.create_task(pool.run(blocker, {}))
+    await blocker.wait_started()
+    waiting = asyncio.create_task(pool.run(negate, {"x": 1}))
+    await queued(pool, 1)
+    pool.shutdown()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    blocker.release.set()
+    assert await running == "released"

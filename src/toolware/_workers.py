@@ -46,7 +46,7 @@ _NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "toolware_not_started", default=None
 )
 
-_QUEUED, _RUNNING = 0, 1
+_QUEUED, _RUNNING, _DROPPED = 0, 1, 2
 
 
 def default_workers() -> int:
@@ -365,6 +365,8 @@ class WorkerPool:
             self._closed = True
             dropped = list(self._queue)
             self._queue.clear()
+            for job in dropped:
+                job.state = _DROPPED
             idle, self._idle = self._idle, []
             workers = list(self._workers)
         for worker in idle:

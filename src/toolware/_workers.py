@@ -1,11 +1,9 @@
 """A bounded thread pool for synchronous handlers, so they never block the event loop.
 
-Why not ``ThreadPoolExecutor`` + ``run_in_executor``: each call there builds a
-``concurrent.futures.Future`` (with its own ``Condition``), a work item, a ``partial``, an
-``asyncio`` future chained to the first, and pays one ``call_soon_threadsafe`` (a write to the
-loop's self-pipe) per completed call. Here a call is one slotted ``_Job`` and one ``asyncio``
-future; an idle worker is handed the job directly; a worker that finishes a call takes the next
-queued one without sleeping; and calls that complete together wake the event loop once.
+Not ``run_in_executor``: it builds a ``concurrent.futures.Future`` (with a ``Condition``), a work
+item and a second, chained future per call, and wakes the loop once per call. Here a call is one
+``_Job`` and one ``asyncio`` future, idle workers are handed jobs directly, and calls completing
+together wake the loop once (see docs/benchmarks.md).
 
 Saturation: at most ``max_queued`` calls wait for a worker. A call that finds the queue full is
 refused at once with ``UnavailableError`` ("no worker free"). A caller that gives up (timeout,
@@ -18,8 +16,8 @@ Exceptions: a function's ``Exception`` reaches the caller as it is. Anything els
 and ``StopIteration`` (which a coroutine cannot carry) become ``ToolFailedError`` naming the real
 exception, with the original as ``__cause__``: none of them may stop the event loop.
 
-Worker threads are daemon threads: a process that is done does not wait for a stuck tool.
-After ``fork()`` the child's pools start afresh (the parent's threads do not exist there).
+Worker threads are daemon threads: a process that is done does not wait for a stuck tool. After
+``fork()`` the child's pools start afresh (the parent's threads do not exist there).
 """
 
 from __future__ import annotations
@@ -108,21 +106,18 @@ class _Job:
     def execute(self) -> None:
         """Run the call on this (worker) thread; never raises."""
         function, arguments, context = self.function, self.arguments, self.context
-        self.release()
+        self.function = self.arguments = self.context = None
         try:
             self.value = context.run(function, **arguments)  # type: ignore[union-attr,arg-type]
         except BaseException as exc:
             # The first traceback entry is this frame: drop it, so the exception (kept by the
             # caller's response) does not keep a worker frame, and through it this job, alive.
             exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
-            self.error = exc if _deliverable(exc) else _failure(self, function, exc)
+            deliverable = isinstance(exc, Exception) and not isinstance(exc, StopIteration)
+            self.error = exc if deliverable else _failure(self, function, exc)
         finally:
             # A frame's locals outlive it through its exceptions' tracebacks: clear ours.
             function = arguments = context = None
-
-
-def _deliverable(exc: BaseException) -> bool:
-    return isinstance(exc, Exception) and not isinstance(exc, StopIteration)
 
 
 def _failure(job: _Job, function: object, exc: BaseException) -> ToolFailedError:
@@ -328,13 +323,11 @@ class WorkerPool:
                 if queue:
                     job = queue.popleft()
                     job.state = _RUNNING
-                elif self._closed:
-                    job = None
                 else:
                     job = None
-                    self._idle.append(worker)
-            if batch is None:
-                # The first completion since the loop last drained: wake it once for the batch.
+                    if not self._closed:
+                        self._idle.append(worker)
+            if batch is None:  # the first completion since the last drain: wake the loop once
                 try:
                     loop.call_soon_threadsafe(self._drain, loop)
                 except RuntimeError:

@@ -78,7 +78,7 @@ async def queued(pool: WorkerPool, count: int) -> None:
     """Let freshly created tasks reach the queue (submission happens before their first await)."""
     for _ in range(count + 1):
         await asyncio.sleep(0)
-    assert len(pool._queue) == count
+    assert len(pool._core._queue) == count
 
 
 async def test_returns_the_value_and_sees_the_callers_context_vars() -> None:
@@ -273,7 +273,7 @@ async def test_giving_up_unqueues_the_call_and_frees_its_arguments(blocker: Bloc
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert alive() is None
-    assert len(pool._queue) == 1
+    assert len(pool._core._queue) == 1
     blocker.release.set()
     assert await asyncio.gather(running, other) == ["released", "released"]
     assert ran == []
@@ -414,7 +414,7 @@ async def test_shutdown_wait_joins_the_threads_and_refuses_new_calls() -> None:
     """shutdown(wait=True) returns once workers are gone; later calls are unavailable."""
     pool = WorkerPool(2)
     await asyncio.gather(pool.run(negate, {"x": 1}), pool.run(negate, {"x": 2}))
-    threads = [w.thread for w in pool._workers]
+    threads = [w.thread for w in pool._core._workers]
     await asyncio.to_thread(pool.shutdown, wait=True)
     assert all(t is not None and not t.is_alive() for t in threads)
     with pytest.raises(UnavailableError, match="router was closed"):
@@ -444,11 +444,11 @@ async def test_after_fork_the_child_starts_afresh() -> None:
     """The fork hook forgets the parent's threads; the next call starts a new one."""
     pool = WorkerPool(1)
     first = await pool.run(threading.get_ident, {})
-    parent_thread = pool._workers[0].thread
+    parent_thread = pool._core._workers[0].thread
     _workers._after_fork()
-    assert pool._workers == []
+    assert pool._core._workers == []
     second = await pool.run(threading.get_ident, {})
-    assert pool._workers[0].thread is not parent_thread
+    assert pool._core._workers[0].thread is not parent_thread
     assert second != threading.get_ident()
     assert first != threading.get_ident()
     pool.shutdown(wait=True)
@@ -494,3 +494,16 @@ async def test_cancelling_a_call_dropped_by_shutdown(blocker: Blocker) -> None:
         await waiting
     blocker.release.set()
     assert await running == "released"
+
+
+async def test_a_pool_dropped_without_shutdown_lets_its_threads_go() -> None:
+    """Like ThreadPoolExecutor: once the pool is collected, its idle threads exit."""
+    pool = WorkerPool(2)
+    await asyncio.gather(pool.run(negate, {"x": 1}), pool.run(negate, {"x": 2}))
+    threads = [w.thread for w in pool._core._workers]
+    del pool
+    gc.collect()
+    for thread in threads:
+        assert thread is not None
+        await asyncio.to_thread(thread.join, 10)
+        assert not thread.is_alive()

@@ -2,7 +2,7 @@
 
 Not ``run_in_executor``: it builds a ``concurrent.futures.Future`` (with a ``Condition``), a work
 item and a second, chained future per call, and wakes the loop once per call. Here a call is one
-``_Job`` and one ``asyncio`` future, idle workers are handed jobs directly, and calls completing
+``Job`` and one ``asyncio`` future, idle workers are handed jobs directly, and calls completing
 together wake the loop once (see docs/benchmarks.md).
 
 Saturation: at most ``max_queued`` calls wait for a worker. A call that finds the queue full is
@@ -11,10 +11,8 @@ cancellation) while its call is still queued takes the call out of the queue, so
 are released at once, and leaves a description for :func:`take_not_started`, which the timeout
 interceptor reads to answer "never started" instead of "did not complete".
 
-Exceptions: a function's ``Exception`` reaches the caller as it is. Anything else it raises
-(``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit``, custom ``BaseException`` subclasses)
-and ``StopIteration`` (which a coroutine cannot carry) become ``ToolFailedError`` naming the real
-exception, with the original as ``__cause__``: none of them may stop the event loop.
+Exceptions: a function's ``Exception`` reaches the caller as it is; ``BaseException``s and
+``StopIteration`` become ``ToolFailedError`` naming them (see :mod:`toolware._jobs`).
 
 Worker threads are daemon threads: a process that is done does not wait for a stuck tool. After
 ``fork()`` the child's pools start afresh (the parent's threads do not exist there).
@@ -32,8 +30,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from toolware._jobs import DROPPED, QUEUED, RUNNING, Job
 from toolware.clock import Clock, system_clock
-from toolware.errors import ToolFailedError, UnavailableError, describe_exception
+from toolware.errors import UnavailableError
 
 __all__ = ["DEFAULT_MAX_QUEUED", "WorkerPool", "default_workers", "take_not_started"]
 
@@ -43,8 +42,6 @@ DEFAULT_MAX_QUEUED = 1024
 _NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "toolware_not_started", default=None
 )
-
-_QUEUED, _RUNNING, _DROPPED = 0, 1, 2
 
 
 def default_workers() -> int:
@@ -66,95 +63,21 @@ def take_not_started() -> str | None:
     return reason
 
 
-class _Job:
-    """One call: what to run, where to deliver, and the outcome."""
-
-    __slots__ = (
-        "arguments",
-        "context",
-        "error",
-        "function",
-        "future",
-        "name",
-        "queued_at",
-        "state",
-        "value",
-    )
-
-    def __init__(
-        self,
-        function: Callable[..., Any],
-        arguments: Mapping[str, Any],
-        context: contextvars.Context,
-        future: asyncio.Future[None],
-        name: str | None,
-    ) -> None:
-        self.function: Callable[..., Any] | None = function
-        self.arguments: Mapping[str, Any] | None = arguments
-        self.context: contextvars.Context | None = context
-        self.future = future
-        self.name = name
-        self.state = _RUNNING
-        self.queued_at = 0.0
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def release(self) -> None:
-        """Drop what the call was given, so its arguments die with the caller's interest."""
-        self.function = self.arguments = self.context = None
-
-    def execute(self) -> None:
-        """Run the call on this (worker) thread; never raises."""
-        function, arguments, context = self.function, self.arguments, self.context
-        self.function = self.arguments = self.context = None
-        try:
-            self.value = context.run(function, **arguments)  # type: ignore[union-attr,arg-type]
-        except BaseException as exc:
-            # The first traceback entry is this frame: drop it, so the exception (kept by the
-            # caller's response) does not keep a worker frame, and through it this job, alive.
-            exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
-            deliverable = isinstance(exc, Exception) and not isinstance(exc, StopIteration)
-            self.error = exc if deliverable else _failure(self, function, exc)
-        finally:
-            # A frame's locals outlive it through its exceptions' tracebacks: clear ours.
-            function = arguments = context = None
-
-
-def _failure(job: _Job, function: object, exc: BaseException) -> ToolFailedError:
-    name = job.name or getattr(function, "__qualname__", None) or repr(function)
-    if isinstance(exc, SystemExit):
-        code = 0 if exc.code is None else exc.code
-        what = (
-            f"SystemExit (exit code {code})" if isinstance(code, int) else f"SystemExit ({code!r})"
-        )
-    else:
-        what = describe_exception(exc)
-    failure = ToolFailedError(f"{name!r} raised {what}", retryable=False)
-    failure.__cause__ = exc
-    return failure
-
-
 class _Worker:
     """One thread; ``wake`` is held while the thread sleeps waiting to be handed a job."""
 
     __slots__ = ("job", "thread", "wake")
 
     def __init__(self) -> None:
-        self.job: _Job | None = None
+        self.job: Job | None = None
         self.wake = threading.Lock()
         self.wake.acquire()
         self.thread: threading.Thread | None = None
 
 
-class WorkerPool:
-    """Runs a callable with keyword arguments on a worker thread, keeping ``ContextVar`` values.
-
-    Threads are started on demand, up to ``max_workers``, so pipelines with only async handlers
-    start none. A caller that stops waiting returns at once; a call already running finishes in
-    the background (Python cannot interrupt a thread), one still queued is dropped.
-    ``max_queued=None`` lets the queue grow without bound: explicit, since it is dangerous.
-    ``clock`` times the queue waits reported by :func:`take_not_started`.
-    """
+class _Core:
+    """A pool's threads, queue and results. Threads hold this, never the ``WorkerPool``, so a
+    pool dropped without ``shutdown()`` is collected and its idle threads exit."""
 
     __slots__ = (
         "__weakref__",
@@ -169,37 +92,18 @@ class WorkerPool:
         "max_workers",
     )
 
-    def __init__(
-        self,
-        max_workers: int | None = None,
-        *,
-        max_queued: int | None = DEFAULT_MAX_QUEUED,
-        clock: Clock = system_clock,
-    ) -> None:
-        if max_workers is not None and (
-            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-        ):
-            raise ValueError(f"workers must be a positive integer, got {max_workers!r}")
-        if max_queued is not None and (
-            isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 0
-        ):
-            raise ValueError(
-                f"max_queued must be a non-negative integer, or None for no bound, "
-                f"got {max_queued!r}"
-            )
-        if not isinstance(clock, Clock):
-            raise TypeError(f"clock must be a toolware Clock, got {type(clock).__name__}")
-        self.max_workers = max_workers or default_workers()
+    def __init__(self, max_workers: int, max_queued: int | None, clock: Clock) -> None:
+        self.max_workers = max_workers
         self.max_queued = max_queued
         self._clock = clock
         self._lock = threading.Lock()
-        self._queue: deque[_Job] = deque()
+        self._queue: deque[Job] = deque()
         self._idle: list[_Worker] = []
         self._workers: list[_Worker] = []
         # Completed jobs per event loop, waiting for that loop's one scheduled drain.
-        self._done: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        self._done: dict[asyncio.AbstractEventLoop, list[Job]] = {}
         self._closed = False
-        _POOLS.add(self)
+        _CORES.add(self)
 
     def _reset(self) -> None:
         """Forget threads and calls: in a forked child, only the forking thread exists."""
@@ -209,42 +113,7 @@ class WorkerPool:
         self._workers = []
         self._done = {}
 
-    async def run(
-        self, function: Callable[..., Any], arguments: Mapping[str, Any], *, name: str | None = None
-    ) -> Any:
-        """Run ``function(**arguments)`` on a worker thread and return its result.
-
-        ``name`` is how failures name the function (default: its qualified name). Raises
-        :class:`~toolware.errors.UnavailableError` when the pool is shut down or saturated;
-        cancelling the awaiting task raises ``CancelledError`` (see :func:`take_not_started`).
-        """
-        if _NOT_STARTED.get() is not None:  # a stale answer must not describe this call
-            _NOT_STARTED.set(None)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        job = _Job(function, arguments, contextvars.copy_context(), future, name)
-        worker = self._submit(job)
-        if worker is not None:
-            worker.wake.release()
-        try:
-            await future
-        except asyncio.CancelledError:
-            reason = self._withdraw(job)
-            if reason is not None:
-                _NOT_STARTED.set(reason)
-            # The CancelledError's traceback keeps this frame: let the arguments go with the job.
-            function = arguments = job = None  # type: ignore[assignment]
-            raise
-        error = job.error
-        if error is None:
-            return job.value
-        job.error = None
-        try:
-            raise error
-        finally:
-            # Our frame joins the traceback: drop its references to the error, or they cycle.
-            error = job = None  # type: ignore[assignment]
-
-    def _submit(self, job: _Job) -> _Worker | None:
+    def _submit(self, job: Job) -> _Worker | None:
         """Hand ``job`` to an idle worker (returned, to wake), a new thread, or the queue."""
         with self._lock:
             if self._closed:
@@ -266,12 +135,12 @@ class WorkerPool:
                     retryable=True,
                     hint="call again later, when a worker is free",
                 )
-            job.state = _QUEUED
+            job.state = QUEUED
             job.queued_at = self._clock.monotonic()
             queue.append(job)
             return None
 
-    def _start(self, job: _Job) -> bool:
+    def _start(self, job: Job) -> bool:
         """Start a thread for ``job``; ``False`` if the system refuses one and others exist."""
         worker = _Worker()
         worker.job = job
@@ -293,10 +162,10 @@ class WorkerPool:
         self._workers.append(worker)
         return True
 
-    def _withdraw(self, job: _Job) -> str | None:
+    def _withdraw(self, job: Job) -> str | None:
         """The caller gave up: unqueue ``job`` if it never started, and say why it did not."""
         with self._lock:
-            if job.state != _QUEUED:
+            if job.state != QUEUED:
                 return None
             queued = len(self._queue)
             self._queue.remove(job)
@@ -322,7 +191,7 @@ class WorkerPool:
                     batch.append(job)
                 if queue:
                     job = queue.popleft()
-                    job.state = _RUNNING
+                    job.state = RUNNING
                 else:
                     job = None
                     if not self._closed:
@@ -350,16 +219,12 @@ class WorkerPool:
                 future.set_result(None)
 
     def shutdown(self, *, wait: bool = False) -> None:
-        """Stop accepting work for good; with ``wait`` also wait for running functions.
-
-        Calls still queued are answered with ``UnavailableError``.
-        """
         with self._lock:
             self._closed = True
             dropped = list(self._queue)
             self._queue.clear()
             for job in dropped:
-                job.state = _DROPPED
+                job.state = DROPPED
             idle, self._idle = self._idle, []
             workers = list(self._workers)
         for worker in idle:
@@ -382,12 +247,99 @@ class WorkerPool:
                     thread.join()
 
 
-_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+class WorkerPool:
+    """Runs a callable with keyword arguments on a worker thread, keeping ``ContextVar`` values.
+
+    Threads are started on demand, up to ``max_workers``, so pipelines with only async handlers
+    start none. A caller that stops waiting returns at once; a call already running finishes in
+    the background (Python cannot interrupt a thread), one still queued is dropped.
+    ``max_queued=None`` lets the queue grow without bound: explicit, since it is dangerous.
+    ``clock`` times the queue waits reported by :func:`take_not_started`.
+    """
+
+    __slots__ = ("__weakref__", "_core")
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
+        clock: Clock = system_clock,
+    ) -> None:
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
+            raise ValueError(f"workers must be a positive integer, got {max_workers!r}")
+        if max_queued is not None and (
+            isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 0
+        ):
+            raise ValueError(
+                f"max_queued must be a non-negative integer, or None for no bound, "
+                f"got {max_queued!r}"
+            )
+        if not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a toolware Clock, got {type(clock).__name__}")
+        self._core = _Core(max_workers or default_workers(), max_queued, clock)
+        weakref.finalize(self, self._core.shutdown)  # like ThreadPoolExecutor: idle threads go
+
+    @property
+    def max_workers(self) -> int:
+        return self._core.max_workers
+
+    @property
+    def max_queued(self) -> int | None:
+        return self._core.max_queued
+
+    async def run(
+        self, function: Callable[..., Any], arguments: Mapping[str, Any], *, name: str | None = None
+    ) -> Any:
+        """Run ``function(**arguments)`` on a worker thread and return its result.
+
+        ``name`` is how failures name the function (default: its qualified name). Raises
+        :class:`~toolware.errors.UnavailableError` when the pool is shut down or saturated;
+        cancelling the awaiting task raises ``CancelledError`` (see :func:`take_not_started`).
+        """
+        if _NOT_STARTED.get() is not None:  # a stale answer must not describe this call
+            _NOT_STARTED.set(None)
+        core = self._core
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job = Job(function, arguments, contextvars.copy_context(), future, name)
+        worker = core._submit(job)
+        if worker is not None:
+            worker.wake.release()
+        try:
+            await future
+        except asyncio.CancelledError:
+            reason = core._withdraw(job)
+            if reason is not None:
+                _NOT_STARTED.set(reason)
+            # The CancelledError's traceback keeps this frame: let the arguments go with the job.
+            function = arguments = job = None  # type: ignore[assignment]
+            raise
+        error = job.error
+        if error is None:
+            return job.value
+        job.error = None
+        try:
+            raise error
+        finally:
+            # Our frame joins the traceback: drop its references to the error, or they cycle.
+            error = job = None  # type: ignore[assignment]
+
+    def shutdown(self, *, wait: bool = False) -> None:
+        """Stop accepting work for good; with ``wait`` also wait for running functions.
+
+        Calls still queued are answered with ``UnavailableError``.
+        """
+        self._core.shutdown(wait=wait)
+
+
+_CORES: weakref.WeakSet[_Core] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
-    for pool in list(_POOLS):
-        pool._reset()
+    for core in list(_CORES):
+        core._reset()
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent only on Windows

@@ -105,7 +105,7 @@ class _Core:
         self._closed = False
         _CORES.add(self)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
         """Forget threads and calls: in a forked child, only the forking thread exists."""
         self._lock = threading.Lock()
         self._queue = deque()
@@ -113,7 +113,7 @@ class _Core:
         self._workers = []
         self._done = {}
 
-    def _submit(self, job: Job) -> _Worker | None:
+    def submit(self, job: Job) -> _Worker | None:
         """Hand ``job`` to an idle worker (returned, to wake), a new thread, or the queue."""
         with self._lock:
             if self._closed:
@@ -162,7 +162,7 @@ class _Core:
         self._workers.append(worker)
         return True
 
-    def _withdraw(self, job: Job) -> str | None:
+    def withdraw(self, job: Job) -> str | None:
         """The caller gave up: unqueue ``job`` if it never started, and say why it did not."""
         with self._lock:
             if job.state != QUEUED:
@@ -304,13 +304,13 @@ class WorkerPool:
         core = self._core
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         job = Job(function, arguments, contextvars.copy_context(), future, name)
-        worker = core._submit(job)
+        worker = core.submit(job)
         if worker is not None:
             worker.wake.release()
         try:
             await future
         except asyncio.CancelledError:
-            reason = core._withdraw(job)
+            reason = core.withdraw(job)
             if reason is not None:
                 _NOT_STARTED.set(reason)
             # The CancelledError's traceback keeps this frame: let the arguments go with the job.
@@ -339,7 +339,7 @@ _CORES: weakref.WeakSet[_Core] = weakref.WeakSet()
 
 def _after_fork() -> None:
     for core in list(_CORES):
-        core._reset()
+        core.reset()
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent only on Windows

@@ -385,3 +385,26 @@ async def test_a_pool_dropped_without_shutdown_lets_its_threads_go() -> None:
         assert thread is not None
         await asyncio.to_thread(thread.join, 10)
         assert not thread.is_alive()
+
+
+async def test_through_the_router_a_full_pool_is_unavailable_for_that_target(
+    blocker: Blocker,
+) -> None:
+    """The router binds the refusal to the call: category unavailable, retryable, target set."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def block() -> str:
+        return blocker()
+
+    pipeline = PipelineBuilder().route(registry, workers=1).build()
+    pipeline.terminal._pool._core.max_queued = 0  # type: ignore[attr-defined]
+    running = asyncio.create_task(pipeline.invoke("block"))
+    await blocker.wait_started()
+    error = (await pipeline.invoke("block")).error
+    assert isinstance(error, UnavailableError)
+    assert (error.target, error.retryable) == ("block", True)
+    assert error.message.startswith("no worker free: all 1 workers busy and 0 calls queued")
+    blocker.release.set()
+    assert (await running).unwrap() == "released"
+    pipeline.close()

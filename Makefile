@@ -42,6 +42,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/contexts.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/inflight.py
+	$(BIN)/python benchmarks/workers.py
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); slow, not in `test`.
 # MUTANTS narrows the run, e.g. make mutate MUTANTS='toolware._deadlines*'; survivors that are

@@ -256,8 +256,8 @@ async def test_sync_handler_raising_stop_iteration_does_not_hang(
     response = await asyncio.wait_for(router(request("exhausted")), 5)
     error = response.error
     assert isinstance(error, ToolFailedError)
+    assert error.message == "'exhausted' raised StopIteration"
     assert isinstance(error.__cause__, StopIteration)
-    assert "raised StopIteration" in error.message
 
 
 async def test_not_found_from_the_router(registry: LocalRegistry, router: Router) -> None:

@@ -2,6 +2,8 @@
 
 import itertools
 import logging
+import sys
+import threading
 
 import pytest
 
@@ -160,7 +162,9 @@ def test_targets_beyond_the_cap_share_one_overflow_target(
             recorder.record(Kind.TOOL, name, None, 0.01, None)
     snapshot = recorder.snapshot()
     assert {s.key.target: s.calls for s in snapshot.targets} == {"a": 2, "b": 1, OVERFLOW_TARGET: 2}
-    assert [r.getMessage() for r in caplog.records] == ["stats.targets_capped"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "stats.targets_capped max_targets=2 kind=tool"
+    ]
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5])
@@ -168,3 +172,45 @@ def test_max_targets_must_be_a_positive_integer(bad: object) -> None:
     """max_targets is refused unless it is a positive int."""
     with pytest.raises(ValueError, match="max_targets must be a positive integer"):
         StatsRecorder(max_targets=bad)  # type: ignore[arg-type]
+
+
+def test_not_started_counts_timeouts_of_calls_that_never_began() -> None:
+    """not_started is kept apart from the timeout count it is part of, per target and in all."""
+    recorder = StatsRecorder()
+    recorder.record(Kind.TOOL, "a", None, 1.0, ErrorCategory.TIMEOUT, not_started=True)
+    recorder.record(Kind.TOOL, "a", None, 1.0, ErrorCategory.TIMEOUT)
+    recorder.record(Kind.TOOL, "a", None, 0.1, None)
+    recorder.record(Kind.TOOL, "b", None, 1.0, ErrorCategory.TIMEOUT, not_started=True)
+    snapshot = recorder.snapshot()
+    stats = snapshot.get("a")
+    assert stats.errors == {ErrorCategory.TIMEOUT: 2}
+    assert stats.not_started == 1
+    assert snapshot.not_started == 2
+
+
+def test_eight_threads_recording_new_targets_lose_no_count() -> None:
+    """Threads racing to record the same new targets: every count is kept, exactly."""
+    recorder = StatsRecorder()
+    barrier = threading.Barrier(8)
+    targets = [f"t{i}" for i in range(800)]
+
+    def record() -> None:
+        barrier.wait(10)
+        for name in targets:
+            recorder.record(Kind.TOOL, name, None, 0.001, ErrorCategory.TIMEOUT)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to provoke the race
+    try:
+        threads = [threading.Thread(target=record) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        sys.setswitchinterval(interval)
+    snapshot = recorder.snapshot()
+    assert snapshot.calls == 6400
+    assert {s.calls for s in snapshot.targets} == {8}
+    assert {s.errors[ErrorCategory.TIMEOUT] for s in snapshot.targets} == {8}
+    assert {sum(s.bucket_counts) for s in snapshot.targets} == {8}

@@ -40,7 +40,7 @@ class Router:
         self._lookup = self.resolver.fast
         self._clock = clock
         self._now = clock.monotonic
-        self._pool = WorkerPool(workers)
+        self._pool = WorkerPool(workers, clock=clock)
 
     @property
     def workers(self) -> int:
@@ -79,7 +79,7 @@ class Router:
             if entry.is_async:
                 value = await entry.function(**arguments)
             else:
-                value = await self._call_sync(entry, arguments)
+                value = await self._call_sync(entry, arguments, request.qualified_name)
             if entry.result_validator is not None:
                 value = entry.result_validator(value)
         except ToolwareError as error:
@@ -105,8 +105,8 @@ class Router:
             raise RuntimeError("resolve() left the request unresolved")
         return await self(resolved)
 
-    async def _call_sync(self, entry: Entry, arguments: Mapping[str, Any]) -> Any:
-        value = await self._pool.run(entry.function, arguments)
+    async def _call_sync(self, entry: Entry, arguments: Mapping[str, Any], name: str) -> Any:
+        value = await self._pool.run(entry.function, arguments, name=name)
         if inspect.isawaitable(value):
             # A sync wrapper (a lambda, a decorator) around async work: the awaitable it
             # returned is the real call, and must not become the "value".

@@ -3,6 +3,13 @@
 The histogram has fixed bucket bounds, so recording a call is a bisect and a few integer
 increments, and percentiles are estimated by interpolating inside the bucket that holds them
 (accurate to the bucket's width, which is what dashboards and alert rules need).
+
+Timeouts of calls that never started (they waited for a worker thread until their deadline)
+are counted under ``timeout`` like any other, and also in ``not_started``, so that a saturated
+worker pool can be told from slow tools.
+
+A recorder may be shared by pipelines on several threads: recording holds a lock (an
+uncontended ``threading.Lock`` costs well under a microsecond), so no count is ever lost.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -58,6 +66,8 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
     max_seconds: float
     bucket_bounds: tuple[float, ...]
     bucket_counts: tuple[int, ...]
+    not_started: int = 0
+    """How many of the ``timeout`` errors were calls that never started (no worker free)."""
 
     @property
     def error_count(self) -> int:
@@ -115,12 +125,18 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     def calls(self) -> int:
         return sum(stats.calls for stats in self.targets)
 
+    @property
+    def not_started(self) -> int:
+        """Timeouts, over all targets, of calls that never started."""
+        return sum(stats.not_started for stats in self.targets)
+
 
 class _Counters:
-    __slots__ = ("calls", "counts", "errors", "max", "min", "total")
+    __slots__ = ("calls", "counts", "errors", "max", "min", "not_started", "total")
 
     def __init__(self, buckets: int) -> None:
         self.calls = 0
+        self.not_started = 0
         self.total = 0.0
         self.min = float("inf")
         self.max = 0.0
@@ -129,14 +145,14 @@ class _Counters:
 
 
 class StatsRecorder:
-    """Accumulates statistics; safe to share between pipelines on one event loop.
+    """Accumulates statistics; safe to share between pipelines, on one thread or several.
 
     At most ``max_targets`` targets are tracked; calls to further targets are counted under
     ``OVERFLOW_TARGET``, so that statistics (and the metric label sets fed from them) stay
     bounded whatever names callers send. The first overflow logs ``stats.targets_capped``.
     """
 
-    __slots__ = ("_bounds", "_max_targets", "_targets")
+    __slots__ = ("_bounds", "_lock", "_max_targets", "_targets")
 
     def __init__(
         self, buckets: Sequence[float] = DEFAULT_BUCKETS, *, max_targets: int = 1000
@@ -159,6 +175,9 @@ class StatsRecorder:
             raise problem
         self._bounds = bounds
         self._targets: dict[tuple[Kind, str, str | None], _Counters] = {}
+        # Without it, threads recording a new target at once each made its counters and all
+        # but one were lost, and even "calls += 1" can lose a count between its read and write.
+        self._lock = threading.Lock()
 
     def record(
         self,
@@ -167,20 +186,27 @@ class StatsRecorder:
         action: str | None,
         seconds: float,
         error: ErrorCategory | None,
+        *,
+        not_started: bool = False,
     ) -> None:
+        """Count one call; ``not_started`` marks a timeout of a call that never began."""
         key = (kind, target, action)
-        counters = self._targets.get(key)
-        if counters is None:
-            counters = self._new_counters(key)
-        counters.calls += 1
-        counters.total += seconds
-        if seconds > counters.max:
-            counters.max = seconds
-        if seconds < counters.min:
-            counters.min = seconds
-        counters.counts[bisect.bisect_left(self._bounds, seconds)] += 1
-        if error is not None:
-            counters.errors[error] = counters.errors.get(error, 0) + 1
+        slot = bisect.bisect_left(self._bounds, seconds)
+        with self._lock:
+            counters = self._targets.get(key)
+            if counters is None:
+                counters = self._new_counters(key)
+            counters.calls += 1
+            counters.total += seconds
+            if seconds > counters.max:
+                counters.max = seconds
+            if seconds < counters.min:
+                counters.min = seconds
+            counters.counts[slot] += 1
+            if error is not None:
+                counters.errors[error] = counters.errors.get(error, 0) + 1
+                if not_started:
+                    counters.not_started += 1
 
     def _new_counters(self, key: tuple[Kind, str, str | None]) -> _Counters:
         if len(self._targets) >= self._max_targets:
@@ -189,7 +215,9 @@ class StatsRecorder:
             if counters is not None:
                 return counters
             logger.warning(
-                "stats.targets_capped",
+                "stats.targets_capped max_targets=%d kind=%s",
+                self._max_targets,
+                key[0].value,
                 extra={"max_targets": self._max_targets, "kind": key[0].value},
             )
             key = overflow
@@ -197,21 +225,24 @@ class StatsRecorder:
         return counters
 
     def snapshot(self) -> StatsSnapshot:
-        stats = [
-            TargetStats(
-                key=TargetKey(*key),
-                calls=c.calls,
-                errors=dict(c.errors),
-                total_seconds=c.total,
-                min_seconds=c.min,
-                max_seconds=c.max,
-                bucket_bounds=self._bounds,
-                bucket_counts=tuple(c.counts),
-            )
-            for key, c in self._targets.items()
-        ]
+        with self._lock:
+            stats = [
+                TargetStats(
+                    key=TargetKey(*key),
+                    calls=c.calls,
+                    errors=dict(c.errors),
+                    total_seconds=c.total,
+                    min_seconds=c.min,
+                    max_seconds=c.max,
+                    bucket_bounds=self._bounds,
+                    bucket_counts=tuple(c.counts),
+                    not_started=c.not_started,
+                )
+                for key, c in self._targets.items()
+            ]
         stats.sort(key=lambda s: (s.key.kind.value, s.key.target, s.key.action or ""))
         return StatsSnapshot(tuple(stats))
 
     def reset(self) -> None:
-        self._targets.clear()
+        with self._lock:
+            self._targets.clear()

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from toolware import (
+    CallTimeoutError,
     ErrorCategory,
     ForbiddenError,
     Kind,
@@ -236,3 +237,93 @@ async def test_a_typed_error_raised_below_keeps_its_category() -> None:
     assert response.error is not None
     assert response.error.category is ErrorCategory.FORBIDDEN
     assert stats.snapshot().get("search").errors == {ErrorCategory.FORBIDDEN: 1}
+
+
+def timeout_error(*, started: bool | None) -> CallTimeoutError:
+    error = CallTimeoutError("late", limit=1.0)
+    if started is not None:
+        error.started = started  # type: ignore[attr-defined]
+    return error
+
+
+async def test_timeouts_that_never_started_are_counted_apart() -> None:
+    """A timeout with started=False counts in not_started too, returned or raised."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    never = timeout_error(started=False)
+    handler = FakeHandler(
+        ["ok", never, timeout_error(started=True), timeout_error(started=None), never]
+    )
+    pipeline = with_stats(handler, clock, stats)
+    for _ in range(4):
+        await pipeline.invoke("search")
+
+    async def raising(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        raise timeout_error(started=False)
+
+    raised = PipelineBuilder(clock=clock).use(stats).use(raising).route(handler).build()
+    await raised.invoke("search")
+    target = stats.snapshot().get("search")
+    assert target.errors == {ErrorCategory.TIMEOUT: 4}
+    assert target.not_started == 2
+
+
+async def test_without_a_clock_it_adopts_the_pipelines_and_keeps_it() -> None:
+    """Unbound, it takes its pipeline's clock at build(); another clock later is refused."""
+    stats = StatsInterceptor()
+    assert stats.clock is None
+    clock = FakeClock()
+    task = asyncio.create_task(
+        with_stats(FakeHandler(["ok"], delay=2.0, clock=clock), clock, stats).invoke("later")
+    )
+    await clock.advance(2.0)
+    await task
+    assert stats.clock is clock
+    assert stats.snapshot().get("later").total_seconds == 2.0
+    stats.bind_clock(clock)  # the same clock again is fine
+    with pytest.raises(ValueError, match="one clock"):
+        PipelineBuilder().use(stats).route(FakeHandler(["ok"])).build()
+
+
+def test_bind_clock_accepts_the_clock_it_was_given() -> None:
+    """An explicit clock that is the pipeline's clock is fine."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    stats.bind_clock(clock)
+    assert stats.clock is clock
+
+
+def test_bind_clock_refuses_a_different_explicit_clock() -> None:
+    """Two clocks for one pipeline: refused, naming both and the fix."""
+    mine, theirs = FakeClock(), FakeClock()
+    stats = StatsInterceptor(clock=mine)
+    with pytest.raises(ValueError, match="StatsInterceptor was given clock=") as caught:
+        stats.bind_clock(theirs)
+    message = str(caught.value)
+    assert repr(mine) in message
+    assert repr(theirs) in message
+    assert "pass the same clock to PipelineBuilder(clock=...) and StatsInterceptor" in message
+    assert "or leave the interceptor's clock unset" in message
+    assert stats.clock is mine
+
+
+def test_bind_clock_refuses_a_second_pipelines_different_clock() -> None:
+    """An interceptor bound to one pipeline's clock cannot be bound to another clock."""
+    stats = StatsInterceptor()
+    first, second = FakeClock(), FakeClock()
+    stats.bind_clock(first)
+    with pytest.raises(ValueError, match="already times calls on"):
+        stats.bind_clock(second)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"clock": object()}, "clock must be a toolware Clock or None"),
+        ({"recorder": object()}, "recorder must be a StatsRecorder"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
+    """clock and recorder are type-checked at construction."""
+    with pytest.raises(TypeError, match=message):
+        StatsInterceptor(**options)  # type: ignore[arg-type]

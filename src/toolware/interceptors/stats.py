@@ -1,8 +1,15 @@
 """Per-target statistics: calls, errors by category, latency histogram.
 
 Measures the time spent inside it (everything after it in the pipeline, including the handler),
-on the injected clock. A cancelled call is counted under ``cancelled`` before the cancellation
-propagates. Read the numbers with ``interceptor.snapshot()``.
+on the pipeline's clock. A cancelled call is counted under ``cancelled`` before the cancellation
+propagates. A ``timeout`` whose error says the call never started (``started=False``: it waited
+for a worker thread until its deadline) is also counted in ``not_started``. Read the numbers with
+``interceptor.snapshot()``.
+
+Clock: one clock per pipeline. Leave ``clock`` unset and the builder hands the interceptor the
+pipeline's clock at ``build()`` through :meth:`StatsInterceptor.bind_clock`; used on its own,
+unbound, it reads ``system_clock``. An explicit ``clock`` must be the very object the pipeline
+uses, or ``bind_clock`` refuses it (two clocks would time the same call differently).
 
 Calls to entries the registry does not have (``UnknownEntryError``) are counted under one
 target, ``UNKNOWN_TARGET``: an agent that
@@ -30,28 +37,49 @@ UNKNOWN_TARGET = "(unknown)"
 class StatsInterceptor:
     """Records every call that passes through it into a :class:`StatsRecorder`."""
 
-    __slots__ = ("_clock", "_given", "name", "recorder")
+    __slots__ = ("_clock", "_explicit", "name", "recorder")
 
     def __init__(
         self, *, recorder: StatsRecorder | None = None, clock: Clock | None = None
     ) -> None:
+        if recorder is not None and not isinstance(recorder, StatsRecorder):
+            raise TypeError(f"recorder must be a StatsRecorder, got {type(recorder).__name__}")
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a toolware Clock or None, got {type(clock).__name__}")
         self.recorder = recorder if recorder is not None else StatsRecorder()
         self.name = "stats"
-        self._given = clock
-        self._clock = system_clock if clock is None else clock
+        self._clock = clock
+        self._explicit = clock is not None
+
+    @property
+    def clock(self) -> Clock | None:
+        """The clock calls are timed on; ``None`` until given or bound (then ``system_clock``)."""
+        return self._clock
 
     def bind_clock(self, clock: Clock) -> None:
-        """Adopt the pipeline's clock; refuse one that differs from a clock given explicitly."""
-        if self._given is not None and self._given is not clock:
+        """Adopt the pipeline's ``clock``, unless a different one was given or bound before."""
+        own = self._clock
+        if own is None:
+            self._clock = clock
+            return
+        if own is clock:
+            return
+        if self._explicit:
             raise ValueError(
-                f"StatsInterceptor was given clock {self._given!r}, but its pipeline uses "
-                f"{clock!r}; pass the same clock to PipelineBuilder(clock=...) or leave the "
-                "interceptor's clock unset"
+                f"StatsInterceptor was given clock={own!r} but its pipeline uses clock={clock!r}; "
+                f"pass the same clock to PipelineBuilder(clock=...) and StatsInterceptor, "
+                f"or leave the interceptor's clock unset"
             )
-        self._given = self._clock = clock
+        raise ValueError(
+            f"this StatsInterceptor already times calls on {own!r} for another pipeline and "
+            f"cannot also use clock={clock!r}; give the pipelines one clock, or a "
+            f"StatsInterceptor each (they may share a StatsRecorder)"
+        )
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         clock = self._clock
+        if clock is None:  # not bound to a pipeline (used on its own): the real clock
+            clock = system_clock
         started = clock.monotonic()
         try:
             response = await call_next(request)
@@ -60,7 +88,7 @@ class StatsInterceptor:
             raise
         except ToolwareError as raised:
             # Raised on purpose below us; the pipeline answers with this very category.
-            self._record(request, clock.monotonic() - started, raised.category)
+            self._record_error(request, clock.monotonic() - started, raised)
             raise
         except Exception:
             # Crashed below us; the pipeline turns it into an internal error, count it as one.
@@ -76,11 +104,19 @@ class StatsInterceptor:
                 request.kind, UNKNOWN_TARGET, None, clock.monotonic() - started, error.category
             )
         else:
-            self._record(request, clock.monotonic() - started, error.category)
+            self._record_error(request, clock.monotonic() - started, error)
         return response
 
     def _record(self, request: RequestContext, seconds: float, category: ErrorCategory) -> None:
         self.recorder.record(request.kind, request.target, request.action, seconds, category)
+
+    def _record_error(self, request: RequestContext, seconds: float, error: ToolwareError) -> None:
+        category = error.category
+        # getattr: ``started`` is new on CallTimeoutError; errors without it did start.
+        not_started = category is ErrorCategory.TIMEOUT and getattr(error, "started", True) is False
+        self.recorder.record(
+            request.kind, request.target, request.action, seconds, category, not_started=not_started
+        )
 
     def snapshot(self) -> StatsSnapshot:
         return self.recorder.snapshot()

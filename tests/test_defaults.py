@@ -196,3 +196,30 @@ def test_bad_timeout_is_refused(timeout: float) -> None:
     """An invalid timeout fails when the pipeline is made, not on the first call."""
     with pytest.raises(ValueError, match="timeout must be"):
         default_pipeline(LocalRegistry(), timeout=timeout)
+
+
+async def test_max_queued_bounds_the_calls_waiting_for_a_worker() -> None:
+    """With one worker busy and max_queued=1, a third sync call is refused at once."""
+    import threading
+
+    registry = LocalRegistry()
+    started, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def hold() -> str:
+        started.set()
+        release.wait(10)
+        return "held"
+
+    pipeline = default_pipeline(registry, workers=1, max_queued=1)
+    first = asyncio.create_task(pipeline.invoke("hold"))
+    await asyncio.to_thread(started.wait, 5)
+    second = asyncio.create_task(pipeline.invoke("hold"))
+    await asyncio.sleep(0.01)
+    refused = await pipeline.invoke("hold")
+    release.set()
+    assert [r.unwrap() for r in await asyncio.gather(first, second)] == ["held", "held"]
+    assert refused.error is not None
+    assert refused.error.category == "unavailable"
+    assert "no worker free: all 1 workers busy and 1 calls queued" in refused.error.message
+    await pipeline.aclose()

@@ -100,7 +100,7 @@ async def test_callable_without_a_signature_is_trusted_at_build_time() -> None:
 
 def test_route_refuses_workers_for_a_handler() -> None:
     """workers= only makes sense for a registry."""
-    with pytest.raises(ValueError, match="workers= only applies"):
+    with pytest.raises(ValueError, match="workers= and max_queued= only apply"):
         PipelineBuilder().route(echo, workers=2)
 
 

@@ -35,6 +35,7 @@ import msgspec
 
 from toolware._attribution import display_name
 from toolware._callables import check_arity
+from toolware._workers import DEFAULT_MAX_QUEUED
 from toolware.clock import Clock, system_clock
 from toolware.conditions import Condition, When, compile_condition
 from toolware.errors import BuilderFrozenError
@@ -145,11 +146,18 @@ class PipelineBuilder:
         return self
 
     def route(
-        self, target: Registry | Handler, *, workers: int | None = None, owned: bool = True
+        self,
+        target: Registry | Handler,
+        *,
+        workers: int | None = None,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
+        owned: bool = True,
     ) -> PipelineBuilder:
         """Set the terminal: a registry (calls go to its entries) or any handler.
 
-        ``workers`` bounds the thread pool that runs synchronous handlers of a registry. The
+        ``workers`` bounds the thread pool that runs synchronous handlers of a registry, and
+        ``max_queued`` how many calls may wait for a thread (``None``: no bound); a call
+        beyond it is refused ``unavailable`` at once rather than queued for ever. The
         pipeline owns the router it makes for a registry; a handler given here (such as a
         sub-pipeline) is owned, and closed by ``Pipeline.aclose()``, unless ``owned=False``.
         """
@@ -162,11 +170,13 @@ class PipelineBuilder:
         # A registry *class* also passes the runtime protocol check; it falls through to the
         # handler checks below, which say to pass an instance.
         if isinstance(target, Registry) and not inspect.isclass(target):
-            self._terminal = Router(target, clock=self._clock, workers=workers)
+            self._terminal = Router(
+                target, clock=self._clock, workers=workers, max_queued=max_queued
+            )
             self._owns_terminal = True
             return self
-        if workers is not None:
-            raise ValueError("workers= only applies when routing to a registry")
+        if workers is not None or max_queued != DEFAULT_MAX_QUEUED:
+            raise ValueError("workers= and max_queued= only apply when routing to a registry")
         check_arity(target, 1, "route()", "route(registry) or route(async def handler(request))")
         self._terminal = target
         self._owns_terminal = owned

@@ -24,6 +24,7 @@ belong without rebuilding the default by hand::
 
 from __future__ import annotations
 
+from toolware._workers import DEFAULT_MAX_QUEUED
 from toolware.clock import Clock, system_clock
 from toolware.interceptors.stats import StatsInterceptor
 from toolware.interceptors.timeout import TimeoutInterceptor
@@ -62,10 +63,12 @@ def default_pipeline(
     strict: bool = False,
     recorder: StatsRecorder | None = None,
     workers: int | None = None,
+    max_queued: int | None = DEFAULT_MAX_QUEUED,
     clock: Clock = system_clock,
 ) -> Pipeline:
-    """stats → timeout → validation → ``registry``, built."""
+    """stats → timeout → validation → ``registry``, built (``workers`` and ``max_queued`` as
+    in :meth:`PipelineBuilder.route`)."""
     builder = default_builder(
         registry, timeout=timeout, strict=strict, recorder=recorder, clock=clock
     )
-    return builder.route(registry, workers=workers).build()
+    return builder.route(registry, workers=workers, max_queued=max_queued).build()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolware._resolution import Resolver
-from toolware._workers import WorkerPool
+from toolware._workers import DEFAULT_MAX_QUEUED, WorkerPool
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ToolFailedError, ToolwareError, describe_exception
@@ -32,15 +32,22 @@ class Router:
     __slots__ = ("_clock", "_lookup", "_now", "_pool", "name", "registry", "resolver")
 
     def __init__(
-        self, registry: Registry, *, clock: Clock = system_clock, workers: int | None = None
+        self,
+        registry: Registry,
+        *,
+        clock: Clock = system_clock,
+        workers: int | None = None,
+        max_queued: int | None = DEFAULT_MAX_QUEUED,
     ) -> None:
+        """``workers`` threads run synchronous handlers; at most ``max_queued`` calls wait for
+        one (``None``: no bound), further calls are refused ``unavailable`` at once."""
         self.registry = registry
         self.name = "router"
         self.resolver = Resolver(registry)
         self._lookup = self.resolver.fast
         self._clock = clock
         self._now = clock.monotonic
-        self._pool = WorkerPool(workers, clock=clock)
+        self._pool = WorkerPool(workers, max_queued=max_queued, clock=clock)
 
     @property
     def workers(self) -> int:

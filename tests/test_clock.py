@@ -121,7 +121,8 @@ def test_on_uvloop_an_expired_deadline_wakes_the_timer_once() -> None:
         armed = 0
 
         def call_at(self, when: float, callback: Callable[[], object]) -> TimerHandle:
-            CountingClock.armed += 1
+            if getattr(callback, "__name__", "") == "_fire":  # the deadline timer itself
+                CountingClock.armed += 1
             return super().call_at(when, callback)
 
     async def stuck(request: RequestContext) -> ResponseContext:

@@ -13,8 +13,10 @@ call and ``asyncio.timeout``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
+import logging
 
 from toolware.clock import Clock, TimerHandle
 
@@ -27,6 +29,16 @@ watched tasks live in one dict, so a call in flight adds no container the collec
 walking."""
 _COMPACT_AT = 64  # below this many dead entries, compacting is not worth a pass
 
+RECANCEL_AFTER = 0.05
+"""Seconds after a deadline fired before a call that is still running is cancelled again: a
+tool that swallowed the cancellation and went on is interrupted at its next await (a tool
+that cleans up and re-raises within this time is left alone)."""
+RECANCEL_TIMES = 3
+"""How often a call that keeps swallowing cancellations is cancelled again before the
+watcher gives up on it (``timeout.abandon_failed`` is logged)."""
+
+logger = logging.getLogger("toolware.interceptors.timeout")
+
 
 class DeadlineWatcher:
     """Cancels each watched task when its deadline passes on ``clock``."""
@@ -37,7 +49,9 @@ class DeadlineWatcher:
         self._clock = clock
         self._heap: list[tuple[float, int]] = []
         self._waiting: dict[int, asyncio.Task[object]] = {}
-        self._fired: set[int] = set()
+        # Fired watches not yet done: the task, how many times it was cancelled, and the timer
+        # that will cancel it again if it is still running.
+        self._fired: dict[int, tuple[asyncio.Task[object], int, TimerHandle]] = {}
         self._next = itertools.count().__next__
         self._timer: TimerHandle | None = None
         self._armed_at = float("inf")
@@ -56,17 +70,19 @@ class DeadlineWatcher:
         """Whether this watch cancelled its task (until :meth:`done` is called)."""
         return watch in self._fired
 
-    def done(self, watch: Watch) -> bool:
-        """The call finished: forget its deadline. Returns whether it had fired."""
+    def done(self, watch: Watch) -> int:
+        """The call finished: forget its deadline. Returns how many times it cancelled the
+        task (0: it never fired); the caller withdraws that many cancel requests."""
         if self._waiting.pop(watch, None) is not None:
             self._dead += 1
             if self._dead > _COMPACT_AT and self._dead * 2 > len(self._heap):
                 self._compact()
-            return False
-        if watch in self._fired:
-            self._fired.discard(watch)
-            return True
-        return False
+            return 0
+        fired = self._fired.pop(watch, None)
+        if fired is None:
+            return 0
+        fired[2].cancel()
+        return fired[1]
 
     @property
     def pending(self) -> int:
@@ -91,12 +107,36 @@ class DeadlineWatcher:
                 self._dead -= 1
             elif deadline <= now:
                 heapq.heappop(heap)
-                self._fired.add(sequence)
-                waiting.pop(sequence).cancel()
+                task = waiting.pop(sequence)
+                again = self._clock.call_at(
+                    now + RECANCEL_AFTER, functools.partial(self._again, sequence)
+                )
+                self._fired[sequence] = (task, 1, again)
+                task.cancel()
             else:
                 break
         if heap:
             self._arm(heap[0][0])
+
+    def _again(self, watch: Watch) -> None:
+        """The call is still running after its deadline fired: cancel it again."""
+        fired = self._fired.get(watch)
+        if fired is None or fired[0].done():
+            return
+        task, times, _ = fired
+        if times > RECANCEL_TIMES:
+            logger.error(
+                "timeout.abandon_failed task=%s cancels=%d: the call keeps swallowing "
+                "cancellations; its caller waits until it returns",
+                task.get_name(),
+                times,
+                extra={"task": task.get_name(), "cancels": times},
+            )
+            return
+        when = self._clock.monotonic() + RECANCEL_AFTER * (times + 1)
+        again = self._clock.call_at(when, functools.partial(self._again, watch))
+        self._fired[watch] = (task, times + 1, again)
+        task.cancel()
 
     def _compact(self) -> None:
         waiting = self._waiting

@@ -455,3 +455,73 @@ async def test_a_call_that_waited_for_a_worker_the_whole_time_never_started() ->
     ran = await built.invoke("quick", timeout=5)  # the flag was consumed with the answer
     assert ran.unwrap() == "quick"
     await built.aclose()
+
+
+async def test_a_tool_that_swallows_the_cancel_and_goes_on_is_cancelled_again() -> None:
+    """Swallowing the first cancel buys RECANCEL_AFTER, not the tool's whole remaining time."""
+    from toolware._deadlines import RECANCEL_AFTER
+
+    clock = FakeClock()
+    registry = LocalRegistry()
+    cleaned: list[str] = []
+
+    @registry.tool
+    async def stubborn() -> str:
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            cleaned.append("swallowed")
+        try:
+            await clock.sleep(10.0)  # keeps going: interrupted by the second cancel
+        finally:
+            cleaned.append("interrupted")
+        return "late"
+
+    async def run() -> tuple[ResponseContext, int]:
+        response = await timed(registry, clock, timeout=1.0).invoke("stubborn")
+        task = asyncio.current_task()
+        assert task is not None
+        return response, task.cancelling()
+
+    task = asyncio.create_task(run())
+    await clock.advance(1.0)
+    assert not task.done()
+    assert cleaned == ["swallowed"]
+    await clock.advance(RECANCEL_AFTER)
+    assert task.done()
+    response, cancelling = await task
+    assert isinstance(response.error, CallTimeoutError)
+    assert cleaned == ["swallowed", "interrupted"]
+    assert cancelling == 0  # both cancel requests were withdrawn
+    assert clock.pending == 0
+
+
+async def test_a_tool_that_never_stops_swallowing_is_given_up_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After RECANCEL_TIMES more cancels the watcher stops and says so; the call still ends."""
+    from toolware._deadlines import RECANCEL_AFTER, RECANCEL_TIMES
+
+    clock = FakeClock()
+    registry = LocalRegistry()
+    swallowed: list[int] = []
+
+    @registry.tool
+    async def immortal() -> str:
+        for attempt in range(RECANCEL_TIMES + 1):
+            try:
+                await clock.sleep(100.0)
+            except asyncio.CancelledError:
+                swallowed.append(attempt)
+        await clock.sleep(1.0)
+        return "finally"
+
+    task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("immortal"))
+    await clock.advance(1.0)
+    for times in range(1, RECANCEL_TIMES + 2):
+        await clock.advance(RECANCEL_AFTER * times)
+    assert swallowed == list(range(RECANCEL_TIMES + 1))
+    assert "timeout.abandon_failed" in caplog.text
+    await clock.advance(1.0)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)

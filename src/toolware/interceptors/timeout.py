@@ -7,7 +7,11 @@ remote calls see it. When it passes, the call is cancelled and the response is a
 error carrying the limit; it is retryable only if the entry is idempotent.
 
 The deadline is the answer: once it has fired, whatever the inner code does next (returns a
-value, raises its own error, swallows the cancellation) the response is ``timeout``. A
+value, raises its own error, swallows the cancellation) the response is ``timeout``. A tool
+that swallows the cancellation and goes on is cancelled again ``RECANCEL_AFTER`` (50 ms)
+later, at its next await, up to ``RECANCEL_TIMES`` times (see ``toolware._deadlines``); an
+async tool that swallows every cancellation cannot be stopped from the outside without a task
+of its own per call, which toolware does not pay on every call. A
 synchronous handler cannot be interrupted: the caller gets its timeout response on time and the
 worker thread finishes in the background. A call that timed out while it was still waiting for
 a worker thread is reported as never started (``error.started is False``).
@@ -16,7 +20,8 @@ The interceptor reads time from the pipeline's clock (``clock=None``, the defaul
 ``build()``); given a clock of its own, it refuses a pipeline that uses another.
 
 Events: ``timeout.expired`` (debug) with the target and the limit; ``timeout.cancel_ignored``
-(warning) when the inner code went on after the deadline cancelled it.
+(warning) when the inner code went on after the deadline cancelled it;
+``timeout.abandon_failed`` (error) when it kept swallowing every cancellation.
 """
 
 from __future__ import annotations
@@ -155,25 +160,27 @@ class TimeoutInterceptor:
             response = await call_next(request)
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
-            if watcher.done(watch) and task.uncancel() <= cancelling:
+            fired = watcher.done(watch)
+            if fired and _withdraw(task, fired) <= cancelling:
                 return self._expired(request, budget, retryable, now)
             raise
         except Exception:
             # Inner code turned our cancellation into an exception of its own: the deadline is
             # still the answer (and the cancel request is withdrawn, or the task would stay
             # marked as being cancelled for good).
-            if watcher.done(watch) and task.uncancel() <= cancelling:
+            fired = watcher.done(watch)
+            if fired and _withdraw(task, fired) <= cancelling:
                 self._ignored(request)
                 return self._expired(request, budget, retryable, now)
             raise
         except BaseException:
-            if watcher.done(watch):
-                task.uncancel()
+            _withdraw(task, watcher.done(watch))
             raise
-        if watcher.done(watch):
+        fired = watcher.done(watch)
+        if fired:
             # The inner code swallowed our cancellation and answered late (a value, or an
             # error of its own): the caller asked for an answer by the deadline.
-            task.uncancel()
+            _withdraw(task, fired)
             self._ignored(request)
             return self._expired(request, budget, retryable, now)
         return response
@@ -251,3 +258,11 @@ def _not_a_deadline(request: RequestContext) -> InvalidRequestError:
         request_id=request.id,
         target=request.qualified_name,
     )
+
+
+def _withdraw(task: asyncio.Task[object], times: int) -> int:
+    """Withdraw ``times`` cancel requests the deadline made; the task's remaining count."""
+    remaining = task.cancelling()
+    for _ in range(times):
+        remaining = task.uncancel()
+    return remaining

@@ -47,7 +47,7 @@ from toolware.registry import (
 )
 from toolware.router import Router
 from toolware.stats import StatsRecorder, StatsSnapshot, TargetStats
-from toolware.types import CallNext, Handler, Interceptor
+from toolware.types import CallNext, ClockUser, Closable, Handler, Interceptor, Named
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,8 @@ __all__ = [
     "CallTimeoutError",
     "CircuitOpenError",
     "Clock",
+    "ClockUser",
+    "Closable",
     "CompositeRegistry",
     "Document",
     "Entry",
@@ -73,6 +75,7 @@ __all__ = [
     "InvalidRequestError",
     "Kind",
     "LocalRegistry",
+    "Named",
     "NotFoundError",
     "Pipeline",
     "PipelineBuilder",

@@ -22,7 +22,7 @@ import msgspec
 from toolware.clock import Clock, system_clock
 from toolware.context import Kind, RequestContext
 from toolware.errors import CallTimeoutError, ToolwareError
-from toolware.registry.base import Entry, Registry, fast_lookup
+from toolware.registry.base import Entry, PendingImports, Registry, fast_lookup
 
 __all__ = ["Resolver"]
 
@@ -42,9 +42,8 @@ class Resolver:
         self.registry = registry
         self._lookup = self.fast = fast_lookup(registry)
         """``fast(key)``: the loaded entry for ``(kind, target, action)``, or ``None``."""
-        pending = getattr(registry, "is_pending", None)
         self._pending: Callable[[Kind, str], bool] = (
-            pending if callable(pending) else _never_pending
+            registry.is_pending if isinstance(registry, PendingImports) else _never_pending
         )
 
     async def resolve(

@@ -145,3 +145,38 @@ def test_options_are_kept() -> None:
     interceptor = ValidationInterceptor(make_registry(), strict=True)
     assert (interceptor.name, interceptor.strict) == ("validation", True)
     assert ValidationInterceptor().strict is False
+
+
+async def test_unconverted_arguments_go_on_as_they_are_and_converted_ones_are_copied() -> None:
+    """No copy when nothing converts; {"x": 3} for a float, True for an int, "3" are copied."""
+    from toolware import LocalRegistry, PipelineBuilder, RequestContext, ResponseContext
+    from toolware.types import CallNext
+
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def f(x: float, n: int = 0, s: str = "", flag: bool = False) -> float:
+        return x
+
+    seen: list[object] = []
+
+    async def spy(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        seen.append(request.arguments)
+        return await call_next(request)
+
+    pipeline = (
+        PipelineBuilder().use(ValidationInterceptor(strict=False)).use(spy).route(registry).build()
+    )
+    for given, same in (
+        ({"x": 1.5, "n": 2, "s": "a", "flag": True}, True),
+        ({"x": float("nan")}, True),
+        ({"x": 3}, False),
+        ({"x": 1.0, "n": "3"}, False),
+        ({"x": 1.0, "n": 2.0}, False),
+    ):
+        request = RequestContext.create("f", given)
+        response = await pipeline(request)
+        assert response.ok, response.error
+        assert (seen[-1] is request.arguments) is same, given
+    assert type(seen[2]["x"]) is float  # type: ignore[index]
+    assert seen[3]["n"] == 3  # type: ignore[index]

@@ -201,6 +201,12 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ``deadline`` is an absolute time on the pipeline clock's ``monotonic()`` timeline, or
     ``None`` for no deadline; transports convert it to a relative budget when it leaves the
     process. Build one with :meth:`create`; derive changed copies with the ``with_*`` methods.
+
+    Requests are not tracked by the cyclic garbage collector (msgspec ``gc=False``): every call
+    in flight holds several, and the collector walking them was most of the cost of 10,000
+    concurrent calls. A frozen request can only refer to objects made before it, so it cannot
+    close a reference cycle by itself; do not put a request inside a mutable object that its
+    own arguments or extras hold (such a cycle would never be freed).
     """
 
     id: str

@@ -31,8 +31,6 @@ from toolware._links import link
 from toolware.builder import PipelineBuilder, Stage
 from toolware.clock import Clock
 from toolware.context import (
-    EMPTY_EXTRAS,
-    Extras,
     Kind,
     Principal,
     RequestContext,
@@ -42,6 +40,7 @@ from toolware.context import (
     freeze_arguments,
 )
 from toolware.errors import InternalError, ToolwareError
+from toolware.extras import EMPTY_EXTRAS, Extras
 from toolware.ids import new_request_id
 from toolware.router import Router
 from toolware.types import CallNext, Closable, Handler

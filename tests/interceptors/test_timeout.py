@@ -637,3 +637,16 @@ async def test_a_base_exception_after_the_deadline_propagates_and_withdraws_the_
     task = asyncio.create_task(call())
     await clock.advance(1.0)
     assert await task == 0
+
+
+async def test_a_caller_deadline_equal_to_the_limit_reports_the_exact_limit() -> None:
+    """A deadline at exactly now + timeout: the error's limit is the timeout, not a rounded
+    difference of two clock readings."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    pipeline = timed(handler, clock, timeout=0.2)
+    task = asyncio.create_task(pipeline.invoke("x", deadline=clock.monotonic() + 0.2))
+    await clock.advance(0.2)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 0.2

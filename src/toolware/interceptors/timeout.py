@@ -114,9 +114,10 @@ class TimeoutInterceptor:
         now = clock.monotonic()
         limit, retryable = self._policy(request)
         deadline = request.deadline
-        # "not deadline <= ..." rather than "... < deadline": a NaN deadline must not switch
-        # this interceptor's own limit off (NaN compares false both ways).
-        if limit is not None and (deadline is None or not deadline <= now + limit):
+        # "not deadline < ..." rather than "... <= deadline": a NaN deadline must not switch
+        # this interceptor's own limit off (NaN compares false both ways); a caller's deadline
+        # equal to our own reports our exact limit.
+        if limit is not None and (deadline is None or not deadline < now + limit):
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:

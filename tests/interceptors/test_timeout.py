@@ -650,3 +650,38 @@ async def test_a_caller_deadline_equal_to_the_limit_reports_the_exact_limit() ->
     error = (await task).error
     assert isinstance(error, CallTimeoutError)
     assert error.limit == 0.2
+
+
+async def test_a_call_the_caller_gave_up_on_does_not_mark_a_later_timeout_never_started() -> None:
+    """The caller cancels a call waiting for a worker; a later call in the same task that runs
+    and times out is reported as started, not as "never started"."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock)
+    entered, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def hog() -> str:
+        entered.set()
+        release.wait(10)
+        return "hog"
+
+    @registry.tool
+    def quick() -> str:
+        return "quick"
+
+    builder = PipelineBuilder(clock=clock).use(TimeoutInterceptor(timeout=5.0))
+    built = builder.route(registry, workers=1).build()
+    hogging = asyncio.create_task(built.invoke("hog"))
+    await asyncio.to_thread(entered.wait, 5)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):  # the caller's own limit, while 'quick' waits
+            await built.invoke("quick")
+    release.set()
+    assert (await hogging).unwrap() == "hog"
+    task = asyncio.create_task(built.invoke("sleep"))
+    await clock.advance(5.0)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is True
+    assert error.message == "'sleep' did not complete within the allowed timeout of 5.000s"
+    await built.aclose()

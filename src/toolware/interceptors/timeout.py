@@ -145,6 +145,7 @@ class TimeoutInterceptor:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
             if watcher.done(watch) and task.uncancel() <= cancelling:
                 return self._expired(request, budget, retryable, now, clock)
+            take_not_started()  # not our deadline: a later timeout in this task must not see it
             raise
         except Exception:
             # Inner code turned our cancellation into an exception of its own: the deadline is

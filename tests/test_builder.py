@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.pipeline_support import echo
 from toolware import (
     Kind,
     LocalRegistry,
@@ -18,6 +19,7 @@ from toolware import (
     default_builder,
 )
 from toolware.defaults import DEFAULT_STAGES
+from toolware.errors import BuilderFrozenError
 from toolware.testing import FakeClock, FakeHandler
 from toolware.types import CallNext
 
@@ -236,3 +238,94 @@ def test_when_targets_the_registry_lacks_are_refused_at_build() -> None:
 def test_when_kinds_are_not_checked_against_the_registry() -> None:
     """Kinds are never 'unknown': an empty registry still accepts when={Kind.RAG}."""
     PipelineBuilder().use(named("s", []), when={Kind.RAG}).route(LocalRegistry()).build()
+
+
+def refusal(error: type[Exception], action: Any) -> str:
+    with pytest.raises(error) as caught:
+        action()
+    return str(caught.value)
+
+
+def test_use_and_route_refusals_say_what_was_wrong_and_what_to_write() -> None:
+    """Wrong shapes, clashing placements, bad names and a second terminal: exact messages."""
+    log: list[str] = []
+    builder = PipelineBuilder().use(named("a", log)).use(named("b", log))
+    one = refusal(TypeError, lambda: builder.use(lambda request: request))
+    assert one.startswith("use() must accept 2 positional argument(s), but ")
+    assert one.endswith("<lambda>(request) does not; e.g. async def log(request, call_next): ...")
+    two = refusal(TypeError, lambda: PipelineBuilder().route(lambda a, b: a))
+    assert two.startswith("route() must accept 1 positional argument(s), but ")
+    assert two.endswith(
+        "<lambda>(a, b) does not; e.g. route(registry) or route(async def handler(request))"
+    )
+    assert refusal(ValueError, lambda: builder.use(named("c", log), first=True, after="a")) == (
+        "use() takes at most one of before=, after= and first=True"
+    )
+    assert refusal(TypeError, lambda: builder.use(named("c", log), name=7)) == (  # type: ignore[arg-type]
+        "name= takes a stage name (a non-empty str), got 7"
+    )
+    assert refusal(TypeError, lambda: builder.use(named("c", log), after="")) == (
+        "after= takes a stage name (a non-empty str), got ''"
+    )
+    assert refusal(ValueError, lambda: builder.use(named("c", log), name="b")) == (
+        "a stage named 'b' is already in this pipeline; give this one another name with "
+        "use(..., name='...'). Stages: a, b"
+    )
+    assert refusal(ValueError, lambda: PipelineBuilder().route(echo, workers=2)) == (
+        "workers= and max_queued= only apply when routing to a registry"
+    )
+    routed = PipelineBuilder().route(echo)
+    assert refusal(ValueError, lambda: routed.route(echo)) == (
+        "route() was already called; a pipeline has one terminal. To send calls to several, "
+        "route to a CompositeRegistry or to a pipeline that branches"
+    )
+    assert refusal(ValueError, PipelineBuilder().build) == (
+        "build() needs a terminal: call .route(registry) or .route(handler) first"
+    )
+    routed.build()
+    assert refusal(BuilderFrozenError, lambda: routed.use(named("c", log))) == (
+        "use() called on a builder that was already built into a pipeline; pipelines are "
+        "immutable: start a new PipelineBuilder() for a different pipeline"
+    )
+
+
+def test_a_missing_or_looping_anchor_is_refused_with_the_placements() -> None:
+    """after= a missing stage names after= and the stages; a loop lists every placement."""
+    log: list[str] = []
+    missing = PipelineBuilder().use(named("a", log)).use(named("b", log))
+    missing.use(named("x", log), after="zzz")
+    assert refusal(ValueError, missing.route(echo).build) == (
+        "stage 'x' is placed after='zzz', but no stage has that name; stages: a, b, x"
+    )
+    looping = PipelineBuilder().use(named("a", log), before="b").use(named("b", log), before="a")
+    assert refusal(ValueError, looping.route(echo).build) == (
+        "stage placements form a loop: 'a' → 'b', 'b' → 'a'; anchor one of them elsewhere"
+    )
+
+
+def test_when_names_missing_from_the_registry_are_listed_with_suggestions() -> None:
+    """Every unknown when= target is named, with its close matches, and the fix."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def search(query: str) -> str:
+        return query
+
+    builder = PipelineBuilder().use(named("a", []), when={"serch", "nothing"}).route(registry)
+    assert refusal(ValueError, builder.build) == (
+        "stage 'a' has when= targets that the registry does not have: 'nothing' → (), "
+        "'serch' → ('search',); a plugin action is named 'plugin.action'. Fix the names, or "
+        "use a predicate for targets registered later"
+    )
+
+
+def test_default_names_for_a_bound_method_stage_and_the_pipeline() -> None:
+    """A bound method stage is named after the method; an unnamed pipeline is 'pipeline'."""
+
+    class Auth:
+        async def check(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+            return await call_next(request)
+
+    builder = PipelineBuilder().use(Auth().check)
+    assert builder.stage_names == ("check",)
+    assert builder.route(echo).build().name == "pipeline"

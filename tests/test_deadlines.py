@@ -136,3 +136,58 @@ async def test_pending_counts_only_waiting_deadlines() -> None:
     assert [watcher.fired(w) for w in watches[2:5]] == [False, True, False]
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def rebuilds(calls: int, finished_at_head: int = 0) -> list[tuple[int, int]]:
+    """Watch ``calls`` deadlines, let the timer drop ``finished_at_head`` finished ones from
+    the head of the heap, then finish the rest one by one: for each rebuild of the heap, how
+    many calls had finished and the heap's size right after."""
+
+    async def run() -> list[tuple[int, int]]:
+        clock = FakeClock()
+        watcher = DeadlineWatcher(clock)
+        task = asyncio.create_task(sleeper(clock, 10_000))
+        await asyncio.sleep(0)
+        start = clock.monotonic()
+        watches = [watcher.watch(start + 1 + i, task) for i in range(calls)]  # type: ignore[arg-type]
+        for watch in watches[:finished_at_head]:
+            watcher.done(watch)
+        await clock.advance(0.5 + finished_at_head)  # the timer pops the finished head entries
+        seen = []
+        for finished, watch in enumerate(watches[finished_at_head:], finished_at_head + 1):
+            size = len(watcher._heap)
+            watcher.done(watch)
+            if len(watcher._heap) < size:
+                seen.append((finished, len(watcher._heap)))
+        task.cancel()
+        return seen
+
+    return asyncio.run(run())
+
+
+def test_the_heap_is_rebuilt_once_more_than_64_and_most_entries_are_finished() -> None:
+    """Rebuilt at the first finish with over 64 finished entries making up over half the heap,
+    counting entries the timer already dropped, and counting again from zero afterwards."""
+    assert rebuilds(100) == [(65, 35)]  # 65 > 64 and 130 > 100
+    assert rebuilds(202) == [(102, 100), (167, 35)]  # 204 > 202 (not 202 >= 202); then 65
+    assert rebuilds(200) == [(101, 99), (166, 34)]  # 202 > 200; then 65 > 64 and 130 > 99
+    # Ten finished entries popped at the head by the timer are no longer in the heap (190
+    # left, none of them finished): the next rebuild comes at 96 more finished, 192 > 190.
+    assert rebuilds(200, finished_at_head=10) == [(106, 94), (171, 29)]
+
+
+async def test_done_reports_a_fired_deadline_once() -> None:
+    """done() counts the cancels of a watch that fired (1), which then stops counting as
+    fired; a second done(), or done() of a watch that never fired, is 0."""
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 10))
+    await asyncio.sleep(0)
+    watch = watcher.watch(clock.monotonic() + 1, task)  # type: ignore[arg-type]
+    await clock.advance(1)
+    assert watcher.fired(watch)
+    assert watcher.done(watch) == 1
+    assert not watcher.fired(watch)
+    assert watcher.done(watch) == 0
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -459,3 +459,90 @@ async def test_prebinding_handles_optional_extras_and_keyword_only_defaults() ->
     )
     assert (await pipeline.invoke("x")).value == "v"
     assert log == ["extra", "keyword", "method"]
+
+
+class ClosableHandler:
+    """A handler that counts close() and aclose() calls."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def __call__(self, request: RequestContext) -> ResponseContext:
+        return ResponseContext.success(request.target)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+async def test_close_twice_closes_the_owned_handler_once() -> None:
+    """close() and aclose() are no-ops the second time, in either order."""
+    handler = ClosableHandler()
+    pipeline = PipelineBuilder().route(handler).build()
+    pipeline.close()
+    pipeline.close()
+    await pipeline.aclose()
+    assert handler.closed == 1
+
+
+async def test_a_pipeline_made_directly_owns_its_terminal() -> None:
+    """Pipeline(...) without owns_terminal= closes its terminal on aclose()."""
+    handler = ClosableHandler()
+    pipeline = Pipeline(stages=(), terminal=handler, clock=FakeClock(), name="direct")
+    async with pipeline:
+        assert (await pipeline.invoke("x")).unwrap() == "x"
+    assert handler.closed == 1
+
+
+async def test_kind_given_as_a_string_is_the_kind_member() -> None:
+    """invoke(kind='plugin') reaches the stages as Kind.PLUGIN, and the plugin action runs."""
+    seen: list[object] = []
+
+    async def spy(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        seen.append(request.kind)
+        return await call_next(request)
+
+    registry = LocalRegistry()
+
+    class Notes:
+        def add(self, text: str) -> str:
+            return f"noted {text}"
+
+    registry.plugin(Notes)
+    pipeline = PipelineBuilder().use(spy).route(registry).build()
+    response = await pipeline.invoke("notes", {"text": "x"}, kind="plugin", action="add")  # type: ignore[arg-type]
+    assert response.unwrap() == "noted x"
+    assert seen == [Kind.PLUGIN]
+    assert type(seen[0]) is Kind
+
+
+async def test_loaded_entries_are_found_by_the_fast_lookup_without_resolve() -> None:
+    """invoke() and a request sent straight to the pipeline reach a loaded tool with no
+    registry.resolve() call (a dictionary read), and the stages see the resolved entry."""
+    calls: list[str] = []
+    seen: list[object] = []
+
+    class Recording(LocalRegistry):
+        def resolve(self, kind: Kind, name: str, action: str | None = None) -> Any:
+            calls.append(name)
+            return super().resolve(kind, name, action)
+
+    async def spy(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        seen.append(request.resolution)
+        return await call_next(request)
+
+    registry = Recording()
+
+    @registry.tool
+    async def search(query: str) -> str:
+        return query
+
+    pipeline = PipelineBuilder().use(spy).route(registry).build()
+    assert (await pipeline.invoke("search", {"query": "a"})).unwrap() == "a"
+    assert (await pipeline(RequestContext.create("search", {"query": "b"}))).unwrap() == "b"
+    assert calls == []
+    entry = registry.lookup((Kind.TOOL, "search", None))
+    assert entry is not None
+    assert seen == [entry, entry]

@@ -298,3 +298,70 @@ async def test_an_exception_whose_str_fails_is_still_a_response() -> None:
     response = await PipelineBuilder().use(broken).route(handler).build().invoke("search")
     assert isinstance(response.error, InternalError)
     assert "Unprintable" in response.error.message
+
+
+async def test_a_bad_response_is_named_with_its_type_call_and_pipeline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A str returned instead of a response: the error and the log record name str, the call
+    and the pipeline, in the message and in the record's fields."""
+
+    async def wrong(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return "oops"  # type: ignore[return-value]
+
+    pipeline = PipelineBuilder(name="main").use(wrong).route(echo).build()
+    request = RequestContext.create("notes", kind=Kind.PLUGIN, action="add")
+    with caplog.at_level(logging.ERROR, logger="toolware.pipeline"):
+        response = await pipeline(request)
+    error = response.error
+    assert isinstance(error, InternalError)
+    assert error.message == (
+        "pipeline 'main' got str instead of a ResponseContext from its interceptors or handler"
+    )
+    assert error.hint == (
+        "check that every path of each interceptor returns a response, "
+        "e.g. `return await call_next(request)`"
+    )
+    assert (error.request_id, error.target) == (request.id, "notes.add")
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"pipeline.bad_response pipeline=main type=str request_id={request.id}"
+    )
+    fields = {key: getattr(record, key) for key in ("pipeline", "type", "request_id")}
+    assert fields == {"pipeline": "main", "type": "str", "request_id": request.id}
+
+
+async def test_the_crash_record_names_pipeline_stage_call_and_exception_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """'pipeline.interceptor_crashed' carries the same fields in its message and its extra."""
+    pipeline = PipelineBuilder(name="main").use(Crasher("auth", fail=True)).route(echo).build()
+    with caplog.at_level(logging.ERROR, logger="toolware.pipeline"):
+        response = await pipeline.invoke("search")
+    assert response.error is not None
+    request_id = response.error.request_id
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"pipeline.interceptor_crashed pipeline=main interceptor=auth request_id={request_id} "
+        "error=ValueError"
+    )
+    fields = {key: getattr(record, key) for key in ("pipeline", "interceptor", "request_id")}
+    assert fields == {"pipeline": "main", "interceptor": "auth", "request_id": request_id}
+    assert response.error.message == (
+        "interceptor 'auth' raised ValueError; the traceback is in the "
+        "'pipeline.interceptor_crashed' log record"
+    )
+
+
+async def test_a_response_subclass_is_a_response() -> None:
+    """An interceptor may return an instance of a ResponseContext subclass."""
+
+    class Tagged(ResponseContext, frozen=True, kw_only=True):
+        tag: str = "t"
+
+    async def tagging(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return Tagged(value="v")
+
+    response = await PipelineBuilder().use(tagging).route(echo).build().invoke("x")
+    assert isinstance(response, Tagged)
+    assert response.unwrap() == "v"

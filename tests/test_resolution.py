@@ -6,8 +6,9 @@ import asyncio
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,8 @@ from toolware import (
     Source,
     default_pipeline,
 )
+from toolware._resolution import Resolver
+from toolware.errors import UnknownEntryError
 from toolware.registry.base import HealthStatus, RegistryHealth
 from toolware.testing import FakeClock
 from toolware.types import CallNext
@@ -263,3 +266,172 @@ def test_with_target_checks_and_drops_the_resolution() -> None:
     assert request.with_target("b").kind is Kind.TOOL
     with pytest.raises(ValueError, match="non-empty string"):
         request.with_target("")
+
+
+class PendingRegistry(CountingRegistry):
+    """A registry that says its plugin ``notes`` and tool ``search`` are still to be imported."""
+
+    def is_pending(self, kind: Kind, name: str) -> bool:
+        return (kind, name) in {(Kind.PLUGIN, "notes"), (Kind.TOOL, "search")}
+
+
+class Blocking:
+    """A ``run_blocking`` that records what it is asked to run; ``hold`` keeps it pending."""
+
+    def __init__(self, *, hold: bool = False) -> None:
+        self.calls: list[dict[str, object]] = []
+        self.hold = hold
+        self.pending: asyncio.Future[Entry] | None = None
+
+    def __call__(self, function: Callable[..., Entry], arguments: Mapping[str, Any]) -> Any:
+        self.calls.append(dict(arguments))
+        if self.hold:
+            self.pending = asyncio.get_running_loop().create_future()
+            return self.pending
+
+        async def run() -> Entry:
+            return function(**arguments)
+
+        return run()
+
+
+async def resolved(
+    registry: Any, target: str, *, run_blocking: Any = None, **options: Any
+) -> RequestContext:
+    return await Resolver(registry).resolve(
+        RequestContext.create(target, **options), run_blocking=run_blocking
+    )
+
+
+async def test_a_dotted_name_is_a_plugin_action_only_for_kind_tool_or_plugin() -> None:
+    """'notes.add' as kind plugin becomes target notes, action add; as kind rag it is a miss."""
+    registry = tools()
+    plugin = await resolved(registry, "notes.add", kind=Kind.PLUGIN)
+    assert (plugin.kind, plugin.target, plugin.action) == (Kind.PLUGIN, "notes", "add")
+    assert isinstance(plugin.resolution, Entry)
+    rag = await resolved(registry, "notes.add", kind=Kind.RAG)
+    assert (rag.kind, rag.target, rag.action) == (Kind.RAG, "notes.add", None)
+    assert isinstance(rag.resolution, UnknownEntryError)
+    given = await resolved(registry, "notes.add", kind=Kind.PLUGIN, action="add")
+    assert (given.target, given.action) == ("notes.add", "add")
+    assert isinstance(given.resolution, UnknownEntryError)
+
+
+async def test_the_action_is_the_part_after_the_last_dot() -> None:
+    """A namespaced plugin 'kb.notes' is called as 'kb.notes.add'."""
+    composite = CompositeRegistry(Source("kb", tools(), namespace="kb"))
+    request = await resolved(composite, "kb.notes.add")
+    assert (request.kind, request.target, request.action) == (Kind.PLUGIN, "kb.notes", "add")
+    assert isinstance(request.resolution, Entry)
+
+
+async def test_a_known_dotted_tool_name_wins_over_a_plugin_action_of_the_same_name() -> None:
+    """Tool 'notes.add' (namespace notes) is called, not action add of plugin notes."""
+    composite = CompositeRegistry(
+        Source("plugins", tools()), Source("tools", tools(), namespace="notes")
+    )
+    for registry in (composite, CountingRegistry(composite)):  # with and without fast lookup
+        request = await resolved(registry, "notes.other")
+        assert (request.kind, request.target, request.action) == (Kind.TOOL, "notes.other", None)
+        assert isinstance(request.resolution, Entry)
+    unknown = await resolved(composite, "nothing.here")
+    assert (unknown.kind, unknown.target, unknown.action) == (Kind.TOOL, "nothing.here", None)
+
+
+async def test_a_dotted_plugin_action_resolves_through_a_registry_without_fast_lookup() -> None:
+    """A remote-style registry (resolve() only) still finds 'notes.add'."""
+    request = await resolved(CountingRegistry(tools()), "notes.add")
+    assert (request.kind, request.target, request.action) == (Kind.PLUGIN, "notes", "add")
+    assert isinstance(request.resolution, Entry)
+
+
+async def test_loaded_entries_are_found_without_calling_resolve() -> None:
+    """With a fast lookup, a dotted plugin name costs one resolve() (the miss as a tool name)."""
+    calls: list[tuple[Kind, str, str | None]] = []
+
+    class Recording(LocalRegistry):
+        def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
+            calls.append((kind, name, action))
+            return super().resolve(kind, name, action)
+
+    class Notes:
+        def add(self, text: str) -> str:
+            return text
+
+    registry = Recording()
+    registry.plugin(Notes)
+    resolver = Resolver(registry)
+    assert resolver.fast((Kind.PLUGIN, "notes", "add")) is not None
+    await resolver.resolve(RequestContext.create("notes.add"))
+    assert calls == [(Kind.TOOL, "notes.add", None), (Kind.PLUGIN, "notes", "add")]
+
+
+async def test_a_missed_plugin_action_names_the_action_in_its_error() -> None:
+    """The bound not_found error of 'notes.remove' targets 'notes.remove', with the call's id."""
+    request = RequestContext.create("notes", kind=Kind.PLUGIN, action="remove")
+    error = (await Resolver(tools()).resolve(request)).resolution
+    assert isinstance(error, UnknownEntryError)
+    assert (error.target, error.request_id) == ("notes.remove", request.id)
+
+
+async def test_only_pending_entries_are_imported_through_run_blocking() -> None:
+    """A registry without is_pending is resolved inline; a pending plugin action on a thread."""
+    blocking = Blocking()
+    counting = CountingRegistry(tools())
+    request = await resolved(counting, "search", run_blocking=blocking)
+    assert isinstance(request.resolution, Entry)
+    assert blocking.calls == []
+    pending = PendingRegistry(tools())
+    request = await resolved(pending, "notes.add", run_blocking=blocking)
+    assert isinstance(request.resolution, Entry)
+    assert blocking.calls == [{"kind": Kind.PLUGIN, "name": "notes", "action": "add"}]
+    assert pending.resolves == 2  # the miss as a tool name, then the import (not on the loop)
+
+
+async def test_an_import_that_outlasts_the_deadline_is_answered_at_the_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At the deadline: a retryable 'not started' timeout naming the action and the budget."""
+    clock = FakeClock()
+    blocking = Blocking(hold=True)
+    resolver = Resolver(PendingRegistry(tools()))
+    request = RequestContext.create("notes.add", deadline=clock.monotonic() + 3.0, clock=clock)
+    await clock.advance(2.5)
+    task = asyncio.create_task(resolver.resolve(request, clock=clock, run_blocking=blocking))
+    await clock.advance(0.4)
+    assert not task.done()
+    await clock.advance(0.1)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert task.done()
+    error = task.result().resolution
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == (
+        "'notes.add' was not started: importing it did not finish before the call's deadline"
+    )
+    assert (error.limit, error.started, error.retryable, error.target) == (
+        0.5,
+        False,
+        True,
+        "notes.add",
+    )
+    assert error.hint == (
+        "the import goes on in the background; call again, or import the module at start-up"
+    )
+    assert blocking.pending is not None
+    assert blocking.pending.cancelled()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [r for r in caplog.records if r.name == "asyncio"] == []
+
+
+async def test_an_import_that_finishes_in_time_gives_the_entry() -> None:
+    """Within the deadline, the imported entry is the resolution; the timer is not waited for."""
+    clock = FakeClock()
+    resolver = Resolver(PendingRegistry(tools()))
+    request = RequestContext.create("search", deadline=clock.monotonic() + 5.0, clock=clock)
+    resolved_request = await asyncio.wait_for(
+        resolver.resolve(request, clock=clock, run_blocking=Blocking()), 5
+    )
+    assert isinstance(resolved_request.resolution, Entry)
+    assert resolved_request.resolution.description.name == "search"

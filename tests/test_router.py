@@ -528,3 +528,110 @@ async def test_result_validator_checks_the_value(registry: LocalRegistry) -> Non
     assert isinstance(response.error, ToolFailedError)
     assert response.error.request_id == "req-1"
     router.close()
+
+
+def test_a_router_on_another_clock_is_refused_with_the_fix() -> None:
+    """bind_clock() names both clocks and says to let the builder make the router."""
+    mine, other = FakeClock(), FakeClock()
+    with pytest.raises(ValueError, match="clock") as caught:
+        Router(LocalRegistry(), clock=mine).bind_clock(other)
+    assert str(caught.value) == (
+        f"the router keeps time on {mine!r}, but its pipeline uses {other!r}; "
+        "let PipelineBuilder(clock=...).route(registry) make the router"
+    )
+
+
+async def test_failures_are_timed_on_the_router_clock(registry: LocalRegistry) -> None:
+    """A raised ToolwareError, an exception and a tool's own CancelledError all carry the
+    instant the handler started."""
+    clock = FakeClock()
+
+    @registry.tool
+    async def refuse() -> str:
+        await clock.sleep(1)
+        raise ForbiddenError("no")
+
+    @registry.tool
+    async def crash() -> str:
+        await clock.sleep(1)
+        raise ValueError("bad")
+
+    @registry.tool
+    async def cancel_itself() -> str:
+        await clock.sleep(1)
+        raise asyncio.CancelledError
+
+    router = Router(registry, clock=clock)
+    for name, error_type in (
+        ("refuse", ForbiddenError),
+        ("crash", ToolFailedError),
+        ("cancel_itself", ToolFailedError),
+    ):
+        start = clock.monotonic()
+        task = asyncio.create_task(router(request(name)))
+        await clock.advance(1)
+        response = await task
+        assert isinstance(response.error, error_type)
+        assert (response.started_at, response.finished_at) == (start, start + 1)
+    router.close()
+
+
+async def test_a_lazy_import_is_bounded_on_the_router_clock() -> None:
+    """An import still running at the request's deadline (on the router's clock) is answered
+    with a 'not started' timeout then, not before."""
+    clock = FakeClock()
+    release = threading.Event()
+
+    class SlowImports(LocalRegistry):
+        """Every entry looks not yet imported, and importing waits for the test."""
+
+        @property
+        def lookup(self) -> Any:
+            return lambda key: None
+
+        def is_pending(self, kind: Kind, name: str) -> bool:
+            return True
+
+        def resolve(self, kind: Kind, name: str, action: str | None = None) -> Any:
+            release.wait(10)
+            return super().resolve(kind, name, action)
+
+    registry = SlowImports()
+
+    @registry.tool
+    async def tool() -> str:
+        return "ok"
+
+    router = Router(registry, clock=clock)
+    call = request("tool", deadline=clock.monotonic() + 2, clock=clock)
+    task = asyncio.create_task(router(call))
+    await clock.advance(1.9)
+    assert not task.done()
+    await clock.advance(0.1)
+    error = (await asyncio.wait_for(task, 5)).error
+    release.set()
+    assert error is not None
+    assert error.category is ErrorCategory.TIMEOUT
+    assert "was not started" in error.message
+    await router.aclose()
+
+
+async def test_close_does_not_wait_for_a_running_sync_handler(registry: LocalRegistry) -> None:
+    """close() returns while a sync tool is still running in its worker thread."""
+    entered, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def stuck() -> str:
+        entered.set()
+        release.wait(10)
+        return "done"
+
+    router = Router(registry)
+    running = asyncio.create_task(router(request("stuck")))
+    await asyncio.to_thread(entered.wait, 5)
+    closing = asyncio.create_task(asyncio.to_thread(router.close))
+    await asyncio.wait((closing,), timeout=5)
+    assert closing.done()
+    assert not release.is_set()
+    release.set()
+    await asyncio.wait_for(running, 5)

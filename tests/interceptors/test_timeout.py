@@ -1,10 +1,13 @@
 """Tests for toolware.interceptors.timeout: limits, deadlines, cancellation and sync handlers."""
 
 import asyncio
+import contextlib
+import logging
 import math
 import threading
 from typing import Any
 
+import msgspec
 import pytest
 
 from toolware import (
@@ -452,6 +455,7 @@ async def test_a_call_that_waited_for_a_worker_the_whole_time_never_started() ->
     assert isinstance(error, CallTimeoutError)
     assert error.started is False
     assert "was never started: no worker thread was free" in error.message
+    assert error.hint == "raise workers= on the pipeline, make the tool async, or call again later"
     ran = await built.invoke("quick", timeout=5)  # the flag was consumed with the answer
     assert ran.unwrap() == "quick"
     await built.aclose()
@@ -525,3 +529,229 @@ async def test_a_tool_that_never_stops_swallowing_is_given_up_on(
     await clock.advance(1.0)
     error = (await task).error
     assert isinstance(error, CallTimeoutError)
+
+
+def refused(action: Any) -> str:
+    with pytest.raises(ValueError, match="clock") as caught:
+        action()
+    return str(caught.value)
+
+
+async def test_clock_refusals_say_why_and_what_to_do() -> None:
+    """A second clock, or a new clock after running on the system clock, is refused."""
+    mine, other = FakeClock(), FakeClock()
+    given = TimeoutInterceptor(clock=mine)
+    assert refused(lambda: given.bind_clock(other)) == (
+        f"TimeoutInterceptor was given clock {mine!r}, but its pipeline uses {other!r}; two "
+        "timelines make deadlines meaningless: pass the same clock to "
+        "PipelineBuilder(clock=...) or leave the interceptor's clock unset"
+    )
+    used = TimeoutInterceptor(timeout=5.0)
+    response = await used(RequestContext.create("x"), FakeHandler(["v"]))
+    assert response.unwrap() == "v"  # runs on the system clock when used on its own
+    assert refused(lambda: used.bind_clock(other)) == (
+        "this TimeoutInterceptor already ran calls on the system clock; create a new one for a "
+        "pipeline with another clock"
+    )
+
+
+async def test_it_must_run_inside_an_asyncio_task() -> None:
+    """Driven outside a task (a loop callback), it refuses with a RuntimeError saying so."""
+    interceptor = TimeoutInterceptor(timeout=5.0)
+    coroutine = interceptor(RequestContext.create("x"), FakeHandler(["v"]))
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    def drive() -> None:
+        try:
+            coroutine.send(None)
+        except BaseException as exc:
+            outcome.set_result(exc)
+
+    asyncio.get_running_loop().call_soon(drive)
+    error = await asyncio.wait_for(outcome, 5)
+    assert isinstance(error, RuntimeError)
+    assert str(error) == "TimeoutInterceptor must run inside an asyncio task"
+
+
+async def test_a_plain_timeout_is_started_has_no_hint_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Called directly: the error is bound to the call; a debug record names target and limit."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    request = RequestContext.create("notes", kind=Kind.PLUGIN, action="add", clock=clock)
+    with caplog.at_level(logging.DEBUG, logger="toolware.interceptors.timeout"):
+        task = asyncio.create_task(TimeoutInterceptor(timeout=1.5, clock=clock)(request, handler))
+        await clock.advance(1.5)
+        response = await task
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == "'notes.add' did not complete within the allowed timeout of 1.500s"
+    assert (error.hint, error.started, error.request_id, error.target) == (
+        "raise the timeout or make the call cheaper",
+        True,
+        request.id,
+        "notes.add",
+    )
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"timeout.expired target=notes.add limit=1.5 request_id={request.id}"
+    )
+    fields = {key: getattr(record, key) for key in ("target", "limit", "request_id")}
+    assert fields == {"target": "notes.add", "limit": 1.5, "request_id": request.id}
+
+
+async def test_a_deadline_over_on_arrival_says_by_how_much_and_what_to_do() -> None:
+    """Called directly: message, hint, call id and target of a call that arrived too late."""
+    clock = FakeClock()
+    request = RequestContext.create("x", deadline=clock.monotonic() - 0.25, clock=clock)
+    response = await TimeoutInterceptor(clock=clock)(request, FakeHandler(["v"]))
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == (
+        "'x' was not started: its deadline passed 0.250s before the call reached the timeout "
+        "interceptor"
+    )
+    assert error.hint == "the caller's deadline was already over; give the call more time"
+    assert (error.request_id, error.target, error.limit) == (request.id, "x", 0.0)
+
+
+async def test_a_nan_deadline_error_is_bound_and_says_how_to_build_requests() -> None:
+    """Called directly: the invalid_request names the call and the fix."""
+    request = RequestContext(id="r", kind=Kind.TOOL, target="x", arguments={}, deadline=math.nan)
+    response = await TimeoutInterceptor(timeout=None)(request, FakeHandler(["v"]))
+    error = response.error
+    assert error is not None
+    assert (error.request_id, error.target) == ("r", "x")
+    assert error.hint == (
+        "build requests with RequestContext.create() or pipeline.invoke(), which check the "
+        "deadline; or pass deadline=None for none"
+    )
+
+
+async def test_a_handler_raising_its_own_error_at_the_deadline_times_out_with_the_policy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler that turns the cancellation into an exception: a timeout, retryable for an
+    idempotent entry, timed from the start, with a warning naming the call."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock, idempotent=True)
+
+    async def hostile(request: RequestContext) -> ResponseContext:
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            raise RuntimeError("my own error") from None
+        return ResponseContext.success("full")
+
+    entry = registry.resolve(Kind.TOOL, "sleep")
+    request = msgspec.structs.replace(RequestContext.create("sleep", clock=clock), resolution=entry)
+    start = clock.monotonic()
+    with caplog.at_level(logging.WARNING, logger="toolware.interceptors.timeout"):
+        task = asyncio.create_task(TimeoutInterceptor(timeout=1.0, clock=clock)(request, hostile))
+        await clock.advance(1.0)
+        response = await task
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.retryable, response.started_at, response.finished_at) == (True, start, start + 1)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"timeout.cancel_ignored target=sleep request_id={request.id}: the call went on after "
+        "its deadline cancelled it; make the tool let asyncio.CancelledError through"
+    )
+    fields = {key: getattr(record, key) for key in ("target", "request_id")}
+    assert fields == {"target": "sleep", "request_id": request.id}
+
+
+async def test_a_late_answer_after_a_swallowed_cancellation_is_timed_from_the_start() -> None:
+    """A handler that swallows the cancellation and answers late: timed start to answer."""
+    clock = FakeClock()
+
+    async def stubborn(request: RequestContext) -> ResponseContext:
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock.sleep(10.0)
+        return ResponseContext.success("late")
+
+    start = clock.monotonic()
+    task = asyncio.create_task(
+        TimeoutInterceptor(timeout=1.0, clock=clock)(RequestContext.create("x"), stubborn)
+    )
+    await clock.advance(1.0)
+    response = await task
+    assert isinstance(response.error, CallTimeoutError)
+    assert (response.started_at, response.finished_at) == (start, start + 1)
+
+
+async def test_a_base_exception_after_the_deadline_propagates_and_withdraws_the_cancel() -> None:
+    """A handler raising a BaseException of its own once cancelled: it propagates, and the
+    task is no longer marked as being cancelled."""
+    clock = FakeClock()
+
+    class Stop(BaseException):
+        pass
+
+    async def stopping(request: RequestContext) -> ResponseContext:
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            raise Stop from None
+        return ResponseContext.success("v")
+
+    async def call() -> int:
+        with pytest.raises(Stop):
+            await TimeoutInterceptor(timeout=1.0, clock=clock)(RequestContext.create("x"), stopping)
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()
+
+    task = asyncio.create_task(call())
+    await clock.advance(1.0)
+    assert await task == 0
+
+
+async def test_a_caller_deadline_equal_to_the_limit_reports_the_exact_limit() -> None:
+    """A deadline at exactly now + timeout: the error's limit is the timeout, not a rounded
+    difference of two clock readings."""
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    pipeline = timed(handler, clock, timeout=0.2)
+    task = asyncio.create_task(pipeline.invoke("x", deadline=clock.monotonic() + 0.2))
+    await clock.advance(0.2)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 0.2
+
+
+async def test_a_call_the_caller_gave_up_on_does_not_mark_a_later_timeout_never_started() -> None:
+    """The caller cancels a call waiting for a worker; a later call in the same task that runs
+    and times out is reported as started, not as "never started"."""
+    clock = FakeClock()
+    registry, _ = sleeper(clock)
+    entered, release = threading.Event(), threading.Event()
+
+    @registry.tool
+    def hog() -> str:
+        entered.set()
+        release.wait(10)
+        return "hog"
+
+    @registry.tool
+    def quick() -> str:
+        return "quick"
+
+    builder = PipelineBuilder(clock=clock).use(TimeoutInterceptor(timeout=5.0))
+    built = builder.route(registry, workers=1).build()
+    hogging = asyncio.create_task(built.invoke("hog"))
+    await asyncio.to_thread(entered.wait, 5)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):  # the caller's own limit, while 'quick' waits
+            await built.invoke("quick")
+    release.set()
+    assert (await hogging).unwrap() == "hog"
+    task = asyncio.create_task(built.invoke("sleep"))
+    await clock.advance(5.0)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is True
+    assert error.message == "'sleep' did not complete within the allowed timeout of 5.000s"
+    await built.aclose()

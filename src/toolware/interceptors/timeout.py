@@ -124,9 +124,10 @@ class TimeoutInterceptor:
         now = clock.monotonic()
         limit, retryable = self._policy(request)
         deadline = request.deadline
-        # "not deadline <= ..." rather than "... < deadline": a NaN deadline must not switch
-        # this interceptor's own limit off (NaN compares false both ways).
-        if limit is not None and (deadline is None or not deadline <= now + limit):
+        # "not deadline < ..." rather than "... <= deadline": a NaN deadline must not switch
+        # this interceptor's own limit off (NaN compares false both ways); a caller's deadline
+        # equal to our own reports our exact limit.
+        if limit is not None and (deadline is None or not deadline < now + limit):
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:
@@ -163,6 +164,7 @@ class TimeoutInterceptor:
             fired = watcher.done(watch)
             if fired and _withdraw(task, fired) <= cancelling:
                 return self._expired(request, budget, retryable, now)
+            take_not_started()  # not our deadline: a later timeout in this task must not see it
             raise
         except Exception:
             # Inner code turned our cancellation into an exception of its own: the deadline is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -189,5 +190,49 @@ async def test_done_reports_a_fired_deadline_once() -> None:
     assert watcher.done(watch) == 1
     assert not watcher.fired(watch)
     assert watcher.done(watch) == 0
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_fired_task_that_ended_by_itself_is_not_cancelled_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A watch left undone after its task finished is neither cancelled nor reported again."""
+    from toolware._deadlines import RECANCEL_AFTER, RECANCEL_TIMES
+
+    clock = FakeClock()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 10))
+    await asyncio.sleep(0)
+    watcher.watch(clock.monotonic() + 1, task)  # type: ignore[arg-type]
+    await clock.advance(1)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for times in range(1, RECANCEL_TIMES + 3):
+        await clock.advance(RECANCEL_AFTER * times)
+    assert clock.pending == 0  # the re-cancel timer saw the task done and stopped
+    assert "timeout.abandon_failed" not in caplog.text
+
+
+async def test_equal_deadlines_share_the_armed_timer() -> None:
+    """A second watch with the same deadline does not re-arm the clock timer."""
+    from toolware.testing import FakeClock as Base
+
+    class Counting(Base):
+        armed = 0
+
+        def call_at(self, when: float, callback: Any) -> Any:
+            if getattr(callback, "__name__", "") == "_fire":  # the watcher's own timer
+                Counting.armed += 1
+            return super().call_at(when, callback)
+
+    clock = Counting()
+    watcher = DeadlineWatcher(clock)
+    task = asyncio.create_task(sleeper(clock, 10))
+    await asyncio.sleep(0)
+    for _ in range(3):
+        watcher.watch(clock.monotonic() + 1, task)  # type: ignore[arg-type]
+    assert Counting.armed == 1
+    task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -521,11 +521,25 @@ async def test_a_tool_that_never_stops_swallowing_is_given_up_on(
         return "finally"
 
     task = asyncio.create_task(timed(registry, clock, timeout=1.0).invoke("immortal"))
+    caplog.set_level(logging.ERROR, logger="toolware.interceptors.timeout")
     await clock.advance(1.0)
-    for times in range(1, RECANCEL_TIMES + 2):
-        await clock.advance(RECANCEL_AFTER * times)
+    assert swallowed == [0]
+    # Each further cancel comes RECANCEL_AFTER times its number after the one before, no sooner.
+    for times in range(1, RECANCEL_TIMES + 1):
+        await clock.advance(RECANCEL_AFTER * times - 0.001)
+        assert len(swallowed) == times
+        await clock.advance(0.001)
+        assert len(swallowed) == times + 1
+    assert caplog.records == []
+    await clock.advance(RECANCEL_AFTER * (RECANCEL_TIMES + 1))
     assert swallowed == list(range(RECANCEL_TIMES + 1))
-    assert "timeout.abandon_failed" in caplog.text
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"timeout.abandon_failed task={record.task} cancels={RECANCEL_TIMES + 1}: the call "  # type: ignore[attr-defined]
+        "keeps swallowing cancellations; its caller waits until it returns"
+    )
+    assert record.cancels == RECANCEL_TIMES + 1  # type: ignore[attr-defined]
+    assert record.task.startswith("Task-")  # type: ignore[attr-defined]
     await clock.advance(1.0)
     error = (await task).error
     assert isinstance(error, CallTimeoutError)

@@ -378,3 +378,49 @@ def test_an_extra_of_the_wrong_type_is_refused() -> None:
         RequestContext.create("search").with_extra(tenant, 123)  # type: ignore[arg-type]
     parametrised = ExtraKey("ids", list[int])  # generic aliases cannot be checked: accepted
     assert RequestContext.create("search").with_extra(parametrised, [1]).get(parametrised) == [1]
+
+
+def test_extra_keys_refuse_an_empty_name_use_their_default_and_show_their_type() -> None:
+    """ExtraKey('') says what a name is; default= is what get() returns when unset; the repr
+    shows the type's name, or the type itself when it has none (a union)."""
+    with pytest.raises(ValueError, match="non-empty") as caught:
+        ExtraKey("", str)
+    assert str(caught.value) == (
+        "ExtraKey name must be a non-empty string, e.g. ExtraKey('tenant', str)"
+    )
+    limit = ExtraKey("limit", int, default=10)
+    assert RequestContext.create("x").get(limit) == 10
+    assert repr(limit) == "ExtraKey('limit', int)"
+    assert repr(ExtraKey("maybe", int | None)) == "ExtraKey('maybe', int | None)"
+
+
+def test_extras_hash_by_content_and_show_every_pair() -> None:
+    """Extras with different values hash apart (usable as keys); the repr lists each pair."""
+    tenant, user = ExtraKey("tenant", str), ExtraKey("user", str)
+    assert len({hash(Extras({tenant: str(i)})) for i in range(10)}) == 10
+    assert repr(Extras({tenant: "acme", user: "bob"})) == "Extras(tenant='acme', user='bob')"
+
+
+def test_arguments_refusals_say_how_to_change_or_pass_them() -> None:
+    """Writing to the arguments, or passing a list, is refused with the fix."""
+    request = RequestContext.create("x", {"a": 1})
+    with pytest.raises(TypeError, match="read-only") as caught:
+        request.arguments["a"] = 2  # type: ignore[index]
+    assert str(caught.value) == (
+        "call arguments are read-only; use request.with_arguments({...}) for a changed copy"
+    )
+    with pytest.raises(TypeError, match="mapping") as caught:
+        RequestContext.create("x", [("a", 1)])  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "arguments must be a mapping of parameter names to values, got list"
+    )
+
+
+def test_empty_arguments_and_an_unchanged_deadline_allocate_nothing() -> None:
+    """Every call without arguments shares one empty mapping (from a dict or another
+    mapping); narrowing to the same deadline returns the request itself."""
+    empty = RequestContext.create("x").arguments
+    assert RequestContext.create("y", {}).arguments is empty
+    assert RequestContext.create("z", OrderedDict()).arguments is empty
+    request = RequestContext.create("x", deadline=5.0)
+    assert request.narrow_deadline(5.0) is request

@@ -151,3 +151,25 @@ def test_success_and_failure_defaults() -> None:
     for response in (ResponseContext.success("v"), ResponseContext.failure(ToolFailedError("x"))):
         assert (response.started_at, response.finished_at, response.attempts) == (0.0, 0.0, 1)
         assert response.elapsed == 0.0
+
+
+def test_malformed_responses_are_refused_with_the_constructor_to_use() -> None:
+    """A value with an error, or an error that is not a ToolwareError: exact messages."""
+    with pytest.raises(ValueError, match="never both") as both:
+        ResponseContext(value=1, error=NotFoundError("x"))
+    assert str(both.value) == (
+        "a ResponseContext holds a value or an error, never both; "
+        "use ResponseContext.failure(error) or ResponseContext.success(value)"
+    )
+    with pytest.raises(TypeError, match="ToolwareError") as plain:
+        ResponseContext(error=ValueError("x"))  # type: ignore[arg-type]
+    assert str(plain.value) == (
+        "a ResponseContext error must be a ToolwareError, got ValueError; wrap it, e.g. "
+        "ToolFailedError(str(exc)) raised 'from exc'"
+    )
+    with pytest.raises(TypeError, match="ToolwareError") as failure:
+        ResponseContext.failure(ValueError("x"))  # type: ignore[arg-type]
+    assert str(failure.value) == (
+        "failure() takes a ToolwareError, got ValueError; wrap it, e.g. "
+        "ToolFailedError(str(exc)) raised 'from exc'"
+    )

@@ -30,6 +30,7 @@ from toolware.errors import (
     ToolwareError,
     UnauthenticatedError,
     UnavailableError,
+    describe_exception,
 )
 
 # The tree in the errors module docstring: class, required kwargs, category, retryable.
@@ -534,3 +535,34 @@ def test_a_raised_error_is_bound_as_a_copy_with_its_traceback() -> None:
     assert original.__traceback__ is None
     assert isinstance(bound.__cause__, KeyError)
     assert (bound.request_id, bound.target, original.request_id) == ("r1", "t", None)
+
+
+def test_a_copy_keeps_the_exception_arguments() -> None:
+    """copy() keeps args (and so str() and pickling) as well as the fields."""
+    error = ToolFailedError("boom", retryable=True)
+    clone = error.copy()
+    assert clone.args == error.args
+    assert str(clone) == str(error)
+
+
+def test_causes_walk_the_chain_once_even_when_it_loops() -> None:
+    """causes() yields each underlying exception once, nearest first, and stops at a loop."""
+    error = ToolFailedError("outer")
+    first, second = ValueError("first"), KeyError("second")
+    error.__cause__ = first
+    first.__cause__ = second
+    assert list(error.causes()) == [first, second]
+    second.__cause__ = first  # first -> second -> first
+    assert list(error.causes()) == [first, second]
+
+
+def test_an_exception_without_text_is_described_by_its_type_alone() -> None:
+    """describe_exception() gives 'ValueError', not 'ValueError: '."""
+    assert describe_exception(ValueError()) == "ValueError"
+    assert describe_exception(ValueError("bad")) == "ValueError: bad"
+
+
+def test_candidates_are_cut_at_64_characters() -> None:
+    """A long suggested name is shown by its first 64 characters and a marker."""
+    error = NotFoundError("no tool 'x'", candidates=["a" * 100])
+    assert error.candidates == ("a" * 64 + "...",)

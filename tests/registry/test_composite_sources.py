@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.registry.registry_support import Notes
 from toolware import (
     CompositeRegistry,
     Entry,
@@ -279,3 +280,144 @@ async def test_plugin_action_behind_a_composite_runs_through_the_default_pipelin
     missing = await default_pipeline(composite).invoke("notes", kind=Kind.PLUGIN, action="ad")
     assert missing.error is not None
     assert missing.error.category is ErrorCategory.NOT_FOUND
+
+
+class Jobs:
+    def run(self) -> str:
+        return "ran"
+
+
+def test_construction_refusals_name_the_problem_and_the_fix() -> None:
+    """No sources, a duplicate name (the duplicated one), a registry without a usable name,
+    and a named non-registry are refused with exact messages; the default name is
+    'composite'."""
+    with pytest.raises(ValueError, match="at least one") as empty:
+        CompositeRegistry()
+    assert str(empty.value) == "CompositeRegistry needs at least one Source(name, registry)"
+    with pytest.raises(ValueError, match="unique") as duplicate:
+        CompositeRegistry(local("a"), local("b"), local("b"))
+    assert str(duplicate.value) == (
+        "source names must be unique, got ['a', 'b', 'b']: give each its own name, e.g. "
+        "Source('b_2', registry) or LocalRegistry('b_2')"
+    )
+    nameless = FailingCatalogue(RuntimeError())
+    nameless.name = ""  # type: ignore[misc]
+    named_thing = type("Thing", (), {"name": "thing"})()
+    for wrong, shown in ((nameless, "FailingCatalogue"), (named_thing, "Thing")):
+        with pytest.raises(TypeError, match="wrap it") as refused:
+            CompositeRegistry(wrong)
+        assert str(refused.value) == (
+            "CompositeRegistry takes Source(name, registry) objects or registries with a "
+            f".name, got {shown}; wrap it: Source('name', registry)"
+        )
+    assert CompositeRegistry(local("a")).name == "composite"
+
+
+def test_a_collision_message_lists_every_name_and_the_two_fixes() -> None:
+    """Each colliding name with its owners, sorted, then the namespace and 'first' fixes."""
+    with pytest.raises(RegistryCollisionError) as caught:
+        CompositeRegistry(local("a", "y", "x"), local("b", "x", "y"))
+    assert str(caught.value) == (
+        "registry sources collide: tool 'x' is exposed by 'a' and 'b'; tool 'y' is exposed by "
+        "'a' and 'b'. Give one source a namespace= (Source('name', registry, namespace='ns')) "
+        "or pass on_collision='first' to let the earlier source win"
+    )
+
+
+async def test_a_plugin_action_that_became_ambiguous_is_unavailable_and_reported() -> None:
+    """A collision appearing after construction: resolve() names the action and the fix,
+    health() reports it under the canonical name."""
+    a, b = LocalRegistry("a"), LocalRegistry("b")
+    composite = CompositeRegistry(a, b)
+    a.plugin(Jobs)
+    b.plugin(Jobs)
+    with pytest.raises(UnavailableError) as caught:
+        composite.resolve(Kind.PLUGIN, "jobs", "run")
+    assert caught.value.message == "plugin 'jobs.run' is ambiguous: exposed by 'a' and 'b'"
+    assert caught.value.hint == "give one source a namespace or remove the duplicate"
+    assert caught.value.retryable is False
+    assert (await composite.health()).problems == {"collision:jobs.run": "exposed by a, b"}
+
+
+def test_an_action_on_a_loaded_tool_is_refused_under_its_exposed_name() -> None:
+    """resolve('ns.x', action=...) on a loaded tool: the composite answers, with the name the
+    caller used, rather than asking the source about its own name 'x'."""
+    composite = CompositeRegistry(Source("a", local("a", "x"), namespace="ns"))
+    with pytest.raises(UnknownEntryError) as caught:
+        composite.resolve(Kind.TOOL, "ns.x", "foo")
+    assert caught.value.message == "tool 'ns.x' has no actions; call it without action='foo'"
+
+
+def test_a_source_that_cannot_list_still_serves_plugin_actions() -> None:
+    """A broken catalogue's resolve() gets the action too."""
+    entry = LocalRegistry("r")
+    entry.plugin(Jobs)
+    run = entry.resolve(Kind.PLUGIN, "jobs", "run")
+
+    class ListBroken(FailingCatalogue):
+        def resolve(self, kind: Kind, name: str, action: str | None = None) -> Entry:
+            if (kind, name, action) == (Kind.PLUGIN, "jobs", "run"):
+                return run
+            return super().resolve(kind, name, action)
+
+    composite = CompositeRegistry(local("ok", "calc"), ListBroken(RuntimeError()))
+    assert composite.resolve(Kind.PLUGIN, "jobs", "run") is run
+
+
+def test_a_failing_catalogue_is_logged_and_does_not_hide_later_sources(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A source whose list() raises first: later sources are indexed; the warning names the
+    source and the exception type, with the traceback."""
+    with caplog.at_level(logging.WARNING, logger="toolware.registry"):
+        composite = CompositeRegistry(FailingCatalogue(RuntimeError()), local("ok", "calc"))
+    assert [d.name for d in composite.list()] == ["calc"]
+    (record,) = caplog.records
+    assert record.getMessage() == "registry.source_failed source=remote error=ConnectionError"
+    assert (record.source, record.error) == ("remote", "ConnectionError")  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ConnectionError)
+
+
+def test_a_source_whose_resolve_crashes_is_unavailable_with_the_action_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The message, hint and log record name the source and the canonical action name."""
+    remote = FailingCatalogue(RuntimeError("secret"), frozenset({"jobs"}))
+    composite = CompositeRegistry(local("ok", "calc"), remote)
+    with caplog.at_level(logging.WARNING, logger="toolware.registry"):
+        caplog.clear()
+        with pytest.raises(UnavailableError) as caught:
+            composite.resolve(Kind.PLUGIN, "jobs", "run")
+    assert caught.value.message == (
+        "plugin 'jobs.run' is unavailable: registry source 'remote' failed (RuntimeError); see "
+        "the 'registry.source_failed' log record"
+    )
+    assert caught.value.hint == "check source 'remote' (health() names its problem)"
+    (record,) = [r for r in caplog.records if "target=" in r.getMessage()]
+    assert record.getMessage() == (
+        "registry.source_failed source=remote target=jobs.run error=RuntimeError"
+    )
+    assert (record.source, record.target) == ("remote", "jobs.run")  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+
+
+def test_collisions_of_a_lazy_plugin_and_its_loaded_actions_are_all_reported() -> None:
+    """Lazy 'notes' in two sources and loaded 'notes.add' in two others: one collision error
+    listing all of them (the plugin-level and action-level names sort together)."""
+
+    def lazy(name: str) -> LocalRegistry:
+        registry = LocalRegistry(name)
+        registry.add_lazy("tests.registry.registry_support:Notes", kind=Kind.PLUGIN)
+        return registry
+
+    def loaded(name: str) -> LocalRegistry:
+        registry = LocalRegistry(name)
+        registry.plugin(Notes)
+        return registry
+
+    with pytest.raises(RegistryCollisionError) as caught:
+        CompositeRegistry(lazy("a"), lazy("b"), loaded("c"), loaded("d"))
+    message = str(caught.value)
+    assert "plugin 'notes' is exposed by 'a' and 'b'" in message
+    assert "plugin 'notes.add' is exposed by 'c' and 'd'" in message

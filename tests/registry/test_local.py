@@ -13,6 +13,7 @@ from toolware import (
     NotFoundError,
     RegistrationError,
     RequestContext,
+    UnknownEntryError,
     default_pipeline,
 )
 
@@ -334,3 +335,57 @@ async def test_without_var_keyword_extra_arguments_are_refused() -> None:
     response = await default_pipeline(registry).invoke("one", {"a": 1, "b": 2})
     assert response.error is not None
     assert [f.field for f in response.error.fields] == ["b"]  # type: ignore[attr-defined]
+
+
+def test_registration_and_removal_refusals_name_the_entry_and_the_fix() -> None:
+    """A taken name says to pick another or replace; removing or reloading an unknown name
+    names it."""
+    registry = LocalRegistry()
+    registry.add(lambda: 1, name="x")
+    with pytest.raises(RegistrationError) as taken:
+        registry.add(lambda: 2, name="x")
+    assert str(taken.value) == (
+        "a tool named 'x' is already registered in 'local'; pick another name= or pass replace=True"
+    )
+    for action in (registry.remove, registry.reload):
+        with pytest.raises(UnknownEntryError) as missing:
+            action(Kind.TOOL, "nope")
+        assert missing.value.message == "no tool named 'nope' in registry 'local'"
+
+
+async def test_replacing_a_plugin_drops_the_actions_it_no_longer_has() -> None:
+    """replace=True with a class that lost an action: the old action is gone; health counts
+    each action as an entry."""
+
+    class Jobs:
+        def run(self) -> str:
+            return "run"
+
+        def stop(self) -> str:
+            return "stop"
+
+    class Smaller:
+        def run(self) -> str:
+            return "run2"
+
+    registry = LocalRegistry()
+    registry.plugin(Jobs)
+    assert (await registry.health()).entries == 2
+    registry.plugin(Smaller, name="jobs", replace=True)
+    assert registry.resolve(Kind.PLUGIN, "jobs", "run").function() == "run2"
+    assert registry.lookup((Kind.PLUGIN, "jobs", "stop")) is None
+    with pytest.raises(UnknownEntryError):
+        registry.resolve(Kind.PLUGIN, "jobs", "stop")
+    assert (await registry.health()).entries == 1
+
+
+def test_a_retriever_added_directly_gets_the_default_k_bounds() -> None:
+    """add(kind=RAG) without default_k/max_k: k defaults to 5 and is at most 50."""
+    registry = LocalRegistry()
+
+    def docs(query: str, k: int = 3) -> list[Any]:
+        return []
+
+    registry.add(docs, kind=Kind.RAG)
+    k = registry.resolve(Kind.RAG, "docs").description.args_schema["properties"]["k"]
+    assert (k["default"], k["maximum"]) == (5, 50)

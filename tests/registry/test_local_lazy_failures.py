@@ -383,3 +383,94 @@ async def test_an_entry_removed_while_importing_stays_removed(
     assert registry.list() == ()
     health = await registry.health()
     assert (health.status, health.problems) == (HealthStatus.OK, {})
+
+
+BROKEN = """
+raise RuntimeError("password=hunter2")
+"""
+
+
+def test_a_failed_import_is_retried_after_30_seconds_by_default(
+    write_module: ModuleWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error names the entry; the log record names kind, entry, path and type; the import
+    runs again only once the default 30 s have passed."""
+    module = write_module(BROKEN)
+    clock = FakeClock()
+    registry = LocalRegistry(clock=clock)
+    registry.add_lazy(f"{module}:translate")
+    with (
+        caplog.at_level(logging.WARNING, logger="toolware.registry"),
+        pytest.raises(UnavailableError, match="'translate'"),
+    ):
+        registry.resolve(Kind.TOOL, "translate")
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"registry.import_failed kind=tool name=translate path={module}:translate "
+        "error=RuntimeError"
+    )
+    assert record.exc_info is not None
+    clock.advance_now(29.9)
+    with pytest.raises(UnavailableError, match="'translate'"):
+        registry.resolve(Kind.TOOL, "translate")
+    assert imports_of(module) == 1
+    clock.advance_now(0.1)
+    with pytest.raises(UnavailableError):
+        registry.resolve(Kind.TOOL, "translate")
+    assert imports_of(module) == 2
+
+
+def test_import_retry_accepts_zero_and_fractions() -> None:
+    """import_retry=0 (retry on every call) and 0.5 are valid."""
+    assert LocalRegistry(import_retry=0).resolve is not None
+    assert LocalRegistry(import_retry=0.5).resolve is not None
+
+
+def test_a_lazy_entry_keeps_its_registered_name_and_reloads_by_it(
+    write_module: ModuleWriter,
+) -> None:
+    """add_lazy(..., name='tr') resolves to an entry named 'tr'; reload() finds it by that name;
+    a successful reload clears the remembered failure from health()."""
+    module = write_module(GOOD)
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:translate", name="tr")
+    entry = registry.resolve(Kind.TOOL, "tr")
+    assert entry.description.name == "tr"
+    registry.reload(Kind.TOOL, "tr")
+    assert registry.resolve(Kind.TOOL, "tr").function("a") == "A"
+
+
+async def test_a_reload_that_succeeds_forgets_the_failure(write_module: ModuleWriter) -> None:
+    """After a failed import, a module fixed and reloaded is healthy again."""
+    module = write_module(BROKEN)
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:translate")
+    with pytest.raises(UnavailableError):
+        registry.resolve(Kind.TOOL, "translate")
+    assert (await registry.health()).status is not HealthStatus.OK
+    sys.modules.pop(module, None)
+    for entry in sys.path:
+        candidate = Path(entry) / f"{module}.py"
+        if candidate.exists():
+            candidate.write_text(COUNTED.format(body=textwrap.dedent(GOOD)))
+            break
+    registry.reload(Kind.TOOL, "translate")
+    assert (await registry.health()).status is HealthStatus.OK
+
+
+def test_a_lazy_retriever_gets_the_default_k_bounds_and_accepts_the_edges(
+    write_module: ModuleWriter,
+) -> None:
+    """Lazy retrievers: k defaults to 5, at most 50; default_k=1 and default_k=max_k are valid;
+    the name of a dotted attribute is its last part."""
+    module = write_module(GOOD + "\nclass Holder:\n    search = staticmethod(search)\n")
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:search", kind=Kind.RAG)
+    registry.add_lazy(f"{module}:search", kind=Kind.RAG, name="one", default_k=1)
+    registry.add_lazy(f"{module}:search", kind=Kind.RAG, name="top", default_k=7, max_k=7)
+    registry.add_lazy(f"{module}:Holder.search", kind=Kind.RAG, name="held")
+    k = registry.resolve(Kind.RAG, "search").description.args_schema["properties"]["k"]
+    assert (k["default"], k["maximum"]) == (5, 50)
+    assert "search" in {d.name for d in registry.list()}
+    registry.add_lazy(f"{module}:Holder.search", kind=Kind.RAG, replace=True)
+    assert [d.name for d in registry.list() if d.name == "search"] == ["search"]

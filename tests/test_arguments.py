@@ -234,3 +234,66 @@ def test_paths_never_echo_caller_keys() -> None:
     assert error.fields[0].field == "p" * 32 + "..."
     error = refused({"bad\x1bname": iter([])})
     assert error.fields[0].field == "bad\\x1bname"
+
+
+def field_of(error: InvalidRequestError) -> tuple[str, str, str | None, str]:
+    (field,) = error.fields
+    return field.field, field.problem, field.expected, error.hint
+
+
+def test_refusals_carry_the_field_path_problem_expected_type_and_hint() -> None:
+    """Not a dict, a nested mapping that is not a dict, and a nested non-str key: each names
+    its place (declared names shown, caller keys as [key]), the problem, the JSON type
+    expected and the fix."""
+    names = {"opts", "inner"}
+    assert field_of(refused([1])) == (
+        "(arguments)",
+        "list is not a dict",
+        "object",
+        "pass a plain dict (dict(mapping)) of JSON-like values",
+    )
+    proxy = {"opts": {"inner": types.MappingProxyType({})}}
+    assert field_of(refused(proxy, names=names)) == (
+        "opts.inner",
+        "mappingproxy is a mapping but not a dict",
+        "object",
+        "pass a plain dict (dict(mapping)) of JSON-like values",
+    )
+    keyed = {"opts": {"inner": {2: "x"}}}
+    assert field_of(refused(keyed, names=names)) == (
+        "opts.inner.[key]",
+        "keys must be plain strings, got int",
+        "string",
+        "use plain str keys (str(key))",
+    )
+
+
+def test_a_too_deep_value_is_placed_by_its_declared_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The depth refusal's field path shows declared names."""
+    monkeypatch.setattr(_arguments, "MAX_DEPTH", 1)
+    error = refused({"opts": {"inner": {"x": 1}}}, names={"opts", "inner"})
+    assert field_of(error)[0] == "opts.inner"
+
+
+def test_long_type_names_are_shown_up_to_64_characters() -> None:
+    """A type's name in a problem is cut at 64 characters."""
+    long_type = type("T" * 70, (), {})
+    error = refused(long_type())  # type: ignore[arg-type]
+    assert field_of(error)[1] == "T" * 64 + "... is not a dict"
+
+
+def test_an_accepted_object_does_not_end_the_check_of_the_others() -> None:
+    """A model argument checked first does not let a later iterator through."""
+    error = refused({"gen": iter([1]), "point": Point(x=1)})
+    assert "iterator" in field_of(error)[1]
+
+
+def test_too_many_values_say_how_many_and_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size refusal names the bound and suggests sending less or paging."""
+    monkeypatch.setattr(_arguments, "MAX_NODES", 3)
+    assert field_of(refused({"a": [1, 2, 3, 4]})) == (
+        "(arguments)",
+        "more than 3 values in all",
+        None,
+        "send fewer values, or page through them",
+    )

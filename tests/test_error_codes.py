@@ -140,3 +140,13 @@ def test_all_is_pinned() -> None:
     ]
     for name in error_codes.__all__:
         assert hasattr(error_codes, name)
+
+
+def test_a_json_rpc_error_serialises_with_the_spec_member_names() -> None:
+    """to_dict() has exactly 'code', 'message' and 'data'."""
+    error = JsonRpcError(code=-32602, message="bad", data={"category": "invalid_request"})
+    assert error.to_dict() == {
+        "code": -32602,
+        "message": "bad",
+        "data": {"category": "invalid_request"},
+    }

@@ -1,7 +1,9 @@
 """Tests for toolware.interceptors.validation: bad arguments never reach the handler."""
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+import pydantic
 import pytest
 
 from toolware import (
@@ -13,8 +15,11 @@ from toolware import (
     NotFoundError,
     Pipeline,
     PipelineBuilder,
+    RequestContext,
+    ResponseContext,
     UnavailableError,
     ValidationInterceptor,
+    default_pipeline,
 )
 from toolware.testing import FakeHandler
 
@@ -180,3 +185,94 @@ async def test_unconverted_arguments_go_on_as_they_are_and_converted_ones_are_co
         assert (seen[-1] is request.arguments) is same, given
     assert type(seen[2]["x"]) is float  # type: ignore[index]
     assert seen[3]["n"] == 3  # type: ignore[index]
+
+
+def converting_registry() -> LocalRegistry:
+    """Tools that report what their arguments became after validation."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def stripped(text: Annotated[str, pydantic.StringConstraints(strip_whitespace=True)]) -> str:
+        return text
+
+    @registry.tool
+    def defaulted(n: Annotated[int, pydantic.Field(default=3)]) -> int:
+        return n
+
+    @registry.tool
+    def floats(xs: list[float]) -> list[str]:
+        return [type(x).__name__ for x in xs]
+
+    return registry
+
+
+async def test_the_handler_gets_the_validated_arguments() -> None:
+    """A value changed within its type, a schema default and items converted inside a list all
+    reach the handler as validated, not as given."""
+    pipeline = default_pipeline(converting_registry())
+    assert (await pipeline.invoke("stripped", {"text": " a "})).unwrap() == "a"
+    assert (await pipeline.invoke("defaulted", {})).unwrap() == 3
+    assert (await pipeline.invoke("floats", {"xs": [3, 4.5]})).unwrap() == ["float", "float"]
+
+
+def test_strict_must_be_a_bool() -> None:
+    """strict=1 is refused, naming the value."""
+    with pytest.raises(TypeError, match="strict") as caught:
+        ValidationInterceptor(strict=1)  # type: ignore[arg-type]
+    assert str(caught.value) == "strict must be True or False, got 1"
+
+
+async def test_without_an_entry_or_a_registry_the_call_is_refused_with_the_fix() -> None:
+    """A pipeline that does not route to a registry: an internal error naming the call, the
+    reason and the two fixes; the handler is not called."""
+    handler = FakeHandler(["v"])
+    pipeline = PipelineBuilder().use(ValidationInterceptor()).route(handler).build()
+    request = RequestContext.create("notes", kind=Kind.PLUGIN, action="add")
+    validation = ValidationInterceptor()
+    response = await validation(request, handler)
+    error = response.error
+    assert error is not None
+    assert error.category is ErrorCategory.INTERNAL
+    assert error.message == (
+        "validation has no entry for 'notes.add': the pipeline does not route to a registry, "
+        "or an interceptor outside validation changed the target"
+    )
+    assert error.hint == (
+        "build the pipeline with .route(registry), or give the interceptor the registry: "
+        "ValidationInterceptor(registry)"
+    )
+    assert (error.request_id, error.target) == (request.id, "notes.add")
+    assert (await pipeline.invoke("x")).error is not None
+    assert handler.call_count == 0
+
+
+async def test_an_argument_error_is_bound_to_the_call() -> None:
+    """Called directly with a resolved request, the invalid_request carries the call's id."""
+    registry = converting_registry()
+    request = RequestContext.create("defaulted", {"n": "many"})
+    request = msgspec.structs.replace(request, resolution=registry.resolve(Kind.TOOL, "defaulted"))
+    response = await ValidationInterceptor()(request, FakeHandler(["v"]))
+    assert response.error is not None
+    assert (response.error.request_id, response.error.target) == (request.id, "defaulted")
+
+
+async def test_arguments_validation_leaves_as_they_are_pass_on_without_a_copy() -> None:
+    """Flat arguments of the declared types: the same request goes on (nothing allocated)."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def plain(text: str, n: int, x: float, flag: bool, maybe: str | None) -> str:
+        return text
+
+    seen: list[RequestContext] = []
+
+    async def capture(request: RequestContext) -> ResponseContext:
+        seen.append(request)
+        return ResponseContext.success("ok")
+
+    arguments = {"text": "a", "n": 1, "x": float("nan"), "flag": True, "maybe": None}
+    request = RequestContext.create("plain", arguments)
+    request = msgspec.structs.replace(request, resolution=registry.resolve(Kind.TOOL, "plain"))
+    assert (await ValidationInterceptor()(request, capture)).unwrap() == "ok"
+    assert seen == [request]
+    assert seen[0] is request

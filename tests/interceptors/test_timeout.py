@@ -769,3 +769,18 @@ async def test_a_call_the_caller_gave_up_on_does_not_mark_a_later_timeout_never_
     assert error.started is True
     assert error.message == "'sleep' did not complete within the allowed timeout of 5.000s"
     await built.aclose()
+
+
+async def test_a_stale_not_started_reason_does_not_describe_a_later_call() -> None:
+    """A reason left in the task by an earlier, unrelated cancelled call is not reported."""
+    from toolware._workers import _NOT_STARTED
+
+    clock = FakeClock()
+    handler = FakeHandler(["late"], delay=5.0, clock=clock)
+    _NOT_STARTED.set("all 1 workers busy, 0 calls queued; waited 9.000s for a worker")
+    task = asyncio.create_task(timed(handler, clock, timeout=1.0).invoke("x"))
+    await clock.advance(1.0)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is True
+    assert "never started" not in error.message

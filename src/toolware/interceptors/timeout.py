@@ -155,6 +155,9 @@ class TimeoutInterceptor:
         if task is None:  # pragma: no cover - a coroutine always runs in a task under asyncio
             raise RuntimeError("TimeoutInterceptor must run inside an asyncio task")
         watcher = self._watcher_of(task)
+        # A reason left by a call its caller cancelled earlier in this task (with no timeout
+        # interceptor around it to read it) must not describe this call.
+        take_not_started()
         cancelling = task.cancelling()
         watch = watcher.watch(request.deadline, task)  # type: ignore[arg-type]
         try:

@@ -474,3 +474,55 @@ def test_a_lazy_retriever_gets_the_default_k_bounds_and_accepts_the_edges(
     assert "search" in {d.name for d in registry.list()}
     registry.add_lazy(f"{module}:Holder.search", kind=Kind.RAG, replace=True)
     assert [d.name for d in registry.list() if d.name == "search"] == ["search"]
+
+
+def test_a_lazy_entry_is_named_by_its_path_not_by_the_objects_own_name(
+    write_module: ModuleWriter,
+) -> None:
+    """'mod:alias' (alias = translate) is the tool 'alias' once loaded; a camelCase function
+    name is kept as written (only class names become snake case)."""
+    module = write_module(GOOD + "\nalias = translate\n")
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:alias")
+    registry.add_lazy(f"{module}:fetchUrl")
+    assert {d.name for d in registry.list()} == {"alias", "fetchUrl"}
+    assert registry.resolve(Kind.TOOL, "alias").description.name == "alias"
+
+
+def test_an_object_that_cannot_be_an_entry_is_logged_like_a_failed_import(
+    write_module: ModuleWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The module imports but its attribute is not callable: unavailable, and a
+    'registry.import_failed' record naming kind, entry, path and error type."""
+    module = write_module("CONSTANT = 3\n")
+    registry = LocalRegistry()
+    registry.add_lazy(f"{module}:CONSTANT", name="constant")
+    with (
+        caplog.at_level(logging.WARNING, logger="toolware.registry"),
+        pytest.raises(UnavailableError),
+    ):
+        registry.resolve(Kind.TOOL, "constant")
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        f"registry.import_failed kind=tool name=constant path={module}:CONSTANT error="
+    )
+    assert record.exc_info is not None
+
+
+async def test_retry_imports_keeps_the_failures_in_health_until_an_import_succeeds(
+    write_module: ModuleWriter,
+) -> None:
+    """After retry_imports() the failure is still reported, and the next resolve imports
+    again at once."""
+    module = write_module(BROKEN)
+    clock = FakeClock()
+    registry = LocalRegistry(clock=clock)
+    registry.add_lazy(f"{module}:translate")
+    with pytest.raises(UnavailableError):
+        registry.resolve(Kind.TOOL, "translate")
+    assert registry.retry_imports() == 1
+    assert "translate" in str((await registry.health()).problems)
+    assert registry.is_pending(Kind.TOOL, "translate")
+    with pytest.raises(UnavailableError):
+        registry.resolve(Kind.TOOL, "translate")
+    assert imports_of(module) == 2

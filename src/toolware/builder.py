@@ -195,7 +195,7 @@ class PipelineBuilder:
         while waiting:
             placed = [p for p in waiting if (p.before or p.after) in {s.name for s in order}]
             if not placed:
-                self._refuse_anchors(waiting, order)
+                self._refuse_anchors(waiting)
             for placement in placed:
                 names = [stage.name for stage in order]
                 if placement.before is not None:
@@ -208,7 +208,7 @@ class PipelineBuilder:
             waiting = [p for p in waiting if p not in placed]
         return order
 
-    def _refuse_anchors(self, waiting: list[_Placement], order: list[Stage]) -> None:
+    def _refuse_anchors(self, waiting: list[_Placement]) -> None:
         every = {p.stage.name for p in self._placements}
         for placement in waiting:
             anchor = str(placement.before or placement.after)

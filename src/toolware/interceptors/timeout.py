@@ -179,7 +179,9 @@ class TimeoutInterceptor:
                 return self._expired(request, budget, retryable, now)
             raise
         except BaseException:
-            _withdraw(task, watcher.done(watch))
+            fired = watcher.done(watch)
+            if fired:
+                _withdraw(task, fired)
             raise
         fired = watcher.done(watch)
         if fired:
@@ -266,8 +268,9 @@ def _not_a_deadline(request: RequestContext) -> InvalidRequestError:
 
 
 def _withdraw(task: asyncio.Task[object], times: int) -> int:
-    """Withdraw ``times`` cancel requests the deadline made; the task's remaining count."""
-    remaining = task.cancelling()
+    """Withdraw the ``times`` (at least one) cancel requests the deadline made; returns the
+    cancel requests left (someone else's)."""
+    remaining = 0
     for _ in range(times):
         remaining = task.uncancel()
     return remaining

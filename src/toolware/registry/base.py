@@ -44,6 +44,11 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     ``loaded`` is ``False`` for a lazy entry not imported yet (or whose import failed): its
     kind, name and registration options are known, but its schemas are empty and a plugin's
     actions unknown until the first resolve imports it.
+
+    A *streaming* entry (an async or sync generator function) answers with a stream of chunks:
+    ``chunk_schema`` is the JSON Schema of one chunk, ``result_schema`` that of the list
+    ``response.collect()`` gives. ``first_chunk_timeout`` bounds the wait for the first chunk
+    and ``idle_timeout`` the wait for each later one (``None``: only the call's deadline).
     """
 
     name: str
@@ -57,6 +62,10 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     idempotent: bool = False
     timeout: float | None = None
     loaded: bool = True
+    streaming: bool = False
+    chunk_schema: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    first_chunk_timeout: float | None = None
+    idle_timeout: float | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -90,6 +99,12 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     ``result_validator`` (set when registered with ``check_result=True``) takes the value the
     function returned and gives back the value to answer with, or raises
     :class:`~toolware.errors.ToolFailedError` when it does not fit the declared return type.
+
+    A streaming entry (``streaming``) has a generator function: calling it returns an async
+    generator when ``is_async``, a sync generator (stepped one chunk at a time in the worker
+    threads) otherwise; its ``result_validator`` checks each chunk. ``read_ahead`` is how many
+    chunks a background task may fetch before the consumer asks for them (0: none, the
+    producer runs only while the consumer pulls).
     """
 
     description: EntryDescription
@@ -99,6 +114,8 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     context_parameter: str | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
     result_validator: Callable[[Any], Any] | None = None
+    streaming: bool = False
+    read_ahead: int = 0
 
 
 class HealthStatus(StrEnum):

@@ -20,7 +20,7 @@ import logging
 
 from toolware.clock import Clock, TimerHandle
 
-__all__ = ["DeadlineWatcher", "Watch"]
+__all__ = ["DeadlineWatcher", "Watch", "withdraw"]
 
 Watch = int
 """A watch is its sequence number: the heap holds ``(deadline, sequence)`` tuples of plain
@@ -143,3 +143,12 @@ class DeadlineWatcher:
         self._heap = [entry for entry in self._heap if entry[1] in waiting]
         heapq.heapify(self._heap)
         self._dead = 0
+
+
+def withdraw(task: asyncio.Task[object], times: int) -> int:
+    """Withdraw the ``times`` (at least one) cancel requests a deadline made; returns the
+    cancel requests left (someone else's)."""
+    remaining = 0
+    for _ in range(times):
+        remaining = task.uncancel()
+    return remaining

@@ -326,6 +326,24 @@ class WorkerPool:
             # Our frame joins the traceback: drop its references to the error, or they cycle.
             error = job = None  # type: ignore[assignment]
 
+    def start(self, function: Callable[[], object]) -> bool:
+        """Run ``function()`` on a worker thread without waiting for it (cleanup work, such as
+        closing a generator, that must not block the loop). ``False`` when the pool cannot
+        take it: no running event loop in this thread, shut down, or saturated; the caller
+        then does the work itself. What the function raises is its own to handle."""
+        try:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        except RuntimeError:
+            return False
+        job = Job(function, _NO_ARGUMENTS, contextvars.copy_context(), future, None)
+        try:
+            worker = self._core.submit(job)
+        except UnavailableError:
+            return False
+        if worker is not None:
+            worker.wake.release()
+        return True
+
     def shutdown(self, *, wait: bool = False) -> None:
         """Stop accepting work for good; with ``wait`` also wait for running functions.
 
@@ -335,6 +353,7 @@ class WorkerPool:
 
 
 _CORES: weakref.WeakSet[_Core] = weakref.WeakSet()
+_NO_ARGUMENTS: Mapping[str, Any] = {}
 
 
 def _after_fork() -> None:

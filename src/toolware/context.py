@@ -20,14 +20,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from toolware.clock import Clock, system_clock
-from toolware.errors import ToolwareError
+from toolware.errors import ResultTooLargeError, ToolwareError
 from toolware.extras import EMPTY_EXTRAS, ExtraKey, Extras
 from toolware.ids import new_request_id
+from toolware.streams import ResponseStream
 
 if TYPE_CHECKING:
     from toolware.registry.base import EntryDescription
 
 __all__ = [
+    "MAX_COLLECTED_CHUNKS",
+    "PARTIAL_CHUNKS",
     "Arguments",
     "ExtraKey",
     "Extras",
@@ -39,6 +42,14 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+MAX_COLLECTED_CHUNKS = 100_000
+"""Most chunks ``ResponseContext.collect()`` gathers by default before it gives up with
+:class:`~toolware.errors.ResultTooLargeError` (and closes the stream)."""
+
+PARTIAL_CHUNKS: ExtraKey[tuple[Any, ...]] = ExtraKey("partial_chunks", tuple)
+"""On a response made by ``collect()`` from a stream that failed: the chunks delivered before
+the failure (they cannot be taken back; an agent may still use them)."""
 
 
 class Kind(StrEnum):
@@ -243,10 +254,15 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of one call: a value, or a typed error, never both.
+    """The outcome of one call: a value, a typed error, or a stream of chunks; one of them.
 
     ``started_at``/``finished_at`` are on the pipeline clock's ``monotonic()`` timeline and
-    bracket the handler; ``attempts`` counts how many times the handler was tried.
+    bracket the handler (for a stream: until its first chunk); ``attempts`` counts how many
+    times the handler was tried.
+
+    ``stream`` is set for a call to a streaming entry that started: an async iterator of its
+    chunks (:class:`~toolware.streams.ResponseStream`), ``None`` otherwise. ``await
+    response.collect()`` turns any response into a plain one.
     """
 
     value: Any = None
@@ -255,8 +271,21 @@ class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: float = 0.0
     attempts: int = 1
     extras: Extras = EMPTY_EXTRAS
+    stream: ResponseStream | None = None
 
     def __post_init__(self) -> None:
+        if self.stream is not None:
+            if not isinstance(self.stream, ResponseStream):
+                raise TypeError(
+                    f"a ResponseContext stream must be a ResponseStream, got "
+                    f"{type(self.stream).__name__}; wrap an iterator with "
+                    "ResponseStream.of(chunks)"
+                )
+            if self.value is not None or self.error is not None:
+                raise ValueError(
+                    "a streamed ResponseContext carries its chunks in `stream`, not a value or "
+                    "an error; use response.with_stream(...), or collect() it first"
+                )
         if self.error is not None:
             if self.value is not None:
                 raise ValueError(
@@ -302,9 +331,14 @@ class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
         return self.finished_at - self.started_at
 
     def unwrap(self) -> Any:
-        """The value, or raise the error."""
+        """The value, or raise the error (a stream is not a value: ``collect()`` it first)."""
         if self.error is not None:
             raise self.error
+        if self.stream is not None:
+            raise TypeError(
+                "this response is a stream: iterate response.stream, or "
+                "(await response.collect()).unwrap() for the list of chunks"
+            )
         return self.value
 
     def get(self, key: ExtraKey[T]) -> T | None:
@@ -314,10 +348,54 @@ class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.structs.replace(self, extras=self.extras.with_value(key, value))
 
     def with_value(self, value: Any) -> ResponseContext:
-        return msgspec.structs.replace(self, value=value, error=None)
+        return msgspec.structs.replace(self, value=value, error=None, stream=None)
 
     def with_error(self, error: ToolwareError) -> ResponseContext:
-        return msgspec.structs.replace(self, value=None, error=error)
+        return msgspec.structs.replace(self, value=None, error=error, stream=None)
+
+    def with_stream(self, stream: ResponseStream) -> ResponseContext:
+        """A copy answering with ``stream`` (typically this response's stream, wrapped)."""
+        return msgspec.structs.replace(self, value=None, error=None, stream=stream)
+
+    async def collect(self, *, max_chunks: int = MAX_COLLECTED_CHUNKS) -> ResponseContext:
+        """A plain response: for a stream, its chunks as a list value, or the error that ended
+        it (the chunks delivered before it under :data:`PARTIAL_CHUNKS`); any other response
+        as it is.
+
+        More than ``max_chunks`` chunks end the collection with
+        :class:`~toolware.errors.ResultTooLargeError` (the stream is closed there): a stream
+        can be endless, and memory is not. ``finished_at`` becomes the time the stream ended.
+        """
+        stream = self.stream
+        if stream is None:
+            return self
+        if isinstance(max_chunks, bool) or not isinstance(max_chunks, int) or max_chunks < 1:
+            raise ValueError(f"max_chunks must be a whole number >= 1, got {max_chunks!r}")
+        chunks: list[Any] = []
+        try:
+            async with stream:
+                async for chunk in stream:
+                    if len(chunks) >= max_chunks:
+                        raise ResultTooLargeError(
+                            f"the stream of {stream.target!r} has more than {max_chunks} chunks, "
+                            "the most collect() gathers",
+                            limit=max_chunks,
+                            request_id=stream.request_id,
+                            target=stream.target,
+                        )
+                    chunks.append(chunk)
+        except ToolwareError as error:
+            partial = self.extras.with_value(PARTIAL_CHUNKS, tuple(chunks)) if chunks else None
+            return msgspec.structs.replace(
+                self,
+                stream=None,
+                error=error,
+                finished_at=stream.ended_at or self.finished_at,
+                extras=self.extras if partial is None else partial,
+            )
+        return msgspec.structs.replace(
+            self, stream=None, value=chunks, finished_at=stream.ended_at or self.finished_at
+        )
 
     def with_attempts(self, attempts: int) -> ResponseContext:
         return msgspec.structs.replace(self, attempts=attempts)

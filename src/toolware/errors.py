@@ -61,6 +61,7 @@ __all__ = [
     "RateLimitedError",
     "RegistrationError",
     "RegistryCollisionError",
+    "ResultTooLargeError",
     "SetupError",
     "ToolFailedError",
     "ToolwareError",
@@ -343,6 +344,21 @@ class CallTimeoutError(ToolwareError):
 
     def details(self) -> dict[str, Any]:
         return {"limit": self.limit, "started": self.started}
+
+
+class ResultTooLargeError(ToolwareError):
+    """A streamed result was asked for whole (``response.collect()``) and has more than
+    ``limit`` chunks; the stream was closed there, so memory stays bounded."""
+
+    category = ErrorCategory.INVALID_REQUEST
+    default_hint = "iterate response.stream instead of collecting it, or raise max_chunks="
+
+    def __init__(self, message: str, *, limit: int, **options: Unpack[ErrorOptions]) -> None:
+        super().__init__(message, **options)
+        self.limit = limit
+
+    def details(self) -> dict[str, Any]:
+        return {"limit": self.limit}
 
 
 class UnavailableError(ToolwareError):

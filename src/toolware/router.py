@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolware._resolution import Resolver
+from toolware._stream_sources import AsyncGeneratorStream, ReadAheadStream, SyncGeneratorStream
+from toolware._stream_sources import cancelled_by_caller as _cancelled_by_caller
 from toolware._workers import DEFAULT_MAX_QUEUED, WorkerPool
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
@@ -81,6 +83,8 @@ class Router:
         arguments = request.arguments
         if entry.context_parameter is not None:
             arguments = {**arguments, entry.context_parameter: request}
+        if entry.streaming:
+            return await self._open_stream(request, entry, arguments)
         started = self._now()
         try:
             if entry.is_async:
@@ -105,6 +109,61 @@ class Router:
             # BaseException subclasses from a tool are the tool's failure, not ours to re-raise.
             return self._failed(request, entry, exc, started)
         return ResponseContext(value=value, started_at=started, finished_at=self._now())
+
+    async def _open_stream(
+        self, request: RequestContext, entry: Entry, arguments: Mapping[str, Any]
+    ) -> ResponseContext:
+        """Start a streaming entry and read its first chunk now, so that a failure before it
+        is an ordinary error response (which retries and fallbacks can act on), and time to
+        first chunk is this call's time; the consumer pulls the rest."""
+        started = self._now()
+        name = request.qualified_name
+        stream: AsyncGeneratorStream | SyncGeneratorStream
+        if entry.is_async:
+            try:
+                generator = entry.function(**arguments)
+            except BaseException as exc:  # e.g. a TypeError from bad arguments
+                if isinstance(exc, ToolwareError):
+                    return ResponseContext.failure(
+                        exc.bind(request.id, name), started_at=started, finished_at=self._now()
+                    )
+                if isinstance(exc, asyncio.CancelledError) and _cancelled_by_caller():
+                    raise
+                return self._failed(request, entry, exc, started)
+            stream = AsyncGeneratorStream(
+                generator,
+                request_id=request.id,
+                target=name,
+                now=self._now,
+                check=entry.result_validator,
+                retryable_on=entry.retryable_on,
+            )
+        else:
+            stream = SyncGeneratorStream(
+                entry.function,
+                arguments,
+                self._pool,
+                request_id=request.id,
+                target=name,
+                now=self._now,
+                check=entry.result_validator,
+                retryable_on=entry.retryable_on,
+            )
+        try:
+            first = await stream.__anext__()
+        except StopAsyncIteration:  # an empty stream: still a stream, already completed
+            return ResponseContext(stream=stream, started_at=started, finished_at=self._now())
+        except ToolwareError as error:
+            return ResponseContext.failure(error, started_at=started, finished_at=self._now())
+        stream.hold_back(first)
+        finished = self._now()
+        if entry.read_ahead:
+            return ResponseContext(
+                stream=ReadAheadStream(stream, entry.read_ahead),
+                started_at=started,
+                finished_at=finished,
+            )
+        return ResponseContext(stream=stream, started_at=started, finished_at=finished)
 
     async def _resolve_and_call(self, request: RequestContext) -> ResponseContext:
         resolved = await self.resolve(request)
@@ -146,8 +205,3 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.registry!r})"
-
-
-def _cancelled_by_caller() -> bool:
-    task = asyncio.current_task()
-    return task is None or task.cancelling() > 0

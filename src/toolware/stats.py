@@ -24,6 +24,7 @@ import msgspec
 
 from toolware.context import Kind
 from toolware.errors import ErrorCategory
+from toolware.streams import StreamOutcome
 
 __all__ = [
     "OVERFLOW_TARGET",
@@ -38,6 +39,12 @@ logger = logging.getLogger("toolware.stats")
 
 OVERFLOW_TARGET = "(other)"
 """Where calls are counted once ``max_targets`` distinct targets have been seen."""
+
+_OUTCOME_INDEX = {
+    StreamOutcome.COMPLETED: 0,
+    StreamOutcome.FAILED: 1,
+    StreamOutcome.ABANDONED: 2,
+}
 
 # Upper bounds in seconds: 100 µs to ~105 s, doubling; one overflow bucket above the last.
 DEFAULT_BUCKETS: tuple[float, ...] = tuple(0.0001 * 2**i for i in range(21))
@@ -68,6 +75,28 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
     bucket_counts: tuple[int, ...]
     not_started: int = 0
     """How many of the ``timeout`` errors were calls that never started (no worker free)."""
+    streams_completed: int = 0
+    """Streamed calls (counted in ``calls`` once their stream ended) read to the end."""
+    streams_failed: int = 0
+    """Streamed calls whose stream ended with an error after it started (counted in
+    ``errors`` too); one that failed before its first chunk is an ordinary failed call."""
+    streams_abandoned: int = 0
+    """Streamed calls the consumer stopped reading early (closed, cancelled or dropped); not
+    errors."""
+    chunks: int = 0
+    """Chunks delivered by all streamed calls."""
+    first_chunk_total_seconds: float = 0.0
+    first_chunk_max_seconds: float = 0.0
+
+    @property
+    def streams(self) -> int:
+        """Streamed calls recorded (completed, failed or abandoned)."""
+        return self.streams_completed + self.streams_failed + self.streams_abandoned
+
+    @property
+    def mean_first_chunk_seconds(self) -> float:
+        """Mean time to first chunk of the streamed calls."""
+        return self.first_chunk_total_seconds / self.streams if self.streams else 0.0
 
     @property
     def error_count(self) -> int:
@@ -132,11 +161,27 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
 
 
 class _Counters:
-    __slots__ = ("calls", "counts", "errors", "max", "min", "not_started", "total")
+    __slots__ = (
+        "calls",
+        "chunks",
+        "counts",
+        "errors",
+        "first_chunk_max",
+        "first_chunk_total",
+        "max",
+        "min",
+        "not_started",
+        "streams",
+        "total",
+    )
 
     def __init__(self, buckets: int) -> None:
         self.calls = 0
         self.not_started = 0
+        self.streams = [0, 0, 0]  # completed, failed, abandoned
+        self.chunks = 0
+        self.first_chunk_total = 0.0
+        self.first_chunk_max = 0.0
         self.total = 0.0
         self.min = float("inf")
         self.max = 0.0
@@ -208,6 +253,33 @@ class StatsRecorder:
                 if not_started:
                     counters.not_started += 1
 
+    def record_stream(
+        self,
+        kind: Kind,
+        target: str,
+        action: str | None,
+        seconds: float,
+        outcome: StreamOutcome,
+        error: ErrorCategory | None,
+        *,
+        first_chunk_seconds: float,
+        chunks: int,
+    ) -> None:
+        """Count one streamed call when its stream has ended: ``seconds`` from the call to the
+        end of the stream, ``error`` for a stream that failed (``None`` otherwise)."""
+        self.record(kind, target, action, seconds, error)
+        index = _OUTCOME_INDEX[outcome]
+        key = (kind, target, action)
+        with self._lock:
+            counters = self._targets.get(key)
+            if counters is None:  # counted under OVERFLOW_TARGET by record()
+                counters = self._targets[(kind, OVERFLOW_TARGET, None)]
+            counters.streams[index] += 1
+            counters.chunks += chunks
+            counters.first_chunk_total += first_chunk_seconds
+            if first_chunk_seconds > counters.first_chunk_max:
+                counters.first_chunk_max = first_chunk_seconds
+
     def _new_counters(self, key: tuple[Kind, str, str | None]) -> _Counters:
         if len(self._targets) >= self._max_targets:
             overflow = (key[0], OVERFLOW_TARGET, None)
@@ -237,6 +309,12 @@ class StatsRecorder:
                     bucket_bounds=self._bounds,
                     bucket_counts=tuple(c.counts),
                     not_started=c.not_started,
+                    streams_completed=c.streams[0],
+                    streams_failed=c.streams[1],
+                    streams_abandoned=c.streams[2],
+                    chunks=c.chunks,
+                    first_chunk_total_seconds=c.first_chunk_total,
+                    first_chunk_max_seconds=c.first_chunk_max,
                 )
                 for key, c in self._targets.items()
             ]

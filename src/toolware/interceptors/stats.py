@@ -11,6 +11,11 @@ pipeline's clock at ``build()`` through :meth:`StatsInterceptor.bind_clock`; use
 unbound, it reads ``system_clock``. An explicit ``clock`` must be the very object the pipeline
 uses, or ``bind_clock`` refuses it (two clocks would time the same call differently).
 
+A streamed call is recorded when its stream ends, not when the response is returned: its
+duration runs to the end of the stream, and its time to first chunk, chunk count and outcome
+(completed, failed, or abandoned by the consumer) are counted too (``TargetStats.streams_*``,
+``chunks``, ``mean_first_chunk_seconds``). An abandoned stream is not an error.
+
 Calls to entries the registry does not have (``UnknownEntryError``) are counted under one
 target, ``UNKNOWN_TARGET``: an agent that
 invents tool names must not grow the statistics (or the metric label sets fed from them)
@@ -27,6 +32,7 @@ from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ErrorCategory, ToolwareError, UnknownEntryError
 from toolware.stats import StatsRecorder, StatsSnapshot
+from toolware.streams import ResponseStream, StreamEnd
 from toolware.types import CallNext
 
 __all__ = ["UNKNOWN_TARGET", "StatsInterceptor"]
@@ -96,6 +102,11 @@ class StatsInterceptor:
             raise
         error = response.error
         if error is None:
+            stream = response.stream
+            if stream is not None:
+                return response.with_stream(
+                    self._observed(request, stream, clock, started, clock.monotonic() - started)
+                )
             self.recorder.record(
                 request.kind, request.target, request.action, clock.monotonic() - started, None
             )
@@ -106,6 +117,32 @@ class StatsInterceptor:
         else:
             self._record_error(request, clock.monotonic() - started, error)
         return response
+
+    def _observed(
+        self,
+        request: RequestContext,
+        stream: ResponseStream,
+        clock: Clock,
+        started: float,
+        first_chunk: float,
+    ) -> ResponseStream:
+        """``stream``, recorded when it ends (the call counts then, not before)."""
+        recorder, kind, target, action = self.recorder, request.kind, request.target, request.action
+
+        def record(end: StreamEnd) -> None:
+            error = end.error
+            recorder.record_stream(
+                kind,
+                target,
+                action,
+                clock.monotonic() - started,
+                end.outcome,
+                None if error is None else error.category,
+                first_chunk_seconds=first_chunk,
+                chunks=end.chunks,
+            )
+
+        return stream.observe(on_end=record, name="stats")
 
     def _record(self, request: RequestContext, seconds: float, category: ErrorCategory) -> None:
         self.recorder.record(request.kind, request.target, request.action, seconds, category)

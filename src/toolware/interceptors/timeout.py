@@ -32,12 +32,13 @@ import math
 import weakref
 from collections.abc import Awaitable
 
-from toolware._deadlines import DeadlineWatcher
+from toolware._deadlines import DeadlineWatcher, withdraw
 from toolware._links import answered
 from toolware._workers import take_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import CallTimeoutError, InvalidRequestError
+from toolware.interceptors._stream_deadline import DeadlineStream
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
@@ -48,21 +49,46 @@ logger = logging.getLogger("toolware.interceptors.timeout")
 class TimeoutInterceptor:
     """Bounds each call by a deadline; see the module docstring for how it is chosen."""
 
-    __slots__ = ("_cached", "_clock", "_watchers", "name", "timeout")
+    __slots__ = (
+        "_cached",
+        "_clock",
+        "_watchers",
+        "first_chunk_timeout",
+        "idle_timeout",
+        "name",
+        "timeout",
+    )
 
-    def __init__(self, *, timeout: float | None = 30.0, clock: Clock | None = None) -> None:
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not (math.isfinite(timeout) and timeout > 0)
+    def __init__(
+        self,
+        *,
+        timeout: float | None = 30.0,
+        first_chunk_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """``timeout`` bounds every call (a stream as a whole); ``first_chunk_timeout`` and
+        ``idle_timeout`` bound, for streamed calls, the wait for the first chunk and for each
+        later one. An entry's own limits apply too: the shorter one wins."""
+        for option, value in (
+            ("timeout", timeout),
+            ("first_chunk_timeout", first_chunk_timeout),
+            ("idle_timeout", idle_timeout),
         ):
-            raise ValueError(
-                f"timeout must be a positive, finite number of seconds, or None for no limit "
-                f"of its own, got {timeout!r}"
-            )
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and value > 0)
+            ):
+                raise ValueError(
+                    f"{option} must be a positive, finite number of seconds, or None for no "
+                    f"limit of its own, got {value!r}"
+                )
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
         self.timeout = timeout
+        self.first_chunk_timeout = first_chunk_timeout
+        self.idle_timeout = idle_timeout
         self.name = "timeout"
         self._clock = clock
         # One DeadlineWatcher per event loop; the last one used is cached (one tuple, replaced
@@ -131,6 +157,11 @@ class TimeoutInterceptor:
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:
+            entry = request.entry
+            if entry is not None and entry.streaming:
+                first, idle = self._stream_limits(request)
+                if first is not None or idle is not None:
+                    return self._guard(request, call_next, 0.0, retryable, now, first, idle)
             return call_next(request)
         else:
             budget = deadline - now
@@ -140,7 +171,21 @@ class TimeoutInterceptor:
                 return answered(ResponseContext.failure(_not_a_deadline(request)))
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
+        entry = request.entry
+        if entry is not None and entry.streaming:
+            first, idle = self._stream_limits(request)
+            return self._guard(request, call_next, budget, retryable, now, first, idle)
         return self._guard(request, call_next, budget, retryable, now)
+
+    def _stream_limits(self, request: RequestContext) -> tuple[float | None, float | None]:
+        """The first-chunk and idle limits of a streamed call: the shorter of ours and the
+        entry's, for each."""
+        entry = request.entry
+        first, idle = self.first_chunk_timeout, self.idle_timeout
+        if entry is not None:
+            first = _shorter(first, entry.first_chunk_timeout)
+            idle = _shorter(idle, entry.idle_timeout)
+        return first, idle
 
     async def _guard(
         self,
@@ -149,8 +194,11 @@ class TimeoutInterceptor:
         budget: float,
         retryable: bool,
         now: float,
+        first: float | None = None,
+        idle: float | None = None,
     ) -> ResponseContext:
-        """Run the rest of the pipeline under ``request.deadline``."""
+        """Run the rest of the pipeline under ``request.deadline`` (and, for a streamed call,
+        ``first``: the limit on the wait for its first chunk); bound a streamed response."""
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - a coroutine always runs in a task under asyncio
             raise RuntimeError("TimeoutInterceptor must run inside an asyncio task")
@@ -158,15 +206,21 @@ class TimeoutInterceptor:
         # A reason left by a call its caller cancelled earlier in this task (with no timeout
         # interceptor around it to read it) must not describe this call.
         take_not_started()
+        until, expiry, waiting_for_first = request.deadline, budget, False
+        if first is not None and (until is None or now + first < until):
+            until, expiry, waiting_for_first = now + first, first, True
+        if until is None:  # only an idle limit: nothing bounds the call until its first chunk
+            response = await call_next(request)
+            return self._bounded(response, request, watcher, budget, idle, retryable)
         cancelling = task.cancelling()
-        watch = watcher.watch(request.deadline, task)  # type: ignore[arg-type]
+        watch = watcher.watch(until, task)
         try:
             response = await call_next(request)
         except asyncio.CancelledError:
             # Ours only if we fired and nobody else asked to cancel (same test as asyncio.timeout).
             fired = watcher.done(watch)
-            if fired and _withdraw(task, fired) <= cancelling:
-                return self._expired(request, budget, retryable, now)
+            if fired and withdraw(task, fired) <= cancelling:
+                return self._expired(request, expiry, retryable, now, first=waiting_for_first)
             take_not_started()  # not our deadline: a later timeout in this task must not see it
             raise
         except Exception:
@@ -174,23 +228,53 @@ class TimeoutInterceptor:
             # still the answer (and the cancel request is withdrawn, or the task would stay
             # marked as being cancelled for good).
             fired = watcher.done(watch)
-            if fired and _withdraw(task, fired) <= cancelling:
+            if fired and withdraw(task, fired) <= cancelling:
                 self._ignored(request)
-                return self._expired(request, budget, retryable, now)
+                return self._expired(request, expiry, retryable, now, first=waiting_for_first)
             raise
         except BaseException:
             fired = watcher.done(watch)
             if fired:
-                _withdraw(task, fired)
+                withdraw(task, fired)
             raise
         fired = watcher.done(watch)
         if fired:
             # The inner code swallowed our cancellation and answered late (a value, or an
             # error of its own): the caller asked for an answer by the deadline.
-            _withdraw(task, fired)
+            withdraw(task, fired)
             self._ignored(request)
-            return self._expired(request, budget, retryable, now)
+            if response.stream is not None:
+                await response.stream.aclose()
+            return self._expired(request, expiry, retryable, now, first=waiting_for_first)
+        if response.stream is not None:
+            return self._bounded(response, request, watcher, budget, idle, retryable)
         return response
+
+    def _bounded(
+        self,
+        response: ResponseContext,
+        request: RequestContext,
+        watcher: DeadlineWatcher,
+        budget: float,
+        idle: float | None,
+        retryable: bool,
+    ) -> ResponseContext:
+        """``response`` with its stream bounded by the call's deadline (``budget`` seconds
+        from the call's start) and by ``idle`` between chunks."""
+        stream = response.stream
+        if stream is None or (request.deadline is None and idle is None):
+            return response
+        return response.with_stream(
+            DeadlineStream(
+                stream,
+                watcher=watcher,
+                clock=self.clock,
+                deadline=request.deadline,
+                limit=budget,
+                idle=idle,
+                retryable=retryable,
+            )
+        )
 
     def _watcher_of(self, task: asyncio.Task[object]) -> DeadlineWatcher:
         loop = task.get_loop()
@@ -217,8 +301,10 @@ class TimeoutInterceptor:
         started: float,
         *,
         passed: float | None = None,
+        first: bool = False,
     ) -> ResponseContext:
-        """The timeout response; ``passed`` is set when the deadline was over before we began."""
+        """The timeout response; ``passed`` is set when the deadline was over before we began,
+        ``first`` when the limit was a streamed call's wait for its first chunk."""
         name = request.qualified_name
         waiting = take_not_started() if passed is None else None
         logger.debug(
@@ -240,6 +326,9 @@ class TimeoutInterceptor:
                 f"timeout of {limit:.3f}s ({waiting})"
             )
             hint = "raise workers= on the pipeline, make the tool async, or call again later"
+        elif first:
+            message = f"{name!r} did not produce its first chunk within {limit:.3f}s"
+            hint = "raise first_chunk_timeout= if the producer is just slow to start"
         else:
             message = f"{name!r} did not complete within the allowed timeout of {limit:.3f}s"
             hint = None
@@ -267,10 +356,7 @@ def _not_a_deadline(request: RequestContext) -> InvalidRequestError:
     )
 
 
-def _withdraw(task: asyncio.Task[object], times: int) -> int:
-    """Withdraw the ``times`` (at least one) cancel requests the deadline made; returns the
-    cancel requests left (someone else's)."""
-    remaining = 0
-    for _ in range(times):
-        remaining = task.uncancel()
-    return remaining
+def _shorter(ours: float | None, theirs: float | None) -> float | None:
+    if ours is None:
+        return theirs
+    return ours if theirs is None or ours < theirs else theirs

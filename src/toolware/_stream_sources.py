@@ -1,0 +1,407 @@
+"""Where a streamed response's chunks come from: the handler's generator, read by the router.
+
+- :class:`AsyncGeneratorStream` reads an async generator on the consumer's task: one
+  ``__anext__`` of the generator per chunk asked for, nothing in between.
+- :class:`SyncGeneratorStream` steps a sync generator on the router's worker threads, one chunk
+  per step, so a blocking producer never blocks the loop and holds no thread between chunks.
+  A consumer that leaves while a step runs (``time.sleep`` cannot be interrupted) has the
+  generator closed by that worker as soon as the step returns, which frees the thread.
+- :class:`ReadAheadStream` lets one background task fetch up to ``read_ahead`` chunks before
+  they are asked for (an entry's option; none by default).
+
+Each source turns what the handler raises into a bound ``tool_failed`` error (``retryable``
+per the entry's ``retryable_on``, which only matters before the first chunk), checks each
+chunk with the entry's result validator, and lets the cancellation of the consuming task
+through (ending as ``abandoned``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from typing import Any
+
+from toolware._workers import WorkerPool
+from toolware.errors import ToolFailedError, ToolwareError, describe_exception
+from toolware.streams import ResponseStream, StreamOutcome, _close_quietly, log_close_failed
+
+__all__ = [
+    "AsyncGeneratorStream",
+    "ReadAheadStream",
+    "SyncGeneratorStream",
+    "cancelled_by_caller",
+]
+
+logger = logging.getLogger("toolware.streams")
+
+_NOTHING: Any = object()
+_END: Any = object()
+
+
+def cancelled_by_caller() -> bool:
+    """Whether the current task is being cancelled (by its caller, or a deadline), as opposed
+    to code below it raising a ``CancelledError`` of its own."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+class _Source(ResponseStream):
+    """What the two generator sources share: the first chunk held back, errors made typed."""
+
+    __slots__ = ("_check", "_first", "_retryable_on")
+
+    def __init__(
+        self,
+        *,
+        request_id: str,
+        target: str,
+        now: Callable[[], float],
+        check: Callable[[Any], Any] | None,
+        retryable_on: tuple[type[BaseException], ...],
+    ) -> None:
+        super().__init__(request_id=request_id, target=target, now=now)
+        self._check = check
+        self._retryable_on = retryable_on
+        self._first = _NOTHING
+
+    def hold_back(self, chunk: Any) -> None:
+        """Give ``chunk`` (read ahead by the router) back: the consumer's first pull gets it."""
+        self._first = chunk
+        self.chunks -= 1
+
+    def _failure(self, exc: BaseException) -> ToolFailedError:
+        detail = describe_exception(exc)
+        if isinstance(exc, SystemExit):
+            detail = f"SystemExit (exit code {exc.code!r})"
+        when = "before its first chunk" if not self.chunks else f"after {self.chunks} chunk(s)"
+        failure = ToolFailedError(
+            f"{self.target!r} raised {detail} {when}",
+            retryable=isinstance(exc, self._retryable_on) and isinstance(exc, Exception),
+            request_id=self.request_id,
+            target=self.target,
+        )
+        failure.__cause__ = exc
+        return failure
+
+
+class AsyncGeneratorStream(_Source):
+    """The chunks of a handler's async generator."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(
+        self,
+        generator: AsyncGenerator[Any, Any],
+        *,
+        request_id: str,
+        target: str,
+        now: Callable[[], float],
+        check: Callable[[Any], Any] | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        if not hasattr(generator, "__anext__"):
+            raise TypeError(
+                f"{target!r} is registered as an async generator but its call returned "
+                f"{type(generator).__name__}"
+            )
+        super().__init__(
+            request_id=request_id, target=target, now=now, check=check, retryable_on=retryable_on
+        )
+        self._generator = generator
+
+    async def __anext__(self) -> Any:
+        first = self._first
+        if first is not _NOTHING:
+            self._first = _NOTHING
+            self.chunks += 1
+            return first
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._generator.__anext__()
+            check = self._check
+            if check is not None:
+                chunk = check(chunk)
+        except StopAsyncIteration:
+            self._finish(StreamOutcome.COMPLETED, None)
+            raise
+        except ToolwareError as error:
+            # Raised on purpose by the handler, or a chunk failed its check (the generator is
+            # then still open: close it).
+            error = error.bind(self.request_id or "", self.target or "")
+            self._finish(StreamOutcome.FAILED, error)
+            await self._close_inner()
+            raise error from error.__cause__
+        except asyncio.CancelledError as exc:
+            if cancelled_by_caller():
+                self._finish(StreamOutcome.ABANDONED, None)
+                raise
+            failure = self._failure(exc)  # the handler let a cancellation of its own escape
+            self._finish(StreamOutcome.FAILED, failure)
+            raise failure from exc
+        except BaseException as exc:
+            # As for plain handlers: SystemExit, KeyboardInterrupt and custom BaseExceptions
+            # from a tool are its failure, never the loop's end.
+            failure = self._failure(exc)
+            self._finish(StreamOutcome.FAILED, failure)
+            raise failure from exc
+        self.chunks += 1
+        return chunk
+
+    async def _close_inner(self) -> None:
+        await _close_quietly(self._generator.aclose, self)
+
+    def _dropped(self) -> None:
+        # Nothing to do here: once started, the generator is finalized by the event loop's
+        # async-generator hooks when it is collected (which schedules its aclose()).
+        return None
+
+
+class _Steps:
+    """A sync generator shared with worker threads: created and advanced one step at a time,
+    closed by whichever side comes last (the worker if a step is running)."""
+
+    __slots__ = ("arguments", "busy", "closed", "function", "generator", "lock", "name")
+
+    def __init__(self, function: Callable[..., Any], arguments: Mapping[str, Any], name: str):
+        self.function: Callable[..., Any] | None = function
+        self.arguments: Mapping[str, Any] | None = arguments
+        self.generator: Generator[Any, Any, Any] | None = None
+        self.lock = threading.Lock()
+        self.busy = False
+        self.closed = False
+        self.name = name
+
+    def step(self) -> Any:
+        """On a worker thread: the next chunk, or ``_END``. The first step calls the function."""
+        with self.lock:
+            if self.closed:
+                return _END
+            self.busy = True
+        try:
+            generator = self.generator
+            if generator is None:
+                function, arguments = self.function, self.arguments
+                self.function = self.arguments = None
+                generator = function(**arguments)  # type: ignore[misc]
+                if not hasattr(generator, "__next__"):
+                    raise TypeError(
+                        f"{self.name!r} is registered as a generator but its call returned "
+                        f"{type(generator).__name__}"
+                    )
+                self.generator = generator
+            return next(generator, _END)
+        finally:
+            with self.lock:
+                self.busy = False
+                close_now = self.closed
+            if close_now:
+                self.close_generator()
+
+    def close(self) -> bool:
+        """Close for good; ``True`` if the generator is left for the caller to close now
+        (:meth:`close_generator`), ``False`` if a running step will close it, or it is gone."""
+        with self.lock:
+            if self.closed:
+                return False
+            self.closed = True
+            if self.busy:
+                return False
+        self.function = self.arguments = None
+        return self.generator is not None
+
+    def close_generator(self) -> None:
+        """Run the generator's ``finally`` blocks (in the calling thread)."""
+        generator, self.generator = self.generator, None
+        if generator is None:
+            return
+        try:
+            generator.close()
+        except Exception as exc:
+            logger.warning(
+                "stream.close_failed target=%s error=%s: the producer raised while being "
+                "closed; let GeneratorExit through and do not yield from 'finally'",
+                self.name,
+                type(exc).__name__,
+                exc_info=exc,
+                extra={"target": self.name},
+            )
+
+
+class SyncGeneratorStream(_Source):
+    """The chunks of a handler's sync generator, each made on a worker thread."""
+
+    __slots__ = ("_pool", "_steps")
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        arguments: Mapping[str, Any],
+        pool: WorkerPool,
+        *,
+        request_id: str,
+        target: str,
+        now: Callable[[], float],
+        check: Callable[[Any], Any] | None = None,
+        retryable_on: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        super().__init__(
+            request_id=request_id, target=target, now=now, check=check, retryable_on=retryable_on
+        )
+        self._steps = _Steps(function, arguments, target)
+        self._pool = pool
+
+    async def __anext__(self) -> Any:
+        first = self._first
+        if first is not _NOTHING:
+            self._first = _NOTHING
+            self.chunks += 1
+            return first
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._pool.run(self._steps.step, _NO_ARGUMENTS, name=self.target)
+            if chunk is _END:
+                self._finish(StreamOutcome.COMPLETED, None)
+                self._steps.close()  # finished: nothing left to run
+                raise StopAsyncIteration
+            check = self._check
+            if check is not None:
+                chunk = check(chunk)
+        except StopAsyncIteration:
+            raise
+        except ToolwareError as error:
+            error = error.bind(self.request_id or "", self.target or "")
+            self._finish(StreamOutcome.FAILED, error)
+            self._release()
+            raise error from error.__cause__
+        except asyncio.CancelledError:
+            # The consumer left (or its deadline passed) while a step ran or waited for a
+            # worker: the generator is closed by the worker when the step returns.
+            self._finish(StreamOutcome.ABANDONED, None)
+            self._release()
+            raise
+        except BaseException as exc:
+            failure = self._failure(exc)
+            self._finish(StreamOutcome.FAILED, failure)
+            self._release()
+            raise failure from exc
+        self.chunks += 1
+        return chunk
+
+    def _release(self) -> None:
+        """Close the generator without waiting: on a worker when one takes it, else here."""
+        steps = self._steps
+        if steps.close() and not self._pool.start(steps.close_generator):
+            steps.close_generator()
+
+    async def _close_inner(self) -> None:
+        steps = self._steps
+        if steps.close():
+            try:
+                await self._pool.run(steps.close_generator, _NO_ARGUMENTS, name=self.target)
+            except ToolwareError as exc:  # the pool is shut down or saturated: close it here
+                log_close_failed(self, exc)
+                steps.close_generator()
+
+    def _dropped(self) -> None:
+        self._release()
+
+
+_NO_ARGUMENTS: Mapping[str, Any] = {}
+
+
+class _Buffer:
+    """Chunks fetched ahead, and the two sides' wake-ups. Shared by the reader task and the
+    stream, never holding the stream (so a dropped stream is collected and stops the task)."""
+
+    __slots__ = ("end", "items", "ready", "space", "wanted")
+
+    def __init__(self, wanted: int) -> None:
+        self.items: deque[Any] = deque()
+        self.wanted = wanted
+        self.end: BaseException | None = None  # StopAsyncIteration or the error, once read
+        self.ready: asyncio.Future[None] | None = None  # the consumer waits for a chunk
+        self.space: asyncio.Future[None] | None = None  # the reader waits for room
+
+    def wake(self, which: asyncio.Future[None] | None) -> None:
+        if which is not None and not which.done():
+            which.set_result(None)
+
+
+async def _read_ahead(inner: ResponseStream, buffer: _Buffer) -> None:
+    """The reader task: keep up to ``buffer.wanted`` chunks ready; close ``inner`` when done."""
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            while len(buffer.items) >= buffer.wanted:
+                buffer.space = loop.create_future()
+                await buffer.space
+            try:
+                chunk = await inner.__anext__()
+            except (StopAsyncIteration, ToolwareError) as end:
+                buffer.end = end
+                return
+            buffer.items.append(chunk)
+            buffer.wake(buffer.ready)
+    finally:
+        if buffer.end is None:
+            buffer.end = StopAsyncIteration()
+        buffer.wake(buffer.ready)
+        await inner.aclose()  # a no-op for a stream that ended by itself
+
+
+class ReadAheadStream(ResponseStream):
+    """Up to ``read_ahead`` chunks fetched by a background task before they are asked for."""
+
+    __slots__ = ("_buffer", "_inner", "_task")
+
+    def __init__(self, inner: ResponseStream, read_ahead: int) -> None:
+        super().__init__(request_id=inner.request_id, target=inner.target, now=inner._now)
+        self._inner = inner
+        self._buffer = _Buffer(read_ahead)
+        self._task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
+            _read_ahead(inner, self._buffer), name=f"toolware-read-ahead {inner.target}"
+        )
+
+    async def __anext__(self) -> Any:
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        buffer = self._buffer
+        try:
+            while not buffer.items:
+                end = buffer.end
+                if end is not None:
+                    if isinstance(end, ToolwareError):
+                        self._finish(StreamOutcome.FAILED, end)
+                        raise end
+                    self._finish(StreamOutcome.COMPLETED, None)
+                    raise StopAsyncIteration
+                buffer.ready = asyncio.get_running_loop().create_future()
+                await buffer.ready
+        except asyncio.CancelledError:
+            self._finish(StreamOutcome.ABANDONED, None)
+            self._task.cancel()
+            raise
+        chunk = buffer.items.popleft()
+        buffer.wake(buffer.space)
+        self.chunks += 1
+        return chunk
+
+    async def _close_inner(self) -> None:
+        task = self._task
+        if not task.done():
+            task.cancel()
+            # The task closes the producer; wait for it, so aclose() returns after the
+            # handler's finally blocks ran (as it does without read-ahead).
+            await asyncio.wait((task,))
+
+    def _dropped(self) -> None:
+        # Collection may happen on any thread; Task.cancel() belongs on its loop's thread.
+        task = self._task
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the task is gone too
+            task.get_loop().call_soon_threadsafe(task.cancel)

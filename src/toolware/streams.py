@@ -1,0 +1,490 @@
+"""Streamed results: the stream a response carries, and how interceptors wrap it.
+
+A call to a streaming entry (an async or sync generator function) answers with a response whose
+``stream`` is a :class:`ResponseStream`: an async iterator of the handler's chunks, in order.
+The contract every stream keeps, whoever made or wrapped it:
+
+- **Pull-based.** The producer runs only while the consumer asks for the next chunk (unless its
+  entry asked for a bounded ``read_ahead``). The first chunk is fetched as the call is made, so
+  a handler that fails before it yields anything answers with an ordinary error response, which
+  retry and fallback can act on like any other.
+- **Typed failure.** A failure after the first chunk cannot take back what was delivered: the
+  iteration ends by raising the typed :class:`~toolware.errors.ToolwareError` (its category,
+  request id and target set). Any other exception from a wrapper's code becomes an
+  ``internal`` error naming the wrapper.
+- **Closed exactly once.** ``aclose()``, ``async with``, cancellation of the consuming task, or
+  garbage collection of an abandoned stream closes it, and closing a wrapper closes the stream
+  it wraps, down to the handler's generator (whose ``finally`` blocks then run). A plain
+  ``break`` out of ``async for`` does not close an iterator in Python; the stream is then closed
+  when it is collected. Write ``async with response.stream as chunks:`` to close it at once.
+- **One end, observed once.** Each stream ends once, as ``completed``, ``failed`` or
+  ``abandoned`` (the consumer stopped early); observers registered with :meth:`observe` hear
+  it once, with the number of chunks delivered.
+
+Interceptors pass a stream through untouched, or wrap it with :meth:`ResponseStream.map`,
+:meth:`~ResponseStream.filter`, :meth:`~ResponseStream.take`, :meth:`~ResponseStream.observe`
+or :meth:`~ResponseStream.through`, and answer ``response.with_stream(wrapped)``. A wrapped
+stream belongs to its wrapper: iterate only the outermost one.
+
+Events: ``stream.close_failed`` (warning) when a handler's generator raised while it was being
+closed; ``stream.observer_failed`` (error) when an ``on_end`` observer raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from toolware._callables import display_name
+from toolware.errors import InternalError, ToolwareError
+
+__all__ = ["ResponseStream", "StreamEnd", "StreamOutcome"]
+
+logger = logging.getLogger("toolware.streams")
+
+
+class StreamOutcome(StrEnum):
+    """How a stream ended."""
+
+    COMPLETED = "completed"
+    """The producer finished and the consumer read every chunk."""
+    FAILED = "failed"
+    """The iteration ended by raising a typed error (the producer failed, or a deadline passed)."""
+    ABANDONED = "abandoned"
+    """The consumer stopped early: closed the stream, was cancelled, or dropped it."""
+
+
+class StreamEnd(msgspec.Struct, frozen=True, kw_only=True):
+    """What an ``on_end`` observer is told, once per stream."""
+
+    outcome: StreamOutcome
+    chunks: int
+    """Chunks delivered through the observed stream."""
+    error: ToolwareError | None = None
+    """The error the iteration raised, for ``failed``."""
+    ended_at: float = 0.0
+    """When it ended, on the stream's clock (the pipeline clock for streams a pipeline made)."""
+
+
+def _no_clock() -> float:
+    return 0.0
+
+
+class ResponseStream:
+    """An async iterator of one call's chunks; see the module docstring for the contract.
+
+    Not built directly: a pipeline makes one for a streaming entry, :meth:`of` makes one from
+    any iterable (a cached or synthetic answer), and the wrapping methods make one around
+    another. ``chunks`` counts the chunks delivered so far; ``outcome`` is ``None`` while the
+    stream is open.
+    """
+
+    __slots__ = ("__weakref__", "_now", "chunks", "ended_at", "error", "outcome", "request_id",
+                 "target")
+
+    def __init__(
+        self,
+        *,
+        request_id: str | None = None,
+        target: str | None = None,
+        now: Callable[[], float] = _no_clock,
+    ) -> None:
+        self.request_id = request_id
+        self.target = target
+        self._now = now
+        self.chunks = 0
+        self.outcome: StreamOutcome | None = None
+        self.error: ToolwareError | None = None
+        self.ended_at = 0.0
+
+    # -- iteration ---------------------------------------------------------------------------
+
+    def __aiter__(self) -> ResponseStream:
+        return self
+
+    async def __anext__(self) -> Any:  # pragma: no cover - every concrete stream overrides it
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Stop early: end as ``abandoned`` (if still open) and close what this stream wraps,
+        down to the handler's generator. Closing twice, or after the end, does nothing."""
+        if self.outcome is None:
+            self._finish(StreamOutcome.ABANDONED, None)
+        await self._close_inner()
+
+    async def __aenter__(self) -> ResponseStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream has ended (completed, failed or abandoned)."""
+        return self.outcome is not None
+
+    # -- wrapping ----------------------------------------------------------------------------
+
+    def map(self, function: Callable[[Any], Any], *, name: str | None = None) -> ResponseStream:
+        """A stream of ``function(chunk)`` for each chunk."""
+        return _Wrapped(self, mapper=function, name=name or display_name(function))
+
+    def filter(
+        self, predicate: Callable[[Any], object], *, name: str | None = None
+    ) -> ResponseStream:
+        """A stream of the chunks for which ``predicate(chunk)`` is true."""
+        return _Wrapped(self, keep=predicate, name=name or display_name(predicate))
+
+    def take(self, limit: int) -> ResponseStream:
+        """At most ``limit`` chunks; reaching it closes this stream (the producer stops) and the
+        wrapper ends as ``completed``."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"take() needs a whole number of chunks >= 1, got {limit!r}")
+        return _Wrapped(self, limit=limit, name="take")
+
+    def observe(
+        self,
+        *,
+        on_chunk: Callable[[Any], object] | None = None,
+        on_end: Callable[[StreamEnd], object] | None = None,
+        name: str | None = None,
+    ) -> ResponseStream:
+        """The same chunks; ``on_chunk(chunk)`` hears each one as it passes, ``on_end(end)``
+        hears once how the stream ended (also when it is dropped unread). ``on_end`` must not
+        raise (it may run during garbage collection); if it does, the error is logged."""
+        if on_chunk is None and on_end is None:
+            raise ValueError("observe() needs on_chunk=, on_end= or both")
+        label = name or display_name(on_chunk if on_chunk is not None else on_end)
+        return _Wrapped(self, on_chunk=on_chunk, on_end=on_end, name=label)
+
+    def through(
+        self,
+        transform: Callable[[AsyncIterator[Any]], AsyncIterator[Any]],
+        *,
+        name: str | None = None,
+    ) -> ResponseStream:
+        """A stream of what ``transform(chunks)`` yields: any async-generator function taking
+        this stream (batch, window, rate-limit, merge). Closing the result closes both the
+        transform's generator and this stream, whatever the transform does."""
+        return _Through(self, transform, name=name or display_name(transform))
+
+    @classmethod
+    def of(
+        cls,
+        chunks: Iterable[Any] | AsyncIterator[Any],
+        *,
+        request_id: str | None = None,
+        target: str | None = None,
+        now: Callable[[], float] = _no_clock,
+    ) -> ResponseStream:
+        """A stream of ``chunks`` (a list, any iterable, or an async iterator, closed with the
+        stream): for an interceptor that answers with a stream of its own (a cache replaying
+        one, a fallback)."""
+        return _IteratorStream(chunks, request_id=request_id, target=target, now=now)
+
+    # -- for subclasses ----------------------------------------------------------------------
+
+    def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
+        """End this stream (once); wrappers with observers extend it."""
+        self.outcome = outcome
+        self.error = error
+        self.ended_at = self._now()
+
+    async def _close_inner(self) -> None:
+        """Release what the stream reads from (after it ended)."""
+
+    def _dropped(self) -> None:
+        """Garbage collected while open: release what can be released without awaiting."""
+
+    def _bind(self, error: ToolwareError) -> ToolwareError:
+        if error.request_id is None and self.request_id is not None:
+            return error.bind(self.request_id, self.target or "")
+        return error
+
+    def _crashed(self, exc: BaseException, name: str) -> InternalError:
+        logger.error(
+            "stream.wrapper_crashed wrapper=%s target=%s request_id=%s error=%s",
+            name,
+            self.target,
+            self.request_id,
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"wrapper": name, "target": self.target, "request_id": self.request_id},
+        )
+        error = InternalError(
+            f"stream wrapper {name!r} raised {type(exc).__name__} after {self.chunks} chunk(s); "
+            "the traceback is in the 'stream.wrapper_crashed' log record",
+            interceptor=name,
+            request_id=self.request_id,
+            target=self.target,
+        )
+        error.__cause__ = exc
+        return error
+
+    def __del__(self) -> None:
+        # An abandoned stream (dropped unread, or left by a `break`) still ends exactly once,
+        # so observers (statistics) count it, and its producer is released.
+        try:
+            if self.outcome is None:
+                self._finish(StreamOutcome.ABANDONED, None)
+                self._dropped()
+        except AttributeError:  # pragma: no cover - __init__ did not complete
+            pass
+
+    def __repr__(self) -> str:
+        state = "open" if self.outcome is None else self.outcome.value
+        return f"<{type(self).__name__} {self.target!r} {state}, {self.chunks} chunk(s)>"
+
+
+class _Layer(ResponseStream):
+    """A stream that reads another one and owns it."""
+
+    __slots__ = ("_inner", "name")
+
+    def __init__(self, inner: ResponseStream, *, name: str) -> None:
+        if not isinstance(inner, ResponseStream):
+            raise TypeError(
+                f"a stream wrapper needs a ResponseStream, got {type(inner).__name__}; "
+                "use ResponseStream.of(iterable) to make one"
+            )
+        super().__init__(request_id=inner.request_id, target=inner.target, now=inner._now)
+        self._inner = inner
+        self.name = name
+
+    async def _close_inner(self) -> None:
+        await self._inner.aclose()
+
+
+class _Wrapped(_Layer):
+    """map / filter / take / observe: synchronous code per chunk, one await per chunk."""
+
+    __slots__ = ("_keep", "_limit", "_mapper", "_on_chunk", "_on_end")
+
+    def __init__(
+        self,
+        inner: ResponseStream,
+        *,
+        name: str,
+        mapper: Callable[[Any], Any] | None = None,
+        keep: Callable[[Any], object] | None = None,
+        limit: int | None = None,
+        on_chunk: Callable[[Any], object] | None = None,
+        on_end: Callable[[StreamEnd], object] | None = None,
+    ) -> None:
+        for label, function in (
+            ("map", mapper),
+            ("filter", keep),
+            ("on_chunk", on_chunk),
+            ("on_end", on_end),
+        ):
+            if function is not None and not callable(function):
+                raise TypeError(f"{label} takes a function, got {type(function).__name__}")
+        super().__init__(inner, name=name)
+        self._mapper = mapper
+        self._keep = keep
+        self._limit = limit
+        self._on_chunk = on_chunk
+        self._on_end = on_end
+
+    async def __anext__(self) -> Any:
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._inner.__anext__()
+            keep = self._keep
+            if keep is not None:
+                while not keep(chunk):
+                    chunk = await self._inner.__anext__()
+            if self._mapper is not None:
+                chunk = self._mapper(chunk)
+            if self._on_chunk is not None:
+                self._on_chunk(chunk)
+        except StopAsyncIteration:
+            self._finish(StreamOutcome.COMPLETED, None)
+            raise
+        except ToolwareError as error:
+            error = self._bind(error)
+            self._finish(StreamOutcome.FAILED, error)
+            raise error
+        except asyncio.CancelledError:
+            self._finish(StreamOutcome.ABANDONED, None)
+            raise
+        except Exception as exc:
+            # This wrapper's own code failed; the stream it reads is still open.
+            failure = self._crashed(exc, self.name)
+            self._finish(StreamOutcome.FAILED, failure)
+            await self._inner.aclose()
+            raise failure from exc
+        self.chunks += 1
+        if self._limit is not None and self.chunks >= self._limit:
+            # The last chunk wanted: stop the producer now rather than at the next pull.
+            self._finish(StreamOutcome.COMPLETED, None)
+            await self._inner.aclose()
+        return chunk
+
+    def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
+        super()._finish(outcome, error)
+        on_end = self._on_end
+        if on_end is not None:
+            self._on_end = None
+            try:
+                on_end(
+                    StreamEnd(
+                        outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
+                    )
+                )
+            except Exception as exc:
+                logger.error(
+                    "stream.observer_failed observer=%s target=%s error=%s",
+                    self.name,
+                    self.target,
+                    type(exc).__name__,
+                    exc_info=exc,
+                    extra={"observer": self.name, "target": self.target},
+                )
+
+
+class _IteratorStream(ResponseStream):
+    """A stream over a plain iterable or an async iterator."""
+
+    __slots__ = ("_iterator", "_is_async")
+
+    def __init__(
+        self,
+        chunks: Iterable[Any] | AsyncIterator[Any],
+        *,
+        request_id: str | None,
+        target: str | None,
+        now: Callable[[], float],
+    ) -> None:
+        if hasattr(chunks, "__anext__"):
+            self._iterator: Any = chunks
+            self._is_async = True
+        elif isinstance(chunks, Iterable) and not isinstance(chunks, str | bytes):
+            self._iterator = iter(chunks)
+            self._is_async = False
+        else:
+            raise TypeError(
+                f"ResponseStream.of() takes an iterable of chunks or an async iterator, got "
+                f"{type(chunks).__name__}"
+            )
+        super().__init__(request_id=request_id, target=target, now=now)
+
+    async def __anext__(self) -> Any:
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        try:
+            if self._is_async:
+                chunk = await self._iterator.__anext__()
+            else:
+                chunk = next(self._iterator)
+        except (StopAsyncIteration, StopIteration):
+            self._finish(StreamOutcome.COMPLETED, None)
+            raise StopAsyncIteration from None
+        except ToolwareError as error:
+            error = self._bind(error)
+            self._finish(StreamOutcome.FAILED, error)
+            raise error
+        except asyncio.CancelledError:
+            self._finish(StreamOutcome.ABANDONED, None)
+            raise
+        except Exception as exc:
+            failure = self._crashed(exc, display_name(self._iterator))
+            self._finish(StreamOutcome.FAILED, failure)
+            raise failure from exc
+        self.chunks += 1
+        return chunk
+
+    async def _close_inner(self) -> None:
+        close = getattr(self._iterator, "aclose", None) if self._is_async else None
+        if close is not None:
+            await _close_quietly(close, self)
+        elif not self._is_async:
+            sync_close = getattr(self._iterator, "close", None)
+            if sync_close is not None:
+                sync_close()
+
+
+class _Through(_Layer):
+    """A stream of what an async-generator transform of the inner stream yields."""
+
+    __slots__ = ("_transformed",)
+
+    def __init__(
+        self,
+        inner: ResponseStream,
+        transform: Callable[[AsyncIterator[Any]], AsyncIterator[Any]],
+        *,
+        name: str,
+    ) -> None:
+        if not callable(transform):
+            raise TypeError(
+                f"through() takes an async-generator function, got {type(transform).__name__}"
+            )
+        super().__init__(inner, name=name)
+        transformed = transform(inner)
+        if not hasattr(transformed, "__anext__"):
+            raise TypeError(
+                f"through({name}) must return an async iterator (write it as 'async def' with "
+                f"'yield'), got {type(transformed).__name__}"
+            )
+        self._transformed: AsyncIterator[Any] = transformed
+
+    async def __anext__(self) -> Any:
+        if self.outcome is not None:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._transformed.__anext__()
+        except StopAsyncIteration:
+            self._finish(StreamOutcome.COMPLETED, None)
+            await self._inner.aclose()  # the transform may have stopped before its input did
+            raise
+        except ToolwareError as error:
+            error = self._bind(error)
+            self._finish(StreamOutcome.FAILED, error)
+            await self._inner.aclose()
+            raise error
+        except asyncio.CancelledError:
+            self._finish(StreamOutcome.ABANDONED, None)
+            raise
+        except Exception as exc:
+            failure = self._crashed(exc, self.name)
+            self._finish(StreamOutcome.FAILED, failure)
+            await self._inner.aclose()
+            raise failure from exc
+        self.chunks += 1
+        return chunk
+
+    async def _close_inner(self) -> None:
+        close = getattr(self._transformed, "aclose", None)
+        if close is not None:
+            await _close_quietly(close, self)
+        await self._inner.aclose()
+
+
+async def _close_quietly(close: Callable[[], Awaitable[object]], stream: ResponseStream) -> None:
+    """Close a generator; what it raises while closing is logged, not raised: the consumer is
+    leaving, and the stream has already ended."""
+    try:
+        await close()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log_close_failed(stream, exc)
+
+
+def log_close_failed(stream: ResponseStream, exc: BaseException) -> None:
+    logger.warning(
+        "stream.close_failed target=%s request_id=%s error=%s: the producer raised while "
+        "being closed; let GeneratorExit through and do not yield from 'finally'",
+        stream.target,
+        stream.request_id,
+        type(exc).__name__,
+        exc_info=exc,
+        extra={"target": stream.target, "request_id": stream.request_id},
+    )

@@ -68,11 +68,13 @@ async def test_ties_keep_the_retriever_order() -> None:
 
 
 async def test_a_generator_result_is_ranked_too() -> None:
-    """A retriever yielding documents (readable once) still gets ranked, not emptied."""
+    """A retriever returning a generator (readable once) still gets ranked, not emptied.
+
+    (A retriever that is itself a generator function streams instead: test_rag_streaming.)
+    """
 
     def generate(query: str, k: int) -> Iterator[Document]:
-        yield doc("x", 0.2)
-        yield doc("y", 0.8)
+        return iter([doc("x", 0.2), doc("y", 0.8)])
 
     registry = LocalRegistry()
     registry.retriever(generate, max_k=5)

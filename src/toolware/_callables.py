@@ -18,6 +18,8 @@ __all__ = [
     "check_arity",
     "display_name",
     "is_async_callable",
+    "is_async_generator_callable",
+    "is_generator_callable",
     "signature_source",
 ]
 
@@ -70,6 +72,36 @@ def is_async_callable(obj: Callable[..., Any]) -> bool:
         inspect.iscoroutinefunction(candidate)
         for candidate in (obj, source, inspect.unwrap(source))
     )
+
+
+def is_async_generator_callable(obj: Callable[..., Any]) -> bool:
+    """Whether calling ``obj`` returns an async generator (functions, methods, partials,
+    objects, and ``functools.wraps`` wrappers around an ``async def`` that yields)."""
+    return _code_kind(obj) == "async generator"
+
+
+def is_generator_callable(obj: Callable[..., Any]) -> bool:
+    """Whether calling ``obj`` returns a sync generator (same shapes as
+    :func:`is_async_generator_callable`); calling it runs none of the body."""
+    return _code_kind(obj) == "generator"
+
+
+def _code_kind(obj: Callable[..., Any]) -> str | None:
+    """What the outermost function with a telling code flag makes when called.
+
+    The outermost wins: an ``async def`` wrapper that collects a generator's chunks returns
+    a coroutine, whatever it wraps; a plain ``functools.wraps`` wrapper says nothing itself
+    (it returns what the wrapped function returns), so the wrapped one decides.
+    """
+    source = signature_source(obj)
+    for candidate in (obj, source, inspect.unwrap(source)):
+        if inspect.iscoroutinefunction(candidate):
+            return "coroutine"
+        if inspect.isasyncgenfunction(candidate):
+            return "async generator"
+        if inspect.isgeneratorfunction(candidate):
+            return "generator"
+    return None
 
 
 def check_arity(obj: object, arity: int, what: str, example: str, *, classes: bool = False) -> None:

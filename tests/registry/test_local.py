@@ -1,6 +1,5 @@
 """Tests for toolware.registry.local: decorators, descriptions, lazy entries and lookups."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pydantic
@@ -229,17 +228,6 @@ def test_non_json_default_still_applies_but_is_not_published() -> None:
     properties = registry.resolve(Kind.TOOL, "f").description.args_schema["properties"]
     assert "default" not in properties["x"]
     assert registry.resolve(Kind.TOOL, "f").function() is True
-
-
-def test_async_generator_is_refused() -> None:
-    """Streaming handlers are not supported; registering one says so."""
-    registry = LocalRegistry()
-
-    async def stream() -> AsyncIterator[int]:
-        yield 1
-
-    with pytest.raises(RegistrationError, match="async generator"):
-        registry.tool(stream)
 
 
 def test_positional_only_parameter_is_refused() -> None:

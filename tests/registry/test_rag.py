@@ -1,6 +1,7 @@
 """Tests for toolware.registry.rag: ranking, the bounds of k and result checking."""
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from toolware import (
     ToolFailedError,
     default_pipeline,
 )
+from toolware.errors import InvalidRequestError
+from toolware.registry import Entry
 from toolware.registry.rag import rank
 
 
@@ -68,11 +71,13 @@ async def test_ties_keep_the_retriever_order() -> None:
 
 
 async def test_a_generator_result_is_ranked_too() -> None:
-    """A retriever yielding documents (readable once) still gets ranked, not emptied."""
+    """A retriever returning a generator (readable once) still gets ranked, not emptied.
+
+    (A retriever that is itself a generator function streams instead: see below.)
+    """
 
     def generate(query: str, k: int) -> Iterator[Document]:
-        yield doc("x", 0.2)
-        yield doc("y", 0.8)
+        return iter([doc("x", 0.2), doc("y", 0.8)])
 
     registry = LocalRegistry()
     registry.retriever(generate, max_k=5)
@@ -164,3 +169,150 @@ async def test_k_is_checked_even_without_the_validation_interceptor(k: Any) -> N
     assert response.error.category is ErrorCategory.INVALID_REQUEST
     assert [f.field for f in response.error.fields] == ["k"]  # type: ignore[attr-defined]
     assert retriever.asked == []
+
+
+# -- streaming retrievers --------------------------------------------------------------------
+
+
+class Source:
+    """Yields the given documents (sync and async), recording how far it got and its close."""
+
+    def __init__(self, documents: list[Any]) -> None:
+        self.documents = documents
+        self.produced = 0
+        self.closed = False
+        self.asked: list[int] = []
+
+    def generate(self, query: str, k: int) -> Iterator[Any]:
+        self.asked.append(k)
+        try:
+            for document in self.documents:
+                self.produced += 1
+                yield document
+        finally:
+            self.closed = True
+
+    async def agenerate(self, query: str, k: int) -> AsyncIterator[Any]:
+        self.asked.append(k)
+        try:
+            for document in self.documents:
+                self.produced += 1
+                yield document
+        finally:
+            self.closed = True
+
+
+def rag_entry(retriever: Any, *, default_k: int = 2, max_k: int = 4) -> Entry:
+    registry = LocalRegistry()
+    registry.retriever(retriever, name="docs", default_k=default_k, max_k=max_k)
+    return registry.resolve(Kind.RAG, "docs")
+
+
+async def collect(stream: Any) -> list[Any]:
+    return [chunk async for chunk in stream]
+
+
+UNSORTED = [doc("low", 0.1), doc("high", 0.9), doc("mid", 0.5), doc("top", 1.0)]
+
+
+async def test_async_streaming_retriever_yields_in_its_own_order_up_to_k() -> None:
+    source = Source(UNSORTED)
+    entry = rag_entry(source.agenerate)
+    assert (entry.streaming, entry.is_async) == (True, True)
+    assert [d.id for d in await collect(entry.function(query="q", k=3))] == ["low", "high", "mid"]
+    assert source.asked == [3]
+    assert source.produced == 3  # the fourth was never asked for
+    assert source.closed is True
+
+
+def test_sync_streaming_retriever_yields_in_its_own_order_up_to_k() -> None:
+    source = Source(UNSORTED)
+    entry = rag_entry(source.generate)
+    assert (entry.streaming, entry.is_async) == (True, False)
+    assert [d.id for d in entry.function(query="q", k=2)] == ["low", "high"]
+    assert source.produced == 2
+    assert source.closed is True
+
+
+def test_calling_a_streaming_retriever_runs_nothing_until_stepped() -> None:
+    source = Source(UNSORTED)
+    stream = rag_entry(source.generate).function(query="q")
+    assert source.asked == []
+    assert next(stream) == UNSORTED[0]
+    assert source.asked == [2]  # default_k
+
+
+async def test_a_short_stream_ends_with_the_source() -> None:
+    source = Source(UNSORTED[:1])
+    assert await collect(rag_entry(source.agenerate).function(query="q", k=4)) == UNSORTED[:1]
+    assert source.closed is True
+    assert list(rag_entry(Source(UNSORTED[:1]).generate).function(query="q", k=4)) == [UNSORTED[0]]
+
+
+async def test_closing_the_stream_early_runs_the_source_finally() -> None:
+    async_source, sync_source = Source(UNSORTED), Source(UNSORTED)
+    async_stream = rag_entry(async_source.agenerate).function(query="q", k=4)
+    assert await anext(async_stream) == UNSORTED[0]
+    await async_stream.aclose()
+    assert (async_source.produced, async_source.closed) == (1, True)
+    sync_stream = rag_entry(sync_source.generate).function(query="q", k=4)
+    assert next(sync_stream) == UNSORTED[0]
+    sync_stream.close()
+    assert (sync_source.produced, sync_source.closed) == (1, True)
+
+
+async def test_a_non_document_chunk_is_refused_and_the_source_closed() -> None:
+    async_source = Source([doc("a", 1.0), {"id": "b"}])
+    async_stream = rag_entry(async_source.agenerate).function(query="q", k=4)
+    assert await anext(async_stream) == doc("a", 1.0)
+    with pytest.raises(TypeError) as caught:
+        await anext(async_stream)
+    assert str(caught.value) == "a retriever yielded dict; yield toolware.Document objects"
+    assert async_source.closed is True
+    sync_source = Source(["text"])
+    with pytest.raises(TypeError, match=r"a retriever yielded str; yield toolware\.Document"):
+        list(rag_entry(sync_source.generate).function(query="q"))
+    assert sync_source.closed is True
+
+
+@pytest.mark.parametrize(("query", "k", "bad"), [("", 2, "query"), ("q", 5, "k"), ("q", 0, "k")])
+async def test_streaming_retriever_checks_query_and_k_when_first_stepped(
+    query: str, k: int, bad: str
+) -> None:
+    async_source, sync_source = Source(UNSORTED), Source(UNSORTED)
+    with pytest.raises(InvalidRequestError) as caught:
+        await anext(rag_entry(async_source.agenerate).function(query=query, k=k))
+    assert [f.field for f in caught.value.fields] == [bad]
+    with pytest.raises(InvalidRequestError):
+        next(rag_entry(sync_source.generate).function(query=query, k=k))
+    assert async_source.asked == sync_source.asked == []
+
+
+def test_streaming_retriever_schemas() -> None:
+    class Stream:
+        """Search the docs."""
+
+        async def retrieve(self, query: str, k: int) -> AsyncIterator[Document]:
+            yield doc("a", 1.0)
+
+    description = rag_entry(Stream(), max_k=4).description
+    assert description.streaming is True
+    assert description.description == "Search the docs."
+    assert description.chunk_schema["title"] == "Document"
+    assert set(description.chunk_schema["properties"]) == {
+        field.name for field in dataclasses.fields(Document)
+    }
+    assert description.result_schema == {"type": "array", "items": description.chunk_schema}
+    k_schema = description.args_schema["properties"]["k"]
+    assert (k_schema["minimum"], k_schema["maximum"], k_schema["default"]) == (1, 4, 2)
+    assert description.args_schema["required"] == ["query"]
+
+
+def test_streaming_retriever_check_result_checks_each_document() -> None:
+    registry = LocalRegistry()
+    registry.retriever(Source(UNSORTED).generate, name="docs", check_result=True)
+    validator = registry.resolve(Kind.RAG, "docs").result_validator
+    assert validator is not None
+    assert validator(UNSORTED[0]) == UNSORTED[0]
+    with pytest.raises(ToolFailedError, match="'docs' yielded None"):
+        validator(None)

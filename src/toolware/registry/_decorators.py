@@ -35,6 +35,9 @@ class RegistrationDecorators:
         timeout: float | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
         check_result: bool = False,
+        first_chunk_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        read_ahead: int = 0,
     ) -> F: ...
     @overload
     def tool(
@@ -48,6 +51,9 @@ class RegistrationDecorators:
         timeout: float | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
         check_result: bool = False,
+        first_chunk_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        read_ahead: int = 0,
     ) -> Callable[[F], F]: ...
     def tool(  # type: ignore[misc] # options are checked by EntryOptions
         self, function: F | None = None, /, **options: Any
@@ -57,6 +63,12 @@ class RegistrationDecorators:
         Usable bare (``@registry.tool``), with options (``@registry.tool(idempotent=True)``) or
         as a call (``registry.tool(function, idempotent=True)``). ``check_result=True``
         checks each result against the declared return type (``Entry.result_validator``).
+
+        A generator function (``async def`` or ``def`` that yields) is a streaming tool,
+        annotated ``-> AsyncIterator[T]`` / ``-> Iterator[T]`` with the type of one chunk
+        (:mod:`toolware.registry._streams`); ``check_result=True`` then checks each chunk.
+        ``first_chunk_timeout``, ``idle_timeout`` (seconds) and ``read_ahead`` (chunks
+        fetched ahead of the consumer, 0 to 1024) apply to streaming tools only.
         """
 
         def register(fn: F) -> F:
@@ -80,7 +92,9 @@ class RegistrationDecorators:
         Each public method defined in the class becomes an action, addressed ``name.action``
         (``notes.add``). ``include=[...]`` names the actions exactly, ``exclude=[...]`` drops
         some, ``inherited=True`` adds the methods of its bases (see
-        :mod:`toolware.registry.plugins` for the rule).
+        :mod:`toolware.registry.plugins` for the rule). A generator method is a streaming
+        action; the streaming options (``first_chunk_timeout``, ``idle_timeout``,
+        ``read_ahead``) apply to the plugin's streaming actions and are refused if it has none.
         """
         options.update(include=include, exclude=exclude, inherited=inherited)
 
@@ -93,7 +107,12 @@ class RegistrationDecorators:
     def retriever(
         self, source: Any = None, /, *, default_k: int = 5, max_k: int = 50, **options: Any
     ) -> Any:
-        """Register a :class:`Retriever` object or a ``(query, k)`` function as a RAG entry."""
+        """Register a :class:`Retriever` object or a ``(query, k)`` function as a RAG entry.
+
+        A ``retrieve`` (or function) that yields documents is a streaming retriever: its
+        documents are checked and cut to ``k`` but not sorted (:mod:`toolware.registry.rag`);
+        the streaming options apply to it as to a streaming tool.
+        """
 
         def register(obj: Any) -> Any:
             self.add(obj, kind=Kind.RAG, default_k=default_k, max_k=max_k, **options)

@@ -2,17 +2,31 @@
 
 Pure functions of the object and its options: they touch no registry state, so a registry can
 build entries outside its lock and install them in one step.
+
+Generator functions become streaming entries (:mod:`toolware.registry._streams`). The
+streaming-only options (``first_chunk_timeout``, ``idle_timeout``, ``read_ahead``) are refused
+on an entry that does not stream; given to a plugin, they apply to its streaming actions and
+are refused only if it has none (a plugin's options are shared by all its actions).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from toolware._callables import is_async_generator_callable
 from toolware.context import Kind
 from toolware.errors import RegistrationError
 from toolware.registry._options import EntryOptions, name_of
+from toolware.registry._streams import (
+    chunk_annotation,
+    is_streaming,
+    refuse_stream_options,
+    stream_options_given,
+    stream_schemas,
+    without_stream_options,
+)
 from toolware.registry.base import Entry, EntryDescription
 from toolware.registry.names import check_name, qualified_name
 from toolware.registry.plugins import PluginOptions, plugin_actions
@@ -37,9 +51,19 @@ def build_entries(
 ) -> list[Entry]:
     """The entries ``obj`` registers as ``kind`` (several for a plugin, one otherwise)."""
     if kind is Kind.PLUGIN:
+        actions = list(plugin_actions(obj, options, plugin))
+        if stream_options_given(options) and not any(is_streaming(a[2]) for a in actions):
+            refuse_stream_options(options, f"plugin {actions[0][0]!r} has no streaming action")
         return [
-            make_entry(method, Kind.PLUGIN, name, action, action_options, None)
-            for name, action, method, action_options in plugin_actions(obj, options, plugin)
+            make_entry(
+                method,
+                Kind.PLUGIN,
+                name,
+                action,
+                action_options if is_streaming(method) else without_stream_options(action_options),
+                None,
+            )
+            for name, action, method, action_options in actions
         ]
     if kind is Kind.RAG:
         if not 1 <= default_k <= max_k:
@@ -65,35 +89,51 @@ def make_entry(
     is_async: bool | None,
 ) -> Entry:
     """One entry: the handler's schemas and validator, described with ``options``."""
-    if inspect.isasyncgenfunction(function):
-        raise RegistrationError(
-            f"{name!r} is an async generator; streaming handlers are not supported yet, "
-            "return a list instead"
-        )
     if inspect.isclass(function):
         raise RegistrationError(f"{name!r} is a class; register classes with registry.plugin(...)")
     if not callable(function):
         raise RegistrationError(f"{name!r} is not callable: {type(function).__name__}")
     target = qualified_name(name, action)
-    signature = inspect_signature(function, target)
+    streaming = is_streaming(function)
+    if streaming:
+        is_async = is_async_generator_callable(function)
+    else:
+        refuse_stream_options(options, f"{target!r} is not one")
+    signature = inspect_signature(function, target, streaming=streaming)
+    result_schema: Mapping[str, Any] = signature.result_schema
+    chunk_schema: Mapping[str, Any] = {}
+    declared = signature.declared_return
+    if streaming:
+        declared = chunk_annotation(declared, target, is_async=bool(is_async))
+        chunk_schema, result_schema = stream_schemas(declared, target)
     result_validator = None
     if options.check_result:
-        if not signature.declared_return:
-            raise RegistrationError(
-                f"check_result=True needs a declared return type: annotate {target!r} with '-> T'"
+        if not declared:
+            declared_what, form = (
+                ("chunk type", "AsyncIterator[T]" if is_async else "Iterator[T]")
+                if streaming
+                else ("return type", "T")
             )
-        result_validator = result_checker(signature.declared_return[0], target)
+            raise RegistrationError(
+                f"check_result=True needs a declared {declared_what}: annotate {target!r} "
+                f"with '-> {form}'"
+            )
+        result_validator = result_checker(declared[0], target, chunk=streaming)
     description = EntryDescription(
         name=name,
         kind=kind,
         action=action,
         description=options.description or signature.description,
         args_schema=signature.args_schema,
-        result_schema=signature.result_schema,
+        result_schema=result_schema,
         tags=options.tags,
         version=options.version,
         idempotent=options.idempotent,
         timeout=options.timeout,
+        streaming=streaming,
+        chunk_schema=chunk_schema,
+        first_chunk_timeout=options.first_chunk_timeout,
+        idle_timeout=options.idle_timeout,
     )
     return Entry(
         description=description,
@@ -103,4 +143,6 @@ def make_entry(
         context_parameter=signature.context_parameter,
         retryable_on=options.retryable_on,
         result_validator=result_validator,
+        streaming=streaming,
+        read_ahead=options.read_ahead,
     )

@@ -38,7 +38,12 @@ class LazyRecord(msgspec.Struct, frozen=True, kw_only=True):
     plugin: PluginOptions
 
     def describe(self, kind: Kind, name: str) -> EntryDescription:
-        """The description known without importing (``loaded=False``, no schemas)."""
+        """The description known without importing (``loaded=False``, no schemas).
+
+        The streaming options are carried, but ``streaming`` is ``False`` and
+        ``chunk_schema`` empty until the import: only the imported object says whether it is
+        a generator function (a non-streaming one given those options fails to load).
+        """
         options = self.options
         return EntryDescription(
             name=name,
@@ -48,6 +53,8 @@ class LazyRecord(msgspec.Struct, frozen=True, kw_only=True):
             version=options.version,
             idempotent=options.idempotent,
             timeout=options.timeout,
+            first_chunk_timeout=options.first_chunk_timeout,
+            idle_timeout=options.idle_timeout,
             loaded=False,
         )
 

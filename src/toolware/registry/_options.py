@@ -11,11 +11,29 @@ import msgspec
 
 from toolware.errors import RegistrationError
 
-__all__ = ["EntryOptions", "import_object", "name_of", "snake", "split_path"]
+__all__ = [
+    "MAX_READ_AHEAD",
+    "STREAM_OPTIONS",
+    "EntryOptions",
+    "import_object",
+    "name_of",
+    "snake",
+    "split_path",
+]
+
+# A read-ahead buffer holds chunks in memory; past this a slow consumer is a leak, not a buffer.
+MAX_READ_AHEAD = 1024
+# The options that only mean something for a streaming entry (a generator function).
+STREAM_OPTIONS = ("first_chunk_timeout", "idle_timeout", "read_ahead")
 
 
 class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
-    """Registration options shared by tools, plugins and retrievers."""
+    """Registration options shared by tools, plugins and retrievers.
+
+    ``first_chunk_timeout``, ``idle_timeout`` and ``read_ahead`` apply to streaming entries
+    only (see :class:`~toolware.registry.base.EntryDescription` and
+    :class:`~toolware.registry.base.Entry`); registration refuses them on any other entry.
+    """
 
     name: str | None = None
     description: str | None = None
@@ -25,6 +43,9 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float | None = None
     retryable_on: tuple[type[BaseException], ...] = ()
     check_result: bool = False
+    first_chunk_timeout: float | None = None
+    idle_timeout: float | None = None
+    read_ahead: int = 0
 
     def __post_init__(self) -> None:
         # msgspec does not check types at construction, and a wrong type here would be stored
@@ -40,13 +61,20 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not isinstance(self.version, str):
             raise RegistrationError(f"version must be a string such as '1.2', got {self.version!r}")
-        if self.timeout is not None and (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, int | float)
-            or not (math.isfinite(self.timeout) and self.timeout > 0)
+        for field, seconds in (
+            ("timeout", self.timeout),
+            ("first_chunk_timeout", self.first_chunk_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ):
+            _check_seconds(field, seconds)
+        if (
+            isinstance(self.read_ahead, bool)
+            or not isinstance(self.read_ahead, int)
+            or not 0 <= self.read_ahead <= MAX_READ_AHEAD
         ):
             raise RegistrationError(
-                f"timeout must be a finite number of seconds > 0, or None, got {self.timeout!r}"
+                f"read_ahead must be a whole number of chunks from 0 to {MAX_READ_AHEAD} "
+                f"(0: fetch only when asked), got {self.read_ahead!r}"
             )
         if not isinstance(self.retryable_on, tuple):
             raise RegistrationError(
@@ -58,6 +86,17 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise RegistrationError(
                     f"retryable_on takes exception classes, got {cls!r}; e.g. (ConnectionError,)"
                 )
+
+
+def _check_seconds(field: str, seconds: object) -> None:
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not (math.isfinite(seconds) and seconds > 0)
+    ):
+        raise RegistrationError(
+            f"{field} must be a finite number of seconds > 0, or None, got {seconds!r}"
+        )
 
 
 def split_path(path: str) -> tuple[str, str]:

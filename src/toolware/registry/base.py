@@ -49,6 +49,8 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     ``chunk_schema`` is the JSON Schema of one chunk, ``result_schema`` that of the list
     ``response.collect()`` gives. ``first_chunk_timeout`` bounds the wait for the first chunk
     and ``idle_timeout`` the wait for each later one (``None``: only the call's deadline).
+    A lazy entry not loaded yet carries its streaming options but says ``streaming=False``:
+    only the import tells whether its object is a generator function.
     """
 
     name: str

@@ -4,17 +4,34 @@ A retriever is any object with a ``retrieve(query, k)`` method (sync or async) r
 :class:`Document` objects, or a plain function with that signature. The registry wraps it so
 every call validates ``k``, and every result is ranked by descending score and cut to ``k``,
 whatever the retriever returned: callers can rely on the order.
+
+A *streaming* retriever is one whose ``retrieve`` (or function) is a generator function,
+async or sync, yielding documents. Its wrapper is a generator of the same kind, with the same
+``(query, k)`` signature: it checks ``query`` and ``k`` when first stepped (calling it runs
+nothing), checks that each chunk is a :class:`Document`, and stops after ``k`` of them,
+closing the retriever's generator so its ``finally`` runs. A stream cannot be sorted: the
+documents arrive in the retriever's own order, and yielding the best first is its job.
 """
 
 # No `from __future__ import annotations`: the generated functions below use local aliases
 # in their annotations, which pydantic must be able to evaluate.
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing, closing
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, runtime_checkable
 
 import pydantic
 
+from toolware._callables import is_async_generator_callable, is_generator_callable
 from toolware.errors import FieldError, InvalidRequestError
 
 __all__ = ["Document", "Retriever", "rank", "retriever_function"]
@@ -32,11 +49,17 @@ class Document:
 
 @runtime_checkable
 class Retriever(Protocol):
-    """``retrieve(query, k)`` returns up to ``k`` documents, best first (may be async)."""
+    """``retrieve(query, k)`` returns up to ``k`` documents, best first (may be async), or
+    yields them (an async or sync generator: a streaming retriever)."""
 
     def retrieve(
         self, query: str, k: int
-    ) -> Sequence[Document] | Awaitable[Sequence[Document]]: ...
+    ) -> (
+        Sequence[Document]
+        | Awaitable[Sequence[Document]]
+        | Iterator[Document]
+        | AsyncIterator[Document]
+    ): ...
 
 
 def rank(documents: Iterable[Document], k: int) -> list[Document]:
@@ -47,11 +70,17 @@ def rank(documents: Iterable[Document], k: int) -> list[Document]:
         )
     documents = list(documents)  # a generator can be read only once: validate, then sort
     for document in documents:
-        if not isinstance(document, Document):
-            raise TypeError(
-                f"a retriever returned {type(document).__name__}; return toolware.Document objects"
-            )
+        _document(document, "returned")
     return sorted(documents, key=lambda d: -d.score)[:k]
+
+
+def _document(value: object, verb: str) -> Document:
+    if not isinstance(value, Document):
+        fix = "return" if verb == "returned" else "yield"
+        raise TypeError(
+            f"a retriever {verb} {type(value).__name__}; {fix} toolware.Document objects"
+        )
+    return value
 
 
 def retriever_function(
@@ -61,19 +90,47 @@ def retriever_function(
 
     The generated signature carries the bounds of ``k`` so the schema publishes them, and the
     function checks them itself too: a pipeline without the validation interceptor must not
-    hand a retriever ``k=-1`` or ``k=10**6``.
+    hand a retriever ``k=-1`` or ``k=10**6``. For a streaming ``source`` the function is a
+    generator of the same kind (see the module docstring).
     """
-    method = source.retrieve if isinstance(source, Retriever) else source
+    # Any: the shapes told apart below are exactly what the protocol's union leaves open.
+    method: Callable[..., Any] = source.retrieve if isinstance(source, Retriever) else source
     KType = Annotated[int, pydantic.Field(ge=1, le=max_k, description="how many documents")]
     QType = Annotated[str, pydantic.Field(min_length=1, description="what to search for")]
 
-    if inspect.iscoroutinefunction(method):
+    if is_async_generator_callable(method):
+
+        async def stream_async(query: QType, k: KType = default_k) -> AsyncIterator[Document]:
+            _check(query, k, max_k)
+            async with aclosing(method(query, k)) as documents:
+                sent = 0
+                async for document in documents:
+                    yield _document(document, "yielded")
+                    sent += 1
+                    if sent == k:
+                        return  # not one more from the source: it may be costly
+
+        function: Callable[..., Any] = stream_async
+        is_async = True
+    elif is_generator_callable(method):
+
+        def stream(query: QType, k: KType = default_k) -> Iterator[Document]:
+            _check(query, k, max_k)
+            with closing(method(query, k)) as documents:
+                for sent, document in enumerate(documents, 1):
+                    yield _document(document, "yielded")
+                    if sent == k:
+                        return
+
+        function = stream
+        is_async = False
+    elif inspect.iscoroutinefunction(method):
 
         async def retrieve_async(query: QType, k: KType = default_k) -> list[Document]:
             _check(query, k, max_k)
             return rank(await method(query, k), k)
 
-        function: Callable[..., Any] = retrieve_async
+        function = retrieve_async
         is_async = True
     else:
 

@@ -7,6 +7,10 @@ it as input (``"3"`` for ``int`` comes back as ``3``, which is what the caller t
 what the type cannot accept (``None`` for ``int``) is a ``tool_failed`` error: the tool broke
 its own contract. The message names the value's type, never the value (it may be large or
 secret).
+
+For a streaming entry the check is built with ``chunk=True`` from the declared chunk type
+(``T`` of ``-> AsyncIterator[T]``) and checks one chunk: the router calls it on each chunk, and
+the message says what the tool *yielded*.
 """
 
 from __future__ import annotations
@@ -28,15 +32,19 @@ def type_label(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def result_checker(annotation: Any, target: str) -> Callable[[Any], Any]:
+def result_checker(annotation: Any, target: str, *, chunk: bool = False) -> Callable[[Any], Any]:
     """A function returning a valid result (converted as needed) or raising
     :class:`~toolware.errors.ToolFailedError`; refuses at registration a type pydantic
-    cannot check."""
+    cannot check. ``chunk=True``: ``annotation`` is a stream's chunk type, and the function
+    checks one chunk."""
+    declared, verb, what = (
+        ("chunk type", "yielded", "yield") if chunk else ("return type", "returned", "return")
+    )
     try:
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
     except (pydantic.PydanticUserError, pydantic.errors.PydanticSchemaGenerationError) as exc:
         raise RegistrationError(
-            f"check_result=True cannot check {target!r}'s return type {type_label(annotation)} "
+            f"check_result=True cannot check {target!r}'s {declared} {type_label(annotation)} "
             f"({type(exc).__name__}); use a type pydantic can validate, or leave check_result off"
         ) from exc
     expected = type_label(annotation)
@@ -49,9 +57,8 @@ def result_checker(annotation: Any, target: str) -> Callable[[Any], Any]:
             returned = "None" if value is None else f"a {type(value).__name__}"
             where = _first_location(exc)
             raise ToolFailedError(
-                f"{target!r} returned {returned}{where}, but its declared return type is "
-                f"{expected}",
-                hint="fix the tool to return what it declares, or correct its return annotation",
+                f"{target!r} {verb} {returned}{where}, but its declared {declared} is {expected}",
+                hint=f"fix the tool to {what} what it declares, or correct its return annotation",
             ) from None  # the pydantic error quotes the value; keep it out of the chain
 
     return check_result

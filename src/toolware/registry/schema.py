@@ -25,7 +25,7 @@ from toolware.errors import RegistrationError
 from toolware.registry._validator import PydanticValidator
 from toolware.registry.docstrings import parameter_docs, summary
 
-__all__ = ["Signature", "inspect_signature", "is_async_callable"]
+__all__ = ["Signature", "inspect_signature", "is_async_callable", "type_schema"]
 
 
 class Signature(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,8 +40,15 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
     declared_return: tuple[Any, ...] = ()
 
 
-def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
-    """Build the validator and schemas for ``function`` (a function or bound method)."""
+def inspect_signature(
+    function: Callable[..., Any], target: str, *, streaming: bool = False
+) -> Signature:
+    """Build the validator and schemas for ``function`` (a function or bound method).
+
+    ``streaming``: ``function`` is a generator function, whose return annotation is an
+    iterator type, not a result; ``result_schema`` is left empty for the caller to build from
+    the chunk type (:mod:`toolware.registry._streams`).
+    """
     try:
         hints = typing.get_type_hints(signature_source(function), include_extras=True)
     except Exception as exc:
@@ -91,13 +98,8 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
     doc = _doc_of(function)
     _add_descriptions(args_schema, parameter_docs(doc))
     result_schema: dict[str, Any] = {}
-    if "return" in hints and hints["return"] is not type(None):
-        try:
-            result_schema = pydantic.TypeAdapter(hints["return"]).json_schema()
-        except pydantic.errors.PydanticSchemaGenerationError:
-            result_schema = {}  # an opaque Python type: callers get no result schema
-        except pydantic.PydanticUserError as exc:  # e.g. typing.TypedDict before Python 3.12
-            raise RegistrationError(f"cannot build a result schema for {target!r}: {exc}") from exc
+    if "return" in hints and hints["return"] is not type(None) and not streaming:
+        result_schema = type_schema(hints["return"], target, "result")
     return Signature(
         validator=PydanticValidator(adapter, args_schema, target),
         args_schema=args_schema,
@@ -106,6 +108,17 @@ def inspect_signature(function: Callable[..., Any], target: str) -> Signature:
         description=summary(doc),
         declared_return=(hints["return"],) if "return" in hints else (),
     )
+
+
+def type_schema(annotation: Any, target: str, what: str) -> dict[str, Any]:
+    """The JSON Schema of ``annotation`` (``what``: "result", "chunk"), ``{}`` for an opaque
+    Python type; a type pydantic refuses outright is a :class:`RegistrationError`."""
+    try:
+        return pydantic.TypeAdapter(annotation).json_schema()
+    except pydantic.errors.PydanticSchemaGenerationError:
+        return {}  # an opaque Python type: callers get no schema for it
+    except pydantic.PydanticUserError as exc:  # e.g. typing.TypedDict before Python 3.12
+        raise RegistrationError(f"cannot build a {what} schema for {target!r}: {exc}") from exc
 
 
 def _doc_of(function: Callable[..., Any]) -> str | None:

@@ -187,7 +187,7 @@ class _Steps:
             if generator is None:
                 function, arguments = self.function, self.arguments
                 self.function = self.arguments = None
-                generator = function(**arguments)  # type: ignore[misc]
+                generator = function(**arguments)  # type: ignore[misc,arg-type]
                 if not hasattr(generator, "__next__"):
                     raise TypeError(
                         f"{self.name!r} is registered as a generator but its call returned "

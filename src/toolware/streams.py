@@ -84,8 +84,16 @@ class ResponseStream:
     stream is open.
     """
 
-    __slots__ = ("__weakref__", "_now", "chunks", "ended_at", "error", "outcome", "request_id",
-                 "target")
+    __slots__ = (
+        "__weakref__",
+        "_now",
+        "chunks",
+        "ended_at",
+        "error",
+        "outcome",
+        "request_id",
+        "target",
+    )
 
     def __init__(
         self,
@@ -352,7 +360,7 @@ class _Wrapped(_Layer):
 class _IteratorStream(ResponseStream):
     """A stream over a plain iterable or an async iterator."""
 
-    __slots__ = ("_iterator", "_is_async")
+    __slots__ = ("_is_async", "_iterator")
 
     def __init__(
         self,

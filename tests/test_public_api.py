@@ -44,6 +44,8 @@ TOOLWARE_ALL = [
     "RegistryCollisionError",
     "RequestContext",
     "ResponseContext",
+    "ResponseStream",
+    "ResultTooLargeError",
     "Retriever",
     "Router",
     "SetupError",
@@ -52,6 +54,8 @@ TOOLWARE_ALL = [
     "StatsInterceptor",
     "StatsRecorder",
     "StatsSnapshot",
+    "StreamEnd",
+    "StreamOutcome",
     "SystemClock",
     "TargetStats",
     "TimeoutInterceptor",
@@ -142,6 +146,8 @@ def test_package_is_typed() -> None:
         "toolware.testing",
         "toolware.types",
         "toolware._attribution",
+        "toolware.streams",
+        "toolware._stream_sources",
     ],
 )
 def test_core_module_all_names_exist(module_name: str) -> None:

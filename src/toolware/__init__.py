@@ -26,6 +26,7 @@ from toolware.errors import (
     RateLimitedError,
     RegistrationError,
     RegistryCollisionError,
+    ResultTooLargeError,
     SetupError,
     ToolFailedError,
     ToolwareError,
@@ -47,6 +48,7 @@ from toolware.registry import (
 )
 from toolware.router import Router
 from toolware.stats import StatsRecorder, StatsSnapshot, TargetStats
+from toolware.streams import ResponseStream, StreamEnd, StreamOutcome
 from toolware.types import CallNext, ClockUser, Closable, Handler, Interceptor, Named
 
 __version__ = "0.1.0"
@@ -86,6 +88,8 @@ __all__ = [
     "RegistryCollisionError",
     "RequestContext",
     "ResponseContext",
+    "ResponseStream",
+    "ResultTooLargeError",
     "Retriever",
     "Router",
     "SetupError",
@@ -94,6 +98,8 @@ __all__ = [
     "StatsInterceptor",
     "StatsRecorder",
     "StatsSnapshot",
+    "StreamEnd",
+    "StreamOutcome",
     "SystemClock",
     "TargetStats",
     "TimeoutInterceptor",

@@ -247,6 +247,8 @@ class TimeoutInterceptor:
                 await response.stream.aclose()
             return self._expired(request, expiry, retryable, now, first=waiting_for_first)
         if response.stream is not None:
+            if idle is None:  # a stream from a handler with no streaming entry: our own limit
+                idle = self.idle_timeout
             return self._bounded(response, request, watcher, budget, idle, retryable)
         return response
 

@@ -1,0 +1,382 @@
+"""Tests for toolware.streams: the stream contract and the wrapping helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from toolware import (
+    ErrorCategory,
+    InternalError,
+    ResponseStream,
+    StreamEnd,
+    StreamOutcome,
+    ToolFailedError,
+)
+
+
+class Producer:
+    """An async generator source that records what it produced and whether it was closed."""
+
+    def __init__(self, chunks: list[Any], *, fail_after: int | None = None) -> None:
+        self.chunks = chunks
+        self.fail_after = fail_after
+        self.produced: list[Any] = []
+        self.closed = 0
+
+    async def run(self) -> AsyncIterator[Any]:
+        try:
+            for index, chunk in enumerate(self.chunks):
+                if self.fail_after is not None and index == self.fail_after:
+                    raise ToolFailedError("source broke")
+                self.produced.append(chunk)
+                yield chunk
+        finally:
+            self.closed += 1
+
+    def stream(self) -> ResponseStream:
+        return ResponseStream.of(self.run(), request_id="r1", target="src")
+
+
+async def read(stream: ResponseStream) -> list[Any]:
+    return [chunk async for chunk in stream]
+
+
+async def test_of_a_list_yields_its_chunks_and_completes() -> None:
+    """A stream over a list gives each item in order, then ends completed."""
+    stream = ResponseStream.of([1, 2, 3], request_id="r", target="t")
+    assert await read(stream) == [1, 2, 3]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert stream.chunks == 3
+    assert stream.done
+    assert await read(stream) == []  # ended: iterating again gives nothing
+
+
+async def test_of_refuses_what_is_not_iterable() -> None:
+    """Strings, bytes and non-iterables are refused with a message naming the type."""
+    for bad in ("text", b"bytes", 3):
+        with pytest.raises(TypeError, match=type(bad).__name__):
+            ResponseStream.of(bad)  # type: ignore[arg-type]
+
+
+async def test_map_filter_take_compose_in_order() -> None:
+    """Wrappers apply in the order they were added."""
+    source = Producer(list(range(10)))
+    stream = source.stream().filter(lambda n: n % 2 == 0).map(lambda n: n * 10).take(3)
+    assert await read(stream) == [0, 20, 40]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    # take() closed the producer at its limit, without pulling a fourth even chunk.
+    assert source.produced == [0, 1, 2, 3, 4]
+    assert source.closed == 1
+
+
+async def test_take_refuses_a_bad_limit() -> None:
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="take"):
+            ResponseStream.of([1]).take(bad)  # type: ignore[arg-type]
+
+
+async def test_take_of_a_shorter_stream_completes_normally() -> None:
+    stream = ResponseStream.of([1, 2]).take(5)
+    assert await read(stream) == [1, 2]
+    assert stream.outcome is StreamOutcome.COMPLETED
+
+
+async def test_observe_hears_each_chunk_and_the_end_once() -> None:
+    """on_chunk hears every chunk delivered; on_end hears once, with the count."""
+    seen: list[Any] = []
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of(["a", "b"], now=lambda: 7.0).observe(
+        on_chunk=seen.append, on_end=ends.append
+    )
+    assert await read(stream) == ["a", "b"]
+    await stream.aclose()  # after the end: nothing more is reported
+    assert seen == ["a", "b"]
+    assert ends == [StreamEnd(outcome=StreamOutcome.COMPLETED, chunks=2, ended_at=7.0)]
+
+
+async def test_observe_needs_a_callback_and_callables() -> None:
+    with pytest.raises(ValueError, match="on_chunk=, on_end="):
+        ResponseStream.of([1]).observe()
+    with pytest.raises(TypeError, match="on_end takes a function"):
+        ResponseStream.of([1]).observe(on_end=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="map takes a function"):
+        ResponseStream.of([1]).map("x")  # type: ignore[arg-type]
+
+
+async def test_a_failure_mid_stream_raises_the_typed_error_bound_to_the_call() -> None:
+    """The error a source raises reaches the consumer typed, with the call's id and target;
+    every layer ends failed, and observers hear the error."""
+    ends: list[StreamEnd] = []
+    source = Producer([1, 2, 3], fail_after=2)
+    stream = source.stream().map(str).observe(on_end=ends.append)
+    received: list[Any] = []
+
+    async def consume() -> None:
+        async for chunk in stream:
+            received.append(chunk)
+
+    with pytest.raises(ToolFailedError) as caught:
+        await consume()
+    assert received == ["1", "2"]
+    error = caught.value
+    assert (error.request_id, error.target, error.category) == ("r1", "src", "tool_failed")
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is error
+    assert [(e.outcome, e.chunks, e.error) for e in ends] == [(StreamOutcome.FAILED, 2, error)]
+    assert source.closed == 1
+    assert await read(stream) == []
+
+
+async def test_a_crashing_wrapper_becomes_internal_and_closes_the_source(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Code in a wrapper that raises is an internal error naming the wrapper; the stream it
+    reads is closed (the producer's finally runs)."""
+
+    def explode(chunk: int) -> int:
+        if chunk == 2:
+            raise KeyError("secret-ish detail")
+        return chunk
+
+    source = Producer([1, 2, 3])
+    stream = source.stream().map(explode, name="redact")
+    with (
+        caplog.at_level(logging.ERROR, logger="toolware.streams"),
+        pytest.raises(InternalError) as caught,
+    ):
+        await read(stream)
+    error = caught.value
+    assert error.interceptor == "redact"
+    assert error.category is ErrorCategory.INTERNAL
+    assert (error.request_id, error.target) == ("r1", "src")
+    assert "KeyError" in error.message
+    assert "after 1 chunk" in error.message
+    assert "secret-ish" not in error.message
+    assert isinstance(error.__cause__, KeyError)
+    assert source.closed == 1
+    assert any(r.message.startswith("stream.wrapper_crashed") for r in caplog.records)
+
+
+async def test_a_plain_exception_from_an_iterator_becomes_internal() -> None:
+    async def broken() -> AsyncIterator[int]:
+        yield 1
+        raise RuntimeError("boom")
+
+    stream = ResponseStream.of(broken(), target="t")
+    with pytest.raises(InternalError, match="RuntimeError after 1 chunk"):
+        await read(stream)
+    assert stream.outcome is StreamOutcome.FAILED
+
+
+async def test_closing_the_outer_closes_every_layer_down_to_the_producer() -> None:
+    """aclose() on the outermost wrapper ends each layer abandoned and runs the producer's
+    finally; closing again does nothing."""
+    ends: list[StreamOutcome] = []
+    source = Producer([1, 2, 3])
+    inner = source.stream()
+    middle = inner.observe(on_end=lambda end: ends.append(end.outcome))
+    outer = middle.map(lambda n: n)
+    assert await outer.__anext__() == 1
+    await outer.aclose()
+    await outer.aclose()
+    assert (outer.outcome, middle.outcome, inner.outcome) == (StreamOutcome.ABANDONED,) * 3
+    assert ends == [StreamOutcome.ABANDONED]
+    assert source.closed == 1
+    assert source.produced == [1]
+
+
+async def test_async_with_closes_the_stream() -> None:
+    source = Producer([1, 2, 3])
+    async with source.stream() as chunks:
+        async for chunk in chunks:
+            assert chunk == 1
+            break
+    assert source.closed == 1
+
+
+async def test_a_dropped_stream_ends_abandoned_for_its_observers() -> None:
+    """Garbage collection of an unread stream reports it abandoned, once."""
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of([1, 2]).observe(on_end=ends.append)
+    del stream
+    gc.collect()
+    assert [(e.outcome, e.chunks) for e in ends] == [(StreamOutcome.ABANDONED, 0)]
+
+
+async def test_a_failing_observer_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    def bad_end(end: StreamEnd) -> None:
+        raise ValueError("observer bug")
+
+    stream = ResponseStream.of([1]).observe(on_end=bad_end, name="meter")
+    with caplog.at_level(logging.ERROR, logger="toolware.streams"):
+        assert await read(stream) == [1]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert [r.message.split()[0] for r in caplog.records] == ["stream.observer_failed"]
+    assert "observer=meter" in caplog.records[0].message
+
+
+async def test_through_runs_an_async_generator_transform() -> None:
+    """through() wraps any async-generator function; its result closes both generators."""
+
+    async def pairs(chunks: AsyncIterator[int]) -> AsyncIterator[tuple[int, int]]:
+        pending: list[int] = []
+        async for chunk in chunks:
+            pending.append(chunk)
+            if len(pending) == 2:
+                yield (pending[0], pending[1])
+                pending = []
+
+    source = Producer([1, 2, 3, 4, 5])
+    stream = source.stream().through(pairs)
+    assert await read(stream) == [(1, 2), (3, 4)]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert source.closed == 1
+
+
+async def test_through_closed_early_closes_the_transform_and_the_source() -> None:
+    transform_closed: list[bool] = []
+
+    async def first_only(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            transform_closed.append(True)
+
+    source = Producer([1, 2, 3])
+    stream = source.stream().through(first_only)
+    assert await stream.__anext__() == 1
+    await stream.aclose()
+    assert transform_closed == [True]
+    assert source.closed == 1
+    assert stream.outcome is StreamOutcome.ABANDONED
+
+
+async def test_through_that_stops_early_closes_its_source() -> None:
+    """A transform that returns before its input ended still releases the producer."""
+
+    async def first(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for chunk in chunks:
+            yield chunk
+            return
+
+    source = Producer([1, 2, 3])
+    stream = source.stream().through(first)
+    assert await read(stream) == [1]
+    assert source.closed == 1
+
+
+async def test_through_passes_typed_errors_and_converts_crashes() -> None:
+    async def same(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for chunk in chunks:
+            yield chunk
+
+    failing = Producer([1, 2], fail_after=1).stream().through(same)
+    with pytest.raises(ToolFailedError, match="source broke"):
+        await read(failing)
+    assert failing.outcome is StreamOutcome.FAILED
+
+    async def crash(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for _ in chunks:
+            raise LookupError("bug")
+            yield 0  # pragma: no cover - makes this an async generator
+
+    source = Producer([1, 2])
+    crashing = source.stream().through(crash, name="batcher")
+    with pytest.raises(InternalError) as caught:
+        await read(crashing)
+    assert caught.value.interceptor == "batcher"
+    assert source.closed == 1
+
+
+async def test_through_refuses_a_transform_that_is_not_an_async_generator() -> None:
+    def not_async(chunks: Any) -> list[int]:
+        return [1]
+
+    with pytest.raises(TypeError, match="must return an async iterator"):
+        ResponseStream.of([1]).through(not_async)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="async-generator function"):
+        ResponseStream.of([1]).through(3)  # type: ignore[arg-type]
+
+
+async def test_a_wrapper_needs_a_response_stream() -> None:
+    from toolware.streams import _Wrapped
+
+    with pytest.raises(TypeError, match=r"ResponseStream\.of"):
+        _Wrapped([1, 2], name="x")  # type: ignore[arg-type]
+
+
+async def test_cancellation_of_the_consumer_abandons_every_layer() -> None:
+    """Cancelling the task that reads ends the stream abandoned, and the producer closes."""
+    started = asyncio.Event()
+    closed: list[bool] = []
+
+    async def slow() -> AsyncIterator[int]:
+        try:
+            yield 1
+            started.set()
+            await asyncio.sleep(3600)
+            yield 2  # pragma: no cover - cancelled before
+        finally:
+            closed.append(True)
+
+    ends: list[StreamOutcome] = []
+    stream = ResponseStream.of(slow()).observe(on_end=lambda end: ends.append(end.outcome))
+
+    async def consume() -> list[int]:
+        return await read(stream)
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ends == [StreamOutcome.ABANDONED]
+    assert closed == [True]
+
+
+async def test_a_producer_that_raises_while_closing_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def stubborn() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            raise OSError("cannot close")
+
+    stream = ResponseStream.of(stubborn(), target="t")
+    assert await stream.__anext__() == 1
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        await stream.aclose()
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert [r.message.split()[0] for r in caplog.records] == ["stream.close_failed"]
+
+
+async def test_a_sync_iterator_with_close_is_closed() -> None:
+    closed: list[bool] = []
+
+    def numbers() -> Any:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            closed.append(True)
+
+    stream = ResponseStream.of(numbers())
+    assert await stream.__anext__() == 1
+    await stream.aclose()
+    assert closed == [True]
+
+
+async def test_repr_says_what_and_how_far() -> None:
+    stream = ResponseStream.of([1, 2], target="report")
+    assert repr(stream) == "<_IteratorStream 'report' open, 0 chunk(s)>"
+    await read(stream)
+    assert repr(stream) == "<_IteratorStream 'report' completed, 2 chunk(s)>"

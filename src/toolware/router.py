@@ -7,6 +7,10 @@ exception becomes a ``tool_failed`` error (retryable when the entry lists the ex
 keeps its category. Every exception a tool can raise is answered, ``KeyboardInterrupt``,
 ``SystemExit`` and other ``BaseException`` subclasses included: only the cancellation of the
 call itself propagates. Synchronous handlers run in a bounded worker pool.
+
+A streaming entry (a generator function) answers with a response whose ``stream`` reads the
+generator (:mod:`toolware._stream_sources`); the first chunk is read before the router returns,
+so a handler that fails before yielding anything gives an ordinary error response.
 """
 
 from __future__ import annotations

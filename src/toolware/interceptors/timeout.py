@@ -16,6 +16,13 @@ synchronous handler cannot be interrupted: the caller gets its timeout response 
 worker thread finishes in the background. A call that timed out while it was still waiting for
 a worker thread is reported as never started (``error.started is False``).
 
+A streamed call (see :mod:`toolware.streams`) is bounded the same way until its first chunk,
+and also by ``first_chunk_timeout`` (the shorter of the entry's and this interceptor's): expiry
+then is an ordinary ``timeout`` response. Its stream is wrapped so that the deadline covers the
+whole stream and ``idle_timeout`` bounds the wait for each later chunk; expiry mid-stream closes
+the producer and raises the ``timeout`` error from the iteration
+(:mod:`toolware.interceptors._stream_deadline`).
+
 The interceptor reads time from the pipeline's clock (``clock=None``, the default, adopts it at
 ``build()``); given a clock of its own, it refuses a pipeline that uses another.
 
@@ -39,6 +46,7 @@ from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import CallTimeoutError, InvalidRequestError
 from toolware.interceptors._stream_deadline import DeadlineStream
+from toolware.registry.base import EntryDescription
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
@@ -130,9 +138,8 @@ class TimeoutInterceptor:
         self._cached = (loop, watcher)
         return watcher
 
-    def _policy(self, request: RequestContext) -> tuple[float | None, bool]:
+    def _policy(self, entry: EntryDescription | None) -> tuple[float | None, bool]:
         """This call's own limit in seconds, and whether a timeout may be retried."""
-        entry = request.entry
         if entry is None:
             return self.timeout, False
         own, entry_limit = self.timeout, entry.timeout
@@ -148,7 +155,8 @@ class TimeoutInterceptor:
         if clock is None:
             clock = system_clock
         now = clock.monotonic()
-        limit, retryable = self._policy(request)
+        entry = request.entry
+        limit, retryable = self._policy(entry)
         deadline = request.deadline
         # "not deadline < ..." rather than "... <= deadline": a NaN deadline must not switch
         # this interceptor's own limit off (NaN compares false both ways); a caller's deadline
@@ -157,9 +165,8 @@ class TimeoutInterceptor:
             deadline = now + limit
             budget = limit  # exact: now + limit - now can differ from limit in the last bits
         elif deadline is None:
-            entry = request.entry
             if entry is not None and entry.streaming:
-                first, idle = self._stream_limits(request)
+                first, idle = self._stream_limits(entry)
                 if first is not None or idle is not None:
                     return self._guard(request, call_next, 0.0, retryable, now, first, idle)
             return call_next(request)
@@ -171,21 +178,18 @@ class TimeoutInterceptor:
                 return answered(ResponseContext.failure(_not_a_deadline(request)))
         if deadline != request.deadline:
             request = request.with_deadline(deadline)
-        entry = request.entry
         if entry is not None and entry.streaming:
-            first, idle = self._stream_limits(request)
+            first, idle = self._stream_limits(entry)
             return self._guard(request, call_next, budget, retryable, now, first, idle)
         return self._guard(request, call_next, budget, retryable, now)
 
-    def _stream_limits(self, request: RequestContext) -> tuple[float | None, float | None]:
+    def _stream_limits(self, entry: EntryDescription) -> tuple[float | None, float | None]:
         """The first-chunk and idle limits of a streamed call: the shorter of ours and the
         entry's, for each."""
-        entry = request.entry
-        first, idle = self.first_chunk_timeout, self.idle_timeout
-        if entry is not None:
-            first = _shorter(first, entry.first_chunk_timeout)
-            idle = _shorter(idle, entry.idle_timeout)
-        return first, idle
+        return (
+            _shorter(self.first_chunk_timeout, entry.first_chunk_timeout),
+            _shorter(self.idle_timeout, entry.idle_timeout),
+        )
 
     async def _guard(
         self,

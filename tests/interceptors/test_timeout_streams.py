@@ -129,6 +129,41 @@ async def test_the_idle_timeout_ends_a_stalled_stream() -> None:
     assert ticker.closed == 1
 
 
+async def test_a_producer_that_never_yields_is_idle_from_the_start() -> None:
+    """Without a first-chunk limit, the idle limit bounds the wait for the first chunk: the
+    call answers with an ordinary timeout, and the producer is closed."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1, stall_after=0)
+    pipeline = pipeline_for(ticker, clock, options={"idle_timeout": 0.5}, timeout=None)
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(0.499)
+    assert not task.done()
+    await clock.advance(0.001)
+    response = task.result()
+    assert response.stream is None
+    error = response.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.limit == 0.5
+    assert error.message == "'tick' did not produce its first chunk within 0.500s"
+    assert ticker.closed == 1
+
+
+async def test_a_first_chunk_limit_overrides_the_idle_limit_for_the_first_chunk() -> None:
+    """A slow start is allowed by first_chunk_timeout even with a short idle limit."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1, count=2)
+    ticker.delay_first = 2.0
+    pipeline = pipeline_for(
+        ticker, clock, options={"idle_timeout": 0.5, "first_chunk_timeout": 3.0}, timeout=None
+    )
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(2.0)
+    consumer = Consumer(task.result().stream)
+    await clock.advance(0.1)
+    await consumer.task
+    assert consumer.chunks == [0, 1]
+
+
 async def test_the_idle_timeout_restarts_with_each_pull() -> None:
     """Chunks 0.4 s apart never trip a 0.5 s idle timeout, however long the stream."""
     clock = FakeClock()

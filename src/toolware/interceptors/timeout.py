@@ -17,8 +17,8 @@ worker thread finishes in the background. A call that timed out while it was sti
 a worker thread is reported as never started (``error.started is False``).
 
 A streamed call (see :mod:`toolware.streams`) is bounded the same way until its first chunk,
-and also by ``first_chunk_timeout`` (the shorter of the entry's and this interceptor's): expiry
-then is an ordinary ``timeout`` response. Its stream is wrapped so that the deadline covers the
+and also by ``first_chunk_timeout`` (the shorter of the entry's and this interceptor's; when
+neither is set, ``idle_timeout``): expiry then is an ordinary ``timeout`` response. Its stream is wrapped so that the deadline covers the
 whole stream and ``idle_timeout`` bounds the wait for each later chunk; expiry mid-stream closes
 the producer and raises the ``timeout`` error from the iteration
 (:mod:`toolware.interceptors._stream_deadline`).
@@ -185,11 +185,11 @@ class TimeoutInterceptor:
 
     def _stream_limits(self, entry: EntryDescription) -> tuple[float | None, float | None]:
         """The first-chunk and idle limits of a streamed call: the shorter of ours and the
-        entry's, for each."""
-        return (
-            _shorter(self.first_chunk_timeout, entry.first_chunk_timeout),
-            _shorter(self.idle_timeout, entry.idle_timeout),
-        )
+        entry's, for each. Without a first-chunk limit, the idle limit bounds the wait for the
+        first chunk too: a producer that never yields is idle from the start."""
+        first = _shorter(self.first_chunk_timeout, entry.first_chunk_timeout)
+        idle = _shorter(self.idle_timeout, entry.idle_timeout)
+        return (idle if first is None else first), idle
 
     async def _guard(
         self,

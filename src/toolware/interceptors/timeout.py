@@ -18,10 +18,10 @@ a worker thread is reported as never started (``error.started is False``).
 
 A streamed call (see :mod:`toolware.streams`) is bounded the same way until its first chunk,
 and also by ``first_chunk_timeout`` (the shorter of the entry's and this interceptor's; when
-neither is set, ``idle_timeout``): expiry then is an ordinary ``timeout`` response. Its stream is wrapped so that the deadline covers the
-whole stream and ``idle_timeout`` bounds the wait for each later chunk; expiry mid-stream closes
-the producer and raises the ``timeout`` error from the iteration
-(:mod:`toolware.interceptors._stream_deadline`).
+neither is set, ``idle_timeout``): expiry then is an ordinary ``timeout`` response. Its stream
+is wrapped so that the deadline covers the whole stream and ``idle_timeout`` bounds the wait
+for each later chunk; expiry mid-stream closes the producer and raises the ``timeout`` error
+from the iteration (:mod:`toolware.interceptors._stream_deadline`).
 
 The interceptor reads time from the pipeline's clock (``clock=None``, the default, adopts it at
 ``build()``); given a clock of its own, it refuses a pipeline that uses another.

@@ -5,7 +5,8 @@ Nothing here runs under pytest; a mistake shows up as a mypy error in `make test
 
 from __future__ import annotations
 
-from typing import assert_type
+from collections.abc import AsyncIterator
+from typing import Any, assert_type
 
 from toolware import (
     CallNext,
@@ -22,7 +23,9 @@ from toolware import (
     RateLimitedError,
     RequestContext,
     ResponseContext,
+    ResponseStream,
     StatsInterceptor,
+    StreamEnd,
     TimeoutInterceptor,
     ValidationInterceptor,
 )
@@ -39,6 +42,11 @@ def add(a: int, b: int) -> int:
 @registry.tool(idempotent=True, timeout=2.0)
 async def search(query: str) -> list[str]:
     return [query]
+
+
+@registry.tool(idle_timeout=1.0, first_chunk_timeout=5.0, read_ahead=2, check_result=True)
+async def report(topic: str) -> AsyncIterator[str]:
+    yield topic
 
 
 async def tag_tenant(request: RequestContext, call_next: CallNext) -> ResponseContext:
@@ -69,6 +77,21 @@ async def check_types(request: RequestContext) -> None:
     outer = PipelineBuilder().route(nested).build()
     assert_type(await outer(request), ResponseContext)
     assert_type(await PipelineBuilder().route(handler).build().invoke("add"), ResponseContext)
+    response = await pipeline.invoke("report", {"topic": "tea"})
+    stream = response.stream
+    if stream is not None:
+        assert_type(stream, ResponseStream)
+        wrapped = stream.map(str.upper).filter(bool).take(3).observe(on_end=_ended)
+        assert_type(wrapped, ResponseStream)
+        async with wrapped as chunks:
+            async for chunk in chunks:
+                assert_type(chunk, Any)
+        assert_type(response.with_stream(wrapped), ResponseContext)
+    assert_type(await response.collect(max_chunks=10), ResponseContext)
+
+
+def _ended(end: StreamEnd) -> None:
+    assert_type(end.chunks, int)
 
 
 def check_error_constructors() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from toolware.demo.report import Quarter

@@ -72,7 +72,7 @@ def make_follow_orders(stall: float) -> Callable[..., AsyncIterator[Order]]:
     _check_seconds("stall", stall)
 
     async def follow_orders(limit: int = 10) -> AsyncIterator[Order]:
-        """Follow the live order feed, streaming each new order (at most ``limit``)."""
+        """Follow the live order feed, streaming each new order, at most limit of them."""
         for number in range(min(limit, len(_ORDERS))):
             if number == STALL_AFTER:
                 await asyncio.sleep(stall)  # the upstream feed goes quiet

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from toolware import CallTimeoutError, default_pipeline
@@ -26,10 +28,10 @@ async def test_follow_orders_sends_up_to_limit() -> None:
 
 
 @pytest.mark.parametrize("factory", [make_write_report, make_follow_orders])
-def test_negative_durations_are_refused(factory: object) -> None:
+def test_negative_durations_are_refused(factory: Callable[[float], object]) -> None:
     """Pace and stall are durations."""
     with pytest.raises(ValueError, match=r"must be >= 0 seconds, got -1"):
-        factory(-1)  # type: ignore[operator]
+        factory(-1)
 
 
 async def test_the_stall_is_cut_by_the_idle_timeout() -> None:
@@ -37,11 +39,12 @@ async def test_the_stall_is_cut_by_the_idle_timeout() -> None:
     registry = build_registry(feed_idle_timeout=0.005)
     async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("follow_orders", {"limit": 3})
-        assert response.stream is not None
+        stream = response.stream
+        assert stream is not None
         received: list[int] = []
 
         async def read() -> None:
-            async with response.stream as chunks:  # type: ignore[union-attr]
+            async with stream as chunks:
                 async for chunk in chunks:
                     received.append(chunk["id"])
 

@@ -30,7 +30,7 @@ def test_list_shows_the_demo_registry_in_plain_text(capsys: pytest.CaptureFixtur
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0] == "kind\tname\tdescription\targuments"
+    assert lines[0] == "kind\tname\tdescription\targuments\tstreams"
     assert "plugin\tnotes.add\tStore a note; returns it with its id.\ttext: string; tags?" in out
     assert any(line.startswith("rag\tdocs\t") and "k?: integer = 3" in line for line in lines)
     assert '"kg"|"t"' in out
@@ -289,6 +289,9 @@ def test_demo_runs_in_a_real_process() -> None:
         r"  <- timeout +\d+\.\d ms  \{\"role\": \"tool\", \"tool_call_id\": \"call_5\"", out
     )
     assert "  <- not_found" in out
+    assert '  ~  call_13 chunk 1  {"title": "Summary", ' in out
+    assert '  ~  call_14 chunk 2  {"id": 102, "item": "monitor arm", "quantity": 5}' in out
+    assert re.search(r"  <- timeout +\d+\.\d ms  2 chunk\(s\)  .*idle timeout of 0\.200s", out)
     assert "== Statistics from the stats interceptor ==" in out
     assert re.search(r"calculator +tool +3 +tool_failed=2", out)
     assert not ANSI.search(out)

@@ -35,12 +35,15 @@ def test_build_registry_has_every_demo_entry() -> None:
         (Kind.TOOL, "calculator"),
         (Kind.TOOL, "convert_units"),
         (Kind.TOOL, "fetch_report"),
+        (Kind.TOOL, "write_report"),
+        (Kind.TOOL, "follow_orders"),
         (Kind.PLUGIN, "notes.add"),
         (Kind.PLUGIN, "notes.list"),
         (Kind.PLUGIN, "notes.search"),
         (Kind.RAG, "docs"),
     }
     assert all(d.description for d in descriptions)
+    assert {d.name for d in descriptions if d.streaming} == {"write_report", "follow_orders"}
 
 
 def test_each_build_is_independent() -> None:
@@ -50,3 +53,11 @@ def test_each_build_is_independent() -> None:
     assert notes[0] is not notes[1]
     timeouts = [r.resolve(Kind.TOOL, "fetch_report").description.timeout for r in (first, second)]
     assert timeouts == [0.2, 1.0]
+
+
+def test_follow_orders_has_an_idle_timeout_a_build_may_change() -> None:
+    """follow_orders streams with a 0.2 s idle timeout by default; write_report has none."""
+    default, fast = build_registry(), build_registry(feed_idle_timeout=0.01)
+    orders = [r.resolve(Kind.TOOL, "follow_orders").description for r in (default, fast)]
+    assert [d.idle_timeout for d in orders] == [0.2, 0.01]
+    assert default.resolve(Kind.TOOL, "write_report").description.idle_timeout is None

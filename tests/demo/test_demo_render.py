@@ -15,7 +15,9 @@ BOX = re.compile(r"[\u2500-\u257f]")
 
 def _run(*, terminal: bool) -> tuple[str, list[str | None]]:
     buffer = io.StringIO()
-    registry = build_registry(report_delay=0.05, report_timeout=0.005)
+    registry = build_registry(
+        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+    )
     outcomes = run_demo(make_console(buffer, terminal=terminal), registry=registry)
     return buffer.getvalue(), [o.category for o in outcomes]
 
@@ -33,6 +35,11 @@ def test_plain_demo_shows_calls_answers_and_statistics() -> None:
     assert re.search(r"\(unknown\) +tool +1 +not_found=1", text)
     assert "mean ms  p50 ms  p99 ms" in text
     assert "call_5 fetch_report timed out after" in text
+    assert re.search(
+        r"call_14 follow_orders sent 2 chunk\(s\), then went quiet: its idle timeout closed the "
+        r"stream after \d+ ms, and the chunks went to the agent\.",
+        text,
+    )
     assert not ANSI.search(text)
     assert not BOX.search(text)
 
@@ -48,3 +55,36 @@ def test_long_contents_are_shortened_in_the_display() -> None:
     """The RAG answer is longer than the preview and is shown cut, with its length."""
     text, _ = _run(terminal=False)
     assert re.search(r"\.\.\. \(\d+ chars\)", text)
+
+
+def test_streams_are_shown_chunk_by_chunk_between_call_and_answer() -> None:
+    """The call line, then one line per chunk as it arrived, then the answer; a stream cut by
+    its idle timeout shows its chunks and then the timeout."""
+    text, _ = _run(terminal=False)
+    lines = text.splitlines()
+    report = lines.index('  -> call_13 write_report {"quarter": "Q3"}')
+    assert lines[report + 1 : report + 4] == [
+        '  ~  call_13 chunk 1  {"title": "Summary", "text": "Q3 2024: revenue 1,250,000 EUR, '
+        'up 8%."}',
+        '  ~  call_13 chunk 2  {"title": "Regions", "text": "North 540,000 EUR; South 410,000 '
+        'EUR; export 300,000 EUR."}',
+        '  ~  call_13 chunk 3  {"title": "Outlook", "text": "Q4 orders already cover 60% of the '
+        'target."}',
+    ]
+    assert re.match(r"  <- ok +\d+\.\d ms  3 chunk\(s\)  \{", lines[report + 4])
+    feed = lines.index('  -> call_14 follow_orders {"limit": 3}')
+    assert lines[feed + 1 : feed + 3] == [
+        '  ~  call_14 chunk 1  {"id": 101, "item": "standing desk", "quantity": 2}',
+        '  ~  call_14 chunk 2  {"id": 102, "item": "monitor arm", "quantity": 5}',
+    ]
+    assert re.match(
+        r"  <- timeout +\d+\.\d ms  2 chunk\(s\)  .*produced no chunk within its idle timeout",
+        lines[feed + 3],
+    )
+
+
+def test_plain_calls_show_no_chunk_count() -> None:
+    """Only streamed answers carry a chunk count."""
+    text, _ = _run(terminal=False)
+    (answer,) = [line for line in text.splitlines() if '"tool_call_id": "call_1"' in line]
+    assert "chunk" not in answer

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from toolware import Kind, NotFoundError, ResponseContext
+from toolware import CallTimeoutError, Kind, NotFoundError, ResponseContext
+from toolware.context import PARTIAL_CHUNKS
 from toolware.demo import build_registry
 from toolware.demo.functions import (
     Route,
@@ -25,6 +26,8 @@ def test_tool_list_has_one_function_per_entry() -> None:
         "calculator",
         "convert_units",
         "fetch_report",
+        "write_report",
+        "follow_orders",
         "notes__add",
         "notes__list",
         "notes__search",
@@ -72,3 +75,13 @@ def test_tool_message_carries_the_error_for_the_agent() -> None:
         }
     }
     assert "fields" not in error_content(error)["error"]
+
+
+def test_tool_message_carries_the_chunks_received_before_an_error() -> None:
+    """A stream that failed part way sends its error with the chunks it delivered."""
+    failed = ResponseContext.failure(CallTimeoutError("quiet", limit=0.2, target="feed"))
+    partial = failed.evolve(extras=failed.extras.with_value(PARTIAL_CHUNKS, ({"id": 1}, 2)))
+    content = json.loads(tool_message("call_3", partial)["content"])
+    assert content["partial_chunks"] == [{"id": 1}, 2]
+    assert content["error"]["category"] == "timeout"
+    assert "partial_chunks" not in json.loads(tool_message("call_4", failed)["content"])

@@ -16,8 +16,10 @@ from toolware.demo.session import EXPECTED_CATEGORIES, SCRIPT, CallOutcome, run_
 
 @pytest.fixture
 async def outcomes_and_stats() -> tuple[list[CallOutcome], StatsRecorder]:
-    """The whole script, run with a fast fetch_report that still times out."""
-    registry = build_registry(report_delay=0.05, report_timeout=0.005)
+    """The whole script, run with a fast fetch_report and order feed that still time out."""
+    registry = build_registry(
+        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+    )
     recorder = StatsRecorder()
     pipeline = default_pipeline(registry, recorder=recorder)
     return await run_session(pipeline, routes(registry)), recorder
@@ -40,7 +42,7 @@ async def test_each_call_gets_the_expected_category(
     """Success, invalid_request, tool_failed, timeout and not_found, exactly as scripted."""
     outcomes, _ = outcomes_and_stats
     assert tuple(o.category for o in outcomes) == EXPECTED_CATEGORIES
-    assert [o.call_id for o in outcomes] == [f"call_{n}" for n in range(1, 13)]
+    assert [o.call_id for o in outcomes] == [f"call_{n}" for n in range(1, 15)]
 
 
 async def test_answers_are_tool_messages(
@@ -65,6 +67,22 @@ async def test_answers_are_tool_messages(
     ]
     assert by_id["call_11"]["error"]["hint"] == "did you mean 'calculator'?"
     assert "not allowed" in by_id["call_12"]["error"]["message"]
+    assert [section["title"] for section in by_id["call_13"]] == ["Summary", "Regions", "Outlook"]
+    assert by_id["call_14"]["error"]["category"] == "timeout"
+    assert "idle timeout of 0.005s (after 2 chunk(s))" in by_id["call_14"]["error"]["message"]
+    assert [order["id"] for order in by_id["call_14"]["partial_chunks"]] == [101, 102]
+
+
+async def test_streamed_calls_count_their_chunks(
+    outcomes_and_stats: tuple[list[CallOutcome], StatsRecorder],
+) -> None:
+    """A streamed call records the chunks it delivered; other calls record None."""
+    outcomes, recorder = outcomes_and_stats
+    chunks = {o.call_id: o.chunks for o in outcomes if o.chunks is not None}
+    assert chunks == {"call_13": 3, "call_14": 2}
+    orders = recorder.snapshot().get("follow_orders")
+    assert (orders.streams_failed, orders.chunks) == (1, 2)
+    assert recorder.snapshot().get("write_report").streams_completed == 1
 
 
 async def test_statistics_count_every_call(
@@ -75,6 +93,7 @@ async def test_statistics_count_every_call(
     snapshot = recorder.snapshot()
     assert snapshot.calls == len(EXPECTED_CATEGORIES)
     assert snapshot.get("calculator").calls == 3
+    assert snapshot.get("follow_orders").error_count == 1
     assert snapshot.get("calculator").error_count == 2
     assert snapshot.get("(unknown)").calls == 1
     assert snapshot.get("notes", kind=Kind.PLUGIN, action="add").calls == 2
@@ -106,3 +125,32 @@ async def test_turn_callback_and_broken_arguments() -> None:
     assert "not valid JSON" in json.loads(outcomes[0].message["content"])["error"]["message"]
     assert "JSON object" in json.loads(outcomes[1].message["content"])["error"]["message"]
     assert seen == [(1, 3)]
+
+
+async def test_hooks_see_turns_start_and_chunks_arrive() -> None:
+    """on_turn_start runs before a turn's calls, on_chunk as each chunk arrives, in order."""
+    registry = build_registry(section_pace=0, feed_idle_timeout=0.005)
+    script = [
+        {
+            "role": "assistant",
+            "content": "stream",
+            "tool_calls": [
+                {
+                    "id": "s1",
+                    "type": "function",
+                    "function": {"name": "follow_orders", "arguments": '{"limit": 3}'},
+                }
+            ],
+        }
+    ]
+    seen: list[tuple[Any, ...]] = []
+    outcomes = await run_session(
+        default_pipeline(registry),
+        routes(registry),
+        script,
+        on_turn_start=lambda number, turn: seen.append(("start", number, turn["content"])),
+        on_chunk=lambda call_id, number, chunk: seen.append((call_id, number, chunk["id"])),
+        on_turn=lambda number, turn, done: seen.append(("end", number, len(done))),
+    )
+    assert seen == [("start", 1, "stream"), ("s1", 1, 101), ("s1", 2, 102), ("end", 1, 1)]
+    assert (outcomes[0].category, outcomes[0].chunks) == ("timeout", 2)

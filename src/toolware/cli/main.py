@@ -3,10 +3,16 @@
     toolware demo
     toolware list [--app module:attr] [--json]
     toolware call TARGET [--app module:attr] [--kind tool|plugin|rag] [--action A]
-                  [--arg k=v ...] [--json '{...}'] [--timeout S] [--strict]
+                  [--arg k=v ...] [--json '{...}'] [--timeout S] [--strict] [--jsonl]
+
+A call to a streaming entry prints each chunk as it arrives, one line per chunk; when the
+stream fails part way, the chunks already printed stay and the error follows on stderr, as for
+any failed call. ``--jsonl`` prints JSON Lines (one compact document per line, never
+highlighted) for a streamed or a plain result alike.
 
 Exit status: 0 success, 1 the call failed (category, message and hint on stderr), 2 usage
-errors (bad options, --arg syntax, an --app that is not a registry), 130 interrupted.
+errors (bad options, --arg syntax, an --app that is not a registry), 130 interrupted (an open
+stream is closed first).
 
 This module needs ``rich`` (the ``cli`` extra); the console script is :func:`toolware.cli.run`,
 which checks for it first.
@@ -18,7 +24,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -34,7 +40,14 @@ from toolware.cli.inputs import (
     parse_target,
     text_parameters,
 )
-from toolware.cli.render import make_console, render_entries, render_error, write_json
+from toolware.cli.render import (
+    make_console,
+    render_entries,
+    render_error,
+    write_chunk,
+    write_json,
+    write_json_line,
+)
 from toolware.context import Kind, ResponseContext
 from toolware.defaults import default_pipeline
 from toolware.error_codes import (
@@ -97,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='strict validation: no conversions such as "3" to 3 for an integer parameter',
     )
+    call.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print the result as JSON Lines: one compact JSON document per line, and one per "
+        "chunk, flushed as it arrives, for a streaming entry",
+    )
     return parser
 
 
@@ -157,11 +176,24 @@ def _call(out: Console, err: Console, args: argparse.Namespace) -> int:
     arguments = merge_arguments(
         args.arg, args.json_arguments, text_keys=text_parameters(registry, target)
     )
-    response = asyncio.run(_invoke(registry, target, arguments, args.timeout, args.strict))
+
+    def show(chunk: Any) -> None:
+        if args.jsonl:
+            write_json_line(out, chunk)
+        else:
+            write_chunk(out, chunk)
+
+    response = asyncio.run(
+        _invoke(registry, target, arguments, args.timeout, args.strict, on_chunk=show)
+    )
     if response.error is not None:
         render_error(err, response.error, hint=cli_hint(registry, target, response.error))
         return exit_status(response.error)
-    write_json(out, response.value)
+    if response.stream is None:  # a streamed result was printed as it arrived
+        if args.jsonl:
+            write_json_line(out, response.value)
+        else:
+            write_json(out, response.value)
     return EXIT_OK
 
 
@@ -204,11 +236,30 @@ async def _invoke(
     arguments: dict[str, Any],
     seconds: float | None,
     strict: bool,
+    *,
+    on_chunk: Callable[[Any], None],
 ) -> ResponseContext:
+    """Call the target; a stream is read to its end inside the pipeline (a sync generator steps
+    in the pipeline's worker threads), each chunk handed to ``on_chunk`` as it arrives.
+
+    A stream that fails part way answers with its error (the chunks are out already); one read
+    to the end answers with the stream itself, ended, so the caller knows not to print a value.
+    ``async with`` closes the stream however the reading ends: on Ctrl-C, ``asyncio.run``
+    cancels this task, and the handler's generator is closed before the process exits 130.
+    """
     async with default_pipeline(registry, strict=strict) as pipeline:
-        return await pipeline.invoke(
+        response = await pipeline.invoke(
             target.name, arguments, kind=target.kind, action=target.action, timeout=seconds
         )
+        if response.stream is None:
+            return response
+        try:
+            async with response.stream as chunks:
+                async for chunk in chunks:
+                    on_chunk(chunk)
+        except ToolwareError as error:
+            return response.with_error(error)
+        return response
 
 
 if __name__ == "__main__":

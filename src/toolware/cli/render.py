@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from rich import box
 from rich.console import Console
+from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
 
@@ -21,13 +22,16 @@ from toolware.registry.base import EntryDescription
 __all__ = [
     "PLAIN_WIDTH",
     "category_style",
+    "chunk_label",
     "heading",
     "make_console",
     "new_table",
     "render_entries",
     "render_error",
     "schema_lines",
+    "write_chunk",
     "write_json",
+    "write_json_line",
 ]
 
 PLAIN_WIDTH = 120
@@ -88,6 +92,23 @@ def write_json(console: Console, value: Any) -> None:
         console.file.flush()
 
 
+def write_chunk(console: Console, chunk: Any) -> None:
+    """One chunk of a stream as one line of compact JSON: highlighted on a terminal, verbatim
+    (so a JSON Lines document) otherwise; written and flushed at once, as it arrives."""
+    text = to_json(chunk)
+    if console.is_terminal:
+        console.print(JSON(text, indent=None), soft_wrap=True)
+        console.file.flush()
+    else:
+        write_json_line(console, chunk)
+
+
+def write_json_line(console: Console, value: Any) -> None:
+    """``value`` as one line of compact JSON, never highlighted, flushed (JSON Lines)."""
+    console.file.write(to_json(value) + "\n")
+    console.file.flush()
+
+
 def render_error(console: Console, error: ToolwareError, *, hint: str | None = None) -> None:
     """Category, message, hint (``hint`` replaces the error's own), and the bad fields."""
     data = error.to_dict()
@@ -131,24 +152,50 @@ def _type_text(spec: Mapping[str, Any]) -> str:
     return kind
 
 
+def chunk_label(description: EntryDescription) -> str:
+    """What a streaming entry streams: its chunk type's title (``Section``) or JSON type
+    (``integer``), ``any`` when undeclared; ``-`` for an entry that does not stream."""
+    if not description.streaming:
+        return "-"
+    schema = description.chunk_schema
+    if not schema:
+        return "any"
+    title = schema.get("title")
+    return str(title) if title and schema.get("type") == "object" else _type_text(schema)
+
+
 def render_entries(console: Console, descriptions: Iterable[EntryDescription]) -> None:
-    """The entries of a registry: kind, name(.action), description and arguments.
+    """The entries of a registry: kind, name(.action), description, arguments, and what it
+    streams (the chunk type; ``-`` for an entry answering with one value).
 
     Plain output is one tab-separated line per entry, after a header line, for ``cut``/``grep``.
     """
     rows = [
-        (d.kind.value, d.qualified_name, d.description or "-", schema_lines(d.args_schema))
+        (
+            d.kind.value,
+            d.qualified_name,
+            d.description or "-",
+            schema_lines(d.args_schema),
+            chunk_label(d),
+        )
         for d in descriptions
     ]
     if not console.is_terminal:
-        lines = ["kind\tname\tdescription\targuments"]
-        lines.extend("\t".join((*row[:3], "; ".join(row[3]) or "-")) for row in rows)
+        lines = ["kind\tname\tdescription\targuments\tstreams"]
+        lines.extend(
+            "\t".join((kind, name, description, "; ".join(arguments) or "-", streams))
+            for kind, name, description, arguments, streams in rows
+        )
         console.file.write("\n".join(lines) + "\n")
         console.file.flush()
         return
-    table = new_table(console, "kind", "name", "description", "arguments")
-    for kind, name, description, arguments in rows:
+    table = new_table(console, "kind", "name", "description", "arguments", "streams")
+    for kind, name, description, arguments, streams in rows:
         table.add_row(
-            Text(kind), Text(name, style="bold"), Text(description), Text("\n".join(arguments))
+            Text(kind),
+            Text(name, style="bold"),
+            Text(description),
+            Text("\n".join(arguments)),
+            Text(streams, style="dim" if streams == "-" else "cyan"),
         )
     console.print(table)

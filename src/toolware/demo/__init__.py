@@ -8,8 +8,8 @@ The demo needs ``rich``: install ``toolware[cli]``.
     calculator.py  safe arithmetic (ast, allowlist)      units.py     convert_units
     bm25.py        Okapi BM25 over documents/*.txt       notes.py     the notes plugin
     report.py      a slow blocking tool (timeouts)       registry.py  demo_registry()
-    functions.py   OpenAI function-calling shapes        session.py   the scripted session
-    render.py      run_demo(console)
+    live.py        streaming tools (chunks, idle timeout) session.py  the scripted session
+    functions.py   OpenAI function-calling shapes        render.py    run_demo(console)
 """
 
 from toolware.demo.registry import build_registry, demo_registry

@@ -3,7 +3,9 @@
 Function names cannot contain dots, so a plugin action ``notes.add`` is offered as
 ``notes__add``. Each tool-call answer goes back as a ``{"role": "tool", ...}`` message whose
 content is the value as JSON (:func:`toolware.encoding.to_json`), or
-``{"error": {"category", "message", "hint", ...}}``.
+``{"error": {"category", "message", "hint", ...}}``. A streamed answer is sent whole, as the
+list of its chunks; when the stream failed, the chunks received before the error go with it
+as ``partial_chunks``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from toolware.context import Kind, ResponseContext
+from toolware.context import PARTIAL_CHUNKS, Kind, ResponseContext
 from toolware.encoding import to_json
 from toolware.errors import ToolwareError
 from toolware.registry.base import Registry
@@ -80,5 +82,11 @@ def error_content(error: ToolwareError) -> dict[str, Any]:
 
 def tool_message(call_id: str, response: ResponseContext) -> dict[str, str]:
     """The ``{"role": "tool"}`` message that answers tool call ``call_id``."""
-    body = response.value if response.error is None else error_content(response.error)
+    if response.error is None:
+        body = response.value
+    else:
+        body = error_content(response.error)
+        partial = response.get(PARTIAL_CHUNKS)
+        if partial:
+            body["partial_chunks"] = list(partial)
     return {"role": "tool", "tool_call_id": call_id, "content": to_json(body)}

@@ -25,7 +25,8 @@ CONTENT_PREVIEW = 240  # characters of each tool message's content shown
 
 def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list[CallOutcome]:
     """Run the scripted agent session against ``registry`` (a fresh demo registry by default),
-    printing each call, the tool message it produced and, at the end, per-target statistics."""
+    printing each call, each chunk of a streamed answer as it arrives, the tool message each
+    call produced and, at the end, per-target statistics."""
     registry = registry if registry is not None else build_registry()
     recorder = StatsRecorder()
     pipeline = default_pipeline(registry, recorder=recorder)
@@ -34,16 +35,33 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
     _render_tools(console, function_tools(registry))
     heading(console, "Session")
 
-    def show(number: int, turn: Mapping[str, Any], outcomes: Sequence[CallOutcome]) -> None:
+    def start(number: int, turn: Mapping[str, Any]) -> None:
         line = Text(f"turn {number}  ", style="bold")
         line.append(f"assistant: {turn['content']}", style="cyan")
         console.print(line, soft_wrap=True)
+        for call in turn.get("tool_calls") or ():
+            _render_request(console, call)
+
+    def chunk(call_id: str, number: int, value: Any) -> None:
+        line = Text("  ~  ")
+        line.append(f"{call_id} chunk {number}  ", style="dim")
+        line.append(to_json(value))
+        console.print(line, soft_wrap=True)
+
+    def finish(number: int, turn: Mapping[str, Any], outcomes: Sequence[CallOutcome]) -> None:
         for outcome in outcomes:
-            _render_call(console, outcome)
+            _render_answer(console, outcome)
 
     async def session() -> list[CallOutcome]:
         async with pipeline:
-            return await run_session(pipeline, routes(registry), SCRIPT, on_turn=show)
+            return await run_session(
+                pipeline,
+                routes(registry),
+                SCRIPT,
+                on_turn_start=start,
+                on_chunk=chunk,
+                on_turn=finish,
+            )
 
     outcomes = asyncio.run(session())
     heading(console, "Statistics from the stats interceptor")
@@ -70,16 +88,22 @@ def _render_tools(console: Console, tools: Sequence[Mapping[str, Any]]) -> None:
     console.print(Text(to_json(tools[0])), soft_wrap=True)
 
 
-def _render_call(console: Console, outcome: CallOutcome) -> None:
-    call = Text("  -> ")
-    call.append(f"{outcome.call_id} ", style="dim")
-    call.append(outcome.function, style="bold")
-    call.append(f" {outcome.arguments}")
-    console.print(call, soft_wrap=True)
+def _render_request(console: Console, call: Mapping[str, Any]) -> None:
+    function = call["function"]
+    line = Text("  -> ")
+    line.append(f"{call['id']} ", style="dim")
+    line.append(function["name"], style="bold")
+    line.append(f" {function['arguments']}")
+    console.print(line, soft_wrap=True)
+
+
+def _render_answer(console: Console, outcome: CallOutcome) -> None:
     label = outcome.category or "ok"
     answer = Text("  <- ")
     answer.append(f"{label:<15}", style=category_style(outcome.category))
     answer.append(f"{outcome.seconds * 1000:7.1f} ms  ", style="dim")
+    if outcome.chunks is not None:
+        answer.append(f"{outcome.chunks} chunk(s)  ", style="dim")
     message = dict(outcome.message)
     content = message["content"]
     if len(content) > CONTENT_PREVIEW:
@@ -118,6 +142,15 @@ def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:
         )
     )
     for timed_out in (o for o in outcomes if o.category == "timeout"):
+        if timed_out.chunks is not None:
+            console.print(
+                Text(
+                    f"{timed_out.call_id} {timed_out.function} sent {timed_out.chunks} chunk(s), "
+                    f"then went quiet: its idle timeout closed the stream after "
+                    f"{timed_out.seconds * 1000:.0f} ms, and the chunks went to the agent."
+                )
+            )
+            continue
         others = [o for o in outcomes if o.turn == timed_out.turn and o is not timed_out]
         note = (
             f"; {', '.join(o.call_id for o in others)} of the same turn answered meanwhile"

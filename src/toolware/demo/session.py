@@ -2,8 +2,13 @@
 
 Each turn's calls run concurrently, as agents issue parallel tool calls; every call goes through
 the pipeline and comes back as a ``{"role": "tool"}`` message. The script exercises every path:
-success, bad arguments, a failing tool, a timeout, a RAG query, plugin actions and a tool name
-the model made up.
+success, bad arguments, a failing tool, a timeout, a RAG query, plugin actions, a tool name
+the model made up, a streamed report read chunk by chunk, and a stream cut short by its idle
+timeout.
+
+A streamed answer is read as it arrives (``on_chunk`` hears each chunk) inside ``async with``,
+so the stream is closed however the reading ends; the tool message then carries the list of
+chunks, or the error with the chunks received before it (an agent may still use them).
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolware.context import ResponseContext
+from toolware.context import PARTIAL_CHUNKS, ResponseContext
 from toolware.demo.functions import Route, route_for, tool_message
-from toolware.errors import InvalidRequestError
+from toolware.errors import InvalidRequestError, ToolwareError
 from toolware.pipeline import Pipeline
+from toolware.streams import ResponseStream
 
-__all__ = ["EXPECTED_CATEGORIES", "SCRIPT", "CallOutcome", "run_session"]
+__all__ = ["EXPECTED_CATEGORIES", "SCRIPT", "CallOutcome", "ChunkHook", "TurnHook", "run_session"]
+
+TurnHook = Callable[[int, Mapping[str, Any]], None]
+"""``on_turn_start(number, turn)``: a turn's calls are about to run."""
+ChunkHook = Callable[[str, int, Any], None]
+"""``on_chunk(call_id, number, chunk)``: a streamed call sent its chunk ``number`` (from 1)."""
 
 
 def _call(number: int, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,6 +76,14 @@ SCRIPT: tuple[dict[str, Any], ...] = (
         _call(11, "calculate", {"expression": "2 + 2"}),
         _call(12, "calculator", {"expression": "__import__('os').listdir('.')"}),
     ),
+    _turn(
+        "Drafting the Q3 report; I will read each section as it is written.",
+        _call(13, "write_report", {"quarter": "Q3"}),
+    ),
+    _turn(
+        "Following the live order feed for the new orders.",
+        _call(14, "follow_orders", {"limit": 3}),
+    ),
 )
 
 # The category of each call's answer, in call order (None: a value).
@@ -81,6 +100,8 @@ EXPECTED_CATEGORIES: tuple[str | None, ...] = (
     None,
     "not_found",
     "tool_failed",
+    None,
+    "timeout",
 )
 
 
@@ -95,10 +116,17 @@ class CallOutcome:
     message: Mapping[str, str]
     category: str | None
     seconds: float
+    chunks: int | None = None
+    """Chunks a streamed answer delivered (before its error, if it failed); ``None``: the
+    call did not stream."""
 
 
 async def _run_call(
-    pipeline: Pipeline, known: Mapping[str, Route], turn: int, call: Mapping[str, Any]
+    pipeline: Pipeline,
+    known: Mapping[str, Route],
+    turn: int,
+    call: Mapping[str, Any],
+    on_chunk: ChunkHook | None,
 ) -> CallOutcome:
     function = call["function"]
     route = route_for(function["name"], known)
@@ -111,6 +139,9 @@ async def _run_call(
         response = await pipeline.invoke(
             route.name, arguments, kind=route.kind, action=route.action
         )
+    chunks: int | None = None
+    if response.stream is not None:
+        response, chunks = await _read_stream(response, response.stream, call["id"], on_chunk)
     return CallOutcome(
         turn=turn,
         call_id=call["id"],
@@ -119,7 +150,26 @@ async def _run_call(
         message=tool_message(call["id"], response),
         category=None if response.error is None else response.error.category.value,
         seconds=clock.monotonic() - started,
+        chunks=chunks,
     )
+
+
+async def _read_stream(
+    response: ResponseContext, stream: ResponseStream, call_id: str, on_chunk: ChunkHook | None
+) -> tuple[ResponseContext, int]:
+    """Read a streamed answer chunk by chunk; a plain response with the list of chunks, or the
+    error that ended the stream (and the chunks before it under ``PARTIAL_CHUNKS``)."""
+    received: list[Any] = []
+    try:
+        async with stream as chunks:
+            async for chunk in chunks:
+                received.append(chunk)
+                if on_chunk is not None:
+                    on_chunk(call_id, len(received), chunk)
+    except ToolwareError as error:
+        extras = response.extras.with_value(PARTIAL_CHUNKS, tuple(received))
+        return response.evolve(stream=None, error=error, extras=extras), len(received)
+    return response.evolve(stream=None, value=received), len(received)
 
 
 def _parse_arguments(text: str) -> dict[str, Any] | InvalidRequestError:
@@ -141,15 +191,23 @@ async def run_session(
     script: Sequence[Mapping[str, Any]] = SCRIPT,
     *,
     on_turn: Callable[[int, Mapping[str, Any], Sequence[CallOutcome]], None] | None = None,
+    on_turn_start: TurnHook | None = None,
+    on_chunk: ChunkHook | None = None,
 ) -> list[CallOutcome]:
     """Run every turn of ``script`` in order, the calls of a turn concurrently.
 
-    ``on_turn(number, turn, outcomes)`` is called as each turn finishes, to show progress.
+    ``on_turn_start(number, turn)`` is called before a turn's calls run, ``on_chunk(call_id,
+    number, chunk)`` as each chunk of a streamed answer arrives, and ``on_turn(number, turn,
+    outcomes)`` as each turn finishes, to show progress.
     """
     outcomes: list[CallOutcome] = []
     for number, turn in enumerate(script, start=1):
         calls = turn.get("tool_calls") or []
-        done = await asyncio.gather(*(_run_call(pipeline, known, number, c) for c in calls))
+        if on_turn_start is not None:
+            on_turn_start(number, turn)
+        done = await asyncio.gather(
+            *(_run_call(pipeline, known, number, c, on_chunk) for c in calls)
+        )
         if on_turn is not None:
             on_turn(number, turn, done)
         outcomes.extend(done)

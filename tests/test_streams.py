@@ -201,7 +201,20 @@ async def test_async_with_closes_the_stream() -> None:
 
 
 async def test_a_dropped_stream_ends_abandoned_for_its_observers() -> None:
-    """Garbage collection of an unread stream reports it abandoned, once."""
+    """Garbage collection of an unread stream reports it abandoned, once; on the loop's
+    thread at the loop's next turn, never from inside whatever code the collector
+    interrupted (an observer's own lock, say)."""
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of([1, 2]).observe(on_end=ends.append)
+    assert await stream.__anext__() == 1
+    del stream
+    gc.collect()
+    assert ends == []
+    await asyncio.sleep(0)
+    assert [(e.outcome, e.chunks) for e in ends] == [(StreamOutcome.ABANDONED, 1)]
+
+
+def test_a_stream_dropped_outside_a_loop_is_reported_at_once() -> None:
     ends: list[StreamEnd] = []
     stream = ResponseStream.of([1, 2]).observe(on_end=ends.append)
     del stream

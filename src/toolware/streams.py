@@ -33,6 +33,7 @@ closed; ``stream.observer_failed`` (error) when an ``on_end`` observer raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from enum import StrEnum
@@ -206,6 +207,10 @@ class ResponseStream:
     async def _close_inner(self) -> None:
         """Release what the stream reads from (after it ended)."""
 
+    def _collected(self) -> None:
+        """Garbage collected while open: end as abandoned."""
+        self._finish(StreamOutcome.ABANDONED, None)
+
     def _dropped(self) -> None:
         """Garbage collected while open: release what can be released without awaiting."""
 
@@ -239,7 +244,7 @@ class ResponseStream:
         # so observers (statistics) count it, and its producer is released.
         try:
             if self.outcome is None:
-                self._finish(StreamOutcome.ABANDONED, None)
+                self._collected()
                 self._dropped()
         except AttributeError:  # pragma: no cover - __init__ did not complete
             pass
@@ -340,21 +345,47 @@ class _Wrapped(_Layer):
         on_end = self._on_end
         if on_end is not None:
             self._on_end = None
-            try:
-                on_end(
-                    StreamEnd(
-                        outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
-                    )
-                )
-            except Exception as exc:
-                logger.error(
-                    "stream.observer_failed observer=%s target=%s error=%s",
-                    self.name,
-                    self.target,
-                    type(exc).__name__,
-                    exc_info=exc,
-                    extra={"observer": self.name, "target": self.target},
-                )
+            end = StreamEnd(
+                outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
+            )
+            _notify(on_end, end, self.name, self.target)
+
+    def _collected(self) -> None:
+        ResponseStream._finish(self, StreamOutcome.ABANDONED, None)
+        on_end = self._on_end
+        if on_end is not None:
+            self._on_end = None
+            end = StreamEnd(
+                outcome=StreamOutcome.ABANDONED, chunks=self.chunks, ended_at=self.ended_at
+            )
+            # The collector may run in the middle of any code of this thread, even inside the
+            # lock the observer takes (a statistics recorder's): on an event loop's thread, the
+            # observer hears the end at the loop's next turn instead.
+            _soon(functools.partial(_notify, on_end, end, self.name, self.target))
+
+
+def _notify(
+    on_end: Callable[[StreamEnd], object], end: StreamEnd, name: str, target: str | None
+) -> None:
+    try:
+        on_end(end)
+    except Exception as exc:
+        logger.error(
+            "stream.observer_failed observer=%s target=%s error=%s",
+            name,
+            target,
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"observer": name, "target": target},
+        )
+
+
+def _soon(callback: Callable[[], object]) -> None:
+    """Run ``callback`` at the running loop's next turn; at once with no loop running here."""
+    try:
+        asyncio.get_running_loop().call_soon_threadsafe(callback)
+    except RuntimeError:  # no running loop in this thread, or it is closing
+        callback()
 
 
 class _IteratorStream(ResponseStream):

@@ -114,13 +114,13 @@ class AsyncGeneratorStream(_Source):
         self._generator = generator
 
     async def __anext__(self) -> Any:
+        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
+            raise StopAsyncIteration
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
             self.chunks += 1
             return first
-        if self.outcome is not None:
-            raise StopAsyncIteration
         try:
             chunk = await self._generator.__anext__()
             check = self._check
@@ -256,13 +256,13 @@ class SyncGeneratorStream(_Source):
         self._pool = pool
 
     async def __anext__(self) -> Any:
+        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
+            raise StopAsyncIteration
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
             self.chunks += 1
             return first
-        if self.outcome is not None:
-            raise StopAsyncIteration
         try:
             chunk = await self._pool.run(self._steps.step, _NO_ARGUMENTS, name=self.target)
             if chunk is _END:

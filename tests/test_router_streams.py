@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
+import pydantic
 import pytest
 
 from toolware import (
@@ -433,6 +434,41 @@ async def test_a_bad_first_chunk_is_an_error_response_and_closes_the_generator(
     assert response.error.message == "'counts' yielded a str, but its declared chunk type is int"
     assert (response.error.request_id, response.error.target) == ("req-1", "counts")
     assert finished == ["finally"]
+
+
+class Item(pydantic.BaseModel):
+    n: int
+
+    @pydantic.field_validator("n")
+    @classmethod
+    def _not_two(cls, value: int) -> int:
+        if value == 2:
+            raise RuntimeError("validator crashed")
+        return value
+
+
+async def test_a_crashing_chunk_check_fails_the_stream_and_closes_the_generator(
+    registry: LocalRegistry, router: Router
+) -> None:
+    """A chunk type whose own validator raises (not a validation error) still closes it."""
+    finished: list[str] = []
+
+    @registry.tool(check_result=True)
+    async def items() -> AsyncIterator[Item]:
+        try:
+            yield Item(n=1)
+            yield {"n": 2}  # type: ignore[misc]
+            yield Item(n=3)  # pragma: no cover - closed before
+        finally:
+            finished.append("finally")
+
+    stream = await open_stream(router, "items")
+    assert await anext(stream) == Item(n=1)
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'items' raised RuntimeError: validator crashed after 1 chunk(s)"
+    assert finished == ["finally"]
+    assert stream.outcome is StreamOutcome.FAILED
 
 
 # -- sync generators -------------------------------------------------------------------------

@@ -148,6 +148,24 @@ async def test_async_source_checks_each_chunk_and_closes_on_a_bad_one() -> None:
     assert stream.chunks == 1
 
 
+async def test_async_source_closes_the_generator_when_the_check_crashes() -> None:
+    """A check raising something else than a ToolwareError also leaves the generator open."""
+    log: list[str] = []
+
+    def check(chunk: int) -> int:
+        if chunk == 1:
+            raise RuntimeError("checker crashed")
+        return chunk
+
+    stream = async_source(log, 3, check=check)
+    assert await anext(stream) == 0
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'numbers' raised RuntimeError: checker crashed after 1 chunk(s)"
+    assert log == ["made 0", "made 1", "finally"]
+    assert stream.outcome is StreamOutcome.FAILED
+
+
 async def test_async_source_failure_names_the_count_and_retryable_on() -> None:
     async def failing() -> AsyncIterator[int]:
         yield 1

@@ -148,6 +148,7 @@ class AsyncGeneratorStream(_Source):
             # from a tool are its failure, never the loop's end.
             failure = self._failure(exc)
             self._finish(StreamOutcome.FAILED, failure)
+            await self._close_inner()  # the chunk check raised: the generator is still open
             raise failure from exc
         self.chunks += 1
         return chunk

@@ -114,13 +114,13 @@ class AsyncGeneratorStream(_Source):
         self._generator = generator
 
     async def __anext__(self) -> Any:
+        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
+            raise StopAsyncIteration
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
             self.chunks += 1
             return first
-        if self.outcome is not None:
-            raise StopAsyncIteration
         try:
             chunk = await self._generator.__anext__()
             check = self._check
@@ -148,6 +148,7 @@ class AsyncGeneratorStream(_Source):
             # from a tool are its failure, never the loop's end.
             failure = self._failure(exc)
             self._finish(StreamOutcome.FAILED, failure)
+            await self._close_inner()  # the chunk check raised: the generator is still open
             raise failure from exc
         self.chunks += 1
         return chunk
@@ -256,13 +257,13 @@ class SyncGeneratorStream(_Source):
         self._pool = pool
 
     async def __anext__(self) -> Any:
+        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
+            raise StopAsyncIteration
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
             self.chunks += 1
             return first
-        if self.outcome is not None:
-            raise StopAsyncIteration
         try:
             chunk = await self._pool.run(self._steps.step, _NO_ARGUMENTS, name=self.target)
             if chunk is _END:

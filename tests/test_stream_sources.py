@@ -1,0 +1,585 @@
+"""Tests for toolware._stream_sources: the generator sources, their worker-thread steps and the
+read-ahead buffer."""
+
+import asyncio
+import gc
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from toolware import LocalRegistry, RequestContext, Router, ToolFailedError, UnavailableError
+from toolware._stream_sources import (
+    _END,
+    AsyncGeneratorStream,
+    ReadAheadStream,
+    SyncGeneratorStream,
+    _Steps,
+    cancelled_by_caller,
+)
+from toolware._workers import WorkerPool
+from toolware.streams import ResponseStream, StreamOutcome
+from toolware.testing import FakeClock, settle
+
+
+async def wait_for(condition: Any, rounds: int = 400) -> None:
+    """Poll ``condition()`` (work finishing on a worker thread) in short real sleeps, bounded."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the condition never became true")
+
+
+async def numbers(log: list[str], n: int = 2) -> AsyncIterator[int]:
+    try:
+        for i in range(n):
+            log.append(f"made {i}")
+            yield i
+    finally:
+        log.append("finally")
+
+
+def async_source(log: list[str], n: int = 2, **options: Any) -> AsyncGeneratorStream:
+    return AsyncGeneratorStream(
+        numbers(log, n), request_id="r-1", target="numbers", now=lambda: 7.0, **options
+    )
+
+
+# -- cancelled_by_caller ---------------------------------------------------------------------
+
+
+async def test_cancelled_by_caller_is_false_in_a_task_nobody_cancels() -> None:
+    assert cancelled_by_caller() is False
+
+
+async def test_cancelled_by_caller_is_true_in_a_task_being_cancelled() -> None:
+    seen: list[bool] = []
+
+    async def victim() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            seen.append(cancelled_by_caller())
+
+    task = asyncio.create_task(victim())
+    await settle(2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == [True]
+
+
+async def test_cancelled_by_caller_is_true_outside_any_task() -> None:
+    seen: list[bool] = []
+    done = asyncio.Event()
+
+    def callback() -> None:
+        seen.append(cancelled_by_caller())
+        done.set()
+
+    asyncio.get_running_loop().call_soon(callback)
+    await done.wait()
+    assert seen == [True]
+
+
+# -- AsyncGeneratorStream --------------------------------------------------------------------
+
+
+async def test_async_source_yields_in_order_and_completes_on_its_clock() -> None:
+    log: list[str] = []
+    stream = async_source(log, 3)
+    assert [chunk async for chunk in stream] == [0, 1, 2]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert stream.chunks == 3
+    assert stream.ended_at == 7.0
+    assert log == ["made 0", "made 1", "made 2", "finally"]
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert stream.chunks == 3
+
+
+async def test_hold_back_gives_the_first_chunk_back_to_the_consumer() -> None:
+    log: list[str] = []
+    stream = async_source(log, 2)
+    first = await anext(stream)
+    assert stream.chunks == 1
+    stream.hold_back(first)
+    assert stream.chunks == 0
+    assert log == ["made 0"]
+    assert await anext(stream) == 0
+    assert stream.chunks == 1
+    assert log == ["made 0"]  # the held-back chunk costs the generator nothing
+    assert await anext(stream) == 1
+    assert stream.chunks == 2
+
+
+async def test_async_source_refuses_what_is_not_an_async_generator() -> None:
+    with pytest.raises(TypeError) as caught:
+        AsyncGeneratorStream(
+            [1, 2],  # type: ignore[arg-type]
+            request_id="r-1",
+            target="numbers",
+            now=lambda: 0.0,
+        )
+    assert str(caught.value) == (
+        "'numbers' is registered as an async generator but its call returned list"
+    )
+
+
+async def test_async_source_checks_each_chunk_and_closes_on_a_bad_one() -> None:
+    log: list[str] = []
+
+    def check(chunk: int) -> int:
+        if chunk == 1:
+            raise ToolFailedError("bad chunk 1")
+        return chunk * 100
+
+    stream = async_source(log, 3, check=check)
+    assert await anext(stream) == 0
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert (caught.value.request_id, caught.value.target) == ("r-1", "numbers")
+    assert log == ["made 0", "made 1", "finally"]
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is caught.value
+    assert stream.chunks == 1
+
+
+async def test_async_source_closes_the_generator_when_the_check_crashes() -> None:
+    """A check raising something else than a ToolwareError also leaves the generator open."""
+    log: list[str] = []
+
+    def check(chunk: int) -> int:
+        if chunk == 1:
+            raise RuntimeError("checker crashed")
+        return chunk
+
+    stream = async_source(log, 3, check=check)
+    assert await anext(stream) == 0
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'numbers' raised RuntimeError: checker crashed after 1 chunk(s)"
+    assert log == ["made 0", "made 1", "finally"]
+    assert stream.outcome is StreamOutcome.FAILED
+
+
+async def test_async_source_failure_names_the_count_and_retryable_on() -> None:
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        raise OSError("disk")
+
+    stream = AsyncGeneratorStream(
+        failing(), request_id="r-1", target="t", now=lambda: 0.0, retryable_on=(OSError,)
+    )
+    assert await anext(stream) == 1
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'t' raised OSError: disk after 1 chunk(s)"
+    assert caught.value.retryable is True
+    assert (caught.value.request_id, caught.value.target) == ("r-1", "t")
+
+
+async def test_async_source_close_failure_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def stubborn() -> AsyncIterator[int]:
+        try:
+            yield 1
+        finally:
+            raise ValueError("cannot close")
+
+    stream = AsyncGeneratorStream(stubborn(), request_id="r-1", target="t", now=lambda: 0.0)
+    assert await anext(stream) == 1
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        await stream.aclose()
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        "stream.close_failed target=t request_id=r-1 error=ValueError"
+    ]
+
+
+async def test_async_source_cancelled_by_its_consumer_is_abandoned() -> None:
+    log: list[str] = []
+    entered = asyncio.Event()
+
+    async def waiting() -> AsyncIterator[int]:
+        try:
+            yield 1
+            entered.set()
+            await asyncio.Event().wait()
+            yield 2  # pragma: no cover - never reached
+        finally:
+            log.append("finally")
+
+    stream = AsyncGeneratorStream(waiting(), request_id="r-1", target="t", now=lambda: 0.0)
+    assert await anext(stream) == 1
+    task = asyncio.create_task(anext(stream))
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert stream.error is None
+    assert log == ["finally"]
+
+
+# -- _Steps and SyncGeneratorStream ----------------------------------------------------------
+
+
+def test_steps_closed_before_the_first_step_never_call_the_function() -> None:
+    called: list[str] = []
+
+    def function() -> Iterator[int]:
+        called.append("called")
+        yield 1
+
+    steps = _Steps(function, {}, "t")
+    assert steps.close() is False  # no generator yet: nothing for the caller to close
+    assert steps.step() is _END
+    assert called == []
+    assert steps.close() is False  # closing twice does nothing
+
+
+def test_steps_make_the_generator_then_step_it() -> None:
+    log: list[str] = []
+
+    def function(n: int) -> Iterator[int]:
+        try:
+            yield from range(n)
+        finally:
+            log.append("finally")
+
+    steps = _Steps(function, {"n": 2}, "t")
+    assert [steps.step(), steps.step(), steps.step()] == [0, 1, _END]
+    assert steps.function is None
+    assert steps.arguments is None
+    assert log == ["finally"]
+
+
+def test_steps_close_left_to_the_caller_runs_the_finally() -> None:
+    log: list[str] = []
+
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            log.append("finally")
+
+    steps = _Steps(function, {}, "t")
+    assert steps.step() == 1
+    assert steps.close() is True
+    assert log == []
+    steps.close_generator()
+    assert log == ["finally"]
+    assert steps.generator is None
+    steps.close_generator()  # nothing left: a no-op
+    assert log == ["finally"]
+    assert steps.step() is _END
+
+
+def test_steps_close_during_a_step_is_left_to_the_step() -> None:
+    log: list[str] = []
+    steps: _Steps
+
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+            assert steps.close() is False  # a step is running: it closes the generator
+            log.append("closed during step")
+            yield 2
+        finally:
+            log.append("finally")
+
+    steps = _Steps(function, {}, "t")
+    assert steps.step() == 1
+    assert steps.step() == 2  # the chunk the step made, then the generator is closed
+    assert log == ["closed during step", "finally"]
+    assert steps.generator is None
+    assert steps.busy is False
+
+
+def test_steps_close_failure_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+        finally:
+            raise ValueError("cannot close")
+
+    steps = _Steps(function, {}, "t")
+    assert steps.step() == 1
+    assert steps.close() is True
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        steps.close_generator()
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        "stream.close_failed target=t error=ValueError"
+    ]
+
+
+async def test_sync_source_closes_on_the_loop_thread_when_the_pool_is_shut_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aclose() needs a worker to close the generator; a shut-down pool has none."""
+    threads: list[threading.Thread] = []
+    pool = WorkerPool(1)
+
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            threads.append(threading.current_thread())
+
+    stream = SyncGeneratorStream(function, {}, pool, request_id="r-1", target="t", now=lambda: 0)
+    assert await anext(stream) == 1
+    pool.shutdown()
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        await stream.aclose()
+    assert threads == [threading.current_thread()]
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        "stream.close_failed target=t request_id=r-1 error=UnavailableError"
+    ]
+
+
+async def test_sync_source_aclose_waits_for_the_worker_to_close_the_generator() -> None:
+    loop_thread = threading.current_thread()
+    threads: list[threading.Thread] = []
+    pool = WorkerPool(1)
+
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            threads.append(threading.current_thread())
+
+    stream = SyncGeneratorStream(function, {}, pool, request_id="r-1", target="t", now=lambda: 0)
+    assert await anext(stream) == 1
+    await stream.aclose()
+    assert len(threads) == 1
+    assert threads[0] is not loop_thread
+    await stream.aclose()
+    assert len(threads) == 1
+    pool.shutdown()
+
+
+async def test_sync_source_dropped_with_a_shut_down_pool_closes_where_it_is_dropped() -> None:
+    threads: list[threading.Thread] = []
+    pool = WorkerPool(1)
+
+    def function() -> Iterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            threads.append(threading.current_thread())
+
+    stream = SyncGeneratorStream(function, {}, pool, request_id="r-1", target="t", now=lambda: 0)
+    assert await anext(stream) == 1
+    pool.shutdown()
+    del stream
+    gc.collect()
+    assert threads == [threading.current_thread()]
+
+
+async def test_sync_source_a_refused_step_is_unavailable_and_closes_nothing() -> None:
+    pool = WorkerPool(1)
+    pool.shutdown()
+    ran: list[str] = []
+
+    def function() -> Iterator[int]:
+        ran.append("ran")  # pragma: no cover - never started
+        yield 1  # pragma: no cover
+
+    stream = SyncGeneratorStream(function, {}, pool, request_id="r-1", target="t", now=lambda: 0)
+    with pytest.raises(UnavailableError) as caught:
+        await anext(stream)
+    assert (caught.value.request_id, caught.value.target) == ("r-1", "t")
+    assert stream.outcome is StreamOutcome.FAILED
+    assert ran == []
+
+
+# -- ReadAheadStream -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry() -> LocalRegistry:
+    return LocalRegistry()
+
+
+@pytest.fixture
+def router(registry: LocalRegistry) -> Iterator[Router]:
+    router = Router(registry)
+    yield router
+    router.close()
+
+
+def read_ahead_tasks() -> list[asyncio.Task[Any]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("toolware-read-ahead") and not task.done()
+    ]
+
+
+async def open_stream(router: Router, target: str, **arguments: object) -> ResponseStream:
+    response = await router(RequestContext.create(target, dict(arguments), id="req-1"))
+    assert response.error is None, response.error
+    assert response.stream is not None
+    return response.stream
+
+
+def producing(registry: LocalRegistry, produced: list[int], finished: list[str]) -> None:
+    @registry.tool(read_ahead=2)
+    async def ahead(n: int, fail_after: int = -1) -> AsyncIterator[int]:
+        try:
+            for i in range(n):
+                if i == fail_after:
+                    raise ValueError(f"failed at {i}")
+                produced.append(i)
+                yield i
+        finally:
+            finished.append("finally")
+
+
+async def test_read_ahead_produces_exactly_n_chunks_ahead_of_the_consumer(
+    registry: LocalRegistry, router: Router
+) -> None:
+    produced: list[int] = []
+    finished: list[str] = []
+    producing(registry, produced, finished)
+    stream = await open_stream(router, "ahead", n=10)
+    assert isinstance(stream, ReadAheadStream)
+    assert (stream.request_id, stream.target) == ("req-1", "ahead")
+    await settle()
+    assert produced == [0, 1]
+    assert await anext(stream) == 0
+    await settle()
+    assert produced == [0, 1, 2]
+    assert await anext(stream) == 1
+    assert await anext(stream) == 2
+    await settle()
+    assert produced == [0, 1, 2, 3, 4]
+    assert stream.chunks == 3
+    await stream.aclose()
+    assert finished == ["finally"]  # aclose() returns after the handler's finally ran
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert read_ahead_tasks() == []
+    assert produced == [0, 1, 2, 3, 4]
+
+
+async def test_read_ahead_completes_and_its_task_ends(
+    registry: LocalRegistry, router: Router
+) -> None:
+    produced: list[int] = []
+    finished: list[str] = []
+    producing(registry, produced, finished)
+    stream = await open_stream(router, "ahead", n=4)
+    assert [chunk async for chunk in stream] == [0, 1, 2, 3]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert stream.chunks == 4
+    await settle()
+    assert finished == ["finally"]
+    assert read_ahead_tasks() == []
+
+
+async def test_read_ahead_delivers_the_error_after_the_buffered_chunks(
+    registry: LocalRegistry, router: Router
+) -> None:
+    produced: list[int] = []
+    finished: list[str] = []
+    producing(registry, produced, finished)
+    stream = await open_stream(router, "ahead", n=10, fail_after=2)
+    await settle()
+    assert finished == []  # two chunks buffered: the reader waits for room
+    assert await anext(stream) == 0
+    await settle()
+    assert finished == ["finally"]  # the reader met the failure, ahead of the consumer
+    assert await anext(stream) == 1
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'ahead' raised ValueError: failed at 2 after 2 chunk(s)"
+    assert (caught.value.request_id, caught.value.target) == ("req-1", "ahead")
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is caught.value
+    assert stream.chunks == 2
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert read_ahead_tasks() == []
+
+
+async def test_read_ahead_task_is_gone_after_the_stream_is_dropped(
+    registry: LocalRegistry, router: Router
+) -> None:
+    produced: list[int] = []
+    finished: list[str] = []
+    producing(registry, produced, finished)
+    stream = await open_stream(router, "ahead", n=10)
+    assert await anext(stream) == 0
+    await settle()
+    assert len(read_ahead_tasks()) == 1
+    del stream
+    gc.collect()
+    await settle()
+    assert read_ahead_tasks() == []
+    assert finished == ["finally"]
+    assert produced == [0, 1, 2]
+
+
+async def test_read_ahead_consumer_cancelled_stops_the_reader(
+    registry: LocalRegistry, router: Router
+) -> None:
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    @registry.tool(read_ahead=1)
+    async def slow() -> AsyncIterator[int]:
+        try:
+            yield 1
+            await release.wait()
+            yield 2  # pragma: no cover - cancelled before
+        finally:
+            finished.append("finally")
+
+    stream = await open_stream(router, "slow")
+    assert await anext(stream) == 1
+    task = asyncio.create_task(anext(stream))
+    await settle()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert stream.outcome is StreamOutcome.ABANDONED
+    await settle()
+    assert finished == ["finally"]
+    assert read_ahead_tasks() == []
+
+
+async def test_read_ahead_over_a_sync_generator(registry: LocalRegistry, router: Router) -> None:
+    produced: list[int] = []
+
+    @registry.tool(read_ahead=3)
+    def counting(n: int) -> Iterator[int]:
+        for i in range(n):
+            produced.append(i)
+            yield i
+
+    stream = await open_stream(router, "counting", n=10)
+    await wait_for(lambda: len(produced) == 3)
+    await settle()
+    assert produced == [0, 1, 2]
+    assert [chunk async for chunk in stream] == list(range(10))
+    assert stream.outcome is StreamOutcome.COMPLETED
+
+
+async def test_read_ahead_stream_wraps_any_stream() -> None:
+    clock = FakeClock()
+    inner = ResponseStream.of([1, 2, 3], request_id="r-9", target="t", now=clock.monotonic)
+    stream = ReadAheadStream(inner, 2)
+    assert (stream.request_id, stream.target) == ("r-9", "t")
+    assert [chunk async for chunk in stream] == [1, 2, 3]
+    assert stream.ended_at == clock.monotonic()
+    assert inner.outcome is StreamOutcome.COMPLETED

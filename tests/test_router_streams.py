@@ -587,12 +587,24 @@ async def test_sync_generator_system_exit_is_tool_failed(
         yield 1
         raise SystemExit(2)
 
+    @registry.tool
+    def interrupted() -> Iterator[int]:
+        raise KeyboardInterrupt
+        yield 0  # pragma: no cover - makes this a generator
+
     stream = await open_stream(router, "fatal")
     with pytest.raises(ToolFailedError) as caught:
         await drain(stream)
-    assert "SystemExit (exit code 2)" in caught.value.message
+    assert caught.value.message == "'fatal' raised SystemExit (exit code 2) after 1 chunk(s)"
+    assert isinstance(caught.value.__cause__, SystemExit)
     assert (caught.value.request_id, caught.value.target) == ("req-1", "fatal")
     assert stream.outcome is StreamOutcome.FAILED
+
+    response = await router(request("interrupted"))
+    assert response.stream is None
+    assert response.error is not None
+    assert response.error.message == "'interrupted' raised KeyboardInterrupt before its first chunk"
+    assert isinstance(response.error.__cause__, KeyboardInterrupt)
 
 
 async def test_sync_generator_toolware_error_keeps_its_category(

@@ -266,6 +266,7 @@ async def test_a_dropped_async_stream_is_closed_by_the_loop(
     assert await anext(stream) == 0
     del stream
     gc.collect()
+    await asyncio.sleep(0)  # observers of a collected stream hear its end at the next turn
     assert [(end.outcome, end.chunks) for end in ends] == [(StreamOutcome.ABANDONED, 1)]
     for _ in range(20):  # the loop's async-generator finalizer schedules aclose()
         if counted.finished:

@@ -162,6 +162,14 @@ class AsyncGeneratorStream(_Source):
         return None
 
 
+class _Escaped(Exception):
+    """A ``BaseException`` that is not an ``Exception``, raised by a sync generator's step."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(type(original).__name__)
+        self.original = original
+
+
 class _Steps:
     """A sync generator shared with worker threads: created and advanced one step at a time,
     closed by whichever side comes last (the worker if a step is running)."""
@@ -196,6 +204,12 @@ class _Steps:
                     )
                 self.generator = generator
             return next(generator, _END)
+        except Exception:
+            raise
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt...: carried as an Exception, so the stream (not the
+            # worker pool) describes it, with how many chunks came before.
+            raise _Escaped(exc) from None
         finally:
             with self.lock:
                 self.busy = False
@@ -287,6 +301,8 @@ class SyncGeneratorStream(_Source):
             self._release()
             raise
         except BaseException as exc:
+            if isinstance(exc, _Escaped):
+                exc = exc.original
             failure = self._failure(exc)
             self._finish(StreamOutcome.FAILED, failure)
             self._release()

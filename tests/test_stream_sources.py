@@ -340,9 +340,7 @@ async def test_sync_source_closes_on_the_loop_thread_when_the_pool_is_shut_down(
         await stream.aclose()
     assert threads == [threading.current_thread()]
     assert stream.outcome is StreamOutcome.ABANDONED
-    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
-        "stream.close_failed target=t request_id=r-1 error=UnavailableError"
-    ]
+    assert caplog.records == []  # closing on the loop thread instead is not a failure
 
 
 async def test_sync_source_aclose_waits_for_the_worker_to_close_the_generator() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from toolware._workers import WorkerPool
 from toolware.errors import ToolFailedError, ToolwareError, describe_exception
-from toolware.streams import ResponseStream, StreamOutcome, _close_quietly, log_close_failed
+from toolware.streams import ResponseStream, StreamOutcome, _close_quietly
 
 __all__ = [
     "AsyncGeneratorStream",
@@ -321,8 +321,7 @@ class SyncGeneratorStream(_Source):
         if steps.close():
             try:
                 await self._pool.run(steps.close_generator, _NO_ARGUMENTS, name=self.target)
-            except ToolwareError as exc:  # the pool is shut down or saturated: close it here
-                log_close_failed(self, exc)
+            except ToolwareError:  # the pool is shut down or saturated: close it here
                 steps.close_generator()
 
     def _dropped(self) -> None:

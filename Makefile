@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/inflight.py
 	$(BIN)/python benchmarks/workers.py
+	$(BIN)/python benchmarks/streaming.py
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); slow, not in `test`.
 # MUTANTS narrows the run, e.g. make mutate MUTANTS='toolware._deadlines*'; survivors that are

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import types
+from asyncio import events as _events
+from asyncio import tasks as _tasks
 from typing import Any
 
 from toolware._deadlines import DeadlineWatcher, withdraw
@@ -23,12 +26,25 @@ __all__ = ["DeadlineStream"]
 
 logger = logging.getLogger("toolware.interceptors.timeout")
 
+# Every pull needs the current task. On CPython 3.11 ``asyncio.current_task()`` is a Python
+# function returning ``_current_tasks.get(get_running_loop())``, and ``get_running_loop()``
+# makes a ``getpid()`` system call each time (its fork check): ~250 ns a pull. There the
+# stream reads that dict with the loop it was made on (the loop of its call and of its
+# watcher), and asks ``current_task()`` only when that loop has no task running (never in a
+# normal pull). Where ``current_task`` is not that Python function (3.12+ implement it in C,
+# without the system call), it is called as is. Figures: docs/benchmarks.md, "Streaming".
+_CURRENT_TASKS: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = (
+    getattr(_tasks, "_current_tasks", None)
+    if isinstance(asyncio.current_task, types.FunctionType)
+    else None
+)
+
 
 class DeadlineStream(_Layer):
     """A stream whose pulls end at ``deadline`` and, with ``idle``, ``idle`` seconds after
     each pull starts."""
 
-    __slots__ = ("_clock", "_deadline", "_idle", "_limit", "_retryable", "_watcher")
+    __slots__ = ("_clock", "_deadline", "_idle", "_limit", "_loop", "_retryable", "_watcher")
 
     def __init__(
         self,
@@ -50,6 +66,7 @@ class DeadlineStream(_Layer):
         self._limit = limit
         self._idle = idle
         self._retryable = retryable
+        self._loop = _events._get_running_loop()  # None when made outside a running loop
 
     async def __anext__(self) -> Any:
         if self.outcome is not None:
@@ -63,7 +80,11 @@ class DeadlineStream(_Layer):
             raise ValueError("unreachable: __init__ requires a deadline or an idle timeout")
         if until <= now:
             raise await self._expire(by_idle)
-        task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
+        tasks, loop = _CURRENT_TASKS, self._loop
+        found = tasks.get(loop) if tasks is not None and loop is not None else None
+        task: asyncio.Task[Any] = (
+            found if found is not None else asyncio.current_task()  # type: ignore[assignment]
+        )
         watcher = self._watcher
         cancelling = task.cancelling()
         watch = watcher.watch(until, task)

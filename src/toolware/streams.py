@@ -88,6 +88,7 @@ class ResponseStream:
     __slots__ = (
         "__weakref__",
         "_now",
+        "_observers",
         "chunks",
         "ended_at",
         "error",
@@ -110,6 +111,7 @@ class ResponseStream:
         self.outcome: StreamOutcome | None = None
         self.error: ToolwareError | None = None
         self.ended_at = 0.0
+        self._observers: list[tuple[Callable[[StreamEnd], object], str]] | None = None
 
     # -- iteration ---------------------------------------------------------------------------
 
@@ -168,8 +170,19 @@ class ResponseStream:
         raise (it may run during garbage collection); if it does, the error is logged."""
         if on_chunk is None and on_end is None:
             raise ValueError("observe() needs on_chunk=, on_end= or both")
+        if on_end is not None and not callable(on_end):
+            raise TypeError(f"on_end takes a function, got {type(on_end).__name__}")
         label = name or display_name(on_chunk if on_chunk is not None else on_end)
-        return _Wrapped(self, on_chunk=on_chunk, on_end=on_end, name=label)
+        stream = self
+        if on_chunk is not None or self.outcome is not None:
+            stream = _Wrapped(self, on_chunk=on_chunk, name=label)
+        if on_end is not None:
+            # Hearing the end needs no layer of its own (nothing to do per chunk): the
+            # observer joins this stream's, and the chunks pass with no extra await.
+            if stream._observers is None:
+                stream._observers = []
+            stream._observers.append((on_end, label))
+        return stream
 
     def through(
         self,
@@ -199,17 +212,35 @@ class ResponseStream:
     # -- for subclasses ----------------------------------------------------------------------
 
     def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
-        """End this stream (once); wrappers with observers extend it."""
+        """End this stream (once), and tell its observers."""
         self.outcome = outcome
         self.error = error
         self.ended_at = self._now()
+        observers = self._observers
+        if observers is not None:
+            self._observers = None
+            end = StreamEnd(
+                outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
+            )
+            for on_end, name in observers:
+                _notify(on_end, end, name, self.target)
 
     async def _close_inner(self) -> None:
         """Release what the stream reads from (after it ended)."""
 
     def _collected(self) -> None:
-        """Garbage collected while open: end as abandoned."""
+        """Garbage collected while open: end as abandoned. The collector may run in the middle
+        of any code of this thread, even inside a lock an observer takes (a statistics
+        recorder's): on an event loop's thread, observers hear the end at the loop's next
+        turn instead."""
+        observers, self._observers = self._observers, None
         self._finish(StreamOutcome.ABANDONED, None)
+        if observers is not None:
+            end = StreamEnd(
+                outcome=StreamOutcome.ABANDONED, chunks=self.chunks, ended_at=self.ended_at
+            )
+            for on_end, name in observers:
+                _soon(functools.partial(_notify, on_end, end, name, self.target))
 
     def _dropped(self) -> None:
         """Garbage collected while open: release what can be released without awaiting."""
@@ -276,7 +307,7 @@ class _Layer(ResponseStream):
 class _Wrapped(_Layer):
     """map / filter / take / observe: synchronous code per chunk, one await per chunk."""
 
-    __slots__ = ("_keep", "_limit", "_mapper", "_on_chunk", "_on_end")
+    __slots__ = ("_keep", "_limit", "_mapper", "_on_chunk")
 
     def __init__(
         self,
@@ -287,13 +318,11 @@ class _Wrapped(_Layer):
         keep: Callable[[Any], object] | None = None,
         limit: int | None = None,
         on_chunk: Callable[[Any], object] | None = None,
-        on_end: Callable[[StreamEnd], object] | None = None,
     ) -> None:
         for label, function in (
             ("map", mapper),
             ("filter", keep),
             ("on_chunk", on_chunk),
-            ("on_end", on_end),
         ):
             if function is not None and not callable(function):
                 raise TypeError(f"{label} takes a function, got {type(function).__name__}")
@@ -302,7 +331,6 @@ class _Wrapped(_Layer):
         self._keep = keep
         self._limit = limit
         self._on_chunk = on_chunk
-        self._on_end = on_end
 
     async def __anext__(self) -> Any:
         if self.outcome is not None:
@@ -339,29 +367,6 @@ class _Wrapped(_Layer):
             self._finish(StreamOutcome.COMPLETED, None)
             await self._inner.aclose()
         return chunk
-
-    def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
-        super()._finish(outcome, error)
-        on_end = self._on_end
-        if on_end is not None:
-            self._on_end = None
-            end = StreamEnd(
-                outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
-            )
-            _notify(on_end, end, self.name, self.target)
-
-    def _collected(self) -> None:
-        ResponseStream._finish(self, StreamOutcome.ABANDONED, None)
-        on_end = self._on_end
-        if on_end is not None:
-            self._on_end = None
-            end = StreamEnd(
-                outcome=StreamOutcome.ABANDONED, chunks=self.chunks, ended_at=self.ended_at
-            )
-            # The collector may run in the middle of any code of this thread, even inside the
-            # lock the observer takes (a statistics recorder's): on an event loop's thread, the
-            # observer hears the end at the loop's next turn instead.
-            _soon(functools.partial(_notify, on_end, end, self.name, self.target))
 
 
 def _notify(

@@ -45,8 +45,9 @@ from toolware._workers import take_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import CallTimeoutError, InvalidRequestError
-from toolware.interceptors._stream_deadline import DeadlineStream
+from toolware.interceptors._stream_deadline import DeadlineStream, IdleStream
 from toolware.registry.base import EntryDescription
+from toolware.streams import ResponseStream
 from toolware.types import CallNext
 
 __all__ = ["TimeoutInterceptor"]
@@ -268,19 +269,26 @@ class TimeoutInterceptor:
         """``response`` with its stream bounded by the call's deadline (``budget`` seconds
         from the call's start) and by ``idle`` between chunks."""
         stream = response.stream
-        if stream is None or (request.deadline is None and idle is None):
+        deadline = request.deadline
+        if stream is None:
             return response
-        return response.with_stream(
-            DeadlineStream(
+        if idle is None:
+            if deadline is None:
+                return response
+            bounded: ResponseStream = DeadlineStream(
+                stream, clock=self.clock, deadline=deadline, limit=budget, retryable=retryable
+            )
+        else:
+            bounded = IdleStream(
                 stream,
                 watcher=watcher,
                 clock=self.clock,
-                deadline=request.deadline,
+                deadline=deadline,
                 limit=budget,
                 idle=idle,
                 retryable=retryable,
             )
-        )
+        return response.with_stream(bounded)
 
     def _watcher_of(self, task: asyncio.Task[object]) -> DeadlineWatcher:
         loop = task.get_loop()

@@ -101,19 +101,32 @@ async def test_async_source_yields_in_order_and_completes_on_its_clock() -> None
     assert stream.chunks == 3
 
 
-async def test_hold_back_gives_the_first_chunk_back_to_the_consumer() -> None:
+async def test_prime_reads_the_first_chunk_and_keeps_it_for_the_consumer() -> None:
+    """A primed source reads one chunk at prime() (counted only when delivered) and gives it
+    to the consumer's first pull without asking the generator again."""
     log: list[str] = []
-    stream = async_source(log, 2)
-    first = await anext(stream)
-    assert stream.chunks == 1
-    stream.hold_back(first)
+    stream = async_source(log, 2, primed=True)
+    assert await stream.prime() is True
     assert stream.chunks == 0
     assert log == ["made 0"]
     assert await anext(stream) == 0
     assert stream.chunks == 1
-    assert log == ["made 0"]  # the held-back chunk costs the generator nothing
+    assert log == ["made 0"]  # the kept chunk costs the generator nothing
     assert await anext(stream) == 1
     assert stream.chunks == 2
+
+
+async def test_prime_of_an_empty_generator_says_so_and_completes() -> None:
+    async def nothing() -> AsyncIterator[int]:
+        return
+        yield 0  # pragma: no cover - makes this an async generator
+
+    stream = AsyncGeneratorStream(
+        nothing(), request_id="r-1", target="t", now=lambda: 0.0, primed=True
+    )
+    assert await stream.prime() is False
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert [chunk async for chunk in stream] == []
 
 
 async def test_async_source_refuses_what_is_not_an_async_generator() -> None:

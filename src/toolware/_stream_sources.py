@@ -27,7 +27,7 @@ from typing import Any
 
 from toolware._workers import WorkerPool
 from toolware.errors import ToolFailedError, ToolwareError, describe_exception
-from toolware.streams import ResponseStream, StreamOutcome, _close_quietly
+from toolware.streams import ResponseStream, StreamOutcome, StreamState, close_quietly
 
 __all__ = [
     "AsyncGeneratorStream",
@@ -38,8 +38,8 @@ __all__ = [
 
 logger = logging.getLogger("toolware.streams")
 
-_NOTHING: Any = object()
 _END: Any = object()
+_PRIMED: Any = object()
 
 
 def cancelled_by_caller() -> bool:
@@ -50,42 +50,36 @@ def cancelled_by_caller() -> bool:
 
 
 class _Source(ResponseStream):
-    """What the two generator sources share: the first chunk held back, errors made typed."""
+    """A stream reading a handler's generator, which the router primes."""
 
-    __slots__ = ("_check", "_first", "_retryable_on")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        target: str,
-        now: Callable[[], float],
-        check: Callable[[Any], Any] | None,
-        retryable_on: tuple[type[BaseException], ...],
-    ) -> None:
-        super().__init__(request_id=request_id, target=target, now=now)
-        self._check = check
-        self._retryable_on = retryable_on
-        self._first = _NOTHING
+    async def prime(self) -> bool:
+        """Read the first chunk and keep it for the consumer's first pull (made with
+        ``primed=True``): ``False`` for a stream with no chunk at all; a failure raises the
+        typed error, so the router can answer with an ordinary error response."""
+        try:
+            await self._gen.__anext__()
+        except StopAsyncIteration:
+            return False
+        return True
 
-    def hold_back(self, chunk: Any) -> None:
-        """Give ``chunk`` (read ahead by the router) back: the consumer's first pull gets it."""
-        self._first = chunk
-        self.chunks -= 1
 
-    def _failure(self, exc: BaseException) -> ToolFailedError:
-        detail = describe_exception(exc)
-        if isinstance(exc, SystemExit):
-            detail = f"SystemExit (exit code {exc.code!r})"
-        when = "before its first chunk" if not self.chunks else f"after {self.chunks} chunk(s)"
-        failure = ToolFailedError(
-            f"{self.target!r} raised {detail} {when}",
-            retryable=isinstance(exc, self._retryable_on) and isinstance(exc, Exception),
-            request_id=self.request_id,
-            target=self.target,
-        )
-        failure.__cause__ = exc
-        return failure
+def _failure(
+    state: StreamState, exc: BaseException, retryable_on: tuple[type[BaseException], ...]
+) -> ToolFailedError:
+    detail = describe_exception(exc)
+    if isinstance(exc, SystemExit):
+        detail = f"SystemExit (exit code {exc.code!r})"
+    when = "before its first chunk" if not state.chunks else f"after {state.chunks} chunk(s)"
+    failure = ToolFailedError(
+        f"{state.target!r} raised {detail} {when}",
+        retryable=isinstance(exc, retryable_on) and isinstance(exc, Exception),
+        request_id=state.request_id,
+        target=state.target,
+    )
+    failure.__cause__ = exc
+    return failure
 
 
 class AsyncGeneratorStream(_Source):
@@ -102,64 +96,63 @@ class AsyncGeneratorStream(_Source):
         now: Callable[[], float],
         check: Callable[[Any], Any] | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
+        primed: bool = False,
     ) -> None:
         if not hasattr(generator, "__anext__"):
             raise TypeError(
                 f"{target!r} is registered as an async generator but its call returned "
                 f"{type(generator).__name__}"
             )
-        super().__init__(
-            request_id=request_id, target=target, now=now, check=check, retryable_on=retryable_on
-        )
+        state = StreamState(request_id, target, now)
+        super().__init__(state, _async_source_chunks(generator, state, check, retryable_on, primed))
         self._generator = generator
 
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
-            raise StopAsyncIteration
-        first = self._first
-        if first is not _NOTHING:
-            self._first = _NOTHING
-            self.chunks += 1
-            return first
+    async def _close_inner(self) -> None:
+        await close_quietly(self._generator.aclose, self._state)
+
+
+async def _async_source_chunks(
+    generator: AsyncGenerator[Any, Any],
+    state: StreamState,
+    check: Callable[[Any], Any] | None,
+    retryable_on: tuple[type[BaseException], ...],
+    primed: bool,
+) -> AsyncGenerator[Any, None]:
+    pull = generator.__anext__
+    while True:
         try:
-            chunk = await self._generator.__anext__()
-            check = self._check
+            chunk = await pull()
             if check is not None:
                 chunk = check(chunk)
         except StopAsyncIteration:
-            self._finish(StreamOutcome.COMPLETED, None)
-            raise
+            state.finish(StreamOutcome.COMPLETED)
+            return
         except ToolwareError as error:
             # Raised on purpose by the handler, or a chunk failed its check (the generator is
             # then still open: close it).
-            error = error.bind(self.request_id or "", self.target or "")
-            self._finish(StreamOutcome.FAILED, error)
-            await self._close_inner()
+            error = error.bind(state.request_id or "", state.target or "")
+            state.finish(StreamOutcome.FAILED, error)
+            await close_quietly(generator.aclose, state)
             raise error from error.__cause__
         except asyncio.CancelledError as exc:
             if cancelled_by_caller():
-                self._finish(StreamOutcome.ABANDONED, None)
+                state.finish(StreamOutcome.ABANDONED)
                 raise
-            failure = self._failure(exc)  # the handler let a cancellation of its own escape
-            self._finish(StreamOutcome.FAILED, failure)
+            failure = _failure(state, exc, retryable_on)  # the handler's own cancellation
+            state.finish(StreamOutcome.FAILED, failure)
             raise failure from exc
         except BaseException as exc:
             # As for plain handlers: SystemExit, KeyboardInterrupt and custom BaseExceptions
             # from a tool are its failure, never the loop's end.
-            failure = self._failure(exc)
-            self._finish(StreamOutcome.FAILED, failure)
-            await self._close_inner()  # the chunk check raised: the generator is still open
+            failure = _failure(state, exc, retryable_on)
+            state.finish(StreamOutcome.FAILED, failure)
+            await close_quietly(generator.aclose, state)  # the check raised: still open
             raise failure from exc
-        self.chunks += 1
-        return chunk
-
-    async def _close_inner(self) -> None:
-        await _close_quietly(self._generator.aclose, self)
-
-    def _dropped(self) -> None:
-        # Nothing to do here: once started, the generator is finalized by the event loop's
-        # async-generator hooks when it is collected (which schedules its aclose()).
-        return None
+        if primed:  # the router's first pull: it gets a marker, the consumer the chunk
+            primed = False
+            yield _PRIMED
+        state.chunks += 1
+        yield chunk
 
 
 class _Escaped(Exception):
@@ -263,58 +256,15 @@ class SyncGeneratorStream(_Source):
         now: Callable[[], float],
         check: Callable[[Any], Any] | None = None,
         retryable_on: tuple[type[BaseException], ...] = (),
+        primed: bool = False,
     ) -> None:
+        state = StreamState(request_id, target, now)
+        steps = _Steps(function, arguments, target)
         super().__init__(
-            request_id=request_id, target=target, now=now, check=check, retryable_on=retryable_on
+            state, _sync_source_chunks(steps, pool, state, check, retryable_on, primed)
         )
-        self._steps = _Steps(function, arguments, target)
+        self._steps = steps
         self._pool = pool
-
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:  # before the held-back chunk: a closed stream yields none
-            raise StopAsyncIteration
-        first = self._first
-        if first is not _NOTHING:
-            self._first = _NOTHING
-            self.chunks += 1
-            return first
-        try:
-            chunk = await self._pool.run(self._steps.step, _NO_ARGUMENTS, name=self.target)
-            if chunk is _END:
-                self._finish(StreamOutcome.COMPLETED, None)
-                self._steps.close()  # finished: nothing left to run
-                raise StopAsyncIteration
-            check = self._check
-            if check is not None:
-                chunk = check(chunk)
-        except StopAsyncIteration:
-            raise
-        except ToolwareError as error:
-            error = error.bind(self.request_id or "", self.target or "")
-            self._finish(StreamOutcome.FAILED, error)
-            self._release()
-            raise error from error.__cause__
-        except asyncio.CancelledError:
-            # The consumer left (or its deadline passed) while a step ran or waited for a
-            # worker: the generator is closed by the worker when the step returns.
-            self._finish(StreamOutcome.ABANDONED, None)
-            self._release()
-            raise
-        except BaseException as exc:
-            if isinstance(exc, _Escaped):
-                exc = exc.original
-            failure = self._failure(exc)
-            self._finish(StreamOutcome.FAILED, failure)
-            self._release()
-            raise failure from exc
-        self.chunks += 1
-        return chunk
-
-    def _release(self) -> None:
-        """Close the generator without waiting: on a worker when one takes it, else here."""
-        steps = self._steps
-        if steps.close() and not self._pool.start(steps.close_generator):
-            steps.close_generator()
 
     async def _close_inner(self) -> None:
         steps = self._steps
@@ -325,7 +275,56 @@ class SyncGeneratorStream(_Source):
                 steps.close_generator()
 
     def _dropped(self) -> None:
-        self._release()
+        _release(self._steps, self._pool)
+
+
+def _release(steps: _Steps, pool: WorkerPool) -> None:
+    """Close the generator without waiting: on a worker when one takes it, else here."""
+    if steps.close() and not pool.start(steps.close_generator):
+        steps.close_generator()
+
+
+async def _sync_source_chunks(
+    steps: _Steps,
+    pool: WorkerPool,
+    state: StreamState,
+    check: Callable[[Any], Any] | None,
+    retryable_on: tuple[type[BaseException], ...],
+    primed: bool,
+) -> AsyncGenerator[Any, None]:
+    run, step, name = pool.run, steps.step, state.target
+    while True:
+        try:
+            chunk = await run(step, _NO_ARGUMENTS, name=name)
+            if chunk is _END:
+                state.finish(StreamOutcome.COMPLETED)
+                steps.close()  # finished: nothing left to run
+                return
+            if check is not None:
+                chunk = check(chunk)
+        except ToolwareError as error:
+            error = error.bind(state.request_id or "", state.target or "")
+            state.finish(StreamOutcome.FAILED, error)
+            _release(steps, pool)
+            raise error from error.__cause__
+        except asyncio.CancelledError:
+            # The consumer left (or its deadline passed) while a step ran or waited for a
+            # worker: the generator is closed by the worker when the step returns.
+            state.finish(StreamOutcome.ABANDONED)
+            _release(steps, pool)
+            raise
+        except BaseException as exc:
+            if isinstance(exc, _Escaped):
+                exc = exc.original
+            failure = _failure(state, exc, retryable_on)
+            state.finish(StreamOutcome.FAILED, failure)
+            _release(steps, pool)
+            raise failure from exc
+        if primed:
+            primed = False
+            yield _PRIMED
+        state.chunks += 1
+        yield chunk
 
 
 _NO_ARGUMENTS: Mapping[str, Any] = {}
@@ -352,13 +351,14 @@ class _Buffer:
 async def _read_ahead(inner: ResponseStream, buffer: _Buffer) -> None:
     """The reader task: keep up to ``buffer.wanted`` chunks ready; close ``inner`` when done."""
     loop = asyncio.get_running_loop()
+    pull = inner.__anext__
     try:
         while True:
             while len(buffer.items) >= buffer.wanted:
                 buffer.space = loop.create_future()
                 await buffer.space
             try:
-                chunk = await inner.__anext__()
+                chunk = await pull()
             except (StopAsyncIteration, ToolwareError) as end:
                 buffer.end = end
                 return
@@ -374,39 +374,17 @@ async def _read_ahead(inner: ResponseStream, buffer: _Buffer) -> None:
 class ReadAheadStream(ResponseStream):
     """Up to ``read_ahead`` chunks fetched by a background task before they are asked for."""
 
-    __slots__ = ("_buffer", "_inner", "_task")
+    __slots__ = ("_inner", "_task")
 
     def __init__(self, inner: ResponseStream, read_ahead: int) -> None:
-        super().__init__(request_id=inner.request_id, target=inner.target, now=inner._now)
-        self._inner = inner
-        self._buffer = _Buffer(read_ahead)
-        self._task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
-            _read_ahead(inner, self._buffer), name=f"toolware-read-ahead {inner.target}"
+        buffer = _Buffer(read_ahead)
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
+            _read_ahead(inner, buffer), name=f"toolware-read-ahead {inner.target}"
         )
-
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
-        buffer = self._buffer
-        try:
-            while not buffer.items:
-                end = buffer.end
-                if end is not None:
-                    if isinstance(end, ToolwareError):
-                        self._finish(StreamOutcome.FAILED, end)
-                        raise end
-                    self._finish(StreamOutcome.COMPLETED, None)
-                    raise StopAsyncIteration
-                buffer.ready = asyncio.get_running_loop().create_future()
-                await buffer.ready
-        except asyncio.CancelledError:
-            self._finish(StreamOutcome.ABANDONED, None)
-            self._task.cancel()
-            raise
-        chunk = buffer.items.popleft()
-        buffer.wake(buffer.space)
-        self.chunks += 1
-        return chunk
+        state = StreamState(inner.request_id, inner.target, inner._state.now)
+        super().__init__(state, _buffered_chunks(buffer, state, task))
+        self._inner = inner
+        self._task = task
 
     async def _close_inner(self) -> None:
         task = self._task
@@ -421,3 +399,29 @@ class ReadAheadStream(ResponseStream):
         task = self._task
         with contextlib.suppress(RuntimeError):  # the loop is closed: the task is gone too
             task.get_loop().call_soon_threadsafe(task.cancel)
+
+
+async def _buffered_chunks(
+    buffer: _Buffer, state: StreamState, task: asyncio.Task[None]
+) -> AsyncGenerator[Any, None]:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            while not buffer.items:
+                end = buffer.end
+                if end is not None:
+                    if isinstance(end, ToolwareError):
+                        state.finish(StreamOutcome.FAILED, end)
+                        raise end
+                    state.finish(StreamOutcome.COMPLETED)
+                    return
+                buffer.ready = loop.create_future()
+                await buffer.ready
+        except asyncio.CancelledError:
+            state.finish(StreamOutcome.ABANDONED)
+            task.cancel()
+            raise
+        chunk = buffer.items.popleft()
+        buffer.wake(buffer.space)
+        state.chunks += 1
+        yield chunk

@@ -141,6 +141,7 @@ class Router:
                 now=self._now,
                 check=entry.result_validator,
                 retryable_on=entry.retryable_on,
+                primed=True,
             )
         else:
             stream = SyncGeneratorStream(
@@ -152,14 +153,13 @@ class Router:
                 now=self._now,
                 check=entry.result_validator,
                 retryable_on=entry.retryable_on,
+                primed=True,
             )
         try:
-            first = await stream.__anext__()
-        except StopAsyncIteration:  # an empty stream: still a stream, already completed
-            return ResponseContext(stream=stream, started_at=started, finished_at=self._now())
+            if not await stream.prime():  # an empty stream: still a stream, already completed
+                return ResponseContext(stream=stream, started_at=started, finished_at=self._now())
         except ToolwareError as error:
             return ResponseContext.failure(error, started_at=started, finished_at=self._now())
-        stream.hold_back(first)
         finished = self._now()
         if entry.read_ahead:
             return ResponseContext(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +76,98 @@ def _no_clock() -> float:
     return 0.0
 
 
+class StreamState:
+    """How far a stream got and how it ended, shared by the stream and the async generator
+    that makes its chunks (never the stream itself: a dropped stream is then collected at once,
+    without waiting for the cycle collector). Internal to toolware's stream classes."""
+
+    __slots__ = (
+        "chunks",
+        "ended_at",
+        "error",
+        "now",
+        "observers",
+        "on_finish",
+        "outcome",
+        "request_id",
+        "target",
+    )
+
+    def __init__(
+        self, request_id: str | None, target: str | None, now: Callable[[], float]
+    ) -> None:
+        self.request_id = request_id
+        self.target = target
+        self.now = now
+        self.chunks = 0
+        self.outcome: StreamOutcome | None = None
+        self.error: ToolwareError | None = None
+        self.ended_at = 0.0
+        self.observers: list[tuple[Callable[[StreamEnd], object], str]] | None = None
+        self.on_finish: Callable[[], object] | None = None  # e.g. a deadline's timer to cancel
+
+    def finish(self, outcome: StreamOutcome, error: ToolwareError | None = None) -> None:
+        """End the stream, once (later calls do nothing), and tell its observers."""
+        if self.outcome is not None:
+            return
+        self.outcome = outcome
+        self.error = error
+        self.ended_at = self.now()
+        on_finish = self.on_finish
+        if on_finish is not None:
+            self.on_finish = None
+            on_finish()
+        observers = self.observers
+        if observers is not None:
+            self.observers = None
+            end = StreamEnd(
+                outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
+            )
+            for on_end, name in observers:
+                _notify(on_end, end, name, self.target)
+
+    def collected(self) -> None:
+        """The stream was garbage collected while open: end as abandoned. The collector may
+        run in the middle of any code of this thread, even inside a lock an observer takes (a
+        statistics recorder's): on an event loop's thread, observers hear the end at the
+        loop's next turn instead."""
+        observers, self.observers = self.observers, None
+        self.finish(StreamOutcome.ABANDONED)
+        if observers is not None:
+            end = StreamEnd(
+                outcome=StreamOutcome.ABANDONED, chunks=self.chunks, ended_at=self.ended_at
+            )
+            for on_end, name in observers:
+                _soon(functools.partial(_notify, on_end, end, name, self.target))
+
+    def bind(self, error: ToolwareError) -> ToolwareError:
+        """``error`` naming this stream's call, if it names none yet."""
+        if error.request_id is None and self.request_id is not None:
+            return error.bind(self.request_id, self.target or "")
+        return error
+
+    def crashed(self, exc: BaseException, name: str) -> InternalError:
+        """The ``internal`` error for a wrapper whose own code raised ``exc`` (logged)."""
+        logger.error(
+            "stream.wrapper_crashed wrapper=%s target=%s request_id=%s error=%s",
+            name,
+            self.target,
+            self.request_id,
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"wrapper": name, "target": self.target, "request_id": self.request_id},
+        )
+        error = InternalError(
+            f"stream wrapper {name!r} raised {type(exc).__name__} after {self.chunks} chunk(s); "
+            "the traceback is in the 'stream.wrapper_crashed' log record",
+            interceptor=name,
+            request_id=self.request_id,
+            target=self.target,
+        )
+        error.__cause__ = exc
+        return error
+
+
 class ResponseStream:
     """An async iterator of one call's chunks; see the module docstring for the contract.
 
@@ -83,49 +175,65 @@ class ResponseStream:
     any iterable (a cached or synthetic answer), and the wrapping methods make one around
     another. ``chunks`` counts the chunks delivered so far; ``outcome`` is ``None`` while the
     stream is open.
+
+    Inside, each stream is an async generator (its chunks) and a :class:`StreamState`: a pull
+    is one resumption of that generator, which costs about half a coroutine call per layer.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_now",
-        "_observers",
-        "chunks",
-        "ended_at",
-        "error",
-        "outcome",
-        "request_id",
-        "target",
-    )
+    __slots__ = ("__weakref__", "_gen", "_state")
 
-    def __init__(
-        self,
-        *,
-        request_id: str | None = None,
-        target: str | None = None,
-        now: Callable[[], float] = _no_clock,
-    ) -> None:
-        self.request_id = request_id
-        self.target = target
-        self._now = now
-        self.chunks = 0
-        self.outcome: StreamOutcome | None = None
-        self.error: ToolwareError | None = None
-        self.ended_at = 0.0
-        self._observers: list[tuple[Callable[[StreamEnd], object], str]] | None = None
+    def __init__(self, state: StreamState, chunks: AsyncGenerator[Any, None]) -> None:
+        self._state = state
+        self._gen = chunks
+
+    # -- what it is --------------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> int:
+        """Chunks delivered so far."""
+        return self._state.chunks
+
+    @property
+    def outcome(self) -> StreamOutcome | None:
+        """How the stream ended; ``None`` while it is open."""
+        return self._state.outcome
+
+    @property
+    def error(self) -> ToolwareError | None:
+        """The error that ended the stream (``failed``)."""
+        return self._state.error
+
+    @property
+    def ended_at(self) -> float:
+        """When it ended, on the stream's clock (0.0 while open)."""
+        return self._state.ended_at
+
+    @property
+    def request_id(self) -> str | None:
+        return self._state.request_id
+
+    @property
+    def target(self) -> str | None:
+        return self._state.target
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream has ended (completed, failed or abandoned)."""
+        return self._state.outcome is not None
 
     # -- iteration ---------------------------------------------------------------------------
 
     def __aiter__(self) -> ResponseStream:
         return self
 
-    async def __anext__(self) -> Any:  # pragma: no cover - every concrete stream overrides it
-        raise NotImplementedError
+    def __anext__(self) -> Awaitable[Any]:
+        return self._gen.__anext__()
 
     async def aclose(self) -> None:
         """Stop early: end as ``abandoned`` (if still open) and close what this stream wraps,
         down to the handler's generator. Closing twice, or after the end, does nothing."""
-        if self.outcome is None:
-            self._finish(StreamOutcome.ABANDONED, None)
+        self._state.finish(StreamOutcome.ABANDONED)
+        await self._gen.aclose()
         await self._close_inner()
 
     async def __aenter__(self) -> ResponseStream:
@@ -133,11 +241,6 @@ class ResponseStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    @property
-    def done(self) -> bool:
-        """Whether the stream has ended (completed, failed or abandoned)."""
-        return self.outcome is not None
 
     # -- wrapping ----------------------------------------------------------------------------
 
@@ -174,14 +277,15 @@ class ResponseStream:
             raise TypeError(f"on_end takes a function, got {type(on_end).__name__}")
         label = name or display_name(on_chunk if on_chunk is not None else on_end)
         stream = self
-        if on_chunk is not None or self.outcome is not None:
+        if on_chunk is not None or self.done:
             stream = _Wrapped(self, on_chunk=on_chunk, name=label)
         if on_end is not None:
             # Hearing the end needs no layer of its own (nothing to do per chunk): the
-            # observer joins this stream's, and the chunks pass with no extra await.
-            if stream._observers is None:
-                stream._observers = []
-            stream._observers.append((on_end, label))
+            # observer joins this stream's, and the chunks pass with no extra step.
+            state = stream._state
+            if state.observers is None:
+                state.observers = []
+            state.observers.append((on_end, label))
         return stream
 
     def through(
@@ -211,78 +315,28 @@ class ResponseStream:
 
     # -- for subclasses ----------------------------------------------------------------------
 
-    def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
-        """End this stream (once), and tell its observers."""
-        self.outcome = outcome
-        self.error = error
-        self.ended_at = self._now()
-        observers = self._observers
-        if observers is not None:
-            self._observers = None
-            end = StreamEnd(
-                outcome=outcome, chunks=self.chunks, error=error, ended_at=self.ended_at
-            )
-            for on_end, name in observers:
-                _notify(on_end, end, name, self.target)
-
     async def _close_inner(self) -> None:
-        """Release what the stream reads from (after it ended)."""
-
-    def _collected(self) -> None:
-        """Garbage collected while open: end as abandoned. The collector may run in the middle
-        of any code of this thread, even inside a lock an observer takes (a statistics
-        recorder's): on an event loop's thread, observers hear the end at the loop's next
-        turn instead."""
-        observers, self._observers = self._observers, None
-        self._finish(StreamOutcome.ABANDONED, None)
-        if observers is not None:
-            end = StreamEnd(
-                outcome=StreamOutcome.ABANDONED, chunks=self.chunks, ended_at=self.ended_at
-            )
-            for on_end, name in observers:
-                _soon(functools.partial(_notify, on_end, end, name, self.target))
+        """Release what the stream reads from (after its own generator is closed)."""
 
     def _dropped(self) -> None:
         """Garbage collected while open: release what can be released without awaiting."""
 
-    def _bind(self, error: ToolwareError) -> ToolwareError:
-        if error.request_id is None and self.request_id is not None:
-            return error.bind(self.request_id, self.target or "")
-        return error
-
-    def _crashed(self, exc: BaseException, name: str) -> InternalError:
-        logger.error(
-            "stream.wrapper_crashed wrapper=%s target=%s request_id=%s error=%s",
-            name,
-            self.target,
-            self.request_id,
-            type(exc).__name__,
-            exc_info=exc,
-            extra={"wrapper": name, "target": self.target, "request_id": self.request_id},
-        )
-        error = InternalError(
-            f"stream wrapper {name!r} raised {type(exc).__name__} after {self.chunks} chunk(s); "
-            "the traceback is in the 'stream.wrapper_crashed' log record",
-            interceptor=name,
-            request_id=self.request_id,
-            target=self.target,
-        )
-        error.__cause__ = exc
-        return error
-
     def __del__(self) -> None:
         # An abandoned stream (dropped unread, or left by a `break`) still ends exactly once,
-        # so observers (statistics) count it, and its producer is released.
+        # so observers (statistics) count it, and its producer is released. Its generator,
+        # if started, is closed by the event loop's async-generator hooks.
         try:
-            if self.outcome is None:
-                self._collected()
-                self._dropped()
+            state = self._state
         except AttributeError:  # pragma: no cover - __init__ did not complete
-            pass
+            return
+        if state.outcome is None:
+            state.collected()
+            self._dropped()
 
     def __repr__(self) -> str:
-        state = "open" if self.outcome is None else self.outcome.value
-        return f"<{type(self).__name__} {self.target!r} {state}, {self.chunks} chunk(s)>"
+        state = self._state
+        ended = "open" if state.outcome is None else state.outcome.value
+        return f"<{type(self).__name__} {state.target!r} {ended}, {state.chunks} chunk(s)>"
 
 
 class _Layer(ResponseStream):
@@ -290,13 +344,21 @@ class _Layer(ResponseStream):
 
     __slots__ = ("_inner", "name")
 
-    def __init__(self, inner: ResponseStream, *, name: str) -> None:
+    def __init__(
+        self,
+        inner: ResponseStream,
+        chunks: Callable[[ResponseStream, StreamState], AsyncGenerator[Any, None]],
+        *,
+        name: str,
+    ) -> None:
         if not isinstance(inner, ResponseStream):
             raise TypeError(
                 f"a stream wrapper needs a ResponseStream, got {type(inner).__name__}; "
                 "use ResponseStream.of(iterable) to make one"
             )
-        super().__init__(request_id=inner.request_id, target=inner.target, now=inner._now)
+        inner_state = inner._state
+        state = StreamState(inner_state.request_id, inner_state.target, inner_state.now)
+        super().__init__(state, chunks(inner, state))
         self._inner = inner
         self.name = name
 
@@ -305,9 +367,9 @@ class _Layer(ResponseStream):
 
 
 class _Wrapped(_Layer):
-    """map / filter / take / observe: synchronous code per chunk, one await per chunk."""
+    """map / filter / take / observe(on_chunk): synchronous code per chunk."""
 
-    __slots__ = ("_keep", "_limit", "_mapper", "_on_chunk")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -319,54 +381,63 @@ class _Wrapped(_Layer):
         limit: int | None = None,
         on_chunk: Callable[[Any], object] | None = None,
     ) -> None:
-        for label, function in (
-            ("map", mapper),
-            ("filter", keep),
-            ("on_chunk", on_chunk),
-        ):
+        for label, function in (("map", mapper), ("filter", keep), ("on_chunk", on_chunk)):
             if function is not None and not callable(function):
                 raise TypeError(f"{label} takes a function, got {type(function).__name__}")
-        super().__init__(inner, name=name)
-        self._mapper = mapper
-        self._keep = keep
-        self._limit = limit
-        self._on_chunk = on_chunk
+        super().__init__(
+            inner,
+            functools.partial(
+                _wrapped_chunks, name=name, mapper=mapper, keep=keep, limit=limit, on_chunk=on_chunk
+            ),
+            name=name,
+        )
 
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
+
+async def _wrapped_chunks(
+    inner: ResponseStream,
+    state: StreamState,
+    *,
+    name: str,
+    mapper: Callable[[Any], Any] | None,
+    keep: Callable[[Any], object] | None,
+    limit: int | None,
+    on_chunk: Callable[[Any], object] | None,
+) -> AsyncGenerator[Any, None]:
+    pull = inner._gen.__anext__
+    while True:
         try:
-            chunk = await self._inner.__anext__()
-            keep = self._keep
+            chunk = await pull()
             if keep is not None:
                 while not keep(chunk):
-                    chunk = await self._inner.__anext__()
-            if self._mapper is not None:
-                chunk = self._mapper(chunk)
-            if self._on_chunk is not None:
-                self._on_chunk(chunk)
+                    chunk = await pull()
+            if mapper is not None:
+                chunk = mapper(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
         except StopAsyncIteration:
-            self._finish(StreamOutcome.COMPLETED, None)
-            raise
+            state.finish(StreamOutcome.COMPLETED)
+            return
         except ToolwareError as error:
-            error = self._bind(error)
-            self._finish(StreamOutcome.FAILED, error)
-            raise error
+            error = state.bind(error)
+            state.finish(StreamOutcome.FAILED, error)
+            raise error from error.__cause__
         except asyncio.CancelledError:
-            self._finish(StreamOutcome.ABANDONED, None)
+            state.finish(StreamOutcome.ABANDONED)
             raise
         except Exception as exc:
             # This wrapper's own code failed; the stream it reads is still open.
-            failure = self._crashed(exc, self.name)
-            self._finish(StreamOutcome.FAILED, failure)
-            await self._inner.aclose()
+            failure = state.crashed(exc, name)
+            state.finish(StreamOutcome.FAILED, failure)
+            await inner.aclose()
             raise failure from exc
-        self.chunks += 1
-        if self._limit is not None and self.chunks >= self._limit:
+        state.chunks += 1
+        if limit is not None and state.chunks >= limit:
             # The last chunk wanted: stop the producer now rather than at the next pull.
-            self._finish(StreamOutcome.COMPLETED, None)
-            await self._inner.aclose()
-        return chunk
+            state.finish(StreamOutcome.COMPLETED)
+            await inner.aclose()
+            yield chunk
+            return
+        yield chunk
 
 
 def _notify(
@@ -396,7 +467,7 @@ def _soon(callback: Callable[[], object]) -> None:
 class _IteratorStream(ResponseStream):
     """A stream over a plain iterable or an async iterator."""
 
-    __slots__ = ("_is_async", "_iterator")
+    __slots__ = ("_iterator",)
 
     def __init__(
         self,
@@ -407,51 +478,53 @@ class _IteratorStream(ResponseStream):
         now: Callable[[], float],
     ) -> None:
         if hasattr(chunks, "__anext__"):
-            self._iterator: Any = chunks
-            self._is_async = True
+            iterator: Any = chunks
+            is_async = True
         elif isinstance(chunks, Iterable) and not isinstance(chunks, str | bytes):
-            self._iterator = iter(chunks)
-            self._is_async = False
+            iterator = iter(chunks)
+            is_async = False
         else:
             raise TypeError(
                 f"ResponseStream.of() takes an iterable of chunks or an async iterator, got "
                 f"{type(chunks).__name__}"
             )
-        super().__init__(request_id=request_id, target=target, now=now)
-
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
-        try:
-            if self._is_async:
-                chunk = await self._iterator.__anext__()
-            else:
-                chunk = next(self._iterator)
-        except (StopAsyncIteration, StopIteration):
-            self._finish(StreamOutcome.COMPLETED, None)
-            raise StopAsyncIteration from None
-        except ToolwareError as error:
-            error = self._bind(error)
-            self._finish(StreamOutcome.FAILED, error)
-            raise error
-        except asyncio.CancelledError:
-            self._finish(StreamOutcome.ABANDONED, None)
-            raise
-        except Exception as exc:
-            failure = self._crashed(exc, display_name(self._iterator))
-            self._finish(StreamOutcome.FAILED, failure)
-            raise failure from exc
-        self.chunks += 1
-        return chunk
+        state = StreamState(request_id, target, now)
+        super().__init__(state, _iterated_chunks(iterator, is_async, state))
+        self._iterator = iterator
 
     async def _close_inner(self) -> None:
-        close = getattr(self._iterator, "aclose", None) if self._is_async else None
-        if close is not None:
-            await _close_quietly(close, self)
-        elif not self._is_async:
-            sync_close = getattr(self._iterator, "close", None)
-            if sync_close is not None:
-                sync_close()
+        iterator = self._iterator
+        close = getattr(iterator, "aclose", None)
+        if close is not None and hasattr(iterator, "__anext__"):
+            await close_quietly(close, self._state)
+            return
+        sync_close = getattr(iterator, "close", None)
+        if sync_close is not None and not hasattr(iterator, "__anext__"):
+            sync_close()
+
+
+async def _iterated_chunks(
+    iterator: Any, is_async: bool, state: StreamState
+) -> AsyncGenerator[Any, None]:
+    while True:
+        try:
+            chunk = await iterator.__anext__() if is_async else next(iterator)
+        except (StopAsyncIteration, StopIteration):
+            state.finish(StreamOutcome.COMPLETED)
+            return
+        except ToolwareError as error:
+            error = state.bind(error)
+            state.finish(StreamOutcome.FAILED, error)
+            raise error from error.__cause__
+        except asyncio.CancelledError:
+            state.finish(StreamOutcome.ABANDONED)
+            raise
+        except Exception as exc:
+            failure = state.crashed(exc, display_name(iterator))
+            state.finish(StreamOutcome.FAILED, failure)
+            raise failure from exc
+        state.chunks += 1
+        yield chunk
 
 
 class _Through(_Layer):
@@ -470,48 +543,55 @@ class _Through(_Layer):
             raise TypeError(
                 f"through() takes an async-generator function, got {type(transform).__name__}"
             )
-        super().__init__(inner, name=name)
         transformed = transform(inner)
         if not hasattr(transformed, "__anext__"):
             raise TypeError(
                 f"through({name}) must return an async iterator (write it as 'async def' with "
                 f"'yield'), got {type(transformed).__name__}"
             )
+        super().__init__(
+            inner,
+            functools.partial(_through_chunks, transformed=transformed, name=name),
+            name=name,
+        )
         self._transformed: AsyncIterator[Any] = transformed
-
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
-        try:
-            chunk = await self._transformed.__anext__()
-        except StopAsyncIteration:
-            self._finish(StreamOutcome.COMPLETED, None)
-            await self._inner.aclose()  # the transform may have stopped before its input did
-            raise
-        except ToolwareError as error:
-            error = self._bind(error)
-            self._finish(StreamOutcome.FAILED, error)
-            await self._inner.aclose()
-            raise error
-        except asyncio.CancelledError:
-            self._finish(StreamOutcome.ABANDONED, None)
-            raise
-        except Exception as exc:
-            failure = self._crashed(exc, self.name)
-            self._finish(StreamOutcome.FAILED, failure)
-            await self._inner.aclose()
-            raise failure from exc
-        self.chunks += 1
-        return chunk
 
     async def _close_inner(self) -> None:
         close = getattr(self._transformed, "aclose", None)
         if close is not None:
-            await _close_quietly(close, self)
+            await close_quietly(close, self._state)
         await self._inner.aclose()
 
 
-async def _close_quietly(close: Callable[[], Awaitable[object]], stream: ResponseStream) -> None:
+async def _through_chunks(
+    inner: ResponseStream, state: StreamState, *, transformed: AsyncIterator[Any], name: str
+) -> AsyncGenerator[Any, None]:
+    pull = transformed.__anext__
+    while True:
+        try:
+            chunk = await pull()
+        except StopAsyncIteration:
+            state.finish(StreamOutcome.COMPLETED)
+            await inner.aclose()  # the transform may have stopped before its input did
+            return
+        except ToolwareError as error:
+            error = state.bind(error)
+            state.finish(StreamOutcome.FAILED, error)
+            await inner.aclose()
+            raise error from error.__cause__
+        except asyncio.CancelledError:
+            state.finish(StreamOutcome.ABANDONED)
+            raise
+        except Exception as exc:
+            failure = state.crashed(exc, name)
+            state.finish(StreamOutcome.FAILED, failure)
+            await inner.aclose()
+            raise failure from exc
+        state.chunks += 1
+        yield chunk
+
+
+async def close_quietly(close: Callable[[], Awaitable[object]], state: StreamState) -> None:
     """Close a generator; what it raises while closing is logged, not raised: the consumer is
     leaving, and the stream has already ended."""
     try:
@@ -519,10 +599,10 @@ async def _close_quietly(close: Callable[[], Awaitable[object]], stream: Respons
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log_close_failed(stream, exc)
+        log_close_failed(state, exc)
 
 
-def log_close_failed(stream: ResponseStream, exc: BaseException) -> None:
+def log_close_failed(stream: StreamState, exc: BaseException) -> None:
     logger.warning(
         "stream.close_failed target=%s request_id=%s error=%s: the producer raised while "
         "being closed; let GeneratorExit through and do not yield from 'finally'",

@@ -15,16 +15,18 @@ and a pull after the deadline fails at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import types
 from asyncio import events as _events
 from asyncio import tasks as _tasks
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from toolware._deadlines import RECANCEL_AFTER, RECANCEL_TIMES, DeadlineWatcher, withdraw
 from toolware.clock import Clock, TimerHandle
 from toolware.errors import CallTimeoutError, ToolwareError
-from toolware.streams import ResponseStream, StreamOutcome, _Layer
+from toolware.streams import ResponseStream, StreamOutcome, StreamState, _Layer
 
 __all__ = ["DeadlineStream", "IdleStream"]
 
@@ -44,84 +46,94 @@ _CURRENT_TASKS: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = (
 )
 
 
-class _Bounded(_Layer):
-    """What both bounded streams share: their limits, and how they expire."""
+def _no_task(loop: object) -> None:
+    return None
 
-    __slots__ = ("_clock", "_deadline", "_idle", "_limit", "_loop", "_retryable")
+
+def _task_lookup(
+    loop: asyncio.AbstractEventLoop | None,
+) -> tuple[Callable[[Any], asyncio.Task[Any] | None], Any]:
+    """A fast ``(lookup, key)`` for the task running on ``loop`` (see ``_CURRENT_TASKS``);
+    when it finds none, callers fall back to ``asyncio.current_task()``."""
+    if _CURRENT_TASKS is None or loop is None:
+        return _no_task, None
+    return _CURRENT_TASKS.get, loop
+
+
+class _Bounds:
+    """A bounded stream's limits, and how it expires (shared with its generator)."""
+
+    __slots__ = ("clock", "deadline", "idle", "limit", "loop", "retryable")
 
     def __init__(
         self,
-        inner: ResponseStream,
-        *,
         clock: Clock,
         deadline: float | None,
         limit: float,
         idle: float | None,
         retryable: bool,
     ) -> None:
-        super().__init__(inner, name="timeout")
-        self._clock = clock
-        self._deadline = deadline
-        self._limit = limit
-        self._idle = idle
-        self._retryable = retryable
-        self._loop = _events._get_running_loop()  # None when made outside a running loop
+        self.clock = clock
+        self.deadline = deadline
+        self.limit = limit
+        self.idle = idle
+        self.retryable = retryable
+        self.loop = _events._get_running_loop()  # None when made outside a running loop
 
-    def _current_task(self) -> asyncio.Task[Any]:
-        tasks, loop = _CURRENT_TASKS, self._loop
-        found = tasks.get(loop) if tasks is not None and loop is not None else None
-        return found if found is not None else asyncio.current_task()  # type: ignore[return-value]
-
-    async def _expire(self, by_idle: bool) -> CallTimeoutError:
+    async def expire(
+        self, state: StreamState, inner: ResponseStream, by_idle: bool
+    ) -> CallTimeoutError:
         """End as ``failed`` with a timeout, after closing the producer."""
-        name = self.target or "(unnamed)"
+        name = state.target or "(unnamed)"
         if by_idle:
-            limit = self._idle or 0.0
+            limit = self.idle or 0.0
             message = (
                 f"{name!r} produced no chunk within its idle timeout of {limit:.3f}s "
-                f"(after {self.chunks} chunk(s))"
+                f"(after {state.chunks} chunk(s))"
             )
             hint = "the producer stalled; raise idle_timeout= if it is just slow between chunks"
         else:
-            limit = self._limit
+            limit = self.limit
             message = (
                 f"{name!r} did not complete its stream within the allowed timeout of "
-                f"{limit:.3f}s (after {self.chunks} chunk(s))"
+                f"{limit:.3f}s (after {state.chunks} chunk(s))"
             )
             hint = None
         error = CallTimeoutError(
             message,
             limit=limit,
             started=True,
-            retryable=self._retryable,
+            retryable=self.retryable,
             hint=hint,
-            request_id=self.request_id,
-            target=self.target,
+            request_id=state.request_id,
+            target=state.target,
         )
         logger.debug(
             "timeout.expired target=%s limit=%s request_id=%s",
             name,
             limit,
-            self.request_id,
-            extra={"target": name, "limit": limit, "request_id": self.request_id},
+            state.request_id,
+            extra={"target": name, "limit": limit, "request_id": state.request_id},
         )
-        self._finish(StreamOutcome.FAILED, error)
-        await self._inner.aclose()
+        state.finish(StreamOutcome.FAILED, error)
+        await inner.aclose()
         return error
 
-    def _ignored(self) -> None:
-        logger.warning(
-            "timeout.cancel_ignored target=%s request_id=%s: the stream went on after its "
-            "deadline cancelled it; make the tool let asyncio.CancelledError through",
-            self.target,
-            self.request_id,
-            extra={"target": self.target, "request_id": self.request_id},
-        )
+
+def _ignored(state: StreamState) -> None:
+    logger.warning(
+        "timeout.cancel_ignored target=%s request_id=%s: the stream went on after its "
+        "deadline cancelled it; make the tool let asyncio.CancelledError through",
+        state.target,
+        state.request_id,
+        extra={"target": state.target, "request_id": state.request_id},
+    )
 
 
 class _Timer:
-    """What the deadline's one timer shares with its stream (never the stream itself, so a
-    dropped stream is collected at once): the task pulling now, and what the timer did."""
+    """What the deadline's one timer shares with its stream's generator (never the stream
+    itself, so a dropped stream is collected at once): the task pulling now, and what the
+    timer did."""
 
     __slots__ = ("again", "clock", "expired", "fired", "task")
 
@@ -167,12 +179,12 @@ class _Timer:
         return fired
 
 
-class DeadlineStream(_Bounded):
+class DeadlineStream(_Layer):
     """A stream whose pulls end at ``deadline``: one clock timer for the whole stream, which
     cancels the consumer's task only while a pull is in progress. Cheaper per chunk than
     watching each pull (no heap entry per pull), for the usual case with no idle limit."""
 
-    __slots__ = ("_timer", "_timer_handle")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -183,70 +195,77 @@ class DeadlineStream(_Bounded):
         limit: float,
         retryable: bool,
     ) -> None:
+        timer = _Timer(clock)
+        bounds = _Bounds(clock, deadline, limit, None, retryable)
         super().__init__(
-            inner, clock=clock, deadline=deadline, limit=limit, idle=None, retryable=retryable
+            inner,
+            functools.partial(_deadline_chunks, timer=timer, bounds=bounds),
+            name="timeout",
         )
-        self._timer = _Timer(clock)
-        self._timer_handle = clock.call_at(deadline, self._timer.fire)
+        # Cancelled as the stream ends, however it ends (collected included).
+        self._state.on_finish = clock.call_at(deadline, timer.fire).cancel
 
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
-        timer = self._timer
+
+async def _deadline_chunks(
+    inner: ResponseStream, state: StreamState, *, timer: _Timer, bounds: _Bounds
+) -> AsyncGenerator[Any, None]:
+    pull = inner._gen.__anext__
+    now = bounds.clock.monotonic
+    deadline: float = bounds.deadline  # type: ignore[assignment] # set for this class
+    task_of, loop = _task_lookup(bounds.loop)
+    while True:
         # The clock check catches a deadline passed while the loop did not run the timer yet
         # (a producer that yields without ever suspending never lets it run).
-        if timer.expired or self._clock.monotonic() >= self._deadline:  # type: ignore[operator]
-            raise await self._expire(False)
-        task = self._current_task()
+        if timer.expired or now() >= deadline:
+            raise await bounds.expire(state, inner, False)
+        task: asyncio.Task[Any] = task_of(loop) or asyncio.current_task()  # type: ignore[assignment]
         cancelling = task.cancelling()
         timer.task = task
         try:
-            chunk = await self._inner.__anext__()
+            chunk = await pull()
         except asyncio.CancelledError:
             timer.task = None
             fired = timer.take_fired()
             if fired and withdraw(task, fired) <= cancelling:
-                raise await self._expire(False) from None
-            self._finish(StreamOutcome.ABANDONED, None)
+                raise await bounds.expire(state, inner, False) from None
+            state.finish(StreamOutcome.ABANDONED)
             raise
         except (StopAsyncIteration, ToolwareError) as end:
             timer.task = None
             fired = timer.take_fired()
             if fired and withdraw(task, fired) <= cancelling:
-                self._ignored()
-                raise await self._expire(False) from None
+                # The producer swallowed the cancellation and ended late: the deadline is
+                # still the answer, as for a plain call.
+                _ignored(state)
+                raise await bounds.expire(state, inner, False) from None
             if isinstance(end, StopAsyncIteration):
-                self._finish(StreamOutcome.COMPLETED, None)
-                raise
-            error = self._bind(end)
-            self._finish(StreamOutcome.FAILED, error)
+                state.finish(StreamOutcome.COMPLETED)
+                return
+            error = state.bind(end)
+            state.finish(StreamOutcome.FAILED, error)
             raise error from error.__cause__
         except BaseException:
             timer.task = None
             fired = timer.take_fired()
             if fired:
                 withdraw(task, fired)
-            self._finish(StreamOutcome.ABANDONED, None)
+            state.finish(StreamOutcome.ABANDONED)
             raise
         timer.task = None
         if timer.fired:
             # The producer swallowed the cancellation and yielded anyway: too late.
             withdraw(task, timer.take_fired())
-            self._ignored()
-            raise await self._expire(False)
-        self.chunks += 1
-        return chunk
-
-    def _finish(self, outcome: StreamOutcome, error: ToolwareError | None) -> None:
-        self._timer_handle.cancel()
-        super()._finish(outcome, error)
+            _ignored(state)
+            raise await bounds.expire(state, inner, False)
+        state.chunks += 1
+        yield chunk
 
 
-class IdleStream(_Bounded):
+class IdleStream(_Layer):
     """A stream whose pulls end ``idle`` seconds after each pull starts, and at ``deadline``
     (when given); each pull is watched by the loop's :class:`DeadlineWatcher`."""
 
-    __slots__ = ("_idle_limit", "_watcher")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -259,63 +278,61 @@ class IdleStream(_Bounded):
         idle: float,
         retryable: bool,
     ) -> None:
+        bounds = _Bounds(clock, deadline, limit, idle, retryable)
         super().__init__(
-            inner, clock=clock, deadline=deadline, limit=limit, idle=idle, retryable=retryable
+            inner,
+            functools.partial(_idle_chunks, watcher=watcher, bounds=bounds),
+            name="timeout",
         )
-        self._watcher = watcher
-        self._idle_limit = idle
 
-    async def __anext__(self) -> Any:
-        if self.outcome is not None:
-            raise StopAsyncIteration
-        now = self._clock.monotonic()
-        until = now + self._idle_limit
-        deadline = self._deadline
+
+async def _idle_chunks(
+    inner: ResponseStream, state: StreamState, *, watcher: DeadlineWatcher, bounds: _Bounds
+) -> AsyncGenerator[Any, None]:
+    pull = inner._gen.__anext__
+    clock, idle, deadline = bounds.clock, bounds.idle or 0.0, bounds.deadline
+    task_of, loop = _task_lookup(bounds.loop)
+    while True:
+        now = clock.monotonic()
+        until = now + idle
         by_idle = deadline is None or until < deadline
         if not by_idle:
             until = deadline  # type: ignore[assignment] # not None: by_idle is False
         if until <= now:
-            raise await self._expire(by_idle)
-        tasks, loop = _CURRENT_TASKS, self._loop
-        found = tasks.get(loop) if tasks is not None and loop is not None else None
-        task: asyncio.Task[Any] = (
-            found if found is not None else asyncio.current_task()  # type: ignore[assignment]
-        )
-        watcher = self._watcher
+            raise await bounds.expire(state, inner, by_idle)
+        task: asyncio.Task[Any] = task_of(loop) or asyncio.current_task()  # type: ignore[assignment]
         cancelling = task.cancelling()
         watch = watcher.watch(until, task)
         try:
-            chunk = await self._inner.__anext__()
+            chunk = await pull()
         except asyncio.CancelledError:
             fired = watcher.done(watch)
             if fired and withdraw(task, fired) <= cancelling:
-                raise await self._expire(by_idle) from None
-            self._finish(StreamOutcome.ABANDONED, None)
+                raise await bounds.expire(state, inner, by_idle) from None
+            state.finish(StreamOutcome.ABANDONED)
             raise
         except (StopAsyncIteration, ToolwareError) as end:
             fired = watcher.done(watch)
             if fired and withdraw(task, fired) <= cancelling:
-                # The producer swallowed the cancellation and ended late: the deadline is
-                # still the answer, as for a plain call.
-                self._ignored()
-                raise await self._expire(by_idle) from None
+                _ignored(state)
+                raise await bounds.expire(state, inner, by_idle) from None
             if isinstance(end, StopAsyncIteration):
-                self._finish(StreamOutcome.COMPLETED, None)
-                raise
-            error = self._bind(end)
-            self._finish(StreamOutcome.FAILED, error)
+                state.finish(StreamOutcome.COMPLETED)
+                return
+            error = state.bind(end)
+            state.finish(StreamOutcome.FAILED, error)
             raise error from error.__cause__
         except BaseException:
             fired = watcher.done(watch)
             if fired:
                 withdraw(task, fired)
-            self._finish(StreamOutcome.ABANDONED, None)
+            state.finish(StreamOutcome.ABANDONED)
             raise
         fired = watcher.done(watch)
         if fired:
             # The producer swallowed the cancellation and yielded anyway: too late.
             withdraw(task, fired)
-            self._ignored()
-            raise await self._expire(by_idle)
-        self.chunks += 1
-        return chunk
+            _ignored(state)
+            raise await bounds.expire(state, inner, by_idle)
+        state.chunks += 1
+        yield chunk

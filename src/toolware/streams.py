@@ -232,7 +232,12 @@ class ResponseStream:
     async def aclose(self) -> None:
         """Stop early: end as ``abandoned`` (if still open) and close what this stream wraps,
         down to the handler's generator. Closing twice, or after the end, does nothing."""
-        self._state.finish(StreamOutcome.ABANDONED)
+        state = self._state
+        outcome = state.outcome
+        if outcome is not None and outcome is not StreamOutcome.ABANDONED:
+            # Completed or failed: every layer below has ended too, and closed what it read.
+            return
+        state.finish(StreamOutcome.ABANDONED)
         await self._gen.aclose()
         await self._close_inner()
 

@@ -214,9 +214,8 @@ class TimeoutInterceptor:
         until, expiry, waiting_for_first = request.deadline, budget, False
         if first is not None and (until is None or now + first < until):
             until, expiry, waiting_for_first = now + first, first, True
-        if until is None:  # only an idle limit: nothing bounds the call until its first chunk
-            response = await call_next(request)
-            return self._bounded(response, request, watcher, budget, idle, retryable)
+        if until is None:  # pragma: no cover - __call__ passes a deadline or a first-chunk limit
+            raise ValueError("a guarded call needs a deadline or a first-chunk limit")
         cancelling = task.cancelling()
         watch = watcher.watch(until, task)
         try:
@@ -268,10 +267,8 @@ class TimeoutInterceptor:
     ) -> ResponseContext:
         """``response`` with its stream bounded by the call's deadline (``budget`` seconds
         from the call's start) and by ``idle`` between chunks."""
-        stream = response.stream
+        stream: ResponseStream = response.stream  # type: ignore[assignment] # checked by callers
         deadline = request.deadline
-        if stream is None:
-            return response
         if idle is None:
             if deadline is None:
                 return response

@@ -27,7 +27,9 @@ or :meth:`~ResponseStream.through`, and answer ``response.with_stream(wrapped)``
 stream belongs to its wrapper: iterate only the outermost one.
 
 Events: ``stream.close_failed`` (warning) when a handler's generator raised while it was being
-closed; ``stream.observer_failed`` (error) when an ``on_end`` observer raised.
+closed; ``stream.wrapper_crashed`` (error) when a wrapper's own code raised (the stream then
+fails with ``internal``); ``stream.observer_failed`` (error) when an ``on_end`` observer
+raised.
 """
 
 from __future__ import annotations

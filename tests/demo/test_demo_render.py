@@ -36,6 +36,15 @@ def test_plain_demo_shows_calls_answers_and_statistics() -> None:
     assert "mean ms  p50 ms  p99 ms" in text
     assert "call_5 fetch_report timed out after" in text
     assert re.search(
+        r"write_report streamed 1 time\(s\): 1 completed, 0 failed, 0 abandoned; 3 chunk\(s\), "
+        r"first chunk after \d+\.\d ms on average",
+        text,
+    )
+    assert re.search(
+        r"follow_orders streamed 1 time\(s\): 0 completed, 1 failed, 0 abandoned; 2 chunk\(s\)",
+        text,
+    )
+    assert re.search(
         r"call_14 follow_orders sent 2 chunk\(s\), then went quiet: its idle timeout closed the "
         r"stream after \d+ ms, and the chunks went to the agent\.",
         text,

@@ -131,6 +131,16 @@ def _render_stats(console: Console, snapshot: StatsSnapshot) -> None:
     for index in (2, 4, 5, 6, 7):
         table.columns[index].justify = "right"
     console.print(table)
+    for stats in snapshot.targets:
+        if stats.streams:  # recorded when each stream ended
+            console.print(
+                Text(
+                    f"{stats.key.qualified_name} streamed {stats.streams} time(s): "
+                    f"{stats.streams_completed} completed, {stats.streams_failed} failed, "
+                    f"{stats.streams_abandoned} abandoned; {stats.chunks} chunk(s), first chunk "
+                    f"after {stats.mean_first_chunk_seconds * 1000:.1f} ms on average"
+                )
+            )
 
 
 def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:

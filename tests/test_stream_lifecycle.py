@@ -371,6 +371,57 @@ async def test_ten_thousand_abandoned_streams_leak_nothing() -> None:
     router.close()
 
 
+async def test_ten_thousand_abandoned_streams_through_the_default_pipeline_leak_nothing() -> None:
+    """The same through stats -> timeout -> validation: each stream also has a deadline timer
+    and a statistics observer. All are released, and each stream is counted once, abandoned."""
+    from toolware import StatsRecorder, default_builder
+    from toolware.testing import FakeClock
+
+    counted = Counted()
+    clock = FakeClock()
+    recorder = StatsRecorder()
+    builder = default_builder(counted.registry, clock=clock, recorder=recorder)
+    pipeline = builder.route(counted.registry).build()
+    tasks = asyncio.all_tasks()
+    batch = 10_000
+
+    async def abandon_all() -> None:
+        for i in range(batch):
+            response = await pipeline.invoke("chunks", timeout=30.0)
+            stream = response.stream
+            assert stream is not None
+            del response
+            if i % 3 == 0:
+                async for _ in stream:
+                    break
+            elif i % 3 == 2:
+                await stream.aclose()
+            del stream
+        gc.collect()
+        await settle_until(lambda: counted.finished % batch == 0 and counted.finished > 0)
+        await clock.advance(31.0)  # past every deadline: timers cancelled or not, all gone
+        await settle()
+        gc.collect()
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        await abandon_all()  # warm-up
+        assert counted.finished == batch
+        before = tracemalloc.get_traced_memory()[0]
+        await abandon_all()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert counted.finished == 2 * batch
+    assert growth < 32 * batch, f"{growth / batch:.1f} bytes per abandoned stream"
+    chunks = recorder.snapshot().get("chunks")
+    assert (chunks.calls, chunks.streams_abandoned, chunks.errors) == (2 * batch, 2 * batch, {})
+    assert clock.pending <= 1  # at most the loop's shared watcher timer
+    assert asyncio.all_tasks() == tasks
+    await pipeline.aclose()
+
+
 # -- WorkerPool.start ------------------------------------------------------------------------
 
 

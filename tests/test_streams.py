@@ -18,6 +18,7 @@ from toolware import (
     StreamOutcome,
     ToolFailedError,
 )
+from toolware.streams import _Layer, _Wrapped
 
 
 class Producer:
@@ -393,3 +394,401 @@ async def test_repr_says_what_and_how_far() -> None:
     assert repr(stream) == "<_IteratorStream 'report' open, 0 chunk(s)>"
     await read(stream)
     assert repr(stream) == "<_IteratorStream 'report' completed, 2 chunk(s)>"
+
+
+# -- exact names, messages, log records and ends (mutation testing) ----------------------------
+
+
+def explode_on_two(chunk: int) -> int:
+    if chunk == 2:
+        raise KeyError("secret-ish detail")
+    return chunk
+
+
+def keep_until_two(chunk: int) -> bool:
+    if chunk == 2:
+        raise KeyError("predicate bug")
+    return True
+
+
+def watch_until_two(chunk: int) -> None:
+    if chunk == 2:
+        raise KeyError("on_chunk bug")
+
+
+def end_observer_bug(end: StreamEnd) -> None:
+    raise ValueError("observer bug")
+
+
+async def crash_transform(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+    async for chunk in chunks:
+        yield chunk
+        raise LookupError("bug")
+
+
+async def same_chunks(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+    async for chunk in chunks:
+        yield chunk
+
+
+async def broken_source() -> AsyncIterator[int]:
+    yield 1
+    raise RuntimeError("boom")
+
+
+def layer_name(stream: ResponseStream) -> str:
+    assert isinstance(stream, _Layer)
+    return stream.name
+
+
+def test_a_stream_without_a_clock_ends_at_zero() -> None:
+    """ResponseStream.of() without now= stamps its end 0.0."""
+
+    async def run() -> StreamEnd:
+        ends: list[StreamEnd] = []
+        stream = ResponseStream.of([1]).observe(on_end=ends.append)
+        assert await read(stream) == [1]
+        assert stream.ended_at == 0.0
+        return ends[0]
+
+    assert asyncio.run(run()) == StreamEnd(outcome=StreamOutcome.COMPLETED, chunks=1)
+
+
+async def test_a_crashing_wrapper_logs_one_record_with_its_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """stream.wrapper_crashed: the wrapper, target, request id and exception type, the
+    traceback, and the same fields as extras; the error message points at that record."""
+    source = Producer([1, 2, 3])
+    stream = source.stream().map(explode_on_two, name="redact")
+    with (
+        caplog.at_level(logging.ERROR, logger="toolware.streams"),
+        pytest.raises(InternalError) as caught,
+    ):
+        await read(stream)
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "stream.wrapper_crashed wrapper=redact target=src request_id=r1 error=KeyError"
+    )
+    assert (record.wrapper, record.target, record.request_id) == ("redact", "src", "r1")
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], KeyError)
+    assert record.exc_info[1] is caught.value.__cause__
+    assert caught.value.message == (
+        "stream wrapper 'redact' raised KeyError after 1 chunk(s); "
+        "the traceback is in the 'stream.wrapper_crashed' log record"
+    )
+
+
+async def test_a_crashing_wrapper_ends_failed_with_its_error_for_observers() -> None:
+    """The wrapper's end is failed, with the internal error, once."""
+    ends: list[StreamEnd] = []
+    stream = Producer([1, 2, 3]).stream().map(explode_on_two).observe(on_end=ends.append)
+    with pytest.raises(InternalError) as caught:
+        await read(stream)
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is caught.value
+    assert ends == [StreamEnd(outcome=StreamOutcome.FAILED, chunks=1, error=caught.value)]
+
+
+async def test_wrappers_are_named_after_their_function_unless_named() -> None:
+    """map, filter, observe(on_chunk) and through take the function's name by default."""
+    cases = [
+        (lambda s: s.map(explode_on_two), "explode_on_two"),
+        (lambda s: s.filter(keep_until_two), "keep_until_two"),
+        (lambda s: s.filter(keep_until_two, name="evens"), "evens"),
+        (lambda s: s.observe(on_chunk=watch_until_two, on_end=end_observer_bug), "watch_until_two"),
+        (lambda s: s.through(crash_transform), "crash_transform"),
+    ]
+    for wrap, name in cases:
+        stream = wrap(ResponseStream.of([1, 2, 3]))
+        assert layer_name(stream) == name
+        with pytest.raises(InternalError) as caught:
+            await read(stream)
+        assert caught.value.interceptor == name
+    assert layer_name(ResponseStream.of([1]).map(str, name="text")) == "text"
+    assert layer_name(ResponseStream.of([1]).take(2)) == "take"
+    assert layer_name(ResponseStream.of([1]).through(same_chunks, name="copy")) == "copy"
+
+
+async def test_an_end_observer_is_named_after_its_function(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """observe(on_end=f) alone is labelled f in stream.observer_failed."""
+    stream = ResponseStream.of([1], target="t").observe(on_end=end_observer_bug)
+    with caplog.at_level(logging.ERROR, logger="toolware.streams"):
+        assert await read(stream) == [1]
+    assert [r.getMessage() for r in caplog.records] == [
+        "stream.observer_failed observer=end_observer_bug target=t error=ValueError"
+    ]
+
+
+async def test_a_failing_observer_logs_its_fields(caplog: pytest.LogCaptureFixture) -> None:
+    """stream.observer_failed: observer, target and exception type, the traceback, extras."""
+    stream = ResponseStream.of([1], target="t").observe(on_end=end_observer_bug, name="meter")
+    with caplog.at_level(logging.ERROR, logger="toolware.streams"):
+        await read(stream)
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == "stream.observer_failed observer=meter target=t error=ValueError"
+    assert (record.observer, record.target) == ("meter", "t")
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
+
+
+async def test_take_of_one_gives_one_chunk_and_closes_the_producer() -> None:
+    source = Producer([1, 2, 3])
+    stream = source.stream().take(1)
+    assert await read(stream) == [1]
+    assert stream.outcome is StreamOutcome.COMPLETED
+    assert source.produced == [1]
+    assert source.closed == 1
+
+
+async def test_refusals_name_the_option_and_the_type() -> None:
+    """Each refusal says exactly what was wrong and, where useful, what to do."""
+    source = ResponseStream.of([1])
+    refusals: list[tuple[Any, type[Exception], str]] = [
+        (lambda: source.observe(), ValueError, "observe() needs on_chunk=, on_end= or both"),
+        (lambda: source.observe(on_end=3), TypeError, "on_end takes a function, got int"),
+        (lambda: source.map("x"), TypeError, "map takes a function, got str"),
+        (lambda: source.filter("x"), TypeError, "filter takes a function, got str"),
+        (lambda: source.observe(on_chunk=3), TypeError, "on_chunk takes a function, got int"),
+        (
+            lambda: _Wrapped([1, 2], name="x"),
+            TypeError,
+            "a stream wrapper needs a ResponseStream, got list; "
+            "use ResponseStream.of(iterable) to make one",
+        ),
+        (
+            lambda: source.through(3),
+            TypeError,
+            "through() takes an async-generator function, got int",
+        ),
+        (
+            lambda: source.through(lambda chunks: [1], name="listing"),
+            TypeError,
+            "through(listing) must return an async iterator (write it as 'async def' with "
+            "'yield'), got list",
+        ),
+    ]
+    for make, kind, message in refusals:
+        with pytest.raises(kind) as caught:
+            make()
+        assert str(caught.value) == message
+
+
+async def test_a_source_error_naming_another_call_is_not_rebound() -> None:
+    """An error that already names a call keeps its id and target."""
+
+    async def relayed() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("upstream", request_id="other", target="elsewhere")
+
+    stream = ResponseStream.of(relayed(), request_id="r1", target="src")
+    with pytest.raises(ToolFailedError) as caught:
+        await read(stream)
+    assert (caught.value.request_id, caught.value.target) == ("other", "elsewhere")
+
+
+async def test_a_source_error_is_bound_only_when_the_stream_names_a_call() -> None:
+    """Without a request id the error is left unbound; with one and no target, the target
+    is empty."""
+
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    with pytest.raises(ToolFailedError) as unbound:
+        await read(ResponseStream.of(failing()))
+    assert (unbound.value.request_id, unbound.value.target) == (None, None)
+    with pytest.raises(ToolFailedError) as bound:
+        await read(ResponseStream.of(failing(), request_id="r"))
+    assert (bound.value.request_id, bound.value.target) == ("r", "")
+
+
+async def test_a_source_failure_ends_the_source_stream_failed() -> None:
+    """Typed errors and crashes of the iterated source end its own stream failed, with the
+    error, and observers hear it; a crash is named after the source."""
+
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of(failing(), now=lambda: 4.0).observe(on_end=ends.append)
+    with pytest.raises(ToolFailedError) as caught:
+        await read(stream)
+    assert (stream.outcome, stream.error) == (StreamOutcome.FAILED, caught.value)
+    assert ends == [
+        StreamEnd(outcome=StreamOutcome.FAILED, chunks=1, error=caught.value, ended_at=4.0)
+    ]
+
+    crashing = ResponseStream.of(broken_source(), target="t")
+    with pytest.raises(InternalError) as crash:
+        await read(crashing)
+    assert crash.value.interceptor == "broken_source"
+    assert (crashing.outcome, crashing.error) == (StreamOutcome.FAILED, crash.value)
+
+
+async def test_closing_a_list_stream_early_abandons_it() -> None:
+    """A list's iterator has no close(): closing early just ends the stream."""
+    stream = ResponseStream.of([1, 2, 3])
+    assert await stream.__anext__() == 1
+    await stream.aclose()
+    assert stream.outcome is StreamOutcome.ABANDONED
+
+
+class Ticker:
+    """An async iterator with no aclose(), only an unrelated synchronous close()."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def __aiter__(self) -> Ticker:
+        return self
+
+    async def __anext__(self) -> int:
+        return 1
+
+    def close(self) -> None:  # pragma: no cover - must not be called
+        self.closed += 1
+
+
+async def test_an_async_iterator_without_aclose_is_left_alone_on_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only an async iterator's aclose() is awaited; a sync close() on it is not called, and
+    nothing is logged."""
+    ticker = Ticker()
+    stream = ResponseStream.of(ticker)
+    assert await stream.__anext__() == 1
+    with caplog.at_level(logging.DEBUG, logger="toolware.streams"):
+        await stream.aclose()
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert ticker.closed == 0
+    assert caplog.records == []
+
+
+async def test_a_producer_that_raises_while_closing_logs_its_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """stream.close_failed: target, request id, exception type and the fix; extras and the
+    traceback."""
+
+    async def stubborn() -> AsyncIterator[int]:
+        try:
+            yield 1
+            yield 2  # pragma: no cover - closed before
+        finally:
+            raise OSError("cannot close")
+
+    stream = ResponseStream.of(stubborn(), request_id="r", target="t")
+    assert await stream.__anext__() == 1
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        await stream.aclose()
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        "stream.close_failed target=t request_id=r error=OSError: the producer raised while "
+        "being closed; let GeneratorExit through and do not yield from 'finally'"
+    )
+    assert (record.target, record.request_id) == ("t", "r")
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], OSError)
+
+
+async def test_a_transform_that_raises_while_closing_is_logged_and_the_source_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def stubborn(chunks: AsyncIterator[int]) -> AsyncIterator[int]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            raise OSError("cannot close")
+
+    source = Producer([1, 2, 3])
+    stream = source.stream().through(stubborn)
+    assert await stream.__anext__() == 1
+    with caplog.at_level(logging.WARNING, logger="toolware.streams"):
+        await stream.aclose()
+    assert [r.getMessage().split()[:3] for r in caplog.records] == [
+        ["stream.close_failed", "target=src", "request_id=r1"]
+    ]
+    assert source.closed == 1
+
+
+class Repeater:
+    """An async iterator object (not a generator): no aclose()."""
+
+    def __init__(self, chunks: AsyncIterator[int]) -> None:
+        self.chunks = chunks
+
+    def __aiter__(self) -> Repeater:
+        return self
+
+    async def __anext__(self) -> int:
+        return await self.chunks.__anext__()
+
+
+async def test_a_transform_without_aclose_closes_its_source() -> None:
+    source = Producer([1, 2, 3])
+    stream = source.stream().through(Repeater)
+    assert await stream.__anext__() == 1
+    await stream.aclose()
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert source.closed == 1
+
+
+async def test_through_counts_its_chunks_and_ends_failed_with_the_error() -> None:
+    """through()'s stream counts what it delivered; a typed error or a crash ends it
+    failed with that error, heard once by observers."""
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of([1, 2, 3]).through(same_chunks).observe(on_end=ends.append)
+    assert await read(stream) == [1, 2, 3]
+    assert stream.chunks == 3
+    assert ends == [StreamEnd(outcome=StreamOutcome.COMPLETED, chunks=3)]
+
+    ends.clear()
+    failing = Producer([1, 2], fail_after=1).stream().through(same_chunks)
+    failing = failing.observe(on_end=ends.append)
+    with pytest.raises(ToolFailedError) as caught:
+        await read(failing)
+    assert failing.error is caught.value
+    assert ends == [StreamEnd(outcome=StreamOutcome.FAILED, chunks=1, error=caught.value)]
+
+    ends.clear()
+    crashing = ResponseStream.of([1, 2], target="t").through(crash_transform, name="batch")
+    crashing = crashing.observe(on_end=ends.append)
+    with pytest.raises(InternalError) as crash:
+        await read(crashing)
+    assert crash.value.message.startswith("stream wrapper 'batch' raised LookupError after 1 ")
+    assert isinstance(crash.value.__cause__, LookupError)
+    assert (crashing.outcome, crashing.error) == (StreamOutcome.FAILED, crash.value)
+    assert ends == [StreamEnd(outcome=StreamOutcome.FAILED, chunks=1, error=crash.value)]
+
+
+@pytest.mark.parametrize("layer", ["map", "through"])
+async def test_cancelling_the_consumer_abandons_a_wrapper(layer: str) -> None:
+    """The wrapper's own observers hear abandoned, once, when the reading task is cancelled."""
+    started = asyncio.Event()
+
+    async def slow() -> AsyncIterator[int]:
+        yield 1
+        started.set()
+        await asyncio.sleep(3600)
+        yield 2  # pragma: no cover - cancelled before
+
+    ends: list[StreamEnd] = []
+    source = ResponseStream.of(slow())
+    wrapped = source.map(str) if layer == "map" else source.through(same_chunks)
+    stream = wrapped.observe(on_end=ends.append)
+    task = asyncio.create_task(read(stream))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert stream.outcome is StreamOutcome.ABANDONED
+    assert ends == [StreamEnd(outcome=StreamOutcome.ABANDONED, chunks=1)]

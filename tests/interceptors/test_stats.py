@@ -1,6 +1,8 @@
 """Tests for toolware.interceptors.stats: what each call adds to the statistics."""
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from toolware import (
     StatsInterceptor,
     StatsRecorder,
     ToolFailedError,
+    ToolwareError,
 )
 from toolware.interceptors.stats import UNKNOWN_TARGET
 from toolware.testing import FakeClock, FakeHandler
@@ -319,11 +322,99 @@ def test_bind_clock_refuses_a_second_pipelines_different_clock() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"clock": object()}, "clock must be a toolware Clock or None"),
-        ({"recorder": object()}, "recorder must be a StatsRecorder"),
+        ({"clock": object()}, "clock must be a toolware Clock or None, got object"),
+        ({"recorder": object()}, "recorder must be a StatsRecorder, got object"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
     """clock and recorder are type-checked at construction."""
-    with pytest.raises(TypeError, match=message):
+    with pytest.raises(TypeError) as caught:
         StatsInterceptor(**options)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_it_is_named_stats() -> None:
+    assert StatsInterceptor().name == "stats"
+
+
+async def test_used_on_its_own_it_times_calls_on_the_system_clock() -> None:
+    """Outside a pipeline (no clock bound) a call is still recorded."""
+    stats = StatsInterceptor()
+
+    async def answer(request: RequestContext) -> ResponseContext:
+        return ResponseContext.success("ok")
+
+    response = await stats(RequestContext.create("alone"), answer)
+    assert response.value == "ok"
+    alone = stats.snapshot().get("alone")
+    assert (alone.calls, alone.errors) == (1, {})
+    assert 0.0 <= alone.total_seconds < 60.0
+
+
+class GatewayTimeout(ToolwareError):
+    """A timeout of the caller's own, without CallTimeoutError's ``started``."""
+
+    category = ErrorCategory.TIMEOUT
+
+
+async def test_not_started_counts_only_timeouts_that_say_so() -> None:
+    """started=False counts; started=True and timeouts without ``started`` do not."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    never = timeout_error(started=False)
+    handler = FakeHandler([never, never, never, timeout_error(started=True), GatewayTimeout("x")])
+    pipeline = with_stats(handler, clock, stats)
+    for _ in range(5):
+        response = await pipeline.invoke("search")
+        assert response.error is not None
+        assert response.error.category is ErrorCategory.TIMEOUT
+    target = stats.snapshot().get("search")
+    assert target.errors == {ErrorCategory.TIMEOUT: 5}
+    assert target.not_started == 3
+
+
+def failing_below(clock: FakeClock, error: Exception) -> Callable[..., Any]:
+    async def fail(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        await clock.sleep(2.0)
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("error", "category"),
+    [
+        (ForbiddenError("not for you"), ErrorCategory.FORBIDDEN),
+        (RuntimeError("bug"), ErrorCategory.INTERNAL),
+    ],
+)
+async def test_a_raise_below_is_timed_and_kept_with_its_action(
+    error: Exception, category: ErrorCategory
+) -> None:
+    """Raised or crashed below: the time until then, under the call's kind, target, action."""
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(stats)
+        .use(failing_below(clock, error))
+        .route(FakeHandler())
+        .build()
+    )
+    task = asyncio.create_task(pipeline.invoke("notes", kind=Kind.PLUGIN, action="add"))
+    await clock.advance(2.0)
+    response = await task
+    assert response.error is not None
+    assert response.error.category is category
+    notes = stats.snapshot().get("notes", kind=Kind.PLUGIN, action="add")
+    assert notes.errors == {category: 1}
+    assert notes.total_seconds == 2.0
+
+
+async def test_a_returned_error_is_kept_with_its_action() -> None:
+    clock = FakeClock()
+    stats = StatsInterceptor(clock=clock)
+    pipeline = with_stats(FakeHandler([ForbiddenError("no")]), clock, stats)
+    await pipeline.invoke("notes", kind=Kind.PLUGIN, action="add")
+    notes = stats.snapshot().get("notes", kind=Kind.PLUGIN, action="add")
+    assert notes.errors == {ErrorCategory.FORBIDDEN: 1}

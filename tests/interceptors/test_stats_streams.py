@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 
@@ -15,6 +16,9 @@ from toolware import (
     LocalRegistry,
     Pipeline,
     PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    ResponseStream,
     StatsInterceptor,
     StatsRecorder,
     TimeoutInterceptor,
@@ -22,7 +26,8 @@ from toolware import (
 )
 from toolware.stats import OVERFLOW_TARGET
 from toolware.streams import StreamOutcome
-from toolware.testing import FakeClock
+from toolware.testing import FakeClock, FakeHandler
+from toolware.types import CallNext
 
 
 def build(clock: FakeClock, *, timeout: float | None = None) -> tuple[Pipeline, StatsInterceptor]:
@@ -206,3 +211,45 @@ def test_first_chunk_max_keeps_the_largest(first: float) -> None:
     assert stats.first_chunk_max_seconds == max(0.2, first)
     assert stats.first_chunk_total_seconds == pytest.approx(0.2 + first)
     assert stats.streams_completed == 2
+
+
+def streaming_below(request: RequestContext, call_next: CallNext) -> Awaitable[ResponseContext]:
+    """An interceptor answering every call with a stream of its own."""
+    stream = ResponseStream.of([1, 2], request_id=request.id, target=request.target)
+    return asyncio.sleep(0, ResponseContext(stream=stream))
+
+
+async def test_a_stream_is_kept_with_its_calls_action() -> None:
+    clock = FakeClock()
+    stats = StatsInterceptor()
+    pipeline = (
+        PipelineBuilder(clock=clock).use(stats).use(streaming_below).route(FakeHandler()).build()
+    )
+    response = await pipeline.invoke("notes", kind=Kind.PLUGIN, action="add")
+    assert response.stream is not None
+    assert await _drain(response.stream) == [1, 2]
+    notes = stats.snapshot().get("notes", kind=Kind.PLUGIN, action="add")
+    assert (notes.streams_completed, notes.chunks) == (1, 2)
+
+
+class BrokenRecorder(StatsRecorder):
+    def record_stream(self, *args: object, **options: object) -> None:
+        raise RuntimeError("recorder bug")
+
+
+async def test_a_failing_recorder_is_logged_as_the_stats_observer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stream still ends for its consumer; the log names the 'stats' observer."""
+    clock = FakeClock()
+    stats = StatsInterceptor(recorder=BrokenRecorder())
+    pipeline = (
+        PipelineBuilder(clock=clock).use(stats).use(streaming_below).route(FakeHandler()).build()
+    )
+    response = await pipeline.invoke("search")
+    assert response.stream is not None
+    with caplog.at_level(logging.ERROR, logger="toolware.streams"):
+        assert await _drain(response.stream) == [1, 2]
+    assert [(r.getMessage(), r.observer) for r in caplog.records] == [
+        ("stream.observer_failed observer=stats target=search error=RuntimeError", "stats")
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -792,3 +793,62 @@ async def test_cancelling_the_consumer_abandons_a_wrapper(layer: str) -> None:
         await task
     assert stream.outcome is StreamOutcome.ABANDONED
     assert ends == [StreamEnd(outcome=StreamOutcome.ABANDONED, chunks=1)]
+
+
+class Countdown:
+    """A sync iterator with close(): counts down, optionally failing at zero."""
+
+    def __init__(self, start: int, *, fail: bool = False) -> None:
+        self.left = start
+        self.fail = fail
+        self.closed = 0
+
+    def __iter__(self) -> Countdown:
+        return self
+
+    def __next__(self) -> int:
+        if self.left == 0:
+            if self.fail:
+                raise ToolFailedError("ran out")
+            raise StopIteration
+        self.left -= 1
+        return self.left
+
+    def close(self) -> None:  # pragma: no cover - must not be called after the end
+        self.closed += 1
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_aclose_after_the_end_does_nothing(fail: bool) -> None:
+    """A completed or failed stream is not closed again: its iterator's close() is not
+    called, and the outcome stays."""
+    countdown = Countdown(2, fail=fail)
+    stream = ResponseStream.of(countdown)
+    assert stream.error is None  # open
+    chunks: list[int] = []
+    with pytest.raises(ToolFailedError) if fail else contextlib.nullcontext():
+        async for chunk in stream:
+            chunks.append(chunk)
+    assert chunks == [1, 0]
+    outcome = StreamOutcome.FAILED if fail else StreamOutcome.COMPLETED
+    assert stream.outcome is outcome
+    await stream.aclose()
+    assert stream.outcome is outcome
+    assert countdown.closed == 0
+
+
+async def test_a_dropped_stream_reports_when_it_ended(caplog: pytest.LogCaptureFixture) -> None:
+    """The deferred end of a collected stream carries its end time; a failing observer of
+    it is logged with the stream's target."""
+    ends: list[StreamEnd] = []
+    stream = ResponseStream.of([1, 2], target="t", now=lambda: 5.0)
+    stream = stream.observe(on_end=ends.append).observe(on_end=end_observer_bug, name="meter")
+    assert await stream.__anext__() == 1
+    del stream
+    with caplog.at_level(logging.ERROR, logger="toolware.streams"):
+        gc.collect()
+        await asyncio.sleep(0)
+    assert ends == [StreamEnd(outcome=StreamOutcome.ABANDONED, chunks=1, ended_at=5.0)]
+    assert [r.getMessage() for r in caplog.records] == [
+        "stream.observer_failed observer=meter target=t error=ValueError"
+    ]

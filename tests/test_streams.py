@@ -824,7 +824,7 @@ async def test_aclose_after_the_end_does_nothing(fail: bool) -> None:
     called, and the outcome stays."""
     countdown = Countdown(2, fail=fail)
     stream = ResponseStream.of(countdown)
-    assert stream.error is None  # open
+    assert (stream.error, stream.ended_at) == (None, 0.0)  # open
     chunks: list[int] = []
     with pytest.raises(ToolFailedError) if fail else contextlib.nullcontext():
         async for chunk in stream:

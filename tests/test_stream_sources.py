@@ -4,6 +4,7 @@ read-ahead buffer."""
 import asyncio
 import gc
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -594,3 +595,65 @@ async def test_read_ahead_stream_wraps_any_stream() -> None:
     assert [chunk async for chunk in stream] == [1, 2, 3]
     assert stream.ended_at == clock.monotonic()
     assert inner.outcome is StreamOutcome.COMPLETED
+
+
+async def test_read_ahead_hands_over_chunks_before_its_buffer_ever_filled() -> None:
+    """The consumer takes chunks while the reader has never waited for room (fewer chunks
+    than ``read_ahead``): nothing to wake, and the stream completes."""
+    stream = ReadAheadStream(ResponseStream.of([1, 2], target="t"), 5)
+    assert await anext(stream) == 1
+    assert await anext(stream) == 2
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert stream.outcome is StreamOutcome.COMPLETED
+
+
+async def test_read_ahead_reader_cancelled_from_outside_ends_the_consumers_wait() -> None:
+    """The reader task cancelled by someone else (the loop shutting down, say) while the
+    consumer waits for a chunk: the consumer's wait ends, it does not hang."""
+    finished: list[str] = []
+
+    async def slow() -> AsyncIterator[int]:
+        try:
+            yield 1
+            await asyncio.Event().wait()
+            yield 2  # pragma: no cover - cancelled before
+        finally:
+            finished.append("finally")
+
+    stream = ReadAheadStream(ResponseStream.of(slow(), target="slow"), 1)
+    assert await anext(stream) == 1
+    waiting = asyncio.create_task(anext(stream))
+    await settle()
+    [reader] = read_ahead_tasks()
+    reader.cancel()
+    await settle()
+    assert waiting.done()
+    with pytest.raises(StopAsyncIteration):
+        waiting.result()
+    assert finished == ["finally"]
+    assert read_ahead_tasks() == []
+
+
+def test_read_ahead_stream_dropped_after_its_loop_closed_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Collected after its loop was closed (its reader is gone with it): nothing to cancel,
+    and nothing raised from the collection."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    loop = asyncio.new_event_loop()
+
+    async def make() -> ReadAheadStream:
+        stream = ReadAheadStream(ResponseStream.of([], target="none"), 1)
+        await settle()  # the reader finds the end and finishes
+        return stream
+
+    try:
+        stream = loop.run_until_complete(make())
+    finally:
+        loop.close()
+    assert stream.outcome is None  # never read
+    del stream
+    gc.collect()
+    assert unraisable == []

@@ -875,27 +875,31 @@ async def test_a_deaf_producer_is_cancelled_again_at_growing_intervals_then_give
     stream = deadline_stream(ResponseStream.of(deaf(), request_id="r-3", target="deaf"), clock)
     consumer = Consumer(stream)
     consumer.task.set_name("reader")
+    # Observed first, asserted once the consumer is done: a failed assertion must not leave a
+    # task that swallows the test's own cancellation behind.
     with caplog.at_level(logging.WARNING, logger="toolware.interceptors.timeout"):
         await clock.advance(2.0)
-        assert cancels == [2.0]
+        at_deadline = list(cancels)
         await clock.advance(0.499)
-        expected = [2.0, 2.05, 2.15, 2.3]
-        assert RECANCEL_AFTER == 0.05
-        assert RECANCEL_TIMES == 3
-        assert cancels == pytest.approx(expected)
-        assert caplog.records == []
+        before_giving_up = list(cancels), list(caplog.records)
         await clock.advance(0.002)  # 2.5: the fourth re-cancel would be due
-        assert cancels == pytest.approx(expected)
-        [record] = caplog.records
-        assert record.levelno == logging.ERROR
-        assert record.getMessage() == (
-            "timeout.abandon_failed task=reader cancels=4: the stream keeps swallowing "
-            "cancellations; its consumer waits until it yields"
-        )
-        assert (record.task, record.cancels) == ("reader", 4)  # type: ignore[attr-defined]
-        assert not consumer.task.done()
+        giving_up = list(cancels), list(caplog.records), consumer.task.done()
         await clock.advance(100.0)
         await consumer.task
+    assert (RECANCEL_AFTER, RECANCEL_TIMES) == (0.05, 3)
+    expected = [2.0, 2.05, 2.15, 2.3]
+    assert at_deadline == [2.0]
+    assert before_giving_up[0] == pytest.approx(expected)
+    assert before_giving_up[1] == []
+    assert giving_up[0] == pytest.approx(expected)
+    assert giving_up[2] is False
+    [record] = giving_up[1]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "timeout.abandon_failed task=reader cancels=4: the stream keeps swallowing "
+        "cancellations; its consumer waits until it yields"
+    )
+    assert (record.task, record.cancels) == ("reader", 4)  # type: ignore[attr-defined]
     assert isinstance(consumer.error, CallTimeoutError)
     assert [r.getMessage().split()[0] for r in caplog.records] == [
         "timeout.abandon_failed",

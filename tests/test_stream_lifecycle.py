@@ -318,7 +318,8 @@ async def abandon(router: Router, target: str, count: int) -> None:
 
 
 # Under mutmut (MUTANT_UNDER_TEST set) every call of a mutated function goes through its
-# trampoline, which records calls: the memory measured is then partly mutmut's, not ours.
+# trampoline, which records calls: the memory measured is then partly mutmut's, not ours, so
+# the bound is not checked, and a few hundred streams check the rest (each mutant reruns this).
 INSTRUMENTED = bool(os.environ.get("MUTANT_UNDER_TEST"))
 
 
@@ -334,7 +335,7 @@ async def test_ten_thousand_abandoned_streams_leak_nothing() -> None:
     router = Router(counted.registry, workers=2)
     tasks = asyncio.all_tasks()
     threads = threading.active_count()
-    batch = 10_000
+    batch = 300 if INSTRUMENTED else 10_000  # no memory bound there: fewer streams do
 
     gc.collect()
     tracemalloc.start()
@@ -389,7 +390,7 @@ async def test_ten_thousand_abandoned_streams_through_the_default_pipeline_leak_
     builder = default_builder(counted.registry, clock=clock, recorder=recorder)
     pipeline = builder.route(counted.registry).build()
     tasks = asyncio.all_tasks()
-    batch = 10_000
+    batch = 300 if INSTRUMENTED else 10_000  # no memory bound there: fewer streams do
 
     async def abandon_all() -> None:
         for i in range(batch):

@@ -810,19 +810,21 @@ IGNORED = (
 )
 
 
+@pytest.mark.parametrize("ending", ["yields", "returns"])
 @pytest.mark.parametrize("kind", ["deadline", "idle"])
-async def test_a_producer_yielding_after_swallowing_the_cancellation_is_logged_exactly(
-    kind: str, caplog: pytest.LogCaptureFixture
+async def test_a_producer_going_on_after_swallowing_the_cancellation_is_logged_exactly(
+    kind: str, ending: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The late chunk is refused with the limit's own message, the ignored cancellation is
-    logged with its target and request id, and no timer is left behind."""
+    """A late chunk or a late end is refused with the limit's own message, the ignored
+    cancellation is logged with its target and request id, and no timer is left behind."""
     clock = FakeClock()
 
     async def stubborn() -> AsyncIterator[int]:
         yield 0
         with contextlib.suppress(asyncio.CancelledError):
             await clock.sleep(100)
-        yield 1
+        if ending == "yields":
+            yield 1
 
     inner = ResponseStream.of(stubborn(), request_id="r-9", target="stubborn")
     if kind == "deadline":

@@ -250,8 +250,9 @@ def test_steps_closed_before_the_first_step_never_call_the_function() -> None:
         called.append("called")
         yield 1
 
-    steps = _Steps(function, {}, "t")
+    steps = _Steps(function, {"unused": object()}, "t")
     assert steps.close() is False  # no generator yet: nothing for the caller to close
+    assert (steps.function, steps.arguments) == (None, None)  # released at once
     assert steps.step() is _END
     assert called == []
     assert steps.close() is False  # closing twice does nothing
@@ -328,9 +329,14 @@ def test_steps_close_failure_is_logged(caplog: pytest.LogCaptureFixture) -> None
     assert steps.close() is True
     with caplog.at_level(logging.WARNING, logger="toolware.streams"):
         steps.close_generator()
-    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
-        "stream.close_failed target=t error=ValueError"
-    ]
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "stream.close_failed target=t error=ValueError: the producer raised while being "
+        "closed; let GeneratorExit through and do not yield from 'finally'"
+    )
+    assert record.target == "t"  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
 
 
 async def test_sync_source_closes_on_the_loop_thread_when_the_pool_is_shut_down(
@@ -657,3 +663,111 @@ def test_read_ahead_stream_dropped_after_its_loop_closed_is_quiet(
     del stream
     gc.collect()
     assert unraisable == []
+
+
+def closing_badly(log: list[str], n: int = 3) -> AsyncIterator[int]:
+    async def generator() -> AsyncIterator[int]:
+        try:
+            for i in range(n):
+                log.append(f"made {i}")
+                yield i
+        finally:
+            raise ValueError("cannot close")
+
+    return generator()
+
+
+@pytest.mark.parametrize("raised", [ToolFailedError("bad chunk"), RuntimeError("crashed")])
+async def test_async_source_closing_after_a_failed_check_logs_a_close_failure(
+    raised: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chunk refused by its check (or a crashing check) leaves the generator open: it is
+    closed there, and what it raises while closing is logged with the stream's call."""
+    log: list[str] = []
+
+    def check(chunk: int) -> int:
+        if chunk == 1:
+            raise raised
+        return chunk
+
+    stream = AsyncGeneratorStream(
+        closing_badly(log), request_id="r-1", target="t", now=lambda: 0.0, check=check
+    )
+    assert await anext(stream) == 0
+    with (
+        caplog.at_level(logging.WARNING, logger="toolware.streams"),
+        pytest.raises(ToolFailedError) as caught,
+    ):
+        await anext(stream)
+    assert stream.error is caught.value
+    [record] = caplog.records
+    assert record.getMessage().split(":")[0] == (
+        "stream.close_failed target=t request_id=r-1 error=ValueError"
+    )
+
+
+async def test_async_source_own_cancelled_error_is_the_streams_error() -> None:
+    """A generator raising CancelledError of its own (nobody cancels the task) fails the
+    stream with a tool_failed error, which the stream keeps as its error."""
+
+    async def cancelling() -> AsyncIterator[int]:
+        yield 1
+        raise asyncio.CancelledError
+
+    stream = AsyncGeneratorStream(cancelling(), request_id="r-1", target="t", now=lambda: 0.0)
+    assert await anext(stream) == 1
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'t' raised CancelledError after 1 chunk(s)"
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is caught.value
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_source_with_an_empty_call_binds_errors_to_empty_names(kind: str) -> None:
+    """A ToolwareError from the producer is bound to the stream's own (here empty) request id
+    and target, and kept as the stream's error."""
+
+    async def agen() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    def gen() -> Iterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    pool = WorkerPool(1)
+    try:
+        stream: ResponseStream
+        if kind == "async":
+            stream = AsyncGeneratorStream(agen(), request_id="", target="", now=lambda: 0.0)
+        else:
+            stream = SyncGeneratorStream(gen, {}, pool, request_id="", target="", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        with pytest.raises(ToolFailedError) as caught:
+            await anext(stream)
+        assert (caught.value.request_id, caught.value.target) == ("", "")
+        assert stream.outcome is StreamOutcome.FAILED
+        assert stream.error is caught.value
+    finally:
+        pool.shutdown()
+
+
+async def test_sync_source_failure_is_the_streams_error() -> None:
+    """A sync generator raising (an Exception or a BaseException) fails the stream with a
+    tool_failed error, which the stream keeps as its error."""
+
+    def gen() -> Iterator[int]:
+        yield 1
+        raise KeyboardInterrupt
+
+    pool = WorkerPool(1)
+    try:
+        stream = SyncGeneratorStream(gen, {}, pool, request_id="r-1", target="t", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        with pytest.raises(ToolFailedError) as caught:
+            await anext(stream)
+        assert caught.value.message == "'t' raised KeyboardInterrupt after 1 chunk(s)"
+        assert stream.error is caught.value
+    finally:
+        pool.shutdown()

@@ -6,6 +6,7 @@ import gc
 import logging
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -769,5 +770,43 @@ async def test_sync_source_failure_is_the_streams_error() -> None:
             await anext(stream)
         assert caught.value.message == "'t' raised KeyboardInterrupt after 1 chunk(s)"
         assert stream.error is caught.value
+    finally:
+        pool.shutdown()
+
+
+async def test_sync_source_cancelled_after_its_step_returned_closes_on_a_worker() -> None:
+    """The consumer cancelled after the worker made the chunk but before the loop delivered
+    it: the generator is no longer stepping, so it is closed at once, on a worker."""
+    made = threading.Event()
+    finished: list[str] = []
+
+    def gen() -> Iterator[int]:
+        try:
+            yield 1
+            made.set()
+            yield 2
+        finally:
+            finished.append(threading.current_thread().name)
+
+    pool = WorkerPool(1)
+    try:
+        stream = SyncGeneratorStream(gen, {}, pool, request_id="r-1", target="t", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        task = asyncio.create_task(anext(stream))
+        await asyncio.sleep(0)  # the task hands the step to the worker
+        steps = stream._steps
+        for _ in range(1000):  # bounded: the worker makes chunk 2 at once
+            if made.is_set() and not steps.busy:
+                break
+            # Blocking on purpose: while the loop's thread waits, the result is not delivered.
+            time.sleep(0.001)  # noqa: ASYNC251
+        assert made.is_set()
+        assert not steps.busy
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert stream.outcome is StreamOutcome.ABANDONED
+        await wait_for(lambda: bool(finished))
+        assert finished[0].startswith("toolware-worker-")
     finally:
         pool.shutdown()

@@ -4,6 +4,7 @@ WorkerPool.start, which closes sync generators without blocking the loop."""
 
 import asyncio
 import gc
+import os
 import threading
 import time
 import tracemalloc
@@ -316,6 +317,12 @@ async def abandon(router: Router, target: str, count: int) -> None:
         del stream
 
 
+# Under mutmut (MUTANT_UNDER_TEST set) every call of a mutated function goes through its
+# trampoline, which records calls: the memory measured is then partly mutmut's, not ours, so
+# the bound is not checked, and a few hundred streams check the rest (each mutant reruns this).
+INSTRUMENTED = bool(os.environ.get("MUTANT_UNDER_TEST"))
+
+
 async def settle_until(condition: Callable[[], bool], rounds: int = 200) -> None:
     for _ in range(rounds):
         if condition():
@@ -328,7 +335,7 @@ async def test_ten_thousand_abandoned_streams_leak_nothing() -> None:
     router = Router(counted.registry, workers=2)
     tasks = asyncio.all_tasks()
     threads = threading.active_count()
-    batch = 10_000
+    batch = 300 if INSTRUMENTED else 10_000  # no memory bound there: fewer streams do
 
     gc.collect()
     tracemalloc.start()
@@ -352,7 +359,7 @@ async def test_ten_thousand_abandoned_streams_leak_nothing() -> None:
     # its generator frame and ResponseStream, several hundred bytes; even one leaked small
     # object per stream (a float and its list slot: 32 bytes; a 1-tuple: 64) reaches this
     # bound of 32 bytes per stream (320 kB for the batch), still far above allocator noise.
-    assert growth < 32 * batch, f"{growth / batch:.1f} bytes per abandoned stream"
+    assert growth < 32 * batch or INSTRUMENTED, f"{growth / batch:.1f} bytes per abandoned stream"
 
     await abandon(router, "ahead", 300)  # each with its reader task
     gc.collect()
@@ -383,7 +390,7 @@ async def test_ten_thousand_abandoned_streams_through_the_default_pipeline_leak_
     builder = default_builder(counted.registry, clock=clock, recorder=recorder)
     pipeline = builder.route(counted.registry).build()
     tasks = asyncio.all_tasks()
-    batch = 10_000
+    batch = 300 if INSTRUMENTED else 10_000  # no memory bound there: fewer streams do
 
     async def abandon_all() -> None:
         for i in range(batch):
@@ -414,7 +421,7 @@ async def test_ten_thousand_abandoned_streams_through_the_default_pipeline_leak_
     finally:
         tracemalloc.stop()
     assert counted.finished == 2 * batch
-    assert growth < 32 * batch, f"{growth / batch:.1f} bytes per abandoned stream"
+    assert growth < 32 * batch or INSTRUMENTED, f"{growth / batch:.1f} bytes per abandoned stream"
     chunks = recorder.snapshot().get("chunks")
     assert (chunks.calls, chunks.streams_abandoned, chunks.errors) == (2 * batch, 2 * batch, {})
     assert clock.pending <= 1  # at most the loop's shared watcher timer

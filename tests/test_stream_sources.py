@@ -4,7 +4,9 @@ read-ahead buffer."""
 import asyncio
 import gc
 import logging
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -249,8 +251,9 @@ def test_steps_closed_before_the_first_step_never_call_the_function() -> None:
         called.append("called")
         yield 1
 
-    steps = _Steps(function, {}, "t")
+    steps = _Steps(function, {"unused": object()}, "t")
     assert steps.close() is False  # no generator yet: nothing for the caller to close
+    assert (steps.function, steps.arguments) == (None, None)  # released at once
     assert steps.step() is _END
     assert called == []
     assert steps.close() is False  # closing twice does nothing
@@ -327,9 +330,14 @@ def test_steps_close_failure_is_logged(caplog: pytest.LogCaptureFixture) -> None
     assert steps.close() is True
     with caplog.at_level(logging.WARNING, logger="toolware.streams"):
         steps.close_generator()
-    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
-        "stream.close_failed target=t error=ValueError"
-    ]
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "stream.close_failed target=t error=ValueError: the producer raised while being "
+        "closed; let GeneratorExit through and do not yield from 'finally'"
+    )
+    assert record.target == "t"  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
 
 
 async def test_sync_source_closes_on_the_loop_thread_when_the_pool_is_shut_down(
@@ -594,3 +602,211 @@ async def test_read_ahead_stream_wraps_any_stream() -> None:
     assert [chunk async for chunk in stream] == [1, 2, 3]
     assert stream.ended_at == clock.monotonic()
     assert inner.outcome is StreamOutcome.COMPLETED
+
+
+async def test_read_ahead_hands_over_chunks_before_its_buffer_ever_filled() -> None:
+    """The consumer takes chunks while the reader has never waited for room (fewer chunks
+    than ``read_ahead``): nothing to wake, and the stream completes."""
+    stream = ReadAheadStream(ResponseStream.of([1, 2], target="t"), 5)
+    assert await anext(stream) == 1
+    assert await anext(stream) == 2
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert stream.outcome is StreamOutcome.COMPLETED
+
+
+async def test_read_ahead_reader_cancelled_from_outside_ends_the_consumers_wait() -> None:
+    """The reader task cancelled by someone else (the loop shutting down, say) while the
+    consumer waits for a chunk: the consumer's wait ends, it does not hang."""
+    finished: list[str] = []
+
+    async def slow() -> AsyncIterator[int]:
+        try:
+            yield 1
+            await asyncio.Event().wait()
+            yield 2  # pragma: no cover - cancelled before
+        finally:
+            finished.append("finally")
+
+    stream = ReadAheadStream(ResponseStream.of(slow(), target="slow"), 1)
+    assert await anext(stream) == 1
+    waiting = asyncio.create_task(anext(stream))
+    await settle()
+    [reader] = read_ahead_tasks()
+    reader.cancel()
+    await settle()
+    assert waiting.done()
+    with pytest.raises(StopAsyncIteration):
+        waiting.result()
+    assert finished == ["finally"]
+    assert read_ahead_tasks() == []
+
+
+def test_read_ahead_stream_dropped_after_its_loop_closed_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Collected after its loop was closed (its reader is gone with it): nothing to cancel,
+    and nothing raised from the collection."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    loop = asyncio.new_event_loop()
+
+    async def make() -> ReadAheadStream:
+        stream = ReadAheadStream(ResponseStream.of([], target="none"), 1)
+        await settle()  # the reader finds the end and finishes
+        return stream
+
+    try:
+        stream = loop.run_until_complete(make())
+    finally:
+        loop.close()
+    assert stream.outcome is None  # never read
+    del stream
+    gc.collect()
+    assert unraisable == []
+
+
+def closing_badly(log: list[str], n: int = 3) -> AsyncIterator[int]:
+    async def generator() -> AsyncIterator[int]:
+        try:
+            for i in range(n):
+                log.append(f"made {i}")
+                yield i
+        finally:
+            raise ValueError("cannot close")
+
+    return generator()
+
+
+@pytest.mark.parametrize("raised", [ToolFailedError("bad chunk"), RuntimeError("crashed")])
+async def test_async_source_closing_after_a_failed_check_logs_a_close_failure(
+    raised: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chunk refused by its check (or a crashing check) leaves the generator open: it is
+    closed there, and what it raises while closing is logged with the stream's call."""
+    log: list[str] = []
+
+    def check(chunk: int) -> int:
+        if chunk == 1:
+            raise raised
+        return chunk
+
+    stream = AsyncGeneratorStream(
+        closing_badly(log), request_id="r-1", target="t", now=lambda: 0.0, check=check
+    )
+    assert await anext(stream) == 0
+    with (
+        caplog.at_level(logging.WARNING, logger="toolware.streams"),
+        pytest.raises(ToolFailedError) as caught,
+    ):
+        await anext(stream)
+    assert stream.error is caught.value
+    [record] = caplog.records
+    assert record.getMessage().split(":")[0] == (
+        "stream.close_failed target=t request_id=r-1 error=ValueError"
+    )
+
+
+async def test_async_source_own_cancelled_error_is_the_streams_error() -> None:
+    """A generator raising CancelledError of its own (nobody cancels the task) fails the
+    stream with a tool_failed error, which the stream keeps as its error."""
+
+    async def cancelling() -> AsyncIterator[int]:
+        yield 1
+        raise asyncio.CancelledError
+
+    stream = AsyncGeneratorStream(cancelling(), request_id="r-1", target="t", now=lambda: 0.0)
+    assert await anext(stream) == 1
+    with pytest.raises(ToolFailedError) as caught:
+        await anext(stream)
+    assert caught.value.message == "'t' raised CancelledError after 1 chunk(s)"
+    assert stream.outcome is StreamOutcome.FAILED
+    assert stream.error is caught.value
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_source_with_an_empty_call_binds_errors_to_empty_names(kind: str) -> None:
+    """A ToolwareError from the producer is bound to the stream's own (here empty) request id
+    and target, and kept as the stream's error."""
+
+    async def agen() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    def gen() -> Iterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    pool = WorkerPool(1)
+    try:
+        stream: ResponseStream
+        if kind == "async":
+            stream = AsyncGeneratorStream(agen(), request_id="", target="", now=lambda: 0.0)
+        else:
+            stream = SyncGeneratorStream(gen, {}, pool, request_id="", target="", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        with pytest.raises(ToolFailedError) as caught:
+            await anext(stream)
+        assert (caught.value.request_id, caught.value.target) == ("", "")
+        assert stream.outcome is StreamOutcome.FAILED
+        assert stream.error is caught.value
+    finally:
+        pool.shutdown()
+
+
+async def test_sync_source_failure_is_the_streams_error() -> None:
+    """A sync generator raising (an Exception or a BaseException) fails the stream with a
+    tool_failed error, which the stream keeps as its error."""
+
+    def gen() -> Iterator[int]:
+        yield 1
+        raise KeyboardInterrupt
+
+    pool = WorkerPool(1)
+    try:
+        stream = SyncGeneratorStream(gen, {}, pool, request_id="r-1", target="t", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        with pytest.raises(ToolFailedError) as caught:
+            await anext(stream)
+        assert caught.value.message == "'t' raised KeyboardInterrupt after 1 chunk(s)"
+        assert stream.error is caught.value
+    finally:
+        pool.shutdown()
+
+
+async def test_sync_source_cancelled_after_its_step_returned_closes_on_a_worker() -> None:
+    """The consumer cancelled after the worker made the chunk but before the loop delivered
+    it: the generator is no longer stepping, so it is closed at once, on a worker."""
+    made = threading.Event()
+    finished: list[str] = []
+
+    def gen() -> Iterator[int]:
+        try:
+            yield 1
+            made.set()
+            yield 2
+        finally:
+            finished.append(threading.current_thread().name)
+
+    pool = WorkerPool(1)
+    try:
+        stream = SyncGeneratorStream(gen, {}, pool, request_id="r-1", target="t", now=lambda: 0.0)
+        assert await anext(stream) == 1
+        task = asyncio.create_task(anext(stream))
+        await asyncio.sleep(0)  # the task hands the step to the worker
+        steps = stream._steps
+        for _ in range(1000):  # bounded: the worker makes chunk 2 at once
+            if made.is_set() and not steps.busy:
+                break
+            # Blocking on purpose: while the loop's thread waits, the result is not delivered.
+            time.sleep(0.001)  # noqa: ASYNC251
+        assert made.is_set()
+        assert not steps.busy
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert stream.outcome is StreamOutcome.ABANDONED
+        await wait_for(lambda: bool(finished))
+        assert finished[0].startswith("toolware-worker-")
+    finally:
+        pool.shutdown()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -24,6 +24,9 @@ from toolware import (
     TimeoutInterceptor,
     ToolFailedError,
 )
+from toolware._deadlines import DeadlineWatcher
+from toolware.interceptors import _stream_deadline
+from toolware.interceptors._stream_deadline import DeadlineStream, IdleStream
 from toolware.testing import FakeClock, settle
 
 
@@ -626,3 +629,438 @@ async def test_a_first_chunk_arriving_after_its_limit_is_refused_and_closed(
     assert isinstance(response.error, CallTimeoutError)
     assert response.error.message == "'late' did not produce its first chunk within 1.000s"
     assert closed == [True]
+
+
+# -- the deadline layers on their own: exact errors, logs, timers ---------------------------
+
+
+class Interrupt(BaseException):
+    """A BaseException that is not an Exception (and, unlike KeyboardInterrupt, stays in its
+    task)."""
+
+
+class ManualTimer:
+    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A clock whose timers run only when the test says: asyncio may run a timer up to its
+    clock resolution early, and a producer that never suspends never lets one run."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.timers: list[ManualTimer] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> ManualTimer:
+        timer = ManualTimer(when, callback)
+        self.timers.append(timer)
+        return timer
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - not slept on
+        await asyncio.sleep(0)
+
+
+def deadline_stream(
+    inner: ResponseStream, clock: Any, *, after: float = 2.0, retryable: bool = False
+) -> DeadlineStream:
+    return DeadlineStream(
+        inner,
+        clock=clock,
+        deadline=clock.monotonic() + after,
+        limit=after,
+        retryable=retryable,
+    )
+
+
+def idle_stream(
+    inner: ResponseStream,
+    clock: Any,
+    *,
+    idle: float = 0.5,
+    after: float | None = None,
+    retryable: bool = False,
+) -> IdleStream:
+    return IdleStream(
+        inner,
+        watcher=DeadlineWatcher(clock),
+        clock=clock,
+        deadline=None if after is None else clock.monotonic() + after,
+        limit=after or 0.0,
+        idle=idle,
+        retryable=retryable,
+    )
+
+
+def expiries(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage().startswith("timeout.expired")]
+
+
+@pytest.mark.parametrize("retryable", [True, False])
+async def test_a_deadline_stream_expiry_is_exact(
+    retryable: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error (message, default hint, limit, retryable) and the debug record of a stream
+    cut by its deadline; the layer is named ``timeout``."""
+    clock = FakeClock()
+
+    async def slow() -> AsyncIterator[int]:
+        yield 1
+        await clock.sleep(100)
+        yield 2  # pragma: no cover - cut before
+
+    stream = deadline_stream(
+        ResponseStream.of(slow(), request_id="r-7", target="slow"), clock, retryable=retryable
+    )
+    assert stream.name == "timeout"
+    consumer = Consumer(stream)
+    with caplog.at_level(logging.DEBUG, logger="toolware.interceptors.timeout"):
+        await clock.advance(2.0)
+        await consumer.task
+    error = consumer.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == (
+        "'slow' did not complete its stream within the allowed timeout of 2.000s (after 1 chunk(s))"
+    )
+    assert error.hint == "raise the timeout or make the call cheaper"
+    assert error.retryable is retryable
+    assert (error.limit, error.started) == (2.0, True)
+    assert (error.request_id, error.target) == ("r-7", "slow")
+    [record] = expiries(caplog)
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage() == "timeout.expired target=slow limit=2.0 request_id=r-7"
+    assert (record.target, record.limit, record.request_id) == ("slow", 2.0, "r-7")  # type: ignore[attr-defined]
+    assert clock.pending == 0
+
+
+@pytest.mark.parametrize("retryable", [True, False])
+async def test_an_idle_stream_expiry_is_exact(
+    retryable: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error and the debug record of a stream cut by its idle limit."""
+    clock = FakeClock()
+
+    async def stalling() -> AsyncIterator[int]:
+        yield 1
+        await clock.sleep(100)
+        yield 2  # pragma: no cover - cut before
+
+    stream = idle_stream(
+        ResponseStream.of(stalling(), request_id="r-8", target="stall"), clock, retryable=retryable
+    )
+    assert stream.name == "timeout"
+    consumer = Consumer(stream)
+    with caplog.at_level(logging.DEBUG, logger="toolware.interceptors.timeout"):
+        await clock.advance(0.5)
+        await consumer.task
+    error = consumer.error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == (
+        "'stall' produced no chunk within its idle timeout of 0.500s (after 1 chunk(s))"
+    )
+    assert error.hint == (
+        "the producer stalled; raise idle_timeout= if it is just slow between chunks"
+    )
+    assert error.retryable is retryable
+    assert (error.limit, error.started) == (0.5, True)
+    assert (error.request_id, error.target) == ("r-8", "stall")
+    [record] = expiries(caplog)
+    assert record.getMessage() == "timeout.expired target=stall limit=0.5 request_id=r-8"
+    assert (record.target, record.limit, record.request_id) == ("stall", 0.5, "r-8")  # type: ignore[attr-defined]
+
+
+async def test_an_unnamed_stream_pulled_after_its_deadline_is_named_unnamed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream with no target is ``'(unnamed)'`` in the message and the record; a pull after
+    the deadline fails at once with the deadline's message."""
+    clock = FakeClock()
+    stream = deadline_stream(ResponseStream.of([1, 2]), clock, after=1.0)
+    assert await stream.__anext__() == 1
+    clock.advance_now(1.0)
+    with (
+        caplog.at_level(logging.DEBUG, logger="toolware.interceptors.timeout"),
+        pytest.raises(CallTimeoutError) as caught,
+    ):
+        await stream.__anext__()
+    assert caught.value.message == (
+        "'(unnamed)' did not complete its stream within the allowed timeout of 1.000s "
+        "(after 1 chunk(s))"
+    )
+    assert caught.value.hint == "raise the timeout or make the call cheaper"
+    [record] = expiries(caplog)
+    assert record.getMessage() == "timeout.expired target=(unnamed) limit=1.0 request_id=None"
+    assert (record.target, record.limit, record.request_id) == ("(unnamed)", 1.0, None)  # type: ignore[attr-defined]
+
+
+IGNORED = (
+    "timeout.cancel_ignored target=stubborn request_id=r-9: the stream went on after its "
+    "deadline cancelled it; make the tool let asyncio.CancelledError through"
+)
+
+
+@pytest.mark.parametrize("ending", ["yields", "returns"])
+@pytest.mark.parametrize("kind", ["deadline", "idle"])
+async def test_a_producer_going_on_after_swallowing_the_cancellation_is_logged_exactly(
+    kind: str, ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A late chunk or a late end is refused with the limit's own message, the ignored
+    cancellation is logged with its target and request id, and no timer is left behind."""
+    clock = FakeClock()
+
+    async def stubborn() -> AsyncIterator[int]:
+        yield 0
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock.sleep(100)
+        if ending == "yields":
+            yield 1
+
+    inner = ResponseStream.of(stubborn(), request_id="r-9", target="stubborn")
+    if kind == "deadline":
+        stream: ResponseStream = deadline_stream(inner, clock, after=1.0)
+        message = (
+            "'stubborn' did not complete its stream within the allowed timeout of 1.000s "
+            "(after 1 chunk(s))"
+        )
+    else:
+        stream = idle_stream(inner, clock, idle=1.0)
+        message = (
+            "'stubborn' produced no chunk within its idle timeout of 1.000s (after 1 chunk(s))"
+        )
+    consumer = Consumer(stream)
+    with caplog.at_level(logging.WARNING, logger="toolware.interceptors.timeout"):
+        await clock.advance(1.0)
+        await consumer.task
+    assert consumer.chunks == [0]
+    assert isinstance(consumer.error, CallTimeoutError)
+    assert consumer.error.message == message
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == IGNORED
+    assert (record.target, record.request_id) == ("stubborn", "r-9")  # type: ignore[attr-defined]
+    if kind == "deadline":
+        assert clock.pending == 0  # neither the deadline nor its re-cancel is left armed
+
+
+async def test_a_deaf_producer_is_cancelled_again_at_growing_intervals_then_given_up_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The deadline's timer cancels again RECANCEL_AFTER * n after its n-th cancel, up to
+    RECANCEL_TIMES more times, then logs that it gives up, naming the task and the count."""
+    from toolware._deadlines import RECANCEL_AFTER, RECANCEL_TIMES
+
+    clock = FakeClock()
+    start = clock.monotonic()
+    cancels: list[float] = []
+
+    async def deaf() -> AsyncIterator[int]:
+        yield 0
+        for _ in range(10):
+            try:
+                await clock.sleep(100)
+                break
+            except asyncio.CancelledError:
+                cancels.append(clock.monotonic() - start)
+        yield 1
+
+    stream = deadline_stream(ResponseStream.of(deaf(), request_id="r-3", target="deaf"), clock)
+    consumer = Consumer(stream)
+    consumer.task.set_name("reader")
+    # Observed first, asserted once the consumer is done: a failed assertion must not leave a
+    # task that swallows the test's own cancellation behind.
+    with caplog.at_level(logging.WARNING, logger="toolware.interceptors.timeout"):
+        await clock.advance(2.0)
+        at_deadline = list(cancels)
+        await clock.advance(0.499)
+        before_giving_up = list(cancels), list(caplog.records)
+        await clock.advance(0.002)  # 2.5: the fourth re-cancel would be due
+        giving_up = list(cancels), list(caplog.records), consumer.task.done()
+        await clock.advance(100.0)
+        await consumer.task
+    assert (RECANCEL_AFTER, RECANCEL_TIMES) == (0.05, 3)
+    expected = [2.0, 2.05, 2.15, 2.3]
+    assert at_deadline == [2.0]
+    assert before_giving_up[0] == pytest.approx(expected)
+    assert before_giving_up[1] == []
+    assert giving_up[0] == pytest.approx(expected)
+    assert giving_up[2] is False
+    [record] = giving_up[1]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "timeout.abandon_failed task=reader cancels=4: the stream keeps swallowing "
+        "cancellations; its consumer waits until it yields"
+    )
+    assert (record.task, record.cancels) == ("reader", 4)  # type: ignore[attr-defined]
+    assert isinstance(consumer.error, CallTimeoutError)
+    assert [r.getMessage().split()[0] for r in caplog.records] == [
+        "timeout.abandon_failed",
+        "timeout.cancel_ignored",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["deadline", "idle"])
+async def test_a_base_exception_after_the_deadline_fired_withdraws_its_cancel(kind: str) -> None:
+    """A producer that answers the deadline's cancellation with a BaseException of its own:
+    that propagates, the stream is abandoned, and the consumer's task is not left cancelling."""
+    clock = FakeClock()
+
+    async def interrupted() -> AsyncIterator[int]:
+        yield 1
+        try:
+            await clock.sleep(100)
+        except asyncio.CancelledError:
+            raise Interrupt from None
+
+    inner = ResponseStream.of(interrupted(), target="interrupted")
+    stream = (
+        deadline_stream(inner, clock, after=1.0)
+        if kind == "deadline"
+        else idle_stream(inner, clock, idle=1.0)
+    )
+    seen: list[object] = []
+
+    async def consume() -> None:
+        try:
+            async for _ in stream:
+                pass
+        except Interrupt:
+            seen.append(asyncio.current_task().cancelling())  # type: ignore[union-attr]
+
+    task = asyncio.create_task(consume())
+    await clock.advance(1.0)
+    await task
+    assert seen == [0]
+    assert stream.outcome is StreamOutcome.ABANDONED
+
+
+async def test_a_deadline_timer_run_early_still_ends_the_stream() -> None:
+    """asyncio may run a timer up to its clock resolution before its time: once the deadline's
+    timer ran (here before the first pull, with nothing to cancel), the next pull fails even
+    though the clock reads a little before the deadline."""
+    clock = ManualClock()
+    stream = deadline_stream(ResponseStream.of([1, 2]), clock, after=1.0)
+    [timer] = clock.timers
+    assert timer.when == 101.0
+    clock.now = 100.999
+    timer.callback()
+    with pytest.raises(CallTimeoutError, match=r"after 0 chunk\(s\)"):
+        await stream.__anext__()
+    assert timer.cancelled  # the stream ended
+
+
+async def test_a_pull_exactly_at_the_deadline_fails_before_its_timer_runs() -> None:
+    """The deadline is checked on the clock too, inclusively: at the deadline's instant (its
+    timer not run yet, as under a producer that never suspends), a pull fails."""
+    clock = ManualClock()
+    stream = deadline_stream(ResponseStream.of([1, 2]), clock, after=1.0)
+    assert await stream.__anext__() == 1
+    clock.now = 101.0
+    with pytest.raises(CallTimeoutError, match=r"after 1 chunk\(s\)"):
+        await stream.__anext__()
+    assert stream.outcome is StreamOutcome.FAILED
+
+
+async def test_an_idle_pull_starting_exactly_at_the_deadline_fails_at_once() -> None:
+    """With an idle limit and a deadline, a pull at the deadline's instant fails without
+    pulling, with the deadline's message."""
+    clock = FakeClock()
+    pulled: list[int] = []
+
+    async def counted() -> AsyncIterator[int]:
+        for n in range(3):
+            pulled.append(n)
+            yield n
+
+    stream = idle_stream(ResponseStream.of(counted()), clock, idle=0.5, after=1.0)
+    assert await stream.__anext__() == 0
+    clock.advance_now(1.0)
+    with pytest.raises(CallTimeoutError) as caught:
+        await stream.__anext__()
+    assert caught.value.message == (
+        "'(unnamed)' did not complete its stream within the allowed timeout of 1.000s "
+        "(after 1 chunk(s))"
+    )
+    assert pulled == [0]
+
+
+async def test_an_idle_limit_ending_exactly_at_the_deadline_is_the_deadline() -> None:
+    """A pull whose idle limit would end at the very instant of the deadline is cut by the
+    deadline: its message and limit, not the idle limit's."""
+    clock = FakeClock()
+
+    async def slowing() -> AsyncIterator[int]:
+        yield 0
+        yield 1
+        await clock.sleep(100)
+        yield 2  # pragma: no cover - cut before
+
+    stream = idle_stream(ResponseStream.of(slowing(), target="slowing"), clock, after=1.0)
+    assert [await stream.__anext__(), await stream.__anext__()] == [0, 1]
+    clock.advance_now(0.5)  # the next pull's idle limit ends at the deadline's instant
+    consumer = Consumer(stream)
+    await clock.advance(0.499)
+    assert not consumer.task.done()
+    await clock.advance(0.001)
+    await consumer.task
+    assert isinstance(consumer.error, CallTimeoutError)
+    assert consumer.error.limit == 1.0
+    assert consumer.error.message == (
+        "'slowing' did not complete its stream within the allowed timeout of 1.000s "
+        "(after 2 chunk(s))"
+    )
+
+
+@pytest.mark.skipif(
+    _stream_deadline._CURRENT_TASKS is None, reason="no task table to read: current_task() in C"
+)
+@pytest.mark.parametrize("kind", ["deadline", "idle"])
+async def test_pulls_find_their_task_without_asking_current_task(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 3.11 a stream made on the running loop reads the loop's task table: a pull never
+    calls asyncio.current_task() (a system call each time there)."""
+    clock = FakeClock()
+    inner = ResponseStream.of([1, 2, 3])
+    stream = deadline_stream(inner, clock) if kind == "deadline" else idle_stream(inner, clock)
+    asked: list[object] = []
+    current_task = asyncio.current_task
+
+    def counting(loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Task[Any] | None:
+        asked.append(loop)
+        return current_task(loop)
+
+    monkeypatch.setattr(asyncio, "current_task", counting)
+    chunks = [chunk async for chunk in stream]
+    monkeypatch.undo()
+    assert chunks == [1, 2, 3]
+    assert asked == []
+
+
+def test_the_task_lookup_reads_the_loops_task_table() -> None:
+    """``_task_lookup`` gives the table's lookup for a loop, and none without a loop."""
+    assert _stream_deadline._task_lookup(None) == (_stream_deadline._no_task, None)
+    loop = asyncio.new_event_loop()
+    try:
+        lookup, key = _stream_deadline._task_lookup(loop)
+
+        async def probe() -> bool:
+            return lookup(key) is asyncio.current_task()
+
+        if _stream_deadline._CURRENT_TASKS is None:  # pragma: no cover - 3.12+
+            assert key is None
+        else:
+            assert key is loop
+            assert loop.run_until_complete(probe()) is True
+    finally:
+        loop.close()

@@ -344,31 +344,35 @@ async def test_ten_thousand_abandoned_streams_leak_nothing() -> None:
         gc.collect()
         await settle_until(lambda: counted.finished == batch)
         assert counted.finished == batch
-        gc.collect()
-        before = tracemalloc.get_traced_memory()[0]
-
-        await abandon(router, "chunks", batch)
-        gc.collect()
-        await settle_until(lambda: counted.finished == 2 * batch)
-        gc.collect()
-        growth = tracemalloc.get_traced_memory()[0] - before
+        growths = []
+        for done in (2 * batch, 3 * batch):  # two measured batches: see the bound below
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            await abandon(router, "chunks", batch)
+            gc.collect()
+            await settle_until(lambda done=done: counted.finished == done)
+            gc.collect()
+            growths.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    assert counted.finished == 2 * batch  # every finally ran, and only once
+    assert counted.finished == 3 * batch  # every finally ran, and only once
     # Measured: about 0 bytes per stream (a few dozen bytes in all). A leaked stream would keep
     # its generator frame and ResponseStream, several hundred bytes; even one leaked small
     # object per stream (a float and its list slot: 32 bytes; a 1-tuple: 64) reaches this
     # bound of 32 bytes per stream (320 kB for the batch), still far above allocator noise.
+    # A leak grows memory in every batch; a one-off allocation during one of them (a tracer
+    # recording a new branch, a cache filling) does not, so the smaller growth is checked.
+    growth = min(growths)
     assert growth < 32 * batch or INSTRUMENTED, f"{growth / batch:.1f} bytes per abandoned stream"
 
     await abandon(router, "ahead", 300)  # each with its reader task
     gc.collect()
-    await settle_until(lambda: counted.finished == 2 * batch + 300)
-    assert counted.finished == 2 * batch + 300
+    await settle_until(lambda: counted.finished == 3 * batch + 300)
+    assert counted.finished == 3 * batch + 300
 
     await abandon(router, "sync_chunks", 500)
     gc.collect()
-    await wait_for(lambda: counted.finished == 2 * batch + 800)
+    await wait_for(lambda: counted.finished == 3 * batch + 800)
     assert threading.active_count() <= threads + router.workers
     assert all(thread.name.startswith("toolware-worker-") for thread in counted.threads)
     assert len(counted.threads) == 500
@@ -415,15 +419,18 @@ async def test_ten_thousand_abandoned_streams_through_the_default_pipeline_leak_
     try:
         await abandon_all()  # warm-up
         assert counted.finished == batch
-        before = tracemalloc.get_traced_memory()[0]
-        await abandon_all()
-        growth = tracemalloc.get_traced_memory()[0] - before
+        growths = []
+        for _ in range(2):  # the smaller growth of two batches, as in the test above
+            before = tracemalloc.get_traced_memory()[0]
+            await abandon_all()
+            growths.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    assert counted.finished == 2 * batch
+    assert counted.finished == 3 * batch
+    growth = min(growths)
     assert growth < 32 * batch or INSTRUMENTED, f"{growth / batch:.1f} bytes per abandoned stream"
     chunks = recorder.snapshot().get("chunks")
-    assert (chunks.calls, chunks.streams_abandoned, chunks.errors) == (2 * batch, 2 * batch, {})
+    assert (chunks.calls, chunks.streams_abandoned, chunks.errors) == (3 * batch, 3 * batch, {})
     assert clock.pending <= 1  # at most the loop's shared watcher timer
     assert asyncio.all_tasks() == tasks
     await pipeline.aclose()

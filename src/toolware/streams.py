@@ -21,6 +21,9 @@ The contract every stream keeps, whoever made or wrapped it:
   ``abandoned`` (the consumer stopped early); observers registered with :meth:`observe` hear
   it once, with the number of chunks delivered.
 
+A stream belongs to the event loop of its call: read it from any task of that loop (one at a
+time), not from another loop or thread.
+
 Interceptors pass a stream through untouched, or wrap it with :meth:`ResponseStream.map`,
 :meth:`~ResponseStream.filter`, :meth:`~ResponseStream.take`, :meth:`~ResponseStream.observe`
 or :meth:`~ResponseStream.through`, and answer ``response.with_stream(wrapped)``. A wrapped

@@ -135,3 +135,50 @@ def test_with_stream_replaces_value_and_error() -> None:
 def test_unwrap_of_a_stream_says_to_iterate_or_collect() -> None:
     with pytest.raises(TypeError, match="collect"):
         ResponseContext(stream=ResponseStream.of([1])).unwrap()
+
+
+def test_unwrap_of_a_stream_says_exactly_what_to_do() -> None:
+    with pytest.raises(TypeError) as caught:
+        ResponseContext(stream=ResponseStream.of([1])).unwrap()
+    assert str(caught.value) == (
+        "this response is a stream: iterate response.stream, or "
+        "(await response.collect()).unwrap() for the list of chunks"
+    )
+
+
+def test_with_stream_on_a_failure_drops_the_error() -> None:
+    stream = ResponseStream.of([1])
+    response = ResponseContext.failure(ToolFailedError("x")).with_stream(stream)
+    assert (response.error, response.stream, response.ok) == (None, stream, True)
+
+
+async def test_collect_with_a_limit_of_one() -> None:
+    assert (await streamed([7]).collect(max_chunks=1)).value == [7]
+    too_many = await streamed([7, 8]).collect(max_chunks=1)
+    assert isinstance(too_many.error, ResultTooLargeError)
+    assert too_many.error.message == (
+        "the stream of 't' has more than 1 chunks, the most collect() gathers"
+    )
+
+
+async def test_a_failed_collect_ends_when_the_stream_ended() -> None:
+    """finished_at is the stream's end on its clock; without a clock (0.0), the response's."""
+
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        raise ToolFailedError("broke")
+
+    collected = await streamed(failing()).collect()
+    assert collected.error is not None
+    assert (collected.started_at, collected.finished_at) == (1.0, 9.0)
+
+    clockless = ResponseContext(
+        stream=ResponseStream.of(failing(), target="t"), started_at=1.0, finished_at=2.0
+    )
+    collected = await clockless.collect()
+    assert collected.error is not None
+    assert collected.finished_at == 2.0
+    plain = await ResponseContext(
+        stream=ResponseStream.of([1], target="t"), started_at=1.0, finished_at=2.0
+    ).collect()
+    assert plain.finished_at == 2.0

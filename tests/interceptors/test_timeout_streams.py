@@ -1064,3 +1064,132 @@ def test_the_task_lookup_reads_the_loops_task_table() -> None:
             assert loop.run_until_complete(probe()) is True
     finally:
         loop.close()
+
+
+async def test_a_first_chunk_limit_equal_to_the_deadline_reports_the_deadline() -> None:
+    """When both end at the same instant, the call's own timeout is the answer."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1)
+    ticker.delay_first = 5.0
+    pipeline = pipeline_for(ticker, clock, timeout=1.0, first_chunk_timeout=1.0)
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(1.0)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == "'tick' did not complete within the allowed timeout of 1.000s"
+    assert error.hint == "raise the timeout or make the call cheaper"
+
+
+async def test_the_first_chunk_timeout_has_its_own_hint() -> None:
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1)
+    ticker.delay_first = 5.0
+    pipeline = pipeline_for(ticker, clock, timeout=None, first_chunk_timeout=1.0)
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(1.0)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.hint == "raise first_chunk_timeout= if the producer is just slow to start"
+
+
+async def test_an_entry_limit_shorter_than_the_interceptors_wins() -> None:
+    """The shorter of the two idle limits wins, whichever side sets it."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1, stall_after=1)
+    pipeline = pipeline_for(
+        ticker, clock, options={"idle_timeout": 0.3}, timeout=None, idle_timeout=2.0
+    )
+    consumer = Consumer((await pipeline.invoke("tick")).stream)
+    await clock.advance(0.3)
+    await consumer.task
+    assert isinstance(consumer.error, CallTimeoutError)
+    assert consumer.error.limit == 0.3
+
+
+@pytest.mark.parametrize("limits", [{"timeout": 1.0}, {"timeout": 1.0, "idle_timeout": 5.0}])
+@pytest.mark.parametrize("idempotent", [True, False])
+async def test_a_mid_stream_timeout_is_retryable_when_the_entry_is_idempotent(
+    limits: dict[str, float], idempotent: bool
+) -> None:
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.4)
+    pipeline = pipeline_for(ticker, clock, options={"idempotent": idempotent}, **limits)
+    consumer = Consumer((await pipeline.invoke("tick")).stream)
+    await clock.advance(1.0)
+    await consumer.task
+    assert isinstance(consumer.error, CallTimeoutError)
+    assert consumer.error.retryable is idempotent
+
+
+class CancelToRuntimeError:
+    """An interceptor that turns the cancellation of its call into an exception of its own."""
+
+    name = "mangler"
+
+    async def __call__(self, request: RequestContext, call_next: Any) -> ResponseContext:
+        try:
+            return await call_next(request)
+        except asyncio.CancelledError:
+            raise RuntimeError("cancelled, reported as a crash") from None
+
+
+async def test_a_first_chunk_wait_turned_into_an_exception_is_still_its_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Code below the timeout that answers the first-chunk cancellation with an exception of
+    its own still gets the first-chunk timeout, with its message."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1)
+    ticker.delay_first = 5.0
+    registry = LocalRegistry()
+    registry.tool(ticker, name="tick", first_chunk_timeout=1.0)
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(TimeoutInterceptor(timeout=None))
+        .use(CancelToRuntimeError())
+        .route(registry)
+        .build()
+    )
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    with caplog.at_level(logging.WARNING, logger="toolware.interceptors.timeout"):
+        await clock.advance(1.0)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == "'tick' did not produce its first chunk within 1.000s"
+    assert [r.message.split()[0] for r in caplog.records] == ["timeout.cancel_ignored"]
+
+
+class CancelToValue:
+    """An interceptor that swallows the cancellation of its call and answers late anyway."""
+
+    name = "late"
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    async def __call__(self, request: RequestContext, call_next: Any) -> ResponseContext:
+        try:
+            return await call_next(request)
+        except asyncio.CancelledError:
+            await self.clock.sleep(0.5)
+            return ResponseContext.success("late")
+
+
+async def test_a_late_answer_after_the_first_chunk_limit_is_its_timeout() -> None:
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1)
+    ticker.delay_first = 5.0
+    registry = LocalRegistry()
+    registry.tool(ticker, name="tick", first_chunk_timeout=1.0)
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(TimeoutInterceptor(timeout=None))
+        .use(CancelToValue(clock))
+        .route(registry)
+        .build()
+    )
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(1.5)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.message == "'tick' did not produce its first chunk within 1.000s"

@@ -174,7 +174,9 @@ class TimeoutInterceptor:
         else:
             budget = deadline - now
             if budget <= 0:
-                return answered(self._expired(request, 0.0, retryable, now, passed=now - deadline))
+                return answered(
+                    self._expired(request, 0.0, retryable, now, passed=now - deadline, first=False)
+                )
             if budget != budget:  # NaN: a request built by hand, bypassing create()'s check
                 return answered(ResponseContext.failure(_not_a_deadline(request)))
         if deadline != request.deadline:
@@ -312,7 +314,7 @@ class TimeoutInterceptor:
         started: float,
         *,
         passed: float | None = None,
-        first: bool = False,
+        first: bool,
     ) -> ResponseContext:
         """The timeout response; ``passed`` is set when the deadline was over before we began,
         ``first`` when the limit was a streamed call's wait for its first chunk."""

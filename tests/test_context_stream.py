@@ -182,3 +182,18 @@ async def test_a_failed_collect_ends_when_the_stream_ended() -> None:
         stream=ResponseStream.of([1], target="t"), started_at=1.0, finished_at=2.0
     ).collect()
     assert plain.finished_at == 2.0
+
+
+def test_stream_refusals_say_exactly_what_to_do() -> None:
+    with pytest.raises(TypeError) as caught:
+        ResponseContext(stream=[1, 2])  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "a ResponseContext stream must be a ResponseStream, got list; wrap an iterator with "
+        "ResponseStream.of(chunks)"
+    )
+    with pytest.raises(ValueError, match="carries its chunks") as refused:
+        ResponseContext(stream=ResponseStream.of([1]), value=3)
+    assert str(refused.value) == (
+        "a streamed ResponseContext carries its chunks in `stream`, not a value or an error; "
+        "use response.with_stream(...), or collect() it first"
+    )

@@ -12,6 +12,7 @@ import pytest
 
 from toolware import (
     ForbiddenError,
+    InvalidRequestError,
     LocalRegistry,
     RequestContext,
     Router,
@@ -668,3 +669,85 @@ async def test_a_sync_generator_function_that_returns_no_generator_is_tool_faile
         "'liar' raised TypeError: 'liar' is registered as a generator but its call returned "
         "list before its first chunk"
     )
+
+
+# -- timings of every kind of answer (fake clock) --------------------------------------------
+
+
+def guarded(function: Any) -> Any:
+    """A functools.wraps decorator whose own code runs when the tool is called (before the
+    generator exists): it refuses n < 0 on purpose and crashes on n > 100."""
+
+    @functools.wraps(function)
+    def wrapper(**arguments: Any) -> Any:
+        if arguments.get("n", 0) < 0:
+            raise InvalidRequestError("n must be >= 0")
+        if arguments.get("n", 0) > 100:
+            raise OverflowError("too many")
+        return function(**arguments)
+
+    return wrapper
+
+
+def timed_registry(clock: FakeClock) -> LocalRegistry:
+    registry = LocalRegistry()
+
+    @registry.tool
+    @guarded
+    async def numbers(n: int = 2, fail_first: bool = False) -> AsyncIterator[int]:
+        clock.advance_now(0.25)  # time to the first chunk, or to the failure before it
+        if fail_first:
+            raise ConnectionError("down")
+        for i in range(n):
+            yield i
+
+    registry.tool(numbers, name="ahead", read_ahead=1)
+    return registry
+
+
+async def test_every_answer_of_a_streaming_entry_is_timed_on_the_router_clock() -> None:
+    clock = FakeClock()
+    router = Router(timed_registry(clock), clock=clock)
+
+    refused = await router(request("numbers", {"n": -1}))  # raised by the call itself
+    assert isinstance(refused.error, InvalidRequestError)
+    assert (refused.error.request_id, refused.error.target) == ("req-1", "numbers")
+    assert (refused.started_at, refused.finished_at) == (1000.0, 1000.0)
+
+    crashed = await router(request("numbers", {"n": 101}))
+    assert isinstance(crashed.error, ToolFailedError)
+    assert "OverflowError" in crashed.error.message
+    assert (crashed.started_at, crashed.finished_at) == (1000.0, 1000.0)
+
+    failed = await router(request("numbers", {"fail_first": True}))
+    assert isinstance(failed.error, ToolFailedError)
+    assert (failed.started_at, failed.finished_at) == (1000.0, 1000.25)
+
+    empty = await router(request("numbers", {"n": 0}))
+    assert empty.stream is not None
+    assert empty.stream.outcome is StreamOutcome.COMPLETED
+    assert (empty.started_at, empty.finished_at) == (1000.25, 1000.5)
+
+    streamed = await router(request("numbers"))
+    assert (streamed.started_at, streamed.finished_at) == (1000.5, 1000.75)
+    ahead = await router(request("ahead"))
+    assert (ahead.started_at, ahead.finished_at) == (1000.75, 1001.0)
+    assert ahead.stream is not None
+    assert [chunk async for chunk in ahead.stream] == [0, 1]
+    await streamed.stream.aclose()  # type: ignore[union-attr]
+    router.close()
+
+
+async def test_a_call_time_failure_is_answered_even_while_the_task_is_being_cancelled() -> None:
+    """The handler's own exception is its failure; only a CancelledError propagates."""
+    clock = FakeClock()
+    router = Router(timed_registry(clock), clock=clock)
+    task = asyncio.current_task()
+    assert task is not None
+    task.cancel()  # a cancel request pending: the next suspension raises it
+    crashed = await router(request("numbers", {"n": 101}))  # answered without suspending
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(0)  # take the pending cancellation here
+    task.uncancel()
+    assert isinstance(crashed.error, ToolFailedError)
+    router.close()

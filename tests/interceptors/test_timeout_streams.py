@@ -1193,3 +1193,45 @@ async def test_a_late_answer_after_the_first_chunk_limit_is_its_timeout() -> Non
     error = task.result().error
     assert isinstance(error, CallTimeoutError)
     assert error.message == "'tick' did not produce its first chunk within 1.000s"
+
+
+@pytest.mark.parametrize("option", ["first_chunk_timeout", "idle_timeout"])
+def test_a_bad_stream_limit_is_named_exactly(option: str) -> None:
+    with pytest.raises(ValueError, match="finite number") as caught:
+        TimeoutInterceptor(**{option: -1})  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"{option} must be a positive, finite number of seconds, or None for no limit of its "
+        "own, got -1"
+    )
+
+
+@pytest.mark.parametrize("limit", [None, 5.0])
+async def test_a_terminal_without_an_entry_passes_through(limit: float | None) -> None:
+    """No entry (a plain handler): no stream limits to look up, with or without a deadline."""
+    clock = FakeClock()
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return ResponseContext.success(request.target)
+
+    pipeline = PipelineBuilder(clock=clock).use(TimeoutInterceptor(timeout=limit))
+    response = await pipeline.route(terminal).build().invoke("plain")
+    assert response.value == "plain"
+
+
+@pytest.mark.parametrize("limit", [None, 30.0])
+@pytest.mark.parametrize("idempotent", [True, False])
+async def test_a_first_chunk_timeout_is_retryable_when_the_entry_is_idempotent(
+    limit: float | None, idempotent: bool
+) -> None:
+    """Before the first chunk nothing was delivered: a timeout there may be retried when the
+    entry is idempotent, with or without a deadline of the call's own."""
+    clock = FakeClock()
+    ticker = Ticker(clock, every=0.1)
+    ticker.delay_first = 5.0
+    options = {"idempotent": idempotent, "idle_timeout": 1.0}
+    pipeline = pipeline_for(ticker, clock, options=options, timeout=limit)
+    task = asyncio.create_task(pipeline.invoke("tick"))
+    await clock.advance(1.0)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.retryable is idempotent

@@ -147,6 +147,8 @@ def test_package_is_typed() -> None:
         "toolware.types",
         "toolware._attribution",
         "toolware.streams",
+        "toolware._stream_layers",
+        "toolware._read_ahead",
         "toolware._stream_sources",
     ],
 )

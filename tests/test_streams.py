@@ -19,7 +19,7 @@ from toolware import (
     StreamOutcome,
     ToolFailedError,
 )
-from toolware.streams import _Layer, _Wrapped
+from toolware._stream_layers import Layer, _Wrapped
 
 
 class Producer:
@@ -321,7 +321,7 @@ async def test_through_refuses_a_transform_that_is_not_an_async_generator() -> N
 
 
 async def test_a_wrapper_needs_a_response_stream() -> None:
-    from toolware.streams import _Wrapped
+    from toolware._stream_layers import _Wrapped
 
     with pytest.raises(TypeError, match=r"ResponseStream\.of"):
         _Wrapped([1, 2], name="x")  # type: ignore[arg-type]
@@ -438,7 +438,7 @@ async def broken_source() -> AsyncIterator[int]:
 
 
 def layer_name(stream: ResponseStream) -> str:
-    assert isinstance(stream, _Layer)
+    assert isinstance(stream, Layer)
     return stream.name
 
 

@@ -20,8 +20,9 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from toolware._read_ahead import ReadAheadStream
 from toolware._resolution import Resolver
-from toolware._stream_sources import AsyncGeneratorStream, ReadAheadStream, SyncGeneratorStream
+from toolware._stream_sources import AsyncGeneratorStream, SyncGeneratorStream
 from toolware._stream_sources import cancelled_by_caller as _cancelled_by_caller
 from toolware._workers import DEFAULT_MAX_QUEUED, WorkerPool
 from toolware.clock import Clock, system_clock

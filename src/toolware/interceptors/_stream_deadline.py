@@ -24,9 +24,10 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from toolware._deadlines import RECANCEL_AFTER, RECANCEL_TIMES, DeadlineWatcher, withdraw
+from toolware._stream_layers import Layer
 from toolware.clock import Clock, TimerHandle
 from toolware.errors import CallTimeoutError, ToolwareError
-from toolware.streams import ResponseStream, StreamOutcome, StreamState, _Layer
+from toolware.streams import ResponseStream, StreamOutcome, StreamState
 
 __all__ = ["DeadlineStream", "IdleStream"]
 
@@ -179,7 +180,7 @@ class _Timer:
         return fired
 
 
-class DeadlineStream(_Layer):
+class DeadlineStream(Layer):
     """A stream whose pulls end at ``deadline``: one clock timer for the whole stream, which
     cancels the consumer's task only while a pull is in progress. Cheaper per chunk than
     watching each pull (no heap entry per pull), for the usual case with no idle limit."""
@@ -261,7 +262,7 @@ async def _deadline_chunks(
         yield chunk
 
 
-class IdleStream(_Layer):
+class IdleStream(Layer):
     """A stream whose pulls end ``idle`` seconds after each pull starts, and at ``deadline``
     (when given); each pull is watched by the loop's :class:`DeadlineWatcher`."""
 

@@ -4,7 +4,8 @@ the stream over a plain iterable (``ResponseStream.of``).
 Each layer is a :class:`~toolware.streams.ResponseStream` whose chunks come from an async
 generator reading the stream it wraps (:class:`Layer`): ``map``/``filter``/``take``/
 ``observe(on_chunk=)`` (:class:`_Wrapped`), ``through`` (:class:`_Through`). The contract they
-keep is in :mod:`toolware.streams`.
+keep is in :mod:`toolware.streams`. :func:`gather_chunks` reads a stream whole, for
+``ResponseContext.collect()``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from typing import Any
 
 from toolware._callables import display_name
-from toolware.errors import ToolwareError
+from toolware.errors import ResultTooLargeError, ToolwareError
 from toolware.streams import ResponseStream, StreamOutcome, StreamState, logger
 
-__all__ = ["Layer", "close_quietly", "log_close_failed"]
+__all__ = ["Layer", "close_quietly", "gather_chunks", "log_close_failed"]
 
 
 class Layer(ResponseStream):
@@ -270,3 +271,27 @@ def log_close_failed(stream: StreamState, exc: BaseException) -> None:
         exc_info=exc,
         extra={"target": stream.target, "request_id": stream.request_id},
     )
+
+
+async def gather_chunks(
+    stream: ResponseStream, max_chunks: int
+) -> tuple[list[Any], ToolwareError | None]:
+    """Read ``stream`` to its end and close it: its chunks, and the error that ended it (or
+    :class:`~toolware.errors.ResultTooLargeError` past ``max_chunks``). What
+    ``ResponseContext.collect()`` is made of."""
+    chunks: list[Any] = []
+    try:
+        async with stream:
+            async for chunk in stream:
+                if len(chunks) >= max_chunks:
+                    raise ResultTooLargeError(
+                        f"the stream of {stream.target!r} has more than {max_chunks} chunks, "
+                        "the most collect() gathers",
+                        limit=max_chunks,
+                        request_id=stream.request_id,
+                        target=stream.target,
+                    )
+                chunks.append(chunk)
+    except ToolwareError as error:
+        return chunks, error
+    return chunks, None

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from toolware._stream_layers import gather_chunks
 from toolware.clock import Clock, system_clock
-from toolware.errors import ResultTooLargeError, ToolwareError
+from toolware.errors import ToolwareError
 from toolware.extras import EMPTY_EXTRAS, ExtraKey, Extras
 from toolware.ids import new_request_id
 from toolware.streams import ResponseStream
@@ -371,31 +372,18 @@ class ResponseContext(msgspec.Struct, frozen=True, kw_only=True):
             return self
         if isinstance(max_chunks, bool) or not isinstance(max_chunks, int) or max_chunks < 1:
             raise ValueError(f"max_chunks must be a whole number >= 1, got {max_chunks!r}")
-        chunks: list[Any] = []
-        try:
-            async with stream:
-                async for chunk in stream:
-                    if len(chunks) >= max_chunks:
-                        raise ResultTooLargeError(
-                            f"the stream of {stream.target!r} has more than {max_chunks} chunks, "
-                            "the most collect() gathers",
-                            limit=max_chunks,
-                            request_id=stream.request_id,
-                            target=stream.target,
-                        )
-                    chunks.append(chunk)
-        except ToolwareError as error:
-            partial = self.extras.with_value(PARTIAL_CHUNKS, tuple(chunks)) if chunks else None
+        chunks, error = await gather_chunks(stream, max_chunks)
+        finished_at = stream.ended_at or self.finished_at
+        if error is not None:
+            extras = self.extras.with_value(PARTIAL_CHUNKS, tuple(chunks)) if chunks else None
             return msgspec.structs.replace(
                 self,
                 stream=None,
                 error=error,
-                finished_at=stream.ended_at or self.finished_at,
-                extras=self.extras if partial is None else partial,
+                finished_at=finished_at,
+                extras=self.extras if extras is None else extras,
             )
-        return msgspec.structs.replace(
-            self, stream=None, value=chunks, finished_at=stream.ended_at or self.finished_at
-        )
+        return msgspec.structs.replace(self, stream=None, value=chunks, finished_at=finished_at)
 
     def with_attempts(self, attempts: int) -> ResponseContext:
         return msgspec.structs.replace(self, attempts=attempts)

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "toolware needs Python 3.11 or newer; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv sync --frozen --extra cli --python $(BIN)/python
+	$(BIN)/uv sync --frozen --extra cli --extra redis --group bench --python $(BIN)/python
 	@touch $@
 
 demo: $(STAMP)

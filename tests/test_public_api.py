@@ -75,6 +75,8 @@ TOOLWARE_ALL = [
 
 REGISTRY_ALL = [
     "ArgumentValidator",
+    "CachePolicy",
+    "CacheScope",
     "CompositeRegistry",
     "Document",
     "Entry",

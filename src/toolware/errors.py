@@ -13,6 +13,7 @@ Call errors describe why one call failed. They are values: the pipeline returns 
     ├── CircuitOpenError               circuit_open      yes, after delay
     ├── CallTimeoutError               timeout           if idempotent
     ├── UnavailableError               unavailable       yes
+    │   └── ConcurrencyLimitedError    unavailable (too many calls in flight; never started)
     ├── ToolFailedError                tool_failed       per tool policy
     ├── CallCancelledError             cancelled         no
     └── InternalError                  internal          no
@@ -51,6 +52,7 @@ __all__ = [
     "CallCancelledError",
     "CallTimeoutError",
     "CircuitOpenError",
+    "ConcurrencyLimitedError",
     "ErrorCategory",
     "ErrorOptions",
     "FieldError",
@@ -367,6 +369,35 @@ class UnavailableError(ToolwareError):
     category = ErrorCategory.UNAVAILABLE
     default_retryable = True
     default_hint = "try again later"
+
+
+class ConcurrencyLimitedError(UnavailableError):
+    """Too many calls in flight for one key and its wait queue full (or the wait too long):
+    the handler never started. Says how full it was."""
+
+    default_hint = "lower the number of concurrent calls, or raise the concurrency limit"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        in_flight: int,
+        waiting: int,
+        max_waiting: int,
+        **options: Unpack[ErrorOptions],
+    ) -> None:
+        super().__init__(message, **options)
+        self.limit, self.in_flight = limit, in_flight
+        self.waiting, self.max_waiting = waiting, max_waiting
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "in_flight": self.in_flight,
+            "waiting": self.waiting,
+            "max_waiting": self.max_waiting,
+        }
 
 
 class ToolFailedError(ToolwareError):

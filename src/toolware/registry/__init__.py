@@ -2,6 +2,8 @@
 
 from toolware.registry.base import (
     ArgumentValidator,
+    CachePolicy,
+    CacheScope,
     Entry,
     EntryDescription,
     EntryKey,
@@ -20,6 +22,8 @@ from toolware.registry.rag import Document, Retriever
 
 __all__ = [
     "ArgumentValidator",
+    "CachePolicy",
+    "CacheScope",
     "CompositeRegistry",
     "Document",
     "Entry",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from toolware.context import Kind
-from toolware.registry.base import EntryDescription
+from toolware.registry.base import CachePolicy, EntryDescription
 
 __all__ = ["RegistrationDecorators"]
 
@@ -38,6 +38,8 @@ class RegistrationDecorators:
         first_chunk_timeout: float | None = None,
         idle_timeout: float | None = None,
         read_ahead: int = 0,
+        retry: bool | None = None,
+        cache: CachePolicy | bool | None = None,
     ) -> F: ...
     @overload
     def tool(
@@ -54,6 +56,8 @@ class RegistrationDecorators:
         first_chunk_timeout: float | None = None,
         idle_timeout: float | None = None,
         read_ahead: int = 0,
+        retry: bool | None = None,
+        cache: CachePolicy | bool | None = None,
     ) -> Callable[[F], F]: ...
     def tool(  # type: ignore[misc] # options are checked by EntryOptions
         self, function: F | None = None, /, **options: Any
@@ -69,6 +73,10 @@ class RegistrationDecorators:
         (:mod:`toolware.registry._streams`); ``check_result=True`` then checks each chunk.
         ``first_chunk_timeout``, ``idle_timeout`` (seconds) and ``read_ahead`` (chunks
         fetched ahead of the consumer, 0 to 1024) apply to streaming tools only.
+
+        ``retry=`` overrides ``idempotent`` for the retry and hedging interceptors (``True``:
+        may run again although not idempotent; ``False``: never); ``cache=True`` or
+        ``cache=CachePolicy(ttl=..., scope=...)`` opts the tool into result caching.
         """
 
         def register(fn: F) -> F:

@@ -134,6 +134,8 @@ def make_entry(
         chunk_schema=chunk_schema,
         first_chunk_timeout=options.first_chunk_timeout,
         idle_timeout=options.idle_timeout,
+        retry=options.retry,
+        cache=options.cache_policy,
     )
     return Entry(
         description=description,

@@ -55,6 +55,8 @@ class LazyRecord(msgspec.Struct, frozen=True, kw_only=True):
             timeout=options.timeout,
             first_chunk_timeout=options.first_chunk_timeout,
             idle_timeout=options.idle_timeout,
+            retry=options.retry,
+            cache=options.cache_policy,
             loaded=False,
         )
 

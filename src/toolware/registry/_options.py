@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from toolware.errors import RegistrationError
+from toolware.registry.base import CachePolicy
 
 __all__ = [
     "MAX_READ_AHEAD",
@@ -46,6 +47,8 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
     first_chunk_timeout: float | None = None
     idle_timeout: float | None = None
     read_ahead: int = 0
+    retry: bool | None = None
+    cache: CachePolicy | bool | None = None
 
     def __post_init__(self) -> None:
         # msgspec does not check types at construction, and a wrong type here would be stored
@@ -76,6 +79,19 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 f"read_ahead must be a whole number of chunks from 0 to {MAX_READ_AHEAD} "
                 f"(0: fetch only when asked), got {self.read_ahead!r}"
             )
+        if self.retry is not None and not isinstance(self.retry, bool):
+            raise RegistrationError(
+                f"retry must be True, False or None (follow idempotent), got {self.retry!r}"
+            )
+        cache = self.cache
+        if cache is True:
+            msgspec.structs.force_setattr(self, "cache", CachePolicy())
+        elif cache is False:
+            msgspec.structs.force_setattr(self, "cache", None)
+        elif cache is not None and not isinstance(cache, CachePolicy):
+            raise RegistrationError(
+                f"cache takes True, a CachePolicy(ttl=..., scope=...) or None, got {cache!r}"
+            )
         if not isinstance(self.retryable_on, tuple):
             raise RegistrationError(
                 f"retryable_on takes a tuple of exception classes, e.g. (ConnectionError,), "
@@ -86,6 +102,11 @@ class EntryOptions(msgspec.Struct, frozen=True, kw_only=True):
                 raise RegistrationError(
                     f"retryable_on takes exception classes, got {cls!r}; e.g. (ConnectionError,)"
                 )
+
+    @property
+    def cache_policy(self) -> CachePolicy | None:
+        """``cache`` as given, with ``True`` already turned into ``CachePolicy()``."""
+        return self.cache if isinstance(self.cache, CachePolicy) else None
 
 
 def _check_seconds(field: str, seconds: object) -> None:

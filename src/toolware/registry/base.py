@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +20,8 @@ from toolware.registry.names import (
 
 __all__ = [
     "ArgumentValidator",
+    "CachePolicy",
+    "CacheScope",
     "Entry",
     "EntryDescription",
     "EntryKey",
@@ -36,6 +39,50 @@ __all__ = [
 ]
 
 
+class CacheScope(StrEnum):
+    """Who shares an entry's cached results."""
+
+    PRINCIPAL = "principal"
+    """Each caller (``request.principal.id``; anonymous calls share one scope) has its own
+    results: the safe default, since a tool may answer differently per caller."""
+    SHARED = "shared"
+    """Every caller gets the same cached result: only for answers that do not depend on who
+    asks (public data, pure functions)."""
+
+
+class CachePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry's opt-in to result caching (``@registry.tool(cache=CachePolicy(...))``;
+    ``cache=True`` is ``CachePolicy()``).
+
+    ``ttl`` is how many seconds a result stays fresh (``None``: the cache interceptor's own
+    ``ttl``); ``scope`` says who shares results. Only the cache interceptor reads it: without
+    one in the pipeline nothing is cached.
+    """
+
+    ttl: float | None = None
+    scope: CacheScope = CacheScope.PRINCIPAL
+
+    def __post_init__(self) -> None:
+        ttl = self.ttl
+        if ttl is not None and (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, int | float)
+            or not (math.isfinite(ttl) and ttl > 0)
+        ):
+            raise ValueError(
+                f"CachePolicy ttl must be a finite number of seconds > 0, or None for the cache "
+                f"interceptor's ttl, got {ttl!r}"
+            )
+        if not isinstance(self.scope, CacheScope):
+            try:
+                scope = CacheScope(self.scope)
+            except ValueError:
+                raise ValueError(
+                    f"CachePolicy scope must be 'principal' or 'shared', got {self.scope!r}"
+                ) from None
+            msgspec.structs.force_setattr(self, "scope", scope)
+
+
 class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     """What an entry is, for listings, function-calling schemas and interceptors.
 
@@ -51,6 +98,11 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     and ``idle_timeout`` the wait for each later one (``None``: only the call's deadline).
     A lazy entry not loaded yet carries its streaming options but says ``streaming=False``:
     only the import tells whether its object is a generator function.
+
+    ``retry`` says whether the retry and hedging interceptors may run the entry again after it
+    started: ``None`` (the default) follows ``idempotent``; ``True`` allows it for an entry
+    that is not idempotent (its effect is deduplicated downstream, say); ``False`` never.
+    ``cache`` is the entry's opt-in to result caching (:class:`CachePolicy`), ``None`` for none.
     """
 
     name: str
@@ -68,6 +120,14 @@ class EntryDescription(msgspec.Struct, frozen=True, kw_only=True):
     chunk_schema: Mapping[str, Any] = msgspec.field(default_factory=dict)
     first_chunk_timeout: float | None = None
     idle_timeout: float | None = None
+    retry: bool | None = None
+    cache: CachePolicy | None = None
+
+    @property
+    def may_repeat(self) -> bool:
+        """Whether running this entry twice for one call is allowed (``retry``, else
+        ``idempotent``): what retry and hedging check before they run it again."""
+        return self.idempotent if self.retry is None else self.retry
 
     @property
     def qualified_name(self) -> str:

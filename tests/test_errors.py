@@ -16,6 +16,7 @@ from toolware.errors import (
     CallCancelledError,
     CallTimeoutError,
     CircuitOpenError,
+    ConcurrencyLimitedError,
     ErrorCategory,
     FieldError,
     ForbiddenError,
@@ -43,6 +44,12 @@ TABLE: list[tuple[type[ToolwareError], dict[str, Any], str, bool]] = [
     (CircuitOpenError, {"retry_after": 1.0}, "circuit_open", True),
     (CallTimeoutError, {"limit": 1.0}, "timeout", False),
     (UnavailableError, {}, "unavailable", True),
+    (
+        ConcurrencyLimitedError,
+        {"limit": 4, "in_flight": 4, "waiting": 2, "max_waiting": 2},
+        "unavailable",
+        True,
+    ),
     (ToolFailedError, {}, "tool_failed", False),
     (CallCancelledError, {}, "cancelled", False),
     (InternalError, {}, "internal", False),
@@ -75,8 +82,10 @@ def test_every_category_matches_the_table(
 
 
 def test_table_covers_every_category() -> None:
-    """Every ErrorCategory has a class in the table, exactly once."""
-    assert sorted(row[2] for row in TABLE) == sorted(c.value for c in ErrorCategory)
+    """Every ErrorCategory has a base class in the table, exactly once (subclasses such as
+    ConcurrencyLimitedError share their base's category)."""
+    bases = [row for row in TABLE if row[0] is not ConcurrencyLimitedError]
+    assert sorted(row[2] for row in bases) == sorted(c.value for c in ErrorCategory)
 
 
 def test_retryable_can_be_overridden() -> None:
@@ -385,6 +394,20 @@ def test_a_misspelled_keyword_is_refused(cls: type[ToolwareError], kwargs: dict[
             "interceptor",
             "auth",
         ),
+        (
+            ConcurrencyLimitedError(
+                "m",
+                limit=4,
+                in_flight=4,
+                waiting=1,
+                max_waiting=2,
+                hint="h",
+                request_id="r",
+                target="t",
+            ),
+            "waiting",
+            1,
+        ),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, ToolwareError) else None,
 )
@@ -566,3 +589,13 @@ def test_candidates_are_cut_at_64_characters() -> None:
     """A long suggested name is shown by its first 64 characters and a marker."""
     error = NotFoundError("no tool 'x'", candidates=["a" * 100])
     assert error.candidates == ("a" * 64 + "...",)
+
+
+def test_concurrency_limited_says_how_full_it_was() -> None:
+    """A bulkhead refusal is `unavailable`, retryable, and carries the four occupancy figures."""
+    error = ConcurrencyLimitedError("full", limit=4, in_flight=4, waiting=2, max_waiting=2)
+    assert isinstance(error, UnavailableError)
+    data = error.to_dict()
+    assert (data["limit"], data["in_flight"], data["waiting"], data["max_waiting"]) == (4, 4, 2, 2)
+    assert data["category"] == "unavailable"
+    assert "concurrency limit" in error.hint

@@ -87,6 +87,14 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
     """Chunks delivered by all streamed calls."""
     first_chunk_total_seconds: float = 0.0
     first_chunk_max_seconds: float = 0.0
+    retries: int = 0
+    """Attempts beyond the first, over all calls (``response.attempts - 1``, summed)."""
+    cache_hits: int = 0
+    """Calls answered from the cache (``markers.CACHE_HIT``); counted in ``calls`` too."""
+    fallbacks: int = 0
+    """Calls answered by a fallback (``markers.FALLBACK``) instead of the target."""
+    hedges: int = 0
+    """Extra attempts started by hedging (``markers.HEDGES``), over all calls."""
 
     @property
     def streams(self) -> int:
@@ -162,15 +170,19 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
 
 class _Counters:
     __slots__ = (
+        "cache_hits",
         "calls",
         "chunks",
         "counts",
         "errors",
+        "fallbacks",
         "first_chunk_max",
         "first_chunk_total",
+        "hedges",
         "max",
         "min",
         "not_started",
+        "retries",
         "streams",
         "total",
     )
@@ -187,6 +199,10 @@ class _Counters:
         self.max = 0.0
         self.counts = [0] * (buckets + 1)
         self.errors: dict[ErrorCategory, int] = {}
+        self.retries = 0
+        self.cache_hits = 0
+        self.fallbacks = 0
+        self.hedges = 0
 
 
 class StatsRecorder:
@@ -280,6 +296,29 @@ class StatsRecorder:
             if first_chunk_seconds > counters.first_chunk_max:
                 counters.first_chunk_max = first_chunk_seconds
 
+    def record_resilience(
+        self,
+        kind: Kind,
+        target: str,
+        action: str | None,
+        *,
+        retries: int = 0,
+        cache_hit: bool = False,
+        fallback: bool = False,
+        hedges: int = 0,
+    ) -> None:
+        """Add what the resilience interceptors did for one call already counted by
+        :meth:`record` (retries, a cache hit, a fallback, hedges)."""
+        key = (kind, target, action)
+        with self._lock:
+            counters = self._targets.get(key)
+            if counters is None:  # counted under OVERFLOW_TARGET by record()
+                counters = self._targets[(kind, OVERFLOW_TARGET, None)]
+            counters.retries += retries
+            counters.cache_hits += cache_hit
+            counters.fallbacks += fallback
+            counters.hedges += hedges
+
     def _new_counters(self, key: tuple[Kind, str, str | None]) -> _Counters:
         if len(self._targets) >= self._max_targets:
             overflow = (key[0], OVERFLOW_TARGET, None)
@@ -315,6 +354,10 @@ class StatsRecorder:
                     chunks=c.chunks,
                     first_chunk_total_seconds=c.first_chunk_total,
                     first_chunk_max_seconds=c.first_chunk_max,
+                    retries=c.retries,
+                    cache_hits=c.cache_hits,
+                    fallbacks=c.fallbacks,
+                    hedges=c.hedges,
                 )
                 for key, c in self._targets.items()
             ]

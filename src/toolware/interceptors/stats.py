@@ -21,6 +21,10 @@ target, ``UNKNOWN_TARGET``: an agent that
 invents tool names must not grow the statistics (or the metric label sets fed from them)
 without bound.
 
+What the resilience interceptors inside it did is counted per target too: retries (from
+``response.attempts``), cache hits, fallbacks and hedges (from :mod:`toolware.markers`). A call
+with one attempt and no extras pays two comparisons for it.
+
 Events: none (this is the data source for metrics and the dashboard).
 """
 
@@ -31,6 +35,8 @@ import asyncio
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ErrorCategory, ToolwareError, UnknownEntryError
+from toolware.extras import EMPTY_EXTRAS
+from toolware.markers import CACHE_HIT, FALLBACK, HEDGES
 from toolware.stats import StatsRecorder, StatsSnapshot
 from toolware.streams import ResponseStream, StreamEnd
 from toolware.types import CallNext
@@ -105,7 +111,9 @@ class StatsInterceptor:
             stream = response.stream
             if stream is not None:
                 return response.with_stream(
-                    self._observed(request, stream, clock, started, clock.monotonic() - started)
+                    self._observed(
+                        request, response, stream, clock, started, clock.monotonic() - started
+                    )
                 )
             self.recorder.record(
                 request.kind, request.target, request.action, clock.monotonic() - started, None
@@ -114,13 +122,34 @@ class StatsInterceptor:
             self.recorder.record(
                 request.kind, UNKNOWN_TARGET, None, clock.monotonic() - started, error.category
             )
+            return response
         else:
             self._record_error(request, clock.monotonic() - started, error)
+        if response.attempts != 1 or response.extras is not EMPTY_EXTRAS:
+            self._record_resilience(request, response)
         return response
+
+    def _record_resilience(self, request: RequestContext, response: ResponseContext) -> None:
+        extras = response.extras
+        retries = response.attempts - 1
+        cache_hit = extras.get(CACHE_HIT) is True
+        fallback = extras.get(FALLBACK) is not None
+        hedges = extras.get(HEDGES) or 0
+        if retries > 0 or cache_hit or fallback or hedges:
+            self.recorder.record_resilience(
+                request.kind,
+                request.target,
+                request.action,
+                retries=max(retries, 0),
+                cache_hit=cache_hit,
+                fallback=fallback,
+                hedges=hedges,
+            )
 
     def _observed(
         self,
         request: RequestContext,
+        response: ResponseContext,
         stream: ResponseStream,
         clock: Clock,
         started: float,
@@ -141,6 +170,8 @@ class StatsInterceptor:
                 first_chunk_seconds=first_chunk,
                 chunks=end.chunks,
             )
+            if response.attempts != 1 or response.extras is not EMPTY_EXTRAS:
+                self._record_resilience(request, response)
 
         return stream.observe(on_end=record, name="stats")
 

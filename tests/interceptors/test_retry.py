@@ -140,6 +140,16 @@ async def test_backoff_doubles_from_base_delay_up_to_max_delay() -> None:
     assert response.attempts == 5
 
 
+async def test_equal_base_and_max_delay_wait_the_same_each_time() -> None:
+    """base_delay == max_delay is allowed: every range is the same."""
+    clock = FakeClock()
+    draws = Ceiling()
+    flaky = Flaky(clock, idempotent=True)
+    await run(retrying(flaky.registry, clock, base_delay=2, max_delay=2, random=draws), clock)
+    assert draws.ranges == [(0.0, 2.0), (0.0, 2.0)]
+    assert flaky.times == [1000.0, 1002.0, 1004.0]
+
+
 async def test_default_backoff_starts_at_a_tenth_of_a_second() -> None:
     """base_delay 0.1 and max_delay 10 by default: 0.1, 0.2, 0.4, ... 6.4, 10, 10."""
     clock = FakeClock()
@@ -520,6 +530,25 @@ async def test_the_pipeline_clock_is_adopted() -> None:
     interceptor.bind_clock(clock)  # the same clock again is fine
     await run(pipeline, clock)
     assert flaky.times == [1000.0, 1000.1]
+
+
+async def test_a_clock_given_keeps_the_budget() -> None:
+    """With clock= given, the budget counts on that clock: a floor of one retry per 10 s
+    refills when fake time passes the window."""
+    clock = FakeClock()
+    handler = FakeHandler([UnavailableError("down")])
+    budget = RetryBudget(ratio=0, min_per_second=0.1, window=10)
+    interceptor = RetryInterceptor(
+        budget=budget, retry_non_idempotent=True, clock=clock, random=Ceiling()
+    )
+    pipeline = PipelineBuilder(clock=clock).use(interceptor).route(handler).build()
+    attempts = []
+    for start in (1000.0, 1000.5, 1010.0):  # the retry of 1000.0 counts until 1010.0
+        await clock.advance(start - clock.monotonic())
+        task = asyncio.create_task(pipeline.invoke("fake"))
+        await clock.advance(0.5)
+        attempts.append(task.result().attempts)
+    assert attempts == [2, 1, 2]
 
 
 def test_a_different_clock_is_refused() -> None:

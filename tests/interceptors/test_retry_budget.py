@@ -41,6 +41,14 @@ def test_each_call_adds_ratio_retries() -> None:
     assert (budget.calls, budget.retries) == (30, 3)
 
 
+def test_float_error_below_a_whole_number_is_forgiven() -> None:
+    """ratio 0.29 x 100 calls is 28.999999999999996 in floats: still 29 retries, not 28."""
+    budget = RetryBudget(ratio=0.29, min_per_second=0, window=10)
+    for _ in range(100):
+        budget.deposit(1000.0)
+    assert spend(budget, 1000.0) == 29
+
+
 def test_zero_ratio_and_zero_floor_allow_nothing() -> None:
     """A budget of nothing refuses every retry, whatever the traffic."""
     budget = RetryBudget(ratio=0, min_per_second=0, window=1)

@@ -44,7 +44,6 @@ most once per second of clock time, with how many were not logged since).
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import random as _random
@@ -57,12 +56,21 @@ from toolware.errors import (
     CircuitOpenError,
     ConcurrencyLimitedError,
     ErrorCategory,
-    InternalError,
     RateLimitedError,
     ToolwareError,
-    describe_exception,
 )
 from toolware.interceptors._retry_budget import RetryBudget
+from toolware.interceptors._retry_rules import (
+    NEVER_RETRIED,
+    RETRIED,
+    Fresh,
+    broken_random,
+    checked_attempts,
+    checked_budget,
+    checked_categories,
+    checked_delays,
+    checked_random,
+)
 from toolware.markers import ATTEMPT
 from toolware.registry.base import EntryDescription
 from toolware.types import CallNext
@@ -71,31 +79,9 @@ __all__ = ["NEVER_RETRIED", "RetryBudget", "RetryInterceptor"]
 
 logger = logging.getLogger("toolware.interceptors.retry")
 
-NEVER_RETRIED = frozenset(
-    {
-        ErrorCategory.INVALID_REQUEST,
-        ErrorCategory.NOT_FOUND,
-        ErrorCategory.UNAUTHENTICATED,
-        ErrorCategory.FORBIDDEN,
-        ErrorCategory.CANCELLED,
-    }
-)
-"""Categories never retried: trying the same call again cannot change the answer."""
-
-_RETRIED = frozenset(ErrorCategory) - NEVER_RETRIED
 _WAIT_AFTER = (RateLimitedError, CircuitOpenError)  # errors that say how long to wait
 _NEVER_STARTED = (*_WAIT_AFTER, ConcurrencyLimitedError)
 _WARN_EVERY = 1.0  # seconds of clock time between two retry.budget_exhausted warnings
-
-
-class _Fresh(enum.Enum):
-    """The default of ``budget=``: a new :class:`RetryBudget` for each interceptor (one
-    instance as the default would be shared by every interceptor in the process)."""
-
-    BUDGET = "RetryBudget()"
-
-    def __repr__(self) -> str:
-        return self.value
 
 
 class RetryInterceptor:
@@ -125,7 +111,7 @@ class RetryInterceptor:
         max_delay: float = 10.0,
         retry_on: Iterable[ErrorCategory | str] | None = None,
         retry_non_idempotent: bool = False,
-        budget: RetryBudget | _Fresh | None = _Fresh.BUDGET,
+        budget: RetryBudget | Fresh | None = Fresh.BUDGET,
         random: _random.Random | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -133,51 +119,19 @@ class RetryInterceptor:
         ``max_delay`` shape the backoff in seconds; ``retry_on`` narrows the categories
         retried; ``budget`` bounds retries to a share of calls (``None``: no budget);
         ``random`` draws the jitter (``random.Random(seed)`` for repeatable waits)."""
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValueError(
-                f"attempts must be a whole number >= 1 (the first call included; 1 never "
-                f"retries), got {attempts!r}"
-            )
-        for option, value in (("base_delay", base_delay), ("max_delay", max_delay)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (math.isfinite(value) and value >= 0)
-            ):
-                raise ValueError(f"{option} must be a finite number of seconds >= 0, got {value!r}")
-        if base_delay > max_delay:
-            raise ValueError(
-                f"base_delay ({base_delay!r}) must not exceed max_delay ({max_delay!r}); "
-                "raise max_delay or lower base_delay"
-            )
+        self.attempts = checked_attempts(attempts)
+        self.base_delay, self.max_delay = checked_delays(base_delay, max_delay)
         if not isinstance(retry_non_idempotent, bool):
             raise TypeError(
                 f"retry_non_idempotent must be True or False, got {retry_non_idempotent!r}"
             )
-        if budget is _Fresh.BUDGET:
-            budget = RetryBudget()
-        elif budget is not None and not isinstance(budget, RetryBudget):
-            raise TypeError(
-                f"budget must be a RetryBudget(ratio=..., min_per_second=..., window=...) or "
-                f"None for no budget, got {budget!r}"
-            )
-        if random is None:
-            random = _random.Random()
-        elif not isinstance(random, _random.Random):
-            raise TypeError(
-                f"random must be a random.Random (e.g. random.Random(42) for repeatable "
-                f"waits), got {random!r}"
-            )
+        self.budget = checked_budget(budget)
+        self.random = checked_random(random)
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
-        self.retry_on = None if retry_on is None else _categories(retry_on)
-        self._categories = _RETRIED if self.retry_on is None else self.retry_on
-        self.attempts = attempts
-        self.base_delay = float(base_delay)
-        self.max_delay = float(max_delay)
+        self.retry_on = None if retry_on is None else checked_categories(retry_on)
+        self._categories = RETRIED if self.retry_on is None else self.retry_on
         self.retry_non_idempotent = retry_non_idempotent
-        self.budget = budget
-        self.random = random
         self.name = "retry"
         self._clock = clock
         self._now = (system_clock if clock is None else clock).monotonic
@@ -228,7 +182,7 @@ class RetryInterceptor:
             try:
                 delay = self.random.uniform(0.0, cap)
             except Exception as exc:  # a Random subclass of the caller's: never lose the call
-                return _broken_random(request, exc, attempt)
+                return broken_random(request, exc, attempt)
             cap = min(cap * 2.0, self.max_delay)
             if isinstance(error, _WAIT_AFTER) and error.retry_after > delay:
                 delay = error.retry_after
@@ -300,46 +254,3 @@ def _log_attempt(request: RequestContext, attempt: int, delay: float, error: Too
         category,
         extra={"target": name, "attempt": attempt, "delay": delay, "category": category},
     )
-
-
-def _categories(retry_on: Iterable[ErrorCategory | str]) -> frozenset[ErrorCategory]:
-    """``retry_on`` as a set of categories, or the error that says what is wrong with it."""
-    if isinstance(retry_on, str) or not isinstance(retry_on, Iterable):
-        raise TypeError(
-            f"retry_on must be a collection of categories, e.g. {{ErrorCategory.TIMEOUT}}, or "
-            f"None for every retryable error, got {retry_on!r}"
-        )
-    chosen: set[ErrorCategory] = set()
-    for value in retry_on:
-        try:
-            category = ErrorCategory(value)
-        except ValueError:
-            known = ", ".join(sorted(c.value for c in _RETRIED))
-            raise ValueError(
-                f"retry_on has {value!r}, which is not an error category; use some of: {known}"
-            ) from None
-        if category in NEVER_RETRIED:
-            raise ValueError(
-                f"retry_on has {category.value!r}, which is never retried: the same call "
-                "cannot succeed by trying it again; leave it out"
-            )
-        chosen.add(category)
-    if not chosen:
-        raise ValueError(
-            "retry_on is empty, so nothing would be retried; use attempts=1 to turn retries "
-            "off, or None to retry every retryable error"
-        )
-    return frozenset(chosen)
-
-
-def _broken_random(request: RequestContext, exc: Exception, attempts: int) -> ResponseContext:
-    name = request.qualified_name
-    error = InternalError(
-        f"the retry interceptor's random source failed: {describe_exception(exc)}",
-        interceptor="retry",
-        hint="pass random=random.Random() or a subclass whose uniform() works",
-        request_id=request.id,
-        target=name,
-    )
-    error.__cause__ = exc
-    return ResponseContext.failure(error, attempts=attempts)

@@ -127,11 +127,6 @@ class CacheInterceptor:
     def bind_clock(self, clock: Clock) -> None:
         """Adopt the pipeline's clock; refuse one that differs from a clock given explicitly."""
         if self._clock is None:
-            if self._seen:  # entries already expire on the system clock's timeline
-                raise ValueError(
-                    "this CacheInterceptor already cached results on the system clock; create "
-                    "a new one for a pipeline with another clock"
-                )
             self._clock = clock
         elif self._clock is not clock:
             raise ValueError(

@@ -298,6 +298,28 @@ async def test_invalidate_a_target_this_interceptor_never_cached() -> None:
     assert len(state.cache) == 0
 
 
+async def test_invalidate_one_entry_uses_the_scope_last_seen() -> None:
+    """The entry turned from shared to per principal: only the scope seen last is dropped."""
+    clock, state = FakeClock(), MemoryState()
+    shared, private = LocalRegistry(), LocalRegistry()
+
+    @shared.tool(cache=CachePolicy(scope="shared"))
+    async def fetch(q: int) -> int:
+        return q
+
+    @private.tool(name="fetch", cache=True)
+    async def fetch_private(q: int) -> int:
+        return q
+
+    for registry in (shared, private):
+        pipeline, cache = cached(registry, clock, state=state)
+        await pipeline.invoke("fetch", {"q": 1})
+    assert len(state.cache) == 2
+    assert await cache.invalidate("fetch", {"q": 1}) == 1
+    assert len(state.cache) == 1
+    assert await CacheInterceptor(state=state).invalidate("fetch", {"q": 1}) == 1
+
+
 async def test_a_call_in_flight_during_invalidate_stores_nothing() -> None:
     """A result begun before invalidate() is answered but not stored (it may be stale)."""
     clock = FakeClock()

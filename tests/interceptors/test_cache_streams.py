@@ -62,8 +62,10 @@ async def test_a_completed_stream_is_replayed_as_a_stream() -> None:
     assert (hit.started_at, hit.finished_at) == (1002.0, 1002.0)
     assert hit.stream is not None
     assert hit.stream.target == "words"
+    await clock.advance(1.0)
     collected = await hit.collect()
     assert collected.value == ["a", {"b": [1]}, 3]
+    assert collected.finished_at == 1003.0  # the replayed stream ends on the pipeline clock
     assert runs == [0]
 
 

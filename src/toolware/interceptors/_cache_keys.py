@@ -10,6 +10,10 @@ sets as arrays, datetimes as strings), so without this check ``b"hi"`` and ``"aG
 share a key, and a tuple would come back from a hit as a list. What does not round-trip is not
 cached; the call goes on uncached.
 
+It also holds what :class:`~toolware.interceptors.cache.CacheInterceptor` needs besides its
+call path: the per-miss :class:`Miss`, the replay of a record as a response, the recording of
+a stream, and the log events (logger ``toolware.interceptors.cache``).
+
 A stored record is one marker byte and msgpack: ``v`` + the value, or ``s`` + the list of a
 completed stream's chunks (each chunk encoded as it passed, so a consumer that mutates a chunk
 afterwards cannot change what was stored).
@@ -18,26 +22,38 @@ afterwards cannot change what was stored).
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
 
+from toolware.clock import Clock
+from toolware.context import RequestContext, ResponseContext
+from toolware.extras import EMPTY_EXTRAS
+from toolware.markers import CACHE_HIT
+from toolware.streams import ResponseStream
+
 __all__ = [
     "MAX_STREAM_CHUNKS",
-    "STREAM",
-    "VALUE",
+    "Miss",
     "cache_key",
-    "decode_record",
-    "encode_chunk",
     "encode_value",
-    "stream_record",
+    "key_failed",
+    "recording",
+    "replay",
+    "skipped",
+    "store_failed",
 ]
+
+logger = logging.getLogger("toolware.interceptors.cache")
 
 MAX_STREAM_CHUNKS = 10_000
 """A stream with more chunks than this is passed on whole but not cached: memory is bounded."""
 
-VALUE = ord("v")
-STREAM = ord("s")
+_VALUE = ord("v")
+_STREAM = ord("s")
+_HIT = EMPTY_EXTRAS.with_value(CACHE_HIT, True)
 _VALUE_PREFIX = b"v"
 _STREAM_PREFIX = b"s"
 
@@ -79,21 +95,101 @@ def encode_value(value: Any) -> bytes | None:
     return None if raw is None else _VALUE_PREFIX + raw
 
 
-def encode_chunk(chunk: Any) -> msgspec.Raw | None:
-    """One stream chunk, encoded as it passes; None when it does not round-trip."""
+def _encode_chunk(chunk: Any) -> msgspec.Raw | None:
     raw = _exact(chunk)
     return None if raw is None else msgspec.Raw(raw)
 
 
-def stream_record(chunks: list[msgspec.Raw]) -> bytes:
-    """The record of a completed stream from its encoded chunks."""
-    return _STREAM_PREFIX + _value_encode(chunks)
-
-
-def decode_record(data: bytes) -> tuple[int, Any]:
-    """``(VALUE, value)`` or ``(STREAM, chunks)``, a fresh object each time; ValueError for a
-    record this module did not write (a store shared with something else, corrupted data)."""
+def replay(
+    data: bytes, request: RequestContext, started: float, clock: Clock, store: str
+) -> ResponseContext | None:
+    """The hit response for a stored record (a fresh copy of the value, or a new stream of the
+    chunks), or None for a record this module did not write (logged; answered as a miss)."""
     kind = data[0] if data else 0
-    if kind != VALUE and kind != STREAM:
-        raise ValueError(f"not a cache record (marker byte {kind!r})")
-    return kind, _value_decode(memoryview(data)[1:])
+    try:
+        if kind != _VALUE and kind != _STREAM:
+            raise ValueError(f"not a cache record (marker byte {kind!r})")
+        value = _value_decode(memoryview(data)[1:])
+    except ValueError as exc:  # msgspec.DecodeError is one
+        store_failed("decode", request.qualified_name, store, exc)
+        return None
+    if kind == _STREAM:
+        stream = ResponseStream.of(
+            value, request_id=request.id, target=request.qualified_name, now=clock.monotonic
+        )
+        return ResponseContext(
+            stream=stream, started_at=started, finished_at=clock.monotonic(), extras=_HIT
+        )
+    return ResponseContext(
+        value=value, started_at=started, finished_at=clock.monotonic(), extras=_HIT
+    )
+
+
+class Miss:
+    """One call that missed: where and for how long its result is stored, and the
+    invalidation generation it began in (a later one means: store nothing)."""
+
+    __slots__ = ("generation", "key", "name", "scope", "ttl", "version")
+
+    def __init__(
+        self, key: str, ttl: float, name: str, version: str, scope: Any, generation: int
+    ) -> None:
+        self.key, self.ttl, self.name = key, ttl, name
+        self.version, self.scope, self.generation = version, scope, generation
+
+
+def recording(
+    miss: Miss,
+    store: Callable[[Miss, bytes], Awaitable[None]],
+    skip: Callable[[str, str], None],
+) -> Callable[[AsyncIterator[Any]], AsyncIterator[Any]]:
+    """A ``through()`` transform passing every chunk on, each encoded as it passes, that
+    calls ``store(miss, record)`` when the stream completes. A failed or abandoned stream
+    never gets past its ``async for``, so it stores nothing."""
+
+    async def record(chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        kept: list[msgspec.Raw] | None = []
+        async for chunk in chunks:
+            if kept is not None:
+                raw = _encode_chunk(chunk)
+                if raw is None or len(kept) == MAX_STREAM_CHUNKS:
+                    kept = None
+                    skip(miss.name, "a chunk does not round-trip, or too many chunks")
+                else:
+                    kept.append(raw)
+            yield chunk
+        if kept is not None:
+            await store(miss, _STREAM_PREFIX + _value_encode(kept))
+
+    return record
+
+
+def key_failed(request: RequestContext) -> None:
+    name = request.qualified_name
+    logger.debug(
+        "cache.key_failed target=%s request_id=%s: arguments with no exact JSON form",
+        name,
+        request.id,
+        extra={"target": name, "request_id": request.id},
+    )
+
+
+def skipped(name: str, reason: str) -> None:
+    logger.warning(
+        "cache.value_skipped target=%s reason=%s: results of this target are not cached; "
+        "return JSON-like data (dicts, lists, str, numbers) to cache them",
+        name,
+        reason,
+        extra={"target": name, "reason": reason},
+    )
+
+
+def store_failed(operation: str, name: str, store: str, exc: Exception) -> None:
+    logger.warning(
+        "cache.store_failed operation=%s target=%s store=%s error=%s: answered as a miss",
+        operation,
+        name,
+        store,
+        type(exc).__name__,
+        extra={"operation": operation, "target": name, "store": store},
+    )

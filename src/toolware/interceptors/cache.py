@@ -16,14 +16,14 @@ made when ``state=None`` (a store you pass keeps its own bound); ``state``, a
 :class:`~toolware.state.base.StateStore` owned by the application (keys ``cache:<name>:...``);
 ``clock`` (the pipeline's by default).
 
-Single flight: concurrent misses of one key in this process make one call; the others wait for
-it and get its outcome: a success as a hit (a fresh copy, ``CACHE_HIT``), an error as the same
-error. If the leading call is cancelled (or raises), the waiters are not: one of them leads in
-its place. A waiter that is cancelled just stops waiting.
+Single flight: concurrent misses of one key in this process (one event loop) make one call;
+the others wait for it and get its outcome: a success as a hit (a fresh copy, ``CACHE_HIT``),
+an error as the same error. If the leading call is cancelled (or raises), the waiters are not:
+one of them leads in its place. A waiter that is cancelled just stops waiting.
 
 Streams: a streamed result is recorded as it passes (each chunk encoded on the way) and stored
 when the stream completes; a stream that fails, is abandoned, or has more than
-``MAX_STREAM_CHUNKS`` chunks stores nothing. A hit replays the chunks as a new stream.
+``MAX_STREAM_CHUNKS`` (10,000) chunks stores nothing. A hit replays the chunks as a new stream.
 Streamed misses are not single-flight: a waiter would be held to the first consumer's pace.
 
 ``await invalidate(target)`` drops every entry of a target (a plugin's: of all its actions);
@@ -32,7 +32,8 @@ of the last result this interceptor stored for that target (``version=`` overrid
 target never cached here the version is ``"0"`` and both scopes are dropped). Calls in flight
 then store nothing, so a stale result cannot land just after the invalidation.
 
-Events (never per call): ``cache.key_failed`` (debug) for arguments with no key;
+Events (none for an ordinary hit or miss: too hot to log): ``cache.key_failed`` (debug) for
+arguments with no key;
 ``cache.value_skipped`` (warning, once per target) for a result that cannot be stored;
 ``cache.store_failed`` (warning) when the state store raised or held a bad record (the call
 goes on as a miss: a broken store never fails a call).
@@ -45,37 +46,29 @@ rate-limit permits, breaker counts or concurrency slots.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
-
-import msgspec
 
 from toolware.clock import Clock, system_clock
 from toolware.context import Principal, RequestContext, ResponseContext
-from toolware.extras import EMPTY_EXTRAS
 from toolware.interceptors._cache_keys import (
-    MAX_STREAM_CHUNKS,
-    STREAM,
+    Miss,
     cache_key,
-    decode_record,
-    encode_chunk,
     encode_value,
-    stream_record,
+    key_failed,
+    recording,
+    replay,
+    skipped,
+    store_failed,
 )
-from toolware.markers import CACHE_HIT
 from toolware.registry.base import CachePolicy, CacheScope, EntryDescription
 from toolware.state.base import StateStore
 from toolware.state.memory import MemoryState
-from toolware.streams import ResponseStream
 from toolware.types import CallNext
 
 __all__ = ["CacheInterceptor"]
 
-logger = logging.getLogger("toolware.interceptors.cache")
-
-_HIT = EMPTY_EXTRAS.with_value(CACHE_HIT, True)
 _SHARED = CacheScope.SHARED
 Outcome = tuple[ResponseContext, bytes | None] | None
 """What a leading call hands its waiters: its response and record, or None to lead anew."""
@@ -155,29 +148,24 @@ class CacheInterceptor:
         scope = False if policy.scope is _SHARED else None if principal is None else principal.id
         key = cache_key(name, entry.version, scope, request.arguments)
         if key is None:
-            logger.debug(
-                "cache.key_failed target=%s request_id=%s: arguments with no exact JSON form",
-                name,
-                request.id,
-                extra={"target": name, "request_id": request.id},
-            )
+            key_failed(request)
             return await call_next(request)
         data = await self._get(key, started, name)
         if data is not None:
-            hit = self._hit(data, request, started, clock)
+            hit = replay(data, request, started, clock, self.state.name)
             if hit is not None:
                 return hit
         ttl = self.ttl if policy.ttl is None else policy.ttl
-        if entry.streaming:
-            generation = self._generation
+        miss = Miss(key, ttl, name, entry.version, policy.scope, self._generation)
+        if entry.streaming:  # not single-flight: a waiter would go at the first reader's pace
             response = await call_next(request)
-            await self._keep(response, key, ttl, name, entry, policy, generation)
-            return self._recorded(response, key, ttl, name, entry, policy, generation)
+            await self._keep(response, miss)
+            return self._recorded(response, miss)
         flights = self._flights
         while True:
             waiters = flights.get(key)
             if waiters is None:
-                return await self._lead(request, call_next, key, ttl, entry, policy)
+                return await self._lead(request, call_next, miss)
             future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
             waiters.append(future)
             outcome = await future
@@ -185,148 +173,68 @@ class CacheInterceptor:
                 response, record = outcome
                 if record is None:  # an error, or a value that cannot be copied: as it is
                     return response
-                return self._hit(record, request, started, clock) or response
+                return replay(record, request, started, clock, self.state.name) or response
             # The leader was cancelled or raised: the first waiter to run leads in its place.
 
     async def _lead(
-        self,
-        request: RequestContext,
-        call_next: CallNext,
-        key: str,
-        ttl: float,
-        entry: EntryDescription,
-        policy: CachePolicy,
+        self, request: RequestContext, call_next: CallNext, miss: Miss
     ) -> ResponseContext:
-        """Make the call for ``key`` while later identical calls wait for its outcome."""
-        generation, name = self._generation, request.qualified_name
+        """Make the call for ``miss.key`` while later identical calls wait for its outcome."""
+        key = miss.key
         waiters: list[asyncio.Future[Outcome]] = []
         self._flights[key] = waiters
         outcome: Outcome = None
         try:
             response = await call_next(request)
             if response.stream is None:  # a stream cannot be shared: waiters lead anew
-                outcome = (response, None)
-            record = await self._keep(response, key, ttl, name, entry, policy, generation)
-            outcome = (response, record) if outcome is not None else None
+                outcome = (response, await self._keep(response, miss))
         finally:
             del self._flights[key]
             for waiter in waiters:
                 if not waiter.done():  # a waiter cancelled meanwhile
                     waiter.set_result(outcome)
-        return self._recorded(response, key, ttl, name, entry, policy, generation)
+        return self._recorded(response, miss)
 
-    async def _keep(
-        self,
-        response: ResponseContext,
-        key: str,
-        ttl: float,
-        name: str,
-        entry: EntryDescription,
-        policy: CachePolicy,
-        generation: int,
-    ) -> bytes | None:
+    async def _keep(self, response: ResponseContext, miss: Miss) -> bytes | None:
         """Store a plain success; its record (for the waiters), or None when not stored."""
         if response.error is not None or response.stream is not None:
             return None
         record = encode_value(response.value)
         if record is None:
-            self._skip(name, "the value does not round-trip through msgpack")
-        elif generation == self._generation:
-            await self._set(key, record, ttl, name, entry, policy)
+            self._skip(miss.name, "the value does not round-trip through msgpack")
+        else:
+            await self._set(miss, record)
         return record
 
-    def _recorded(
-        self,
-        response: ResponseContext,
-        key: str,
-        ttl: float,
-        name: str,
-        entry: EntryDescription,
-        policy: CachePolicy,
-        generation: int,
-    ) -> ResponseContext:
+    def _recorded(self, response: ResponseContext, miss: Miss) -> ResponseContext:
         """``response``, its stream (if any) recorded and stored when it completes."""
         stream = response.stream
         if stream is None:
             return response
-
-        async def record(chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
-            kept: list[msgspec.Raw] | None = []
-            async for chunk in chunks:
-                if kept is not None:
-                    raw = encode_chunk(chunk)
-                    if raw is None or len(kept) == MAX_STREAM_CHUNKS:
-                        kept = None
-                        self._skip(name, "a chunk does not round-trip, or too many chunks")
-                    else:
-                        kept.append(raw)
-                yield chunk
-            if kept is not None and generation == self._generation:
-                await self._set(key, stream_record(kept), ttl, name, entry, policy)
-
-        return response.with_stream(stream.through(record, name="cache"))
-
-    def _hit(
-        self, data: bytes, request: RequestContext, started: float, clock: Clock
-    ) -> ResponseContext | None:
-        try:
-            kind, value = decode_record(data)
-        except ValueError as exc:
-            self._store_failed("decode", request.qualified_name, exc)
-            return None
-        if kind == STREAM:
-            stream = ResponseStream.of(
-                value, request_id=request.id, target=request.qualified_name, now=clock.monotonic
-            )
-            return ResponseContext(
-                stream=stream, started_at=started, finished_at=clock.monotonic(), extras=_HIT
-            )
-        return ResponseContext(
-            value=value, started_at=started, finished_at=clock.monotonic(), extras=_HIT
+        return response.with_stream(
+            stream.through(recording(miss, self._set, self._skip), name="cache")
         )
 
     async def _get(self, key: str, now: float, name: str) -> bytes | None:
         try:
             return await self.state.cache_get(key, now)
         except Exception as exc:
-            self._store_failed("get", name, exc)
+            store_failed("get", name, self.state.name, exc)
             return None
 
-    async def _set(
-        self,
-        key: str,
-        record: bytes,
-        ttl: float,
-        name: str,
-        entry: EntryDescription,
-        policy: CachePolicy,
-    ) -> None:
-        self._seen[name] = (entry.version, policy.scope)
+    async def _set(self, miss: Miss, record: bytes) -> None:
+        if miss.generation != self._generation:  # invalidated since the call began
+            return
+        self._seen[miss.name] = (miss.version, miss.scope)
         try:
-            await self.state.cache_set(key, record, ttl, self.clock.monotonic())
+            await self.state.cache_set(miss.key, record, miss.ttl, self.clock.monotonic())
         except Exception as exc:
-            self._store_failed("set", name, exc)
+            store_failed("set", miss.name, self.state.name, exc)
 
     def _skip(self, name: str, reason: str) -> None:
         if name not in self._skipped:  # once per target: it would say the same every call
             self._skipped.add(name)
-            logger.warning(
-                "cache.value_skipped target=%s reason=%s: results of this target are not "
-                "cached; return JSON-like data (dicts, lists, str, numbers) to cache them",
-                name,
-                reason,
-                extra={"target": name, "reason": reason},
-            )
-
-    def _store_failed(self, operation: str, name: str, exc: Exception) -> None:
-        logger.warning(
-            "cache.store_failed operation=%s target=%s store=%s error=%s: answered as a miss",
-            operation,
-            name,
-            self.state.name,
-            type(exc).__name__,
-            extra={"operation": operation, "target": name, "store": self.state.name},
-        )
+            skipped(name, reason)
 
     async def invalidate(
         self,
@@ -342,14 +250,13 @@ class CacheInterceptor:
             raise ValueError(f"target must be an entry's qualified name, got {target!r}")
         self._generation += 1
         state = self.state
-        if arguments is None:
-            return await state.cache_delete_prefix(
-                f"cache:{target}:"
-            ) + await state.cache_delete_prefix(f"cache:{target}.")
+        if arguments is None:  # the target's own entries, then its actions' ("notes.add")
+            mine = await state.cache_delete_prefix(f"cache:{target}:")
+            return mine + await state.cache_delete_prefix(f"cache:{target}.")
         seen = self._seen.get(target)
         if version is None:
             version = "0" if seen is None else seen[0]
-        scopes = (seen[1],) if seen is not None else (CacheScope.PRINCIPAL, CacheScope.SHARED)
+        scopes = (seen[1],) if seen is not None else (CacheScope.PRINCIPAL, _SHARED)
         dropped = 0
         for scope in scopes:
             scoped = False if scope is _SHARED else None if principal is None else principal.id

@@ -1,0 +1,167 @@
+"""Tests for toolware.interceptors.hedging with streams and with losers that misbehave."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from toolware import (
+    LocalRegistry,
+    Pipeline,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    ResponseStream,
+    StreamOutcome,
+    ToolFailedError,
+)
+from toolware.interceptors.hedging import HedgingInterceptor
+from toolware.markers import HEDGE, HEDGES
+from toolware.testing import FakeClock, settle
+
+
+def streaming_registry(clock: FakeClock, firsts: dict[int, float], log: list[str]) -> Any:
+    """'lookup' streams two chunks; hedge n waits firsts[n] before its first one."""
+    registry = LocalRegistry()
+
+    @registry.tool(idempotent=True)
+    async def lookup(ctx: RequestContext) -> AsyncIterator[str]:
+        number = ctx.get(HEDGE) or 0
+        try:
+            await clock.sleep(firsts[number])
+            yield f"{number}:a"
+            yield f"{number}:b"
+        finally:
+            log.append(f"closed {number}")
+
+    return registry
+
+
+def plain_registry() -> LocalRegistry:
+    """An idempotent 'lookup' whose answers come from the stage inside hedging."""
+    registry = LocalRegistry()
+
+    @registry.tool(idempotent=True)
+    async def lookup() -> str:
+        return "from the tool"
+
+    return registry
+
+
+def pipeline_with(clock: FakeClock, inner: Any, registry: Any, **options: Any) -> Pipeline:
+    builder = PipelineBuilder(clock=clock).use(HedgingInterceptor(clock=clock, **options))
+    if inner is not None:
+        builder.use(inner)
+    return builder.route(registry).build()
+
+
+async def test_a_stream_wins_by_its_first_chunk_and_the_slow_producer_is_closed() -> None:
+    """The hedge's stream arrives first and is the answer; the original, still waiting for
+    its first chunk, is cancelled and its generator's finally runs."""
+    clock, log = FakeClock(), []
+    pipeline = pipeline_with(
+        clock, None, streaming_registry(clock, {0: 5.0, 1: 0.5}, log), delay=1.0
+    )
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(1.5)
+    response = await task
+    assert response.get(HEDGES) == 1
+    assert log == ["closed 0"]
+    assert (await response.collect()).value == ["1:a", "1:b"]
+    assert log == ["closed 0", "closed 1"]
+
+
+@pytest.mark.parametrize("loser", ["stream", "failure", "crash", "cancelled"])
+async def test_an_attempt_finishing_with_the_winner_is_cleaned_up(loser: str) -> None:
+    """Two attempts answering in the same turn: the first started wins; the other's stream
+    is closed (or its crash retrieved, or its cancellation ignored)."""
+    clock = FakeClock()
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    clock.call_at(1002.0, lambda: gate.set_result(None))
+    streams: list[ResponseStream] = []
+
+    async def answer(request: RequestContext, call_next: Any) -> ResponseContext:
+        await gate
+        if request.get(HEDGE) == 1 and loser == "crash":
+            raise RuntimeError("late crash")
+        if request.get(HEDGE) == 1 and loser == "cancelled":
+            raise asyncio.CancelledError
+        if request.get(HEDGE) == 1 and loser == "failure":
+            return ResponseContext.failure(ToolFailedError("lost anyway"))
+        stream = ResponseStream.of([request.get(HEDGE)])
+        streams.append(stream)
+        return ResponseContext(stream=stream)
+
+    pipeline = pipeline_with(clock, answer, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(2.0)
+    response = await task
+    assert response.stream is streams[0]
+    assert streams[0].outcome is None
+    if loser == "stream":
+        assert streams[1].outcome is StreamOutcome.ABANDONED
+    else:
+        assert len(streams) == 1
+
+
+async def test_a_loser_that_ignores_its_cancellation_has_its_stream_closed() -> None:
+    """An attempt that swallows the cancellation and answers with a stream anyway: the
+    stream is closed once it arrives."""
+    clock = FakeClock()
+    late: list[ResponseStream] = []
+
+    async def stubborn(request: RequestContext, call_next: Any) -> ResponseContext:
+        if request.get(HEDGE) == 1:
+            return ResponseContext.success("hedge")
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            pass
+        late.append(ResponseStream.of(["late"]))
+        return ResponseContext(stream=late[0])
+
+    pipeline = pipeline_with(clock, stubborn, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(1.0)
+    assert (await task).value == "hedge"
+    await settle()
+    assert late[0].outcome is StreamOutcome.ABANDONED
+
+
+@pytest.mark.parametrize("answer", ["value", "crash"])
+async def test_a_loser_that_answers_after_its_cancellation_is_retrieved(
+    answer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cancelled loser that still returns a value is dropped quietly; one that raises is
+    logged as hedging.loser_crashed (never 'exception was never retrieved')."""
+    clock = FakeClock()
+
+    async def stubborn(request: RequestContext, call_next: Any) -> ResponseContext:
+        if request.get(HEDGE) == 1:
+            return ResponseContext.success("hedge")
+        try:
+            await clock.sleep(10.0)
+        except asyncio.CancelledError:
+            if answer == "crash":
+                raise KeyError("cleanup failed") from None
+        return ResponseContext.success("late")
+
+    pipeline = pipeline_with(clock, stubborn, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    with caplog.at_level(logging.DEBUG, logger="toolware.interceptors.hedging"):
+        await clock.advance(1.0)
+        assert (await task).value == "hedge"
+        await settle()
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        messages[0]
+        == f"hedging.started target=lookup hedge=1 request_id={caplog.records[0].request_id}"
+    )
+    assert messages[1].startswith("hedging.won target=lookup hedge=1 ")
+    if answer == "crash":
+        assert messages[2:] == ["hedging.loser_crashed error=KeyError"]
+        assert caplog.records[2].levelno == logging.WARNING
+    else:
+        assert messages[2:] == []

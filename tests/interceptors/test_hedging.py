@@ -306,7 +306,7 @@ def test_limits_that_are_exactly_allowed_are_accepted() -> None:
 
 def test_the_clock_is_adopted_or_a_different_one_refused() -> None:
     """bind_clock adopts the pipeline's clock; an explicit other clock is refused."""
-    with pytest.raises(TypeError, match="clock must implement toolware.clock.Clock, got 3"):
+    with pytest.raises(TypeError, match=r"clock must implement toolware\.clock\.Clock, got 3"):
         HedgingInterceptor(delay=1.0, clock=3)  # type: ignore[arg-type]
     loose = HedgingInterceptor(delay=1.0)
     assert isinstance(loose.clock, SystemClock)

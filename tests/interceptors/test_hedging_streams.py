@@ -1,6 +1,7 @@
 """Tests for toolware.interceptors.hedging with streams and with losers that misbehave."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -115,10 +116,8 @@ async def test_a_loser_that_ignores_its_cancellation_has_its_stream_closed() -> 
     async def stubborn(request: RequestContext, call_next: Any) -> ResponseContext:
         if request.get(HEDGE) == 1:
             return ResponseContext.success("hedge")
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed on purpose
             await clock.sleep(10.0)
-        except asyncio.CancelledError:
-            pass
         late.append(ResponseStream.of(["late"]))
         return ResponseContext(stream=late[0])
 

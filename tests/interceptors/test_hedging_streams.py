@@ -76,31 +76,41 @@ async def test_a_stream_wins_by_its_first_chunk_and_the_slow_producer_is_closed(
 
 @pytest.mark.parametrize("loser", ["stream", "failure", "crash", "cancelled"])
 async def test_an_attempt_finishing_with_the_winner_is_cleaned_up(loser: str) -> None:
-    """Two attempts answering in the same turn: the first started wins; the other's stream
-    is closed (or its crash retrieved, or its cancellation ignored)."""
+    """Two hedges answering in the same turn: the first started wins; the other's stream is
+    closed (or its crash retrieved, or its failure or cancellation dropped); the original,
+    still running, is cancelled."""
     clock = FakeClock()
     gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    clock.call_at(1002.0, lambda: gate.set_result(None))
+    clock.call_at(1003.0, lambda: gate.set_result(None))
     streams: list[ResponseStream] = []
+    cancelled: list[float] = []
 
     async def answer(request: RequestContext, call_next: Any) -> ResponseContext:
+        number = request.get(HEDGE)
+        if number == 0:
+            try:
+                await clock.sleep(10.0)
+            except asyncio.CancelledError:
+                cancelled.append(clock.monotonic())
+                raise
         await gate
-        if request.get(HEDGE) == 1 and loser == "crash":
+        if number == 2 and loser == "crash":
             raise RuntimeError("late crash")
-        if request.get(HEDGE) == 1 and loser == "cancelled":
+        if number == 2 and loser == "cancelled":
             raise asyncio.CancelledError
-        if request.get(HEDGE) == 1 and loser == "failure":
+        if number == 2 and loser == "failure":
             return ResponseContext.failure(ToolFailedError("lost anyway"))
-        stream = ResponseStream.of([request.get(HEDGE)])
+        stream = ResponseStream.of([number])
         streams.append(stream)
         return ResponseContext(stream=stream)
 
-    pipeline = pipeline_with(clock, answer, plain_registry(), delay=1.0)
+    pipeline = pipeline_with(clock, answer, plain_registry(), delay=1.0, max_hedges=2)
     task = asyncio.create_task(pipeline.invoke("lookup"))
-    await clock.advance(2.0)
+    await clock.advance(3.0)
     response = await task
+    await settle()
     assert response.stream is streams[0]
-    assert streams[0].outcome is None
+    assert (streams[0].outcome, response.get(HEDGES), cancelled) == (None, 2, [1003.0])
     if loser == "stream":
         assert streams[1].outcome is StreamOutcome.ABANDONED
     else:

@@ -42,10 +42,10 @@ import logging
 import math
 from collections.abc import Awaitable
 
-from toolware.clock import Clock, TimerHandle, system_clock
+from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
+from toolware.interceptors._hedge_race import HedgeRace
 from toolware.interceptors._latency_window import LatencyWindow
-from toolware.markers import HEDGE, HEDGES
 from toolware.types import CallNext
 
 __all__ = ["HedgingInterceptor"]
@@ -181,130 +181,5 @@ class HedgingInterceptor:
             if samples is not None and response.error is None:
                 samples.add(clock.monotonic() - started)
             return response
-        loop = asyncio.get_running_loop()
-        race = _Race(loop)
-        running = [_start(loop, call_next(request), race, started, 0)]
-        hedges, last_start = 0, started
-        timer: TimerHandle | None = None
-        failure: ResponseContext | None = None
-        try:
-            while True:
-                if timer is None and hedges < self.max_hedges:
-                    at = last_start + delay
-                    if deadline is None or at < deadline:
-                        timer = clock.call_at(at, race.due)
-                await race.waiter
-                race.waiter = loop.create_future()
-                for attempt in [attempt for attempt in running if attempt[0].done()]:
-                    running.remove(attempt)
-                    task, began, number = attempt
-                    response = task.result()  # an inner stage's crash propagates, as if awaited
-                    if response.error is None:
-                        self._won(request, began, number, samples)
-                        return response if hedges == 0 else response.with_extra(HEDGES, hedges)
-                    failure = response
-                if not running and failure is not None:
-                    return failure if hedges == 0 else failure.with_extra(HEDGES, hedges)
-                if race.hedge_due:
-                    race.hedge_due, timer = False, None
-                    hedges += 1
-                    last_start = clock.monotonic()
-                    self._started(request, hedges)
-                    hedged = call_next(request.with_extra(HEDGE, hedges))
-                    running.append(_start(loop, hedged, race, last_start, hedges))
-        finally:
-            if timer is not None:
-                timer.cancel()
-            for task, _, _ in running:
-                if not task.done():
-                    task.cancel()
-                    task.add_done_callback(_discard)
-                else:  # finished in the same turn as the winner, or as we were cancelled
-                    await _close_loser(task)
-
-    @staticmethod
-    def _started(request: RequestContext, number: int) -> None:
-        name = request.qualified_name
-        logger.debug(
-            "hedging.started target=%s hedge=%s request_id=%s",
-            name,
-            number,
-            request.id,
-            extra={"target": name, "hedge": number, "request_id": request.id},
-        )
-
-    def _won(
-        self, request: RequestContext, began: float, number: int, samples: LatencyWindow | None
-    ) -> None:
-        if samples is not None:
-            samples.add(self.clock.monotonic() - began)
-        if number:
-            name = request.qualified_name
-            logger.debug(
-                "hedging.won target=%s hedge=%s request_id=%s",
-                name,
-                number,
-                request.id,
-                extra={"target": name, "hedge": number, "request_id": request.id},
-            )
-
-
-class _Race:
-    """What the racing coroutine waits on: woken by any attempt's end or by the hedge timer."""
-
-    __slots__ = ("hedge_due", "loop", "waiter")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.waiter: asyncio.Future[None] = loop.create_future()
-        self.hedge_due = False
-
-    def wake(self, _: object = None) -> None:
-        if not self.waiter.done():
-            self.waiter.set_result(None)
-
-    def due(self) -> None:
-        self.hedge_due = True
-        self.wake()
-
-
-def _start(
-    loop: asyncio.AbstractEventLoop,
-    awaitable: Awaitable[ResponseContext],
-    race: _Race,
-    began: float,
-    number: int,
-) -> tuple[asyncio.Future[ResponseContext], float, int]:
-    """One attempt as a task that wakes the race when it ends."""
-    task = asyncio.ensure_future(awaitable, loop=loop)
-    task.add_done_callback(race.wake)
-    return task, began, number
-
-
-async def _close_loser(task: asyncio.Future[ResponseContext]) -> None:
-    """Close the stream of an attempt that finished but did not win."""
-    if not task.cancelled() and task.exception() is None:
-        stream = task.result().stream
-        if stream is not None:
-            await stream.aclose()
-
-
-def _discard(task: asyncio.Future[ResponseContext]) -> None:
-    """A cancelled loser ended: retrieve its outcome (asyncio warns about an exception never
-    retrieved) and close the stream of one that answered anyway."""
-    if task.cancelled():
-        return
-    error = task.exception()
-    if error is not None:
-        logger.warning(
-            "hedging.loser_crashed error=%s",
-            type(error).__name__,
-            exc_info=error,
-            extra={"error": type(error).__name__},
-        )
-        return
-    stream = task.result().stream
-    if stream is not None:
-        closing = task.get_loop().create_task(stream.aclose())
-        _closing.add(closing)
-        closing.add_done_callback(_closing.discard)
+        race = HedgeRace(request, call_next, clock, delay, self.max_hedges)
+        return await race.run(started, samples)

@@ -16,6 +16,7 @@ from toolware import (
     ResponseContext,
     ResponseStream,
     StreamOutcome,
+    TimeoutInterceptor,
     ToolFailedError,
 )
 from toolware.interceptors.hedging import HedgingInterceptor
@@ -174,3 +175,127 @@ async def test_a_loser_that_answers_after_its_cancellation_is_retrieved(
         assert caplog.records[2].levelno == logging.WARNING
     else:
         assert messages[2:] == []
+
+
+def scripted(clock: FakeClock, script: dict[int, Any], log: list[tuple[int, str, float]]) -> Any:
+    """A stage inside hedging: attempt n sleeps script[n][0] seconds then does script[n][1]:
+    a value to answer, an exception to raise, or a function of the CancelledError it got."""
+
+    async def stage(request: RequestContext, call_next: Any) -> ResponseContext:
+        number = request.get(HEDGE) or 0
+        seconds, outcome = script[number]
+        try:
+            await clock.sleep(seconds)
+        except asyncio.CancelledError as cancelled:
+            log.append((number, "cancelled", clock.monotonic()))
+            if callable(outcome):
+                return outcome(cancelled)  # type: ignore[no-any-return]
+            raise
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if isinstance(outcome, ResponseContext):
+            return outcome
+        return ResponseContext.success(outcome)
+
+    return stage
+
+
+async def test_a_hedge_that_crashes_ends_the_call_with_the_crash() -> None:
+    """An inner stage raising in a hedge is a crash of the call, as if awaited directly;
+    the original is cancelled."""
+    clock, log = FakeClock(), []
+    stage = scripted(clock, {0: (9.0, "a"), 1: (0.5, RuntimeError("stage broke"))}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(1.5)
+    response = await task
+    assert response.error is not None
+    assert response.error.category == "internal"
+    assert "RuntimeError" in response.error.message
+    assert log == [(0, "cancelled", 1001.5)]
+
+
+async def test_an_original_that_turns_its_cancellation_into_an_error_after_a_crash() -> None:
+    """A hedge crashed; the original answers its cancellation with an exception of its own:
+    that exception is the call's crash."""
+    clock, log = FakeClock(), []
+
+    def convert(cancelled: BaseException) -> ResponseContext:
+        raise KeyError("cleanup") from cancelled
+
+    stage = scripted(clock, {0: (9.0, convert), 1: (0.5, RuntimeError("stage broke"))}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(1.5)
+    response = await task
+    assert response.error is not None
+    assert "KeyError" in response.error.message
+
+
+async def test_a_hedge_failing_first_leaves_the_original_to_answer() -> None:
+    """A hedge's failure while the original runs decides nothing."""
+    clock, log = FakeClock(), []
+    failed = ResponseContext.failure(ToolFailedError("hedge failed"))
+    stage = scripted(clock, {0: (3.0, "original"), 1: (0.5, failed)}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(3.0)
+    response = await task
+    assert (response.value, response.get(HEDGES), log) == ("original", 1, [])
+
+
+async def test_a_hedge_cancelled_from_inside_gives_no_answer() -> None:
+    """A hedge whose own stage cancels it counts as no answer: the original's failure,
+    arriving last, is the answer."""
+    clock, log = FakeClock(), []
+    failed = ResponseContext.failure(ToolFailedError("original failed"))
+    stage = scripted(clock, {0: (2.0, failed), 1: (0.5, asyncio.CancelledError())}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(2.0)
+    response = await task
+    assert response.error is not None
+    assert (response.error.message, response.get(HEDGES)) == ("original failed", 1)
+    failed_late = ResponseContext.failure(ToolFailedError("original failed"))
+    stage = scripted(clock, {0: (1.5, failed_late), 1: (1.0, asyncio.CancelledError())}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(2.0)
+    assert (await task).error.message == "original failed"  # type: ignore[union-attr]
+
+
+async def test_a_timeout_while_waiting_for_hedges_cancels_them() -> None:
+    """The original failed; the deadline passes while the hedge runs: timeout, hedge
+    cancelled at the deadline."""
+    clock, log = FakeClock(), []
+    failed = ResponseContext.failure(ToolFailedError("original failed"))
+    stage = scripted(clock, {0: (1.5, failed), 1: (9.0, "late")}, log)
+    builder = PipelineBuilder(clock=clock).use(TimeoutInterceptor(timeout=2.0))
+    builder.use(HedgingInterceptor(delay=1.0)).use(stage)
+    pipeline = builder.route(plain_registry()).build()
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(2.0)
+    response = await task
+    assert response.error is not None
+    assert response.error.category == "timeout"
+    await settle()
+    assert log == [(1, "cancelled", 1002.0)]
+
+
+async def test_a_winner_whose_call_is_cancelled_has_its_stream_closed() -> None:
+    """A hedge's stream wins, but the caller cancels the call before it resumes: the
+    cancellation propagates and the winning stream, never returned, is closed."""
+    clock, log = FakeClock(), []
+    won = ResponseStream.of(["hedge"])
+    stage = scripted(clock, {0: (9.0, "a"), 1: (1.0, ResponseContext(stream=won))}, log)
+    pipeline = pipeline_with(clock, stage, plain_registry(), delay=1.0)
+    task = asyncio.create_task(pipeline.invoke("lookup"))
+    await clock.advance(1.0)
+    clock.advance_now(1.0)  # the hedge's sleep ends; nothing has run yet
+    await asyncio.sleep(0)  # the hedge answers
+    await asyncio.sleep(0)  # its end is heard: the original is cancelled
+    task.cancel()  # and so is the whole call, by its caller
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert won.outcome is StreamOutcome.ABANDONED
+    assert log == [(0, "cancelled", 1002.0)]

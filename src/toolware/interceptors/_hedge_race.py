@@ -161,43 +161,41 @@ class HedgeRace:
             self.timer = self.clock.call_at(at, self.due)
 
     def ended(self, attempt: asyncio.Task[ResponseContext]) -> None:
-        """A hedge ended: the first success (or crash) decides the race."""
+        """A hedge ended: the first success (or crash) decides the race, and so does the
+        last failure once the original has failed too."""
         if self.finished or self.winner is not None or self.crash is not None:
             _discard(attempt)
             return
         index = next(i for i, entry in enumerate(self.running) if entry[0] is attempt)
         _, began, number = self.running.pop(index)
-        if attempt.cancelled():  # pragma: no cover - only stop() cancels, after deciding
-            return
-        crash = attempt.exception()
-        if crash is not None:
-            self.crash = crash
-        else:
-            response = attempt.result()
-            if response.error is not None:
-                self.failure = response
-                if self.running or not self.primary_done:
-                    return
-            else:
+        # A hedge cancelled from inside (a stage raised CancelledError) gave no answer.
+        if not attempt.cancelled():
+            crash = attempt.exception()
+            if crash is not None:
+                self.crash = crash
+            elif (response := attempt.result()).error is None:
                 self.winner, self.winner_start = response, began
-                if number:
-                    name, request_id = self.request.qualified_name, self.request.id
-                    logger.debug(
-                        "hedging.won target=%s hedge=%s request_id=%s",
-                        name,
-                        number,
-                        request_id,
-                        extra={"target": name, "hedge": number, "request_id": request_id},
-                    )
+                name, request_id = self.request.qualified_name, self.request.id
+                logger.debug(
+                    "hedging.won target=%s hedge=%s request_id=%s",
+                    name,
+                    number,
+                    request_id,
+                    extra={"target": name, "hedge": number, "request_id": request_id},
+                )
+            else:
+                self.failure = response
+        if self.winner is None and self.crash is None and (self.running or not self.primary_done):
+            return  # still undecided: other attempts run
         self.interrupt()
 
     def interrupt(self) -> None:
         """Wake the caller's task: cancel the original attempt, or end its wait for hedges."""
         if self.primary_done:
-            waiter = self.waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-        elif not self.interrupted:
+            # Set: run() makes the waiter as soon as the original failed with hedges running,
+            # and a hedge's end is the only thing that sets it.
+            self.waiter.set_result(None)  # type: ignore[union-attr]
+        else:
             self.interrupted = True
             self.task.cancel()  # type: ignore[union-attr] # set by run() before any hedge
 
@@ -211,8 +209,6 @@ class HedgeRace:
 
     def stop(self) -> None:
         """The race is over: no more hedges; the ones still running are cancelled."""
-        if self.finished:
-            return
         self.finished = True
         if self.timer is not None:
             self.timer.cancel()

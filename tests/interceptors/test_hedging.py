@@ -3,6 +3,7 @@
 import asyncio
 import math
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -316,3 +317,28 @@ def test_the_clock_is_adopted_or_a_different_one_refused() -> None:
     loose.bind_clock(clock)
     with pytest.raises(ValueError, match="HedgingInterceptor was given clock"):
         PipelineBuilder(clock=FakeClock()).use(loose).route(FakeHandler()).build()
+
+
+async def test_a_sync_tool_on_the_worker_pool_is_hedged_and_its_thread_abandoned() -> None:
+    """The original's worker thread blocks; the hedge's thread answers; the call returns
+    without waiting for the blocked thread, which finishes once released."""
+    clock = FakeClock()
+    release, finished = threading.Event(), threading.Event()
+    registry = LocalRegistry()
+
+    @registry.tool(idempotent=True)
+    def lookup(ctx: RequestContext) -> str:
+        if ctx.get(HEDGE) == 0:
+            release.wait(5.0)
+            finished.set()
+            return "original"
+        return "hedge"
+
+    pipeline = hedged(registry, clock, delay=1.0)
+    async with pipeline:
+        task = asyncio.create_task(pipeline.invoke("lookup"))
+        await clock.advance(1.0)
+        response = await asyncio.wait_for(task, timeout=5.0)
+        assert (response.value, response.get(HEDGES)) == ("hedge", 1)
+        assert not finished.is_set()
+        release.set()

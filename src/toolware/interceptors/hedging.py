@@ -22,6 +22,12 @@ the *last* attempt to finish, as Polly does: it is the freshest view of the targ
 ended the hedging (an earlier failure was answered while another attempt still had a chance).
 No hedge is started at or after the request's deadline.
 
+The original attempt runs in the caller's own task, as a plain ``await call_next(request)``:
+a call answered before the delay costs one timer, no task and no extra turn of the event
+loop. Hedges run as tasks; a winning hedge cancels the original and then withdraws that
+cancellation (a cancellation someone else asked for still propagates). An inner stage that
+raises in any attempt ends the call with that exception, as a plain await would.
+
 Streams: a response with a stream counts as a success once it exists (its first chunk
 arrived); the streams of the losers that also got that far are closed (``aclose()``), so
 their producers' ``finally`` blocks run.
@@ -31,13 +37,12 @@ starts a new hedged race) and outside circuit breaker, rate limit and concurrenc
 that every hedge asks them for a permit of its own.
 
 Events: ``hedging.started`` (debug) when a hedge starts, with its number; ``hedging.won``
-(debug) when a hedge answered before the original; ``hedging.loser_crashed`` (warning) when
-a cancelled attempt ended by raising instead.
+(debug) when a hedge answered before the others; ``hedging.loser_crashed`` (warning) when an
+attempt ended by raising after the race was decided (the exception is logged, not lost).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Awaitable
@@ -51,10 +56,6 @@ from toolware.types import CallNext
 __all__ = ["HedgingInterceptor"]
 
 logger = logging.getLogger("toolware.interceptors.hedging")
-
-# Closing tasks of losers' streams that arrived after the race ended; kept so they are not
-# collected while they run.
-_closing: set[asyncio.Task[None]] = set()
 
 
 class HedgingInterceptor:

@@ -206,6 +206,9 @@ async def test_percentile_delay_is_the_nearest_rank_of_recent_successes() -> Non
     plan: Plan = {0: (0.0, "x"), 1: (9.0, "h")}
     hedging = HedgingInterceptor(percentile=50.0, min_samples=3, window=4)
     pipeline = PipelineBuilder(clock=clock).use(hedging).route(racing(clock, plan, log)).build()
+    plan[0] = (0.5, ValueError("no sample while warming up either"))
+    await run(pipeline, clock, 0.5)
+    assert hedging.delay_for("lookup") is None
     for seconds, expected in [(4.0, None), (1.0, None), (3.0, 3.0), (2.0, 2.0), (5.0, 2.0)]:
         plan[0] = (seconds, "x")
         await run(pipeline, clock, seconds)
@@ -215,8 +218,8 @@ async def test_percentile_delay_is_the_nearest_rank_of_recent_successes() -> Non
     plan[0] = (1.0, ValueError("no sample"))
     await run(pipeline, clock, 1.0)
     assert hedging.delay_for("lookup") == 2.0
-    assert [event[1] for event in log if event[0] == "start"] == [0, 0, 0, 0, 0, 1, 0]
-    assert log[5] == ("start", 1, 1012.0)
+    assert [event[1] for event in log if event[0] == "start"] == [0, 0, 0, 0, 0, 0, 1, 0]
+    assert log[6] == ("start", 1, 1012.5)
 
 
 async def test_percentile_hedges_at_the_computed_delay_and_records_the_winner() -> None:

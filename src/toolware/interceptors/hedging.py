@@ -153,34 +153,35 @@ class HedgingInterceptor:
         return self.delay
 
     def __call__(self, request: RequestContext, call_next: CallNext) -> Awaitable[ResponseContext]:
+        # A plain function: it hands back call_next's own awaitable, or one coroutine (the
+        # race, or the timing of an unhedged call), never a frame of its own around them.
         entry = request.entry
         if entry is None or not entry.may_repeat:
             return call_next(request)
-        percentile = self.percentile
-        if percentile is None:
-            return self._race(request, call_next, self.delay, None)
-        name = request.qualified_name
-        samples = self._windows.get(name)
-        if samples is None:
-            samples = self._windows[name] = LatencyWindow(self.window)
-        delay = samples.percentile(percentile) if len(samples) >= self.min_samples else self.delay
-        return self._race(request, call_next, delay, samples)
-
-    async def _race(
-        self,
-        request: RequestContext,
-        call_next: CallNext,
-        delay: float | None,
-        samples: LatencyWindow | None,
-    ) -> ResponseContext:
+        percentile, samples, delay = self.percentile, None, self.delay
+        if percentile is not None:
+            name = request.qualified_name
+            samples = self._windows.get(name)
+            if samples is None:
+                samples = self._windows[name] = LatencyWindow(self.window)
+            if len(samples) >= self.min_samples:
+                delay = samples.percentile(percentile)
         clock = self.clock
         started = clock.monotonic()
         deadline = request.deadline
         if delay is None or (deadline is not None and started + delay >= deadline):
-            # Nothing to race: no task, no timer.
-            response = await call_next(request)
-            if samples is not None and response.error is None:
-                samples.add(clock.monotonic() - started)
-            return response
-        race = HedgeRace(request, call_next, clock, delay, self.max_hedges)
-        return await race.run(started, samples)
+            # Nothing to race: no timer, no task.
+            if samples is None:
+                return call_next(request)
+            return _timed(call_next(request), clock, started, samples)
+        return HedgeRace(request, call_next, clock, delay, self.max_hedges).run(started, samples)
+
+
+async def _timed(
+    awaitable: Awaitable[ResponseContext], clock: Clock, started: float, samples: LatencyWindow
+) -> ResponseContext:
+    """The response of an unhedged call, its latency recorded if it succeeded."""
+    response = await awaitable
+    if response.error is None:
+        samples.add(clock.monotonic() - started)
+    return response

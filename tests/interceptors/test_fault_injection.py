@@ -368,3 +368,14 @@ async def test_a_request_is_untouched_when_nothing_hits() -> None:
     assert response.value == "ok"
     assert FAULT not in response.extras
     assert isinstance(handler.calls[0], RequestContext)
+
+
+async def test_a_hang_past_its_deadline_answers_timeout_with_no_time_left() -> None:
+    """A deadline already over: the hang answers at once, with a limit of 0.0, not less."""
+    clock = FakeClock()
+    pipeline = faulty(FakeHandler(), clock, Hang())
+    task = asyncio.create_task(pipeline.invoke("x", deadline=999.0))
+    await clock.advance(0)
+    error = (await task).error
+    assert isinstance(error, CallTimeoutError)
+    assert (error.limit, error.retryable) == (0.0, False)

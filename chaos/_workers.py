@@ -219,8 +219,14 @@ def flaky(
 
 
 async def _flaky(
-    worker: int, seed: int, calls: int, concurrency: int, failure_rate: float
+    worker: int,
+    seed: int,
+    calls: int,
+    concurrency: int,
+    failure_rate: float,
+    clock: Any = None,
 ) -> dict[str, Any]:
+    """Also run in-process by tests/test_chaos_smoke.py, on a FakeClock (``clock``)."""
     retry_cls = need("toolware.interceptors.retry", "RetryInterceptor")
     breaker_cls = need("toolware.interceptors.circuit_breaker", "CircuitBreakerInterceptor")
     dice = random.Random(f"{seed}-{worker}")
@@ -242,7 +248,7 @@ async def _flaky(
     # Not idempotent, although its error is retryable: retry must still never run it twice.
     registry.tool(make("once"), idempotent=False, retryable_on=(FlakyError,))
     pipeline = (
-        PipelineBuilder()
+        (PipelineBuilder() if clock is None else PipelineBuilder(clock=clock))
         .use(retry_cls(attempts=3, base_delay=0.001, max_delay=0.005))
         .use(breaker_cls(minimum_calls=20, window=1.0, break_duration=0.05))
         .route(registry)

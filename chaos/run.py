@@ -44,7 +44,7 @@ def verdict(result: Result) -> str:
 def print_summary(results: list[tuple[Result, float]]) -> None:
     print()
     header = f"{'scenario':22} {'calls':>7} {'admitted':>9} {'dup':>4} {'lost':>5} {'secs':>5}"
-    print(f"{header}  {'verdict':8} refused by category")
+    print(f"{header}  {'verdict':8} failed by category")
     for result, seconds in results:
         refused = ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items())) or "-"
         print(

@@ -2,8 +2,9 @@
 
 ``RedisServer`` starts ``redis-server`` on a free local port in a temporary directory, with no
 persistence, and can kill it (SIGKILL, as a crash would) and start it again on the same port.
-Once ``tests/redis_support.py`` (the Redis engineer's helper) is merged this could use its
-``RedisServer`` instead; until then this small one is enough and copies nothing.
+It is ``tests/redis_support.py``'s ``RedisServer`` when that is there (merged from the Redis
+work); until then a small one of our own with the same methods (``start``, ``kill``, ``stop``,
+``url``, ``running``, a context manager).
 
 ``redis_state(url, **options)`` builds ``toolware.state.redis.RedisState``: the one place that
 knows how it is constructed, so that a change of constructor is fixed here only. It raises
@@ -17,11 +18,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-__all__ = ["RedisServer", "redis_state"]
+__all__ = ["LocalRedisServer", "RedisServer", "redis_state"]
 
 
 def _free_port() -> int:
@@ -31,8 +34,8 @@ def _free_port() -> int:
         return port
 
 
-class RedisServer:
-    """``with RedisServer() as server: server.url``; ``kill()`` and ``start()`` again."""
+class LocalRedisServer:
+    """``with LocalRedisServer() as server: server.url``; ``kill()`` and ``start()`` again."""
 
     def __init__(self, port: int | None = None) -> None:
         self.binary = shutil.which("redis-server")
@@ -96,13 +99,22 @@ class RedisServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def __enter__(self) -> RedisServer:
+    def __enter__(self) -> LocalRedisServer:
         self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
         self._directory.cleanup()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # so that the tests package (tests/redis_support.py) imports
+    sys.path.append(str(ROOT))
+try:
+    from tests.redis_support import RedisServer
+except ImportError:  # not merged yet
+    RedisServer = LocalRedisServer  # type: ignore[misc,assignment]
 
 
 def redis_state(url: str, **options: Any) -> Any:

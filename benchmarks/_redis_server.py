@@ -118,13 +118,5 @@ except ImportError:  # not merged yet
 
 
 def redis_state(url: str, **options: Any) -> Any:
-    """A ``RedisState`` on ``url``. The constructor is the Redis engineer's; the shapes tried
-    here (a ``url=`` keyword, then ``from_url``) are the likely ones, most likely first."""
-    module = importlib.import_module("toolware.state.redis")
-    cls = module.RedisState
-    try:
-        return cls(url=url, **options)
-    except TypeError:
-        if hasattr(cls, "from_url"):
-            return cls.from_url(url, **options)
-        raise
+    """``RedisState(url, **options)`` (``lease_size=1`` turns leases off)."""
+    return importlib.import_module("toolware.state.redis").RedisState(url, **options)

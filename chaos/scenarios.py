@@ -24,8 +24,8 @@ from _common import Result, run_workers
 
 from _redis_server import RedisServer
 
-# The propagation delay RedisState documents for breaker changes reaching other processes
-# (pub/sub plus its resync period); the integrator sets it from toolware/state/redis.py.
+# How stale another process's view of a breaker may be: RedisState's ``breaker_sync`` (its
+# default, 1 s, is what these workers use); changes also arrive sooner by pub/sub.
 BREAKER_PROPAGATION = 1.0
 
 

@@ -501,13 +501,17 @@ async def test_a_failing_key_function_answers_internal(caplog: pytest.LogCapture
 async def test_long_keys_are_bounded() -> None:
     """A key longer than 256 characters is counted under a bounded stand-in."""
     clock = FakeClock()
-    pipeline, limiter = bounded(clock, Gauge(clock), limit=1, key=lambda request: "k" * 1000)
-    task = asyncio.create_task(pipeline.invoke("t"))
+    pipeline, limiter = bounded(
+        clock, Gauge(clock), limit=1, key=lambda request: request.arguments["k"]
+    )
+    long = asyncio.create_task(pipeline.invoke("t", {"k": "k" * 1000}))
+    exact = asyncio.create_task(pipeline.invoke("t", {"k": "e" * 256}))
     await settle()
-    [key] = limiter._counts
-    assert len(key) == 128 + 1 + 32
+    assert [len(key) for key in limiter._counts] == [128 + 1 + 32, 256]
+    assert limiter.in_flight("e" * 256) == 1
     await clock.advance(1.0)
-    assert task.result().ok
+    assert long.result().ok
+    assert exact.result().ok
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -603,4 +607,17 @@ async def test_a_wait_timer_firing_after_the_grant_changes_nothing() -> None:
     assert a.result().ok
     assert b.result().get(WAITED) == 0.5
     assert gauge.order == ["A", "B"]
+    assert limiter.keys == 0
+
+
+async def test_a_call_that_did_not_wait_is_answered_untouched() -> None:
+    """Below the limit the handler's response comes back as it is: no WAITED added."""
+    clock = FakeClock()
+    answer = ResponseContext.success("ok")
+
+    async def handler(request: RequestContext) -> ResponseContext:
+        return answer
+
+    pipeline, limiter = bounded(clock, handler, limit=1)
+    assert await pipeline.invoke("t") is answer
     assert limiter.keys == 0

@@ -79,8 +79,7 @@ def key_function(owner: str, key: object) -> tuple[str, KeyFunction]:
 
 
 def bounded_key(key: str) -> str:
-    """``key`` itself, or, when longer than :data:`MAX_KEY_CHARS`, a bounded stand-in."""
-    if len(key) <= MAX_KEY_CHARS:
-        return key
+    """A bounded stand-in for a ``key`` longer than :data:`MAX_KEY_CHARS` (callers test the
+    length first: nearly every key is short, and a call costs more than the test)."""
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return key[:128] + "#" + digest

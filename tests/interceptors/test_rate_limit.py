@@ -234,12 +234,12 @@ async def test_key_principal_and_target_needs_both_to_match() -> None:
     assert not (await pipeline.invoke("a", principal=ALICE)).ok
     assert not (await pipeline.invoke("a")).ok
     prefix = "rl:principal_and_target:1.0x1:"
-    assert list(state.rates._tats) == [
+    assert set(state.rates._tats) == {
         prefix + "alice\x1fa",
         prefix + "alice\x1fb",
         prefix + "bob\x1fa",
         prefix + "anonymous\x1fa",
-    ]
+    }
 
 
 async def test_key_function_picks_the_bucket() -> None:
@@ -257,7 +257,7 @@ async def test_key_function_picks_the_bucket() -> None:
     assert retry_after(response) == 1.0
     assert "per function test_key_function_picks_the_bucket.<locals>.tenant" in str(response.error)
     scope = "function test_key_function_picks_the_bucket.<locals>.tenant:1.0x1"
-    assert list(state.rates._tats) == [f"rl:{scope}:x", f"rl:{scope}:y"]
+    assert set(state.rates._tats) == {f"rl:{scope}:x", f"rl:{scope}:y"}
 
 
 async def test_a_key_function_that_raises_answers_internal(

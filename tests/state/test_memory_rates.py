@@ -126,10 +126,15 @@ def test_the_least_recently_admitted_key_is_evicted_first() -> None:
     assert list(rates._tats) == ["c", "b"]
 
 
-def test_a_refused_key_is_neither_added_nor_evicting() -> None:
-    """A refusal stores nothing, so it never evicts another key."""
-    rates = MemoryRates(1)
+def test_a_refused_key_counts_as_used_and_keeps_its_state() -> None:
+    """A refusal stores nothing new, but makes the key the most recent: a key refused over
+    and over is not evicted (which would give it a fresh burst)."""
+    rates = MemoryRates(2)
     rates.acquire("a", ONE, 0.0, 0.0)
-    assert not rates.acquire("a", ONE, 0.0, 0.0).admitted
-    assert list(rates._tats) == ["a"]
+    rates.acquire("b", ONE, 0.0, 0.0)
+    assert not rates.acquire("a", ONE, 0.5, 0.0).admitted
+    assert list(rates._tats) == ["b", "a"]
     assert rates._tats["a"] == 1.0
+    rates.acquire("c", ONE, 0.5, 0.0)
+    assert list(rates._tats) == ["a", "c"]
+    assert rates.acquire("a", ONE, 0.5, 0.0) == RateDecision(False, 0.5)

@@ -476,7 +476,7 @@ async def test_waited_adds_to_an_inner_wait() -> None:
 
 
 async def test_events_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    """rate_limit.throttled and rate_limit.refused, with the target, key and seconds."""
+    """rate_limit.throttled and rate_limit.refused, with the target, store key and seconds."""
     clock = FakeClock()
     pipeline = limited(clock, rate=1, max_wait=1.0)
     with caplog.at_level(logging.DEBUG, logger="toolware.interceptors.rate_limit"):
@@ -487,9 +487,13 @@ async def test_events_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> N
         await clock.advance(1.0)
         assert task.result().ok
     throttled, refused = caplog.records
-    assert throttled.getMessage() == "rate_limit.throttled target=t key=alice delay=1.0"
-    assert (throttled.target, throttled.key, throttled.delay) == ("t", "alice", 1.0)  # type: ignore[attr-defined]
-    assert refused.getMessage() == "rate_limit.refused target=t key=alice retry_after=2.0"
+    assert throttled.getMessage() == (
+        "rate_limit.throttled target=t key=rl:principal:1.0x1:alice delay=1.0"
+    )
+    assert (throttled.target, throttled.delay) == ("t", 1.0)  # type: ignore[attr-defined]
+    assert refused.getMessage() == (
+        "rate_limit.refused target=t key=rl:principal:1.0x1:alice retry_after=2.0"
+    )
     assert refused.retry_after == 2.0  # type: ignore[attr-defined]
     assert refused.levelno == throttled.levelno == logging.DEBUG
 
@@ -583,3 +587,16 @@ async def test_it_adopts_the_pipeline_clock() -> None:
     store = RecordingStore()
     await limited(clock, rate=1, state=store).invoke("t")
     assert store.asked[0][2] == 5.0
+
+
+async def test_remembered_store_keys_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table of ready-made store keys starts again when full; buckets are unaffected."""
+    monkeypatch.setattr("toolware.interceptors.rate_limit._REMEMBERED_KEYS", 2)
+    clock = FakeClock()
+    limiter = RateLimitInterceptor(rate=1)
+    pipeline = PipelineBuilder(clock=clock).use(limiter).route(FakeHandler()).build()
+    for name in ("a", "b", "c"):
+        assert (await pipeline.invoke("t", principal=Principal(id=name))).ok
+    assert limiter._stored == {"c": "rl:principal:1.0x1:c"}
+    assert not (await pipeline.invoke("t", principal=Principal(id="a"))).ok
+    assert len(limiter.state.rates) == 3  # type: ignore[attr-defined]

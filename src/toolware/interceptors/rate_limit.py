@@ -34,7 +34,7 @@ order): a call refused here is refused before it takes a concurrency slot, and e
 attempt takes a permit of its own.
 
 Events: ``rate_limit.refused`` (debug: under a flood it fires for every call) and
-``rate_limit.throttled`` (debug), with the target, the key and the seconds;
+``rate_limit.throttled`` (debug), with the target, the store key and the seconds;
 ``rate_limit.key_failed`` (error) when a key function raised or returned a non-string.
 """
 
@@ -58,6 +58,9 @@ __all__ = ["RateLimitInterceptor"]
 
 logger = logging.getLogger("toolware.interceptors.rate_limit")
 
+_REMEMBERED_KEYS = 4096
+"""How many keys' store keys are kept ready; past that the table starts again."""
+
 
 class RateLimitInterceptor:
     """Admits calls per key at a GCRA rate; see the module docstring."""
@@ -69,6 +72,7 @@ class RateLimitInterceptor:
         "_limit",
         "_prefix",
         "_rates",
+        "_stored",
         "burst",
         "key",
         "max_wait",
@@ -127,6 +131,7 @@ class RateLimitInterceptor:
         self.name = "rate_limit"
         self._limit = RateLimit(self.rate, burst)
         self._prefix = "rl:" + self.scope + ":"
+        self._stored: dict[str, str] = {}
         # The memory store answers without suspending: calling it directly saves a coroutine
         # per call, and lets an admitted call go on without a frame of ours.
         self._rates = self.state.rates if type(self.state) is MemoryState else None
@@ -155,8 +160,9 @@ class RateLimitInterceptor:
                 return answered(self._key_failed(request, exc))
             if type(key) is not str and not isinstance(key, str):
                 return answered(self._key_failed(request, None, key))
-        if len(key) > MAX_KEY_CHARS:
-            key = bounded_key(key)
+        stored = self._stored.get(key)
+        if stored is None:
+            stored = self._store_key(key)
         clock = self._clock
         if clock is None:
             clock = system_clock
@@ -168,11 +174,20 @@ class RateLimitInterceptor:
                 allowed = deadline - now if deadline > now else 0.0
         rates = self._rates
         if rates is None:
-            return self._ask_store(request, call_next, key, now, allowed, clock)
-        decision = rates.acquire(self._prefix + key, self._limit, now, allowed)
+            return self._ask_store(request, call_next, stored, now, allowed, clock)
+        decision = rates.acquire(stored, self._limit, now, allowed)
         if decision is ADMITTED:
             return call_next(request)
-        return self._decided(request, call_next, decision, key, allowed, clock)
+        return self._decided(request, call_next, decision, stored, allowed, clock)
+
+    def _store_key(self, key: str) -> str:
+        """``"rl:<scope>:<key>"`` (a long key bounded), remembered: the same string object on
+        every call of a key saves building it and hashing it anew in the store."""
+        stored = self._prefix + (bounded_key(key) if len(key) > MAX_KEY_CHARS else key)
+        if len(self._stored) >= _REMEMBERED_KEYS:
+            self._stored.clear()  # bounded; a cleared key is rebuilt on its next call
+        self._stored[key] = stored
+        return stored
 
     async def _ask_store(
         self,
@@ -183,7 +198,7 @@ class RateLimitInterceptor:
         allowed: float,
         clock: Clock,
     ) -> ResponseContext:
-        decision = await self.state.acquire(self._prefix + key, self._limit, now, allowed)
+        decision = await self.state.acquire(key, self._limit, now, allowed)
         return await self._decided(request, call_next, decision, key, allowed, clock)
 
     def _decided(

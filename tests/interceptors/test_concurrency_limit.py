@@ -101,7 +101,7 @@ def test_wait_timeout_must_be_positive_and_finite(wait_timeout: float) -> None:
 @pytest.mark.parametrize("wait_timeout", [True, "1"])
 def test_wait_timeout_must_be_a_number(wait_timeout: object) -> None:
     """A bool or a string wait_timeout is a TypeError."""
-    with pytest.raises(TypeError, match=r"^wait_timeout must be a number of seconds or None"):
+    with pytest.raises(TypeError, match=r"^wait_timeout must be a number of seconds, got"):
         ConcurrencyLimitInterceptor(limit=1, wait_timeout=wait_timeout)  # type: ignore[arg-type]
 
 

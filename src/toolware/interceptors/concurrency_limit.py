@@ -39,14 +39,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections import deque
 from functools import partial
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ConcurrencyLimitedError, InternalError
-from toolware.interceptors._limit_keys import MAX_KEY_CHARS, bounded_key, key_function
+from toolware.errors import ConcurrencyLimitedError
+from toolware.interceptors._limit_options import (
+    MAX_KEY_CHARS,
+    bounded_key,
+    check_clock,
+    check_seconds,
+    check_whole,
+    key_failed,
+    key_function,
+    pick_clock,
+)
 from toolware.markers import WAITED
 from toolware.streams import StreamEnd
 from toolware.types import CallNext
@@ -84,28 +92,21 @@ class ConcurrencyLimitInterceptor:
         key: object = "target",
         clock: Clock | None = None,
     ) -> None:
-        for option, value, minimum in (("limit", limit, 1), ("max_waiting", max_waiting, 0)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{option} must be a whole number >= {minimum}, got {value!r}")
-            if value < minimum:
-                raise ValueError(f"{option} must be a whole number >= {minimum}, got {value!r}")
+        check_whole("limit", limit, 1)
+        check_whole("max_waiting", max_waiting, 0)
         if wait_timeout is not None:
-            if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, int | float):
-                raise TypeError(
-                    f"wait_timeout must be a number of seconds or None, got {wait_timeout!r}"
-                )
-            if not (math.isfinite(wait_timeout) and wait_timeout > 0):
-                raise ValueError(
-                    f"wait_timeout must be a finite number of seconds > 0, or None to wait "
-                    f"until the request's deadline, got {wait_timeout!r}"
-                )
-        if clock is not None and not isinstance(clock, Clock):
-            raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
+            wait_timeout = check_seconds(
+                "wait_timeout",
+                wait_timeout,
+                zero=False,
+                hint=", or None to wait until the request's deadline",
+            )
+        check_clock(clock)
         kind, self._key = key_function("ConcurrencyLimitInterceptor", key)
         self._by_target = kind == "target"
         self.limit = limit
         self.max_waiting = max_waiting
-        self.wait_timeout = None if wait_timeout is None else float(wait_timeout)
+        self.wait_timeout = wait_timeout
         self.key = kind
         self.name = "concurrency_limit"
         self._clock = clock
@@ -114,14 +115,7 @@ class ConcurrencyLimitInterceptor:
 
     def bind_clock(self, clock: Clock) -> None:
         """Adopt the pipeline's clock; refuse one that differs from the clock already held."""
-        if self._clock is None:
-            self._clock = clock
-        elif self._clock is not clock:
-            raise ValueError(
-                f"ConcurrencyLimitInterceptor uses clock {self._clock!r}, but its pipeline uses "
-                f"{clock!r}; waits are timed on one clock: pass the same clock to "
-                "PipelineBuilder(clock=...), or leave the interceptor's clock unset"
-            )
+        self._clock = pick_clock("ConcurrencyLimitInterceptor", self._clock, clock, "waits")
 
     def in_flight(self, key: str) -> int:
         """Calls holding a slot of ``key`` now (for dashboards and tests)."""
@@ -144,9 +138,9 @@ class ConcurrencyLimitInterceptor:
             try:
                 key = self._key(request)
             except Exception as exc:
-                return self._key_failed(request, exc)
+                return key_failed(request, logger, self.name, self.key, exc)
             if type(key) is not str and not isinstance(key, str):
-                return self._key_failed(request, None, key)
+                return key_failed(request, logger, self.name, self.key, None, key)
         if len(key) > MAX_KEY_CHARS:
             key = bounded_key(key)
         counts = self._counts
@@ -293,33 +287,6 @@ class ConcurrencyLimitInterceptor:
             request_id=request.id,
             target=target,
         )
-        return ResponseContext.failure(error)
-
-    def _key_failed(
-        self, request: RequestContext, exc: Exception | None, got: object = None
-    ) -> ResponseContext:
-        target = request.qualified_name
-        what = (
-            f"returned {type(got).__name__}, not a str"
-            if exc is None
-            else (f"raised {type(exc).__name__}")
-        )
-        logger.error(
-            "concurrency_limit.key_failed target=%s key=%s: the key function %s",
-            target,
-            self.key,
-            what,
-            exc_info=exc,
-            extra={"target": target, "key": self.key},
-        )
-        error = InternalError(
-            f"concurrency limit key {self.key} {what} for {target!r}",
-            interceptor=self.name,
-            hint="make the key function return a str for every request",
-            request_id=request.id,
-            target=target,
-        )
-        error.__cause__ = exc
         return ResponseContext.failure(error)
 
     def __repr__(self) -> str:

@@ -47,8 +47,18 @@ from collections.abc import Awaitable
 from toolware._links import answered
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import InternalError, RateLimitedError
-from toolware.interceptors._limit_keys import ANONYMOUS, MAX_KEY_CHARS, bounded_key, key_function
+from toolware.errors import RateLimitedError
+from toolware.interceptors._limit_options import (
+    ANONYMOUS,
+    MAX_KEY_CHARS,
+    bounded_key,
+    check_clock,
+    check_seconds,
+    check_whole,
+    key_failed,
+    key_function,
+    pick_clock,
+)
 from toolware.markers import WAITED
 from toolware.state.base import ADMITTED, RateDecision, RateLimit, StateStore
 from toolware.state.memory import MemoryState
@@ -100,17 +110,8 @@ class RateLimitInterceptor:
                 f"rate must be a finite number of calls per second > 0, got {rate!r}; "
                 "for 1 call a minute pass rate=1/60"
             )
-        if isinstance(burst, bool) or not isinstance(burst, int):
-            raise TypeError(f"burst must be a whole number of calls >= 1, got {burst!r}")
-        if burst < 1:
-            raise ValueError(f"burst must be a whole number of calls >= 1, got {burst!r}")
-        if isinstance(max_wait, bool) or not isinstance(max_wait, int | float):
-            raise TypeError(f"max_wait must be a number of seconds, got {max_wait!r}")
-        if not (math.isfinite(max_wait) and max_wait >= 0):
-            raise ValueError(
-                f"max_wait must be a finite number of seconds >= 0 (0 refuses at once), "
-                f"got {max_wait!r}"
-            )
+        check_whole("burst", burst, 1)
+        check_seconds("max_wait", max_wait, zero=True, hint=" (0 refuses at once)")
         if state is not None and not isinstance(state, StateStore):
             raise TypeError(
                 f"state must be a toolware StateStore (e.g. MemoryState()), got "
@@ -118,8 +119,7 @@ class RateLimitInterceptor:
             )
         if scope is not None and (not isinstance(scope, str) or not scope):
             raise ValueError(f"scope must be a non-empty string or None, got {scope!r}")
-        if clock is not None and not isinstance(clock, Clock):
-            raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
+        check_clock(clock)
         kind, self._key = key_function("RateLimitInterceptor", key)
         self._by_principal = kind == "principal"
         self.rate = float(rate)
@@ -139,14 +139,7 @@ class RateLimitInterceptor:
 
     def bind_clock(self, clock: Clock) -> None:
         """Adopt the pipeline's clock; refuse one that differs from the clock already held."""
-        if self._clock is None:
-            self._clock = clock
-        elif self._clock is not clock:
-            raise ValueError(
-                f"RateLimitInterceptor uses clock {self._clock!r}, but its pipeline uses "
-                f"{clock!r}; permits are timed on one clock: pass the same clock to "
-                "PipelineBuilder(clock=...), or leave the interceptor's clock unset"
-            )
+        self._clock = pick_clock("RateLimitInterceptor", self._clock, clock, "permits")
 
     def __call__(self, request: RequestContext, call_next: CallNext) -> Awaitable[ResponseContext]:
         # A plain function: an admitted call goes on as call_next's own awaitable.
@@ -157,9 +150,9 @@ class RateLimitInterceptor:
             try:
                 key = self._key(request)
             except Exception as exc:
-                return answered(self._key_failed(request, exc))
+                return answered(key_failed(request, logger, self.name, self.key, exc))
             if type(key) is not str and not isinstance(key, str):
-                return answered(self._key_failed(request, None, key))
+                return answered(key_failed(request, logger, self.name, self.key, None, key))
         stored = self._stored.get(key)
         if stored is None:
             stored = self._store_key(key)
@@ -261,32 +254,6 @@ class RateLimitInterceptor:
         error = RateLimitedError(
             message, retry_after=delay, hint=hint, request_id=request.id, target=target
         )
-        return ResponseContext.failure(error)
-
-    def _key_failed(
-        self, request: RequestContext, exc: Exception | None, got: object = None
-    ) -> ResponseContext:
-        target = request.qualified_name
-        if exc is None:
-            what = f"returned {type(got).__name__}, not a str"
-        else:
-            what = f"raised {type(exc).__name__}"
-        logger.error(
-            "rate_limit.key_failed target=%s key=%s: the key function %s",
-            target,
-            self.key,
-            what,
-            exc_info=exc,
-            extra={"target": target, "key": self.key},
-        )
-        error = InternalError(
-            f"rate limit key {self.key} {what} for {target!r}",
-            interceptor=self.name,
-            hint="make the key function return a str for every request",
-            request_id=request.id,
-            target=target,
-        )
-        error.__cause__ = exc
         return ResponseContext.failure(error)
 
     def __repr__(self) -> str:

@@ -47,6 +47,7 @@ from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ConcurrencyLimitedError
 from toolware.interceptors._limit_options import (
     MAX_KEY_CHARS,
+    KeyFunction,
     bounded_key,
     check_clock,
     check_seconds,
@@ -89,7 +90,7 @@ class ConcurrencyLimitInterceptor:
         limit: int,
         max_waiting: int = 0,
         wait_timeout: float | None = None,
-        key: object = "target",
+        key: str | KeyFunction = "target",
         clock: Clock | None = None,
     ) -> None:
         check_whole("limit", limit, 1)

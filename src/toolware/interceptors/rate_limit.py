@@ -51,6 +51,7 @@ from toolware.errors import RateLimitedError
 from toolware.interceptors._limit_options import (
     ANONYMOUS,
     MAX_KEY_CHARS,
+    KeyFunction,
     bounded_key,
     check_clock,
     check_seconds,
@@ -97,7 +98,7 @@ class RateLimitInterceptor:
         *,
         rate: float,
         burst: int = 1,
-        key: object = "principal",
+        key: str | KeyFunction = "principal",
         max_wait: float = 0.0,
         state: StateStore | None = None,
         scope: str | None = None,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from toolware import (
+    CallTimeoutError,
     ErrorCategory,
     InternalError,
     Pipeline,
@@ -18,6 +19,7 @@ from toolware import (
     Principal,
     RequestContext,
     ResponseContext,
+    TimeoutInterceptor,
 )
 from toolware.errors import ConcurrencyLimitedError
 from toolware.interceptors.concurrency_limit import ConcurrencyLimitInterceptor
@@ -620,4 +622,31 @@ async def test_a_call_that_did_not_wait_is_answered_untouched() -> None:
 
     pipeline, limiter = bounded(clock, handler, limit=1)
     assert await pipeline.invoke("t") is answer
+    assert limiter.keys == 0
+
+
+async def test_a_waiter_cut_by_an_outer_timeout_never_started() -> None:
+    """Cancelled by the timeout while queued: timeout, started=False, and the queue is left."""
+    clock = FakeClock()
+    gauge = Gauge(clock, 5.0)
+    limiter = ConcurrencyLimitInterceptor(limit=1, max_waiting=1)
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(TimeoutInterceptor(timeout=None))  # enforces each request's own deadline
+        .use(limiter)
+        .route(gauge)
+        .build()
+    )
+    holder = asyncio.create_task(pipeline.invoke("t"))
+    await clock.advance(0.25)
+    waiter = asyncio.create_task(pipeline.invoke("t", timeout=1.0))
+    await clock.advance(1.0)
+    error = waiter.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is False
+    assert "(all 1 slots of its target in use; waited 1.000s for one)" in error.message
+    assert limiter.waiting("t") == 0
+    await clock.advance(5.0)
+    assert holder.result().ok
+    assert gauge.order == ["t"]
     assert limiter.keys == 0

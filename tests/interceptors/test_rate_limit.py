@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from toolware import (
+    CallTimeoutError,
     ErrorCategory,
     InternalError,
     Pipeline,
@@ -19,6 +20,7 @@ from toolware import (
     RateLimitedError,
     RequestContext,
     ResponseContext,
+    TimeoutInterceptor,
 )
 from toolware.clock import system_clock
 from toolware.interceptors.rate_limit import RateLimitInterceptor
@@ -314,13 +316,15 @@ async def test_long_keys_are_bounded_and_stay_distinct() -> None:
     pipeline = limited(clock, rate=1, key=lambda request: request.arguments["k"], state=state)
     exact = "x" * 256
     assert (await pipeline.invoke("t", {"k": exact})).ok
+    assert (await pipeline.invoke("t", {"k": "z" * 257})).ok
     assert (await pipeline.invoke("t", {"k": "y" * 300 + "1"})).ok
     assert (await pipeline.invoke("t", {"k": "y" * 300 + "2"})).ok
     assert not (await pipeline.invoke("t", {"k": "y" * 300 + "1"})).ok
     stored = [key.split(":", 3)[-1] for key in state.rates._tats]
     assert stored[0] == exact
-    assert [len(key) for key in stored[1:]] == [128 + 1 + 32, 128 + 1 + 32]
-    assert stored[1] != stored[2]
+    assert [len(key) for key in stored[1:]] == [128 + 1 + 32] * 3
+    assert stored[1] == "z" * 128 + "#" + stored[1][-32:]
+    assert stored[2] != stored[3]
 
 
 # --- scopes --------------------------------------------------------------------------------
@@ -598,3 +602,40 @@ async def test_remembered_store_keys_are_bounded(monkeypatch: pytest.MonkeyPatch
     assert limiter._stored == {"c": "rl:principal:1.0x1:c"}
     assert not (await pipeline.invoke("t", principal=Principal(id="a"))).ok
     assert len(limiter.state.rates) == 3  # type: ignore[attr-defined]
+
+
+async def test_a_throttled_call_cut_by_an_outer_timeout_never_started() -> None:
+    """Cancelled by the timeout while it waited for its permit: timeout, started=False."""
+    clock = FakeClock()
+    handler = FakeHandler(["ok"])
+    pipeline = (
+        PipelineBuilder(clock=clock)
+        .use(TimeoutInterceptor(timeout=1.0))
+        .use(RateLimitInterceptor(rate=1, max_wait=5.0))
+        .route(handler)
+        .build()
+    )
+    await pipeline.invoke("t")
+    task = asyncio.create_task(pipeline.invoke("t"))  # its permit is exactly 1 s away
+    await clock.advance(1.0)
+    error = task.result().error
+    assert isinstance(error, CallTimeoutError)
+    assert error.started is False
+    assert "(waiting 1.000s for a rate-limit permit)" in error.message
+    assert handler.call_count == 1
+
+
+async def test_an_admitted_call_goes_on_as_call_nexts_own_awaitable() -> None:
+    """With the memory store, admission adds no frame: the interceptor hands back exactly what
+    call_next returned."""
+    limiter = RateLimitInterceptor(rate=1)
+    limiter.bind_clock(FakeClock())
+    answer = ResponseContext.success(1)
+
+    async def next_stage(request: RequestContext) -> ResponseContext:
+        return answer
+
+    awaitable = next_stage(RequestContext.create("t"))
+    returned = limiter(RequestContext.create("t"), lambda request: awaitable)
+    assert returned is awaitable
+    assert await returned is answer

@@ -19,10 +19,11 @@ Options:
 A slot is handed straight from the call that frees it to the first waiter, so the order is
 FIFO and a newcomer never jumps the queue. A waiter that times out or is cancelled leaves the
 queue, and one cancelled just as a slot was handed to it passes the slot on: no slot is lost.
-A response that waited carries ``markers.WAITED`` (seconds, added to any outer wait). Keys with
-nothing in flight and nobody waiting are forgotten, so memory is bounded by the calls in
-flight. The counts are local to the process (and to one event loop); a shared limit across
-processes is a rate limit's job.
+A waiter cancelled by an outer timeout leaves word that it never started, so the timeout's
+error says ``started=False`` (safe to retry). A response that waited carries
+``markers.WAITED`` (seconds, added to any outer wait). Keys with nothing in flight and nobody
+waiting are forgotten, so memory is bounded by the calls in flight. The counts are local to
+the process (and to one event loop); a shared limit across processes is a rate limit's job.
 
 Streams: the slot is held until the stream ends (completed, failed, or abandoned by its
 consumer), not when the response is returned: the producer is still running until then.
@@ -42,6 +43,7 @@ import logging
 from collections import deque
 from functools import partial
 
+from toolware._workers import _NOT_STARTED
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ConcurrencyLimitedError
@@ -200,6 +202,12 @@ class ConcurrencyLimitInterceptor:
         except asyncio.CancelledError:
             if future.cancelled() or not future.result():
                 self._leave(key, future)
+                # Tell an outer timeout that cancelled us that the call never started, so its
+                # error says started=False (safe to retry) like a call queued for a worker.
+                _NOT_STARTED.set(
+                    f"all {self.limit} slots of its {self.key} in use; waited "
+                    f"{clock.monotonic() - now:.3f}s for one"
+                )
             else:  # handed a slot just as it was cancelled: pass it on
                 self._release(key)
             raise

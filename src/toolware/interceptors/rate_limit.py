@@ -18,7 +18,8 @@ Options:
   permit (never past its own deadline; a call whose deadline is nearer waits at most until
   then). The store reserves the permit and the call sleeps on the clock; the response then
   carries ``markers.WAITED``. A waiter that is cancelled has spent its permit (GCRA cannot
-  give a reservation back): the next callers wait as if it had run.
+  give a reservation back): the next callers wait as if it had run. Cancelled by an outer
+  timeout, it leaves word that it never started (the timeout says ``started=False``).
 - ``state``: the store (shared through Redis across processes); None gives this interceptor a
   private :class:`~toolware.state.MemoryState`. The application owns a store given here.
 - ``scope``: which buckets this limiter counts in. Store keys are ``"rl:<scope>:<key>"``; by
@@ -40,11 +41,13 @@ Events: ``rate_limit.refused`` (debug: under a flood it fires for every call) an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable
 
 from toolware._links import answered
+from toolware._workers import _NOT_STARTED
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import RateLimitedError
@@ -224,7 +227,12 @@ class RateLimitInterceptor:
                 extra={"target": target, "key": key, "delay": delay},
             )
         # The permit is reserved for now + delay: a cancellation here spends it (see above).
-        await clock.sleep(delay)
+        try:
+            await clock.sleep(delay)
+        except asyncio.CancelledError:
+            # For an outer timeout: the call never started (its error says started=False).
+            _NOT_STARTED.set(f"waiting {delay:.3f}s for a rate-limit permit")
+            raise
         response = await call_next(request)
         # Added to what an inner stage (a concurrency limit) reported: the call waited for both.
         return response.with_extra(WAITED, (response.get(WAITED) or 0.0) + delay)

@@ -43,7 +43,7 @@ import logging
 from collections import deque
 from functools import partial
 
-from toolware._workers import _NOT_STARTED
+from toolware._workers import note_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import ConcurrencyLimitedError
@@ -204,7 +204,7 @@ class ConcurrencyLimitInterceptor:
                 self._leave(key, future)
                 # Tell an outer timeout that cancelled us that the call never started, so its
                 # error says started=False (safe to retry) like a call queued for a worker.
-                _NOT_STARTED.set(
+                note_not_started(
                     f"all {self.limit} slots of its {self.key} in use; waited "
                     f"{clock.monotonic() - now:.3f}s for one"
                 )

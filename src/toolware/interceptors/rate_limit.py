@@ -47,7 +47,7 @@ import math
 from collections.abc import Awaitable
 
 from toolware._links import answered
-from toolware._workers import _NOT_STARTED
+from toolware._workers import note_not_started
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
 from toolware.errors import RateLimitedError
@@ -231,7 +231,7 @@ class RateLimitInterceptor:
             await clock.sleep(delay)
         except asyncio.CancelledError:
             # For an outer timeout: the call never started (its error says started=False).
-            _NOT_STARTED.set(f"waiting {delay:.3f}s for a rate-limit permit")
+            note_not_started(f"waiting {delay:.3f}s for a rate-limit permit")
             raise
         response = await call_next(request)
         # Added to what an inner stage (a concurrency limit) reported: the call waited for both.

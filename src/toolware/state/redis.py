@@ -1,0 +1,307 @@
+"""RedisState: rate limits, circuit breakers and caches shared by every process on one Redis.
+
+A :class:`~toolware.state.base.StateStore` with the memory store's semantics, shared::
+
+    state = RedisState("redis://localhost:6379/0")
+    pipeline = resilient_pipeline(registry, state=state, rate=100)
+    ...
+    await state.aclose()          # or: async with RedisState(url) as state: ...
+
+Construction checks the URL (``redis://``, ``rediss://``, ``unix://``; ValueError naming the
+problem, the password masked) and connects nothing; the client is made on first use, in the
+running loop. Each part lives in a private module: ``_redis_rates`` (GCRA in Lua, leased
+permits for high rates, and the admission bound leases give), ``_redis_breakers`` (the breaker
+state machine in Lua, pub/sub of changes, the local view that spares the closed path a round
+trip), ``_redis_health`` (URL checks, the fallback state machine), ``_redis_scripts``.
+
+Fallback. Every operation tries Redis bounded by ``op_timeout`` (connect and read; redis-py's
+retries off). On any failure (refused, timeout, wrong password, an error reply, a reply that
+does not parse) it answers from a local :class:`~toolware.state.memory.MemoryState` (same
+semantics, this process only), logs ``redis.unavailable`` once per outage, and stops asking
+Redis: one operation tries again after ``reconnect_interval`` seconds, doubling up to
+``max_reconnect_interval``, so a dead Redis costs one ``op_timeout`` per interval, not per call.
+When Redis answers, ``redis.recovered`` is logged and shared state resumes (local counts are
+not merged back). A value under one of our keys that is not ours is deleted, logged
+(``redis.bad_value``) and that one operation answered locally. No operation raises, except
+``asyncio.CancelledError``. :meth:`RedisState.status` shows degraded, fallbacks, errors and
+the last error (type and text, never the password).
+
+Keys and memory in Redis. Keys are ``prefix`` + ``rl:``/``cb:``/``cache:`` + the caller's key.
+Every key expires when idle: a limiter key when its theoretical arrival time is past (at most
+``burst / rate`` seconds), a closed breaker ``window`` + 1 s after its last outcome, an open or
+half-open one ``2 * break_duration`` after it opened (then it reads closed), a cache entry after
+its ``ttl``. An isolated breaker stays until reset. The cache's ``max_entries`` is not enforced
+in Redis: bound it with Redis's ``maxmemory`` and ``maxmemory-policy volatile-lru``.
+
+Events (logger ``toolware.state.redis``): ``redis.unavailable`` (warning), ``redis.recovered``
+(info), ``redis.bad_value`` (warning), ``redis.listener_lost`` (info), ``redis.bad_message``
+(warning), ``redis.callback_failed`` (error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from toolware.clock import Clock, system_clock
+from toolware.state._redis_breakers import RedisBreakers
+from toolware.state._redis_health import check_url, mask_url
+from toolware.state._redis_link import Link
+from toolware.state._redis_rates import RedisRates
+from toolware.state.base import (
+    BreakerChange,
+    BreakerDecision,
+    BreakerPolicy,
+    BreakerState,
+    RateDecision,
+    RateLimit,
+    StateStatus,
+)
+from toolware.state.memory import MemoryState
+
+__all__ = ["RedisState"]
+
+T = TypeVar("T")
+_DOWN: Any = object()
+"""What :meth:`RedisState._redis` returns when the local store must answer."""
+
+
+def _seconds(option: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ValueError(
+            f"RedisState {option} must be a finite number of seconds > 0, got {value!r}"
+        )
+    return float(value)
+
+
+def _count(option: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"RedisState {option} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+class RedisState:
+    """A :class:`~toolware.state.base.StateStore` in Redis, falling back to local state.
+
+    Options: ``prefix`` of every key; ``op_timeout`` seconds per Redis command (a slower Redis
+    counts as down); ``reconnect_interval``/``max_reconnect_interval`` between tries while down;
+    ``lease_size`` permits at most per lease, used for limits of ``lease_min_rate`` or more per
+    second, kept ``lease_ttl`` seconds (``lease_size=1`` turns leases off: every permit exact);
+    ``breaker_sync`` seconds a breaker state read from Redis is trusted without a round trip;
+    ``clock`` stamps the changes heard from other processes; ``max_local_keys`` bounds the
+    fallback store and the local breaker view.
+    """
+
+    __slots__ = ("_breakers", "_cache_prefix", "_link", "_rates", "name")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "toolware:",
+        op_timeout: float = 0.05,
+        reconnect_interval: float = 0.5,
+        max_reconnect_interval: float = 5.0,
+        lease_size: int = 20,
+        lease_min_rate: float = 100.0,
+        lease_ttl: float = 0.1,
+        breaker_sync: float = 1.0,
+        max_local_keys: int = 10_000,
+        clock: Clock | None = None,
+    ) -> None:
+        url = check_url(url)
+        if not isinstance(prefix, str):
+            raise TypeError(f"RedisState prefix must be a str such as 'app:', got {prefix!r}")
+        op_timeout = _seconds("op_timeout", op_timeout)
+        reconnect_interval = _seconds("reconnect_interval", reconnect_interval)
+        max_reconnect_interval = _seconds("max_reconnect_interval", max_reconnect_interval)
+        if max_reconnect_interval < reconnect_interval:
+            raise ValueError(
+                f"RedisState max_reconnect_interval ({max_reconnect_interval!r}) must be >= "
+                f"reconnect_interval ({reconnect_interval!r})"
+            )
+        lease_size = _count("lease_size", lease_size, 1)
+        lease_min_rate = _seconds("lease_min_rate", lease_min_rate)
+        lease_ttl = _seconds("lease_ttl", lease_ttl)
+        breaker_sync = _seconds("breaker_sync", breaker_sync)
+        max_local_keys = _count("max_local_keys", max_local_keys, 1)
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"RedisState clock must be a toolware Clock, got {clock!r}")
+        local = MemoryState(
+            max_rate_keys=max_local_keys,
+            max_breaker_keys=max_local_keys,
+            max_cache_entries=max_local_keys,
+        )
+        self.name = "redis"
+        link = self._link = Link(
+            url, prefix, op_timeout, reconnect_interval, max_reconnect_interval, local
+        )
+        self._rates = RedisRates(link, lease_size, lease_min_rate, lease_ttl)
+        self._breakers = RedisBreakers(link, breaker_sync, clock or system_clock, max_local_keys)
+        self._cache_prefix = prefix + "cache:"
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisState:
+        """The same as ``RedisState(url, **options)``."""
+        return cls(url, **options)
+
+    @property
+    def round_trips(self) -> int:
+        """Script calls made for rate limits and breakers (what leases and the local view save)."""
+        return self._rates.round_trips + self._breakers.round_trips
+
+    # rate limits
+
+    def acquire(
+        self, key: str, limit: RateLimit, now: float, max_wait: float = 0.0
+    ) -> Awaitable[RateDecision]:
+        return self._rates.acquire(key, limit, now, max_wait)
+
+    # circuit breakers
+
+    def breaker_admit(
+        self, key: str, policy: BreakerPolicy, now: float
+    ) -> Awaitable[BreakerDecision]:
+        return self._breakers.admit(key, policy, now)
+
+    def breaker_record(
+        self, key: str, policy: BreakerPolicy, now: float, *, failed: bool, probe: bool
+    ) -> Awaitable[BreakerChange | None]:
+        return self._breakers.record(key, policy, now, failed=failed, probe=probe)
+
+    def breaker_force(
+        self, key: str, state: BreakerState, now: float
+    ) -> Awaitable[BreakerChange | None]:
+        return self._breakers.force(key, state, now)
+
+    def breaker_state(self, key: str, now: float) -> BreakerState:
+        return self._breakers.state(key, now)
+
+    def subscribe_breaker_changes(
+        self, callback: Callable[[BreakerChange], None]
+    ) -> Callable[[], None]:
+        return self._breakers.subscribe(callback)
+
+    # cache
+
+    async def cache_get(self, key: str, now: float) -> bytes | None:
+        full = self._cache_prefix + key
+        found = await self._redis(now, lambda r: r.get(full), full)
+        if found is _DOWN:
+            return await self._link.local.cache_get(key, now)
+        # decode_responses=False: a value is bytes (str only in redis-py's types).
+        return found  # type: ignore[return-value]
+
+    async def cache_set(self, key: str, value: bytes, ttl: float, now: float) -> None:
+        full, ms = self._cache_prefix + key, max(1, math.ceil(ttl * 1000))
+        if await self._redis(now, lambda r: r.set(full, value, px=ms), full) is _DOWN:
+            await self._link.local.cache_set(key, value, ttl, now)
+
+    async def cache_delete(self, key: str) -> bool:
+        # Also locally: a value kept there during an outage must not come back in the next one.
+        local = await self._link.local.cache_delete(key)
+        full = self._cache_prefix + key
+        removed = await self._redis(None, lambda r: r.unlink(full), full)
+        return local if removed is _DOWN else bool(removed)
+
+    async def cache_delete_prefix(self, prefix: str) -> int:
+        local = await self._link.local.cache_delete_prefix(prefix)
+        pattern = _glob_escape(self._cache_prefix + prefix) + "*"
+        removed = await self._redis(None, lambda r: _unlink_matching(r, pattern), pattern)
+        return local if removed is _DOWN else int(removed)
+
+    async def _redis(
+        self, now: float | None, command: Callable[[Redis], Awaitable[T]], key: str
+    ) -> T:
+        """``command``'s answer, or ``_DOWN`` when Redis is down (or the key holds a foreign
+        type: then it is deleted)."""
+        link = self._link
+        if now is None:
+            now = self._breakers.clock.monotonic()
+        if link.closed or not link.health.should_try(now):
+            return _DOWN  # type: ignore[no-any-return]
+        try:
+            answer = await command(link.client())
+        except asyncio.CancelledError:
+            raise
+        except ResponseError as exc:
+            if "WRONGTYPE" not in str(exc):
+                link.health.failed(exc, now)
+                return _DOWN  # type: ignore[no-any-return]
+            link.health.bad_value(key, "WRONGTYPE")
+            await self._redis(now, lambda r: r.unlink(key), key)
+            return _DOWN  # type: ignore[no-any-return]
+        except Exception as exc:  # any failure of Redis: the local store answers
+            link.health.failed(exc, now)
+            return _DOWN  # type: ignore[no-any-return]
+        link.health.succeeded()
+        return answer
+
+    # lifecycle
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (updating :meth:`status` either way)."""
+        answer = await self._redis(None, lambda r: r.ping(), "")
+        return answer is not _DOWN and bool(answer)
+
+    start = ping
+    """Check reachability at startup (an alias of :meth:`ping`)."""
+
+    def status(self) -> StateStatus:
+        link = self._link
+        health = link.health
+        return StateStatus(
+            backend="redis",
+            shared=not (health.degraded or link.closed),
+            degraded=health.degraded,
+            fallbacks=health.fallbacks,
+            errors=health.errors,
+            last_error=health.last_error,
+        )
+
+    async def aclose(self) -> None:
+        """Stop the listener and close the connections; later operations answer locally."""
+        self._link.closed = True
+        await self._breakers.aclose()
+        await self._link.aclose()
+
+    async def __aenter__(self) -> RedisState:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"RedisState({mask_url(self._link.url)!r}, prefix={self._link.prefix!r})"
+
+
+async def _unlink_matching(client: Redis, pattern: str) -> int:
+    removed = 0
+    batch: list[bytes] = []
+    async for key in client.scan_iter(match=pattern, count=500):
+        batch.append(key)
+        if len(batch) >= 500:
+            removed += await client.unlink(*batch)
+            batch.clear()
+    if batch:
+        removed += await client.unlink(*batch)
+    return removed

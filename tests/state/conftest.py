@@ -85,6 +85,8 @@ async def stores(redis_url: str, prefix: str) -> AsyncIterator[Callable[..., Red
 
     def make(url: str | None = None, **options: Any) -> RedisState:
         options.setdefault("prefix", prefix)
+        # Generous: a loaded machine's first connection must not count as an outage here.
+        options.setdefault("op_timeout", 1.0)
         state = RedisState(url or redis_url, **options)
         made.append(state)
         return state

@@ -30,8 +30,10 @@ __all__ = ["RedisBreakers"]
 
 logger = logging.getLogger("toolware.state.redis")
 
-_CLOSED, _OPEN, _ISOLATED = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.ISOLATED
+_CLOSED, _OPEN = BreakerState.CLOSED, BreakerState.OPEN
+_HALF_OPEN, _ISOLATED = BreakerState.HALF_OPEN, BreakerState.ISOLATED
 _ALLOW = BreakerDecision(True, _CLOSED)
+_NEVER = float("inf")
 _LISTEN_POLL = 1.0
 """Seconds one pub/sub read waits before checking that the store is still open."""
 
@@ -62,6 +64,7 @@ class RedisBreakers:
         "origin",
         "prefix",
         "round_trips",
+        "subscribed",
         "sync",
     )
 
@@ -78,6 +81,8 @@ class RedisBreakers:
         self._callbacks: list[Callable[[BreakerChange], None]] = []
         self._listener: asyncio.Task[None] | None = None
         self.round_trips = 0
+        self.subscribed = False
+        """Whether the listener is subscribed to the changes channel right now."""
 
     async def admit(self, key: str, policy: BreakerPolicy, now: float) -> BreakerDecision:
         known = self._known.get(key)
@@ -123,12 +128,26 @@ class RedisBreakers:
             return await self.link.local.breaker_force(key, state, now)
         return self._learn(key, reply, now)[2]
 
+    async def release(self, key: str, now: float) -> None:
+        reply = await self._call("release", key, _FORCE_POLICY, now, "0")
+        if reply is None:
+            # getattr: MemoryBreakers.release is the breaker helper's, not in the protocol.
+            release = getattr(self.link.local.breakers, "release", None)
+            if release is not None:
+                release(key, now)
+        else:
+            self._learn(key, reply, now)
+
     def state(self, key: str, now: float) -> BreakerState:
         link = self.link
         if link.closed or link.health.degraded:
             return link.local.breaker_state(key, now)
         known = self._known.get(key)
-        return _CLOSED if known is None else known.state
+        if known is None:
+            return _CLOSED
+        if known.state is _OPEN and now >= known.until:
+            return _HALF_OPEN  # its next call is a probe, as the memory store reports it
+        return known.state
 
     def subscribe(self, callback: Callable[[BreakerChange], None]) -> Callable[[], None]:
         self._callbacks.append(callback)
@@ -196,17 +215,22 @@ class RedisBreakers:
 
     async def _listen(self) -> None:
         link = self.link
+        me = asyncio.current_task()
         while not link.closed:
             pubsub = link.client().pubsub()
             try:
                 await pubsub.subscribe(self.channel)
                 # Changes published while we were not subscribed are lost: read Redis again.
                 for known in self._known.values():
-                    known.fresh_until = float("-inf")
+                    known.fresh_until = -_NEVER
+                self.subscribed = True
                 while True:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=_LISTEN_POLL
                     )
+                    # redis-py's read timeout can swallow a cancellation: honour it here.
+                    if me is not None and me.cancelling():
+                        raise asyncio.CancelledError
                     if message is not None:
                         self._heard(message["data"])
             except Exception as exc:  # Redis went away: wait, then subscribe again
@@ -216,6 +240,7 @@ class RedisBreakers:
                     extra={"error": type(exc).__name__},
                 )
             finally:
+                self.subscribed = False
                 await _quietly_close(pubsub)
             await self.clock.sleep(link.health.backoff)
 
@@ -238,9 +263,11 @@ class RedisBreakers:
         if known is None:
             if len(self._known) >= self.max_keys:
                 del self._known[next(iter(self._known))]
-            self._known[key] = _Known(change.current, 0.0, float("-inf"))
+            self._known[key] = _Known(change.current, _NEVER, -_NEVER)
         else:
-            known.state, known.fresh_until = change.current, float("-inf")
+            # When the break ends is known on Redis's clock only: until this process reads
+            # Redis again (its next admission, the entry being stale), it shows the state as is.
+            known.state, known.until, known.fresh_until = change.current, _NEVER, -_NEVER
         for callback in tuple(self._callbacks):
             try:
                 callback(change)

@@ -117,13 +117,15 @@ if op == 'admit' then
   elseif state == 'open' then
     if now >= untl then go('half_open', 'break_elapsed'); allowed = 1; probe = 1 end
   elseif state == 'half_open' then
+    if now >= slots_at then
+      -- the round is over (its probes were lost, or are late): a new round, same state
+      taken = 0
+      slots_at = now + brk
+      redis.call('HSET', key, 'p', 0, 'k', 0, 'x', string.format('%.17g', slots_at))
+      redis.call('PEXPIRE', key, math.ceil(2 * brk * 1000))
+    end
     if taken < probes then
       redis.call('HINCRBY', key, 'p', 1); allowed = 1; probe = 1
-    elseif now >= slots_at then
-      -- the probes taken were never reported (their calls were lost): free the slots
-      redis.call('HSET', key, 'p', 1, 'k', 0, 'x', string.format('%.17g', now + brk))
-      redis.call('PEXPIRE', key, math.ceil(2 * brk * 1000))
-      allowed = 1; probe = 1
     end
   end
 elseif op == 'ok' or op == 'fail' then
@@ -139,8 +141,7 @@ elseif op == 'ok' or op == 'fail' then
       end
     end
   elseif state == 'closed' then
-    local width = window / 10
-    local idx = math.floor(now / width)
+    local idx = math.floor(now * 10 / window)
     local slot = idx % 10
     if num('e' .. slot) ~= idx then
       redis.call('HSET', key, 'e' .. slot, idx, 'n' .. slot, 0, 'f' .. slot, 0)
@@ -167,12 +168,14 @@ elseif op == 'ok' or op == 'fail' then
             calls = calls + num('n' .. i); fails = fails + num('f' .. i)
           end
         end
-        if calls >= minimum and fails >= ratio * calls - 1e-9 then
+        if calls >= minimum and fails / calls >= ratio then
           go('open', 'failure_ratio')
         end
       end
     end
   end
+elseif op == 'release' then
+  if state == 'half_open' and taken > 0 then redis.call('HINCRBY', key, 'p', -1) end
 elseif op == 'isolate' then
   if state ~= 'isolated' then go('isolated', 'isolated') end
 elseif op == 'reset' then
@@ -189,12 +192,14 @@ return {state, remaining, allowed, probe, prev, reason}
 """
 """The breaker state machine of ``BreakerPolicy`` on one hash per key, atomic per call.
 
-ARGV: op (admit, ok, fail, isolate, reset, read), failure_ratio (0 for none), minimum_calls,
-window, consecutive_failures (0 for none), break_duration, half_open_probes, channel, origin,
-probe ('1'/'0'), the caller's key. Fields: ``s`` state, ``u`` open until, ``p`` probes taken,
-``k`` probes succeeded, ``x`` when untaken probe slots are freed, ``q`` failures in a row,
-``e<i>``/``n<i>``/``f<i>`` ten buckets of ``window / 10`` seconds (epoch, calls, failures).
-Reply: ``{state, open_remaining, allowed, probe, previous, reason}`` (reason '' for no change)
-or ``{'bad', detail}``. Every change is published as ``origin, previous, state, reason,
-remaining, key`` (newline-separated; the key last, so it may contain anything).
+The semantics are those of ``_memory_breakers.py`` (its docstring is the reference), on
+Redis's clock. ARGV: op (admit, ok, fail, release, isolate, reset, read), failure_ratio (0
+for none), minimum_calls, window, consecutive_failures (0 for none), break_duration,
+half_open_probes, channel, origin, probe ('1'/'0'), the caller's key. Fields: ``s`` state,
+``u`` open until, ``p`` probes taken, ``k`` probes succeeded, ``x`` end of the probe round,
+``q`` failures in a row, ``e<i>``/``n<i>``/``f<i>`` ten buckets of ``window / 10`` seconds
+(epoch, calls, failures). Reply: ``{state, open_remaining, allowed, probe, previous,
+reason}`` (reason '' for no change) or ``{'bad', detail}``. Every change is published as
+``origin, previous, state, reason, remaining, key`` (newline-separated; the key last, so it
+may contain anything).
 """

@@ -164,6 +164,12 @@ class RedisState:
         """Script calls made for rate limits and breakers (what leases and the local view save)."""
         return self._rates.round_trips + self._breakers.round_trips
 
+    @property
+    def listening(self) -> bool:
+        """Whether this store hears other processes' breaker changes right now (its listener
+        starts with the first breaker operation)."""
+        return self._breakers.subscribed
+
     # rate limits
 
     def acquire(
@@ -187,6 +193,10 @@ class RedisState:
         self, key: str, state: BreakerState, now: float
     ) -> Awaitable[BreakerChange | None]:
         return self._breakers.force(key, state, now)
+
+    def breaker_release(self, key: str, now: float) -> Awaitable[None]:
+        """Give back the probe slot of a call that ended with no outcome (it was cancelled)."""
+        return self._breakers.release(key, now)
 
     def breaker_state(self, key: str, now: float) -> BreakerState:
         return self._breakers.state(key, now)

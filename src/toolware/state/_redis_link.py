@@ -1,8 +1,10 @@
 """The connection RedisState shares among its parts: a lazily made client, its scripts, health.
 
 The client is made on first use, in the running loop (nothing connects at construction). Every
-command is bounded by ``op_timeout`` (connect and read), with redis-py's own retries off: a
-slow Redis counts as a down one, and the fallback, not a retry loop, answers.
+command is bounded by ``op_timeout`` (connect and read) and never retried after a timeout: a
+slow Redis counts as a down one, and the fallback, not a retry loop, answers. A broken
+connection is retried once at once (after a Redis restart the pooled connections are dead,
+and the retry's new one works).
 """
 
 from __future__ import annotations
@@ -66,12 +68,15 @@ class Link:
         from redis.asyncio import Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         client: Redis = Redis.from_url(
             self.url,
             socket_timeout=self.op_timeout,
             socket_connect_timeout=self.op_timeout,
-            retry=Retry(NoBackoff(), 0),
+            # One immediate retry on a broken connection (a pooled one that died with a Redis
+            # restart: the retry reconnects), none on a timeout (that would double its cost).
+            retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
             decode_responses=False,
         )
         self._client = client

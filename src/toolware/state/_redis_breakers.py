@@ -255,7 +255,9 @@ class RedisBreakers:
                 self.clock.monotonic(),
             )
         except ValueError:
-            logger.warning("redis.bad_message channel=%s", self.channel)
+            logger.warning(
+                "redis.bad_message channel=%s", self.channel, extra={"channel": self.channel}
+            )
             return
         if origin == self.origin:
             return

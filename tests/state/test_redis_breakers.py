@@ -17,7 +17,9 @@ from toolware.testing import FakeClock
 Stores = Callable[..., RedisState]
 CLOSED, OPEN = BreakerState.CLOSED, BreakerState.OPEN
 HALF_OPEN, ISOLATED = BreakerState.HALF_OPEN, BreakerState.ISOLATED
-IN_A_ROW = BreakerPolicy(failure_ratio=None, consecutive_failures=3, break_duration=0.1)
+IN_A_ROW = BreakerPolicy(failure_ratio=None, consecutive_failures=3, break_duration=10.0)
+"""Breaks and probe rounds of 10 s: tests end them by hand (``elapse``), never by waiting, so
+a slow machine cannot end a round between two admissions."""
 
 
 T = time.monotonic
@@ -46,10 +48,12 @@ async def fail(state: RedisState, times: int, policy: BreakerPolicy = IN_A_ROW) 
     ]
 
 
-async def open_then_elapse(state: RedisState, policy: BreakerPolicy = IN_A_ROW) -> None:
-    """Open the breaker and wait until its break is over (Redis's clock)."""
+async def open_then_elapse(
+    state: RedisState, raw: Redis, prefix: str, policy: BreakerPolicy = IN_A_ROW
+) -> None:
+    """Open the breaker, then end its break by hand (the hash's open-until set to 0)."""
     await fail(state, 3, policy)
-    await asyncio.sleep(policy.break_duration)
+    await raw.hset(f"{prefix}cb:k", "u", "0")
 
 
 def memory_breakers_ready() -> bool:
@@ -81,7 +85,7 @@ async def test_consecutive_failures_open_with_the_break_as_retry_after(stores: S
     )
     refused = await state.breaker_admit("k", IN_A_ROW, time.monotonic())
     assert (refused.allowed, refused.state, refused.probe) == (False, OPEN, False)
-    assert 0.1 - (time.monotonic() - start) - 0.01 <= refused.retry_after <= 0.1
+    assert 10.0 - (time.monotonic() - start) - 0.01 <= refused.retry_after <= 10.0
     assert state.breaker_state("k", time.monotonic()) is OPEN
 
 
@@ -114,16 +118,16 @@ async def test_outcomes_older_than_the_window_stop_counting(stores: Stores) -> N
     policy = BreakerPolicy(failure_ratio=0.5, minimum_calls=2, window=0.2)
     state = stores()
     assert await state.breaker_record("k", policy, T(), failed=True, probe=False) is None
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.21)
     assert await state.breaker_record("k", policy, T(), failed=False, probe=False) is None
     assert await state.breaker_record("k", policy, T(), failed=True, probe=False) is not None
 
 
-async def test_after_the_break_one_probe_closes_it(stores: Stores) -> None:
+async def test_after_the_break_one_probe_closes_it(stores: Stores, raw: Redis, prefix: str) -> None:
     """Break elapsed: one probe (open -> half-open in the decision), others refused with 0;
     its success closes the breaker."""
-    state = stores()
-    await open_then_elapse(state)
+    state = stores(breaker_sync=1e-9)  # every admission reads Redis
+    await open_then_elapse(state, raw, prefix)
     probe = await state.breaker_admit("k", IN_A_ROW, time.monotonic())
     assert (probe.allowed, probe.state, probe.probe) == (True, HALF_OPEN, True)
     assert probe.change is not None
@@ -136,10 +140,10 @@ async def test_after_the_break_one_probe_closes_it(stores: Stores) -> None:
     assert (await state.breaker_admit("k", IN_A_ROW, T())).allowed
 
 
-async def test_a_failed_probe_opens_it_again(stores: Stores) -> None:
+async def test_a_failed_probe_opens_it_again(stores: Stores, raw: Redis, prefix: str) -> None:
     """A probe that fails reopens for another break."""
-    state = stores()
-    await open_then_elapse(state)
+    state = stores(breaker_sync=1e-9)  # every admission reads Redis
+    await open_then_elapse(state, raw, prefix)
     await state.breaker_admit("k", IN_A_ROW, T())
     now = T()
     change = await state.breaker_record("k", IN_A_ROW, now, failed=True, probe=True)
@@ -147,12 +151,11 @@ async def test_a_failed_probe_opens_it_again(stores: Stores) -> None:
     assert not (await state.breaker_admit("k", IN_A_ROW, T())).allowed
 
 
-async def test_half_open_probes_all_must_succeed(stores: Stores) -> None:
+async def test_half_open_probes_all_must_succeed(stores: Stores, raw: Redis, prefix: str) -> None:
     """Two probe slots: a third call is refused; the first success is not enough."""
-    policy = BreakerPolicy(failure_ratio=None, consecutive_failures=3, break_duration=0.1,
-                           half_open_probes=2)  # fmt: skip
-    state = stores()
-    await open_then_elapse(state, policy)
+    policy = BreakerPolicy(failure_ratio=None, consecutive_failures=3, half_open_probes=2)
+    state = stores(breaker_sync=1e-9)  # every admission reads Redis
+    await open_then_elapse(state, raw, prefix, policy)
     admitted = [(await state.breaker_admit("k", policy, T())).allowed for _ in range(3)]
     assert admitted == [True, True, False]
     assert await state.breaker_record("k", policy, T(), failed=False, probe=True) is None
@@ -161,22 +164,26 @@ async def test_half_open_probes_all_must_succeed(stores: Stores) -> None:
     assert change.current is CLOSED
 
 
-async def test_a_released_probe_slot_can_be_taken_again(stores: Stores) -> None:
+async def test_a_released_probe_slot_can_be_taken_again(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
     """breaker_release gives back the slot of a cancelled probe."""
-    state = stores()
-    await open_then_elapse(state)
+    state = stores(breaker_sync=1e-9)  # every admission reads Redis
+    await open_then_elapse(state, raw, prefix)
     assert (await state.breaker_admit("k", IN_A_ROW, T())).probe
     assert not (await state.breaker_admit("k", IN_A_ROW, T())).allowed
     await state.breaker_release("k", 0.0)
     assert (await state.breaker_admit("k", IN_A_ROW, T())).probe
 
 
-async def test_a_lost_probe_slot_is_freed_after_the_break(stores: Stores) -> None:
+async def test_a_lost_probe_slot_is_freed_after_the_break(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
     """A probe never reported blocks the key for break_duration only."""
-    state = stores()
-    await open_then_elapse(state)
+    state = stores(breaker_sync=1e-9)  # every admission reads Redis
+    await open_then_elapse(state, raw, prefix)
     assert (await state.breaker_admit("k", IN_A_ROW, T())).probe
-    await asyncio.sleep(0.1)
+    await raw.hset(f"{prefix}cb:k", "x", "0")  # the round is over
     again = await state.breaker_admit("k", IN_A_ROW, T())
     assert (again.allowed, again.probe, again.change) == (True, True, None)
 
@@ -266,15 +273,21 @@ async def test_another_store_hears_the_change_and_refuses(stores: Stores) -> Non
     assert mine == []
 
 
-async def test_one_probe_across_two_stores(stores: Stores) -> None:
+async def test_one_probe_across_two_stores(stores: Stores, raw: Redis, prefix: str) -> None:
     """Half-open: the single probe slot is shared; the other store is refused."""
+    # A break (and probe round) of 10 s, ended by hand: no waiting, and the second admission
+    # cannot come after the round's end however slow the machine.
+    policy = BreakerPolicy(failure_ratio=None, consecutive_failures=3, break_duration=10.0)
     one, two = stores(), stores()
-    await open_then_elapse(one)
+    for _ in range(3):
+        await one.breaker_record("k", policy, 0.0, failed=True, probe=False)
+    await raw.hset(f"{prefix}cb:k", "u", "0")  # the break is over
     decisions = [
-        await one.breaker_admit("k", IN_A_ROW, time.monotonic()),
-        await two.breaker_admit("k", IN_A_ROW, time.monotonic()),
+        await one.breaker_admit("k", policy, 20.0),  # past the local view's break too
+        await two.breaker_admit("k", policy, 20.0),
     ]
-    assert [d.allowed for d in decisions] == [True, False]
+    assert [(d.allowed, d.probe) for d in decisions] == [(True, True), (False, False)]
+    assert decisions[1].state is HALF_OPEN
 
 
 async def test_a_failing_callback_is_logged_and_others_still_run(

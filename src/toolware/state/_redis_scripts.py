@@ -68,13 +68,17 @@ local brk = tonumber(ARGV[6])
 local probes = tonumber(ARGV[7])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local ok, h = pcall(redis.call, 'HGETALL', key)
-if not ok then
+-- Only the fields a decision needs are read (HMGET; a missing field reads as false).
+local f = {}
+local function load(...)
+  local names = {...}
+  local values = redis.call('HMGET', key, unpack(names))
+  for i = 1, #names do f[names[i]] = values[i] end
+end
+if not pcall(load, 's', 'u', 'p', 'k', 'x', 'q') then
   redis.call('DEL', key)
   return {'bad', 'not a hash'}
 end
-local f = {}
-for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
 local state = f['s'] or 'closed'
 local known = {closed = true, open = true, half_open = true, isolated = true}
 if not known[state] then
@@ -84,7 +88,7 @@ end
 local bad = false
 local function num(name)
   local v = f[name]
-  if v == nil then return 0 end
+  if not v then return 0 end
   local n = tonumber(v)
   if n == nil then bad = true; return 0 end
   return n
@@ -143,6 +147,13 @@ elseif op == 'ok' or op == 'fail' then
   elseif state == 'closed' then
     local idx = math.floor(now * 10 / window)
     local slot = idx % 10
+    if failed and ratio > 0 then  -- the ratio needs every bucket, read before any change
+      load('e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9',
+        'n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9',
+        'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9')
+    else
+      load('e' .. slot)
+    end
     if num('e' .. slot) ~= idx then
       redis.call('HSET', key, 'e' .. slot, idx, 'n' .. slot, 0, 'f' .. slot, 0)
     end

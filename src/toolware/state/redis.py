@@ -12,7 +12,8 @@ problem, the password masked) and connects nothing; the client is made on first 
 running loop. Each part lives in a private module: ``_redis_rates`` (GCRA in Lua, leased
 permits for high rates, and the admission bound leases give), ``_redis_breakers`` (the breaker
 state machine in Lua, pub/sub of changes, the local view that spares the closed path a round
-trip), ``_redis_health`` (URL checks, the fallback state machine), ``_redis_scripts``.
+trip), ``_redis_cache`` (TTLs, prefix deletes), ``_redis_health`` (URL checks, the fallback
+state machine), ``_redis_link`` (the lazy client), ``_redis_scripts`` (the Lua).
 
 Fallback. Every operation tries Redis bounded by ``op_timeout`` (connect and read; redis-py's
 retries off). On any failure (refused, timeout, wrong password, an error reply, a reply that
@@ -40,17 +41,14 @@ Events (logger ``toolware.state.redis``): ``redis.unavailable`` (warning), ``red
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from typing import TYPE_CHECKING, Any
 
 from toolware.clock import Clock, system_clock
 from toolware.state._redis_breakers import RedisBreakers
+from toolware.state._redis_cache import DOWN, RedisCache
 from toolware.state._redis_health import check_url, mask_url
 from toolware.state._redis_link import Link
 from toolware.state._redis_rates import RedisRates
@@ -67,10 +65,6 @@ from toolware.state.base import (
 from toolware.state.memory import MemoryState
 
 __all__ = ["RedisState"]
-
-T = TypeVar("T")
-_DOWN: Any = object()
-"""What :meth:`RedisState._redis` returns when the local store must answer."""
 
 
 def _seconds(option: str, value: object) -> float:
@@ -91,10 +85,6 @@ def _count(option: str, value: object, minimum: int) -> int:
     return value
 
 
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
 class RedisState:
     """A :class:`~toolware.state.base.StateStore` in Redis, falling back to local state.
 
@@ -103,11 +93,12 @@ class RedisState:
     ``lease_size`` permits at most per lease, used for limits of ``lease_min_rate`` or more per
     second, kept ``lease_ttl`` seconds (``lease_size=1`` turns leases off: every permit exact);
     ``breaker_sync`` seconds a breaker state read from Redis is trusted without a round trip;
-    ``clock`` stamps the changes heard from other processes; ``max_local_keys`` bounds the
-    fallback store and the local breaker view.
+    ``clock``, the callers' clock (the pipeline's), stamps the changes heard from other
+    processes and times the retries of operations given no ``now`` (deletes, ``ping``);
+    ``max_local_keys`` bounds the fallback store and the local breaker view.
     """
 
-    __slots__ = ("_breakers", "_cache_prefix", "_link", "_rates", "name")
+    __slots__ = ("_breakers", "_cache", "_link", "_rates", "name")
 
     def __init__(
         self,
@@ -153,7 +144,7 @@ class RedisState:
         )
         self._rates = RedisRates(link, lease_size, lease_min_rate, lease_ttl)
         self._breakers = RedisBreakers(link, breaker_sync, clock or system_clock, max_local_keys)
-        self._cache_prefix = prefix + "cache:"
+        self._cache = RedisCache(link, clock or system_clock)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisState:
@@ -212,65 +203,26 @@ class RedisState:
 
     # cache
 
-    async def cache_get(self, key: str, now: float) -> bytes | None:
-        full = self._cache_prefix + key
-        found = await self._redis(now, lambda r: r.get(full), full)
-        if found is _DOWN:
-            return await self._link.local.cache_get(key, now)
-        # decode_responses=False: a value is bytes (str only in redis-py's types).
-        return found  # type: ignore[return-value]
+    def cache_get(self, key: str, now: float) -> Coroutine[Any, Any, bytes | None]:
+        return self._cache.get(key, now)
 
-    async def cache_set(self, key: str, value: bytes, ttl: float, now: float) -> None:
-        full, ms = self._cache_prefix + key, max(1, math.ceil(ttl * 1000))
-        if await self._redis(now, lambda r: r.set(full, value, px=ms), full) is _DOWN:
-            await self._link.local.cache_set(key, value, ttl, now)
+    def cache_set(
+        self, key: str, value: bytes, ttl: float, now: float
+    ) -> Coroutine[Any, Any, None]:
+        return self._cache.set(key, value, ttl, now)
 
-    async def cache_delete(self, key: str) -> bool:
-        # Also locally: a value kept there during an outage must not come back in the next one.
-        local = await self._link.local.cache_delete(key)
-        full = self._cache_prefix + key
-        removed = await self._redis(None, lambda r: r.unlink(full), full)
-        return local if removed is _DOWN else bool(removed)
+    def cache_delete(self, key: str) -> Coroutine[Any, Any, bool]:
+        return self._cache.delete(key)
 
-    async def cache_delete_prefix(self, prefix: str) -> int:
-        local = await self._link.local.cache_delete_prefix(prefix)
-        pattern = _glob_escape(self._cache_prefix + prefix) + "*"
-        removed = await self._redis(None, lambda r: _unlink_matching(r, pattern), pattern)
-        return local if removed is _DOWN else int(removed)
-
-    async def _redis(
-        self, now: float | None, command: Callable[[Redis], Awaitable[T]], key: str
-    ) -> T:
-        """``command``'s answer, or ``_DOWN`` when Redis is down (or the key holds a foreign
-        type: then it is deleted)."""
-        link = self._link
-        if now is None:
-            now = self._breakers.clock.monotonic()
-        if link.closed or not link.health.should_try(now):
-            return _DOWN  # type: ignore[no-any-return]
-        try:
-            answer = await command(link.client())
-        except asyncio.CancelledError:
-            raise
-        except ResponseError as exc:
-            if "WRONGTYPE" not in str(exc):
-                link.health.failed(exc, now)
-                return _DOWN  # type: ignore[no-any-return]
-            link.health.bad_value(key, "WRONGTYPE")
-            await self._redis(now, lambda r: r.unlink(key), key)
-            return _DOWN  # type: ignore[no-any-return]
-        except Exception as exc:  # any failure of Redis: the local store answers
-            link.health.failed(exc, now)
-            return _DOWN  # type: ignore[no-any-return]
-        link.health.succeeded()
-        return answer
+    def cache_delete_prefix(self, prefix: str) -> Coroutine[Any, Any, int]:
+        return self._cache.delete_prefix(prefix)
 
     # lifecycle
 
     async def ping(self) -> bool:
         """Whether Redis answers now (updating :meth:`status` either way)."""
-        answer = await self._redis(None, lambda r: r.ping(), "")
-        return answer is not _DOWN and bool(answer)
+        answer = await self._cache.redis(None, lambda r: r.ping(), "")
+        return answer is not DOWN and bool(answer)
 
     start = ping
     """Check reachability at startup (an alias of :meth:`ping`)."""
@@ -306,19 +258,6 @@ class RedisState:
 
     def __repr__(self) -> str:
         return f"RedisState({mask_url(self._link.url)!r}, prefix={self._link.prefix!r})"
-
-
-async def _unlink_matching(client: Redis, pattern: str) -> int:
-    removed = 0
-    batch: list[bytes] = []
-    async for key in client.scan_iter(match=pattern, count=500):
-        batch.append(key)
-        if len(batch) >= 500:
-            removed += await client.unlink(*batch)
-            batch.clear()
-    if batch:
-        removed += await client.unlink(*batch)
-    return removed
 
 
 if TYPE_CHECKING:  # a static check that RedisState is a StateStore (mypy compares them)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from tests.state.test_redis_breakers import CLOSED, IN_A_ROW, ISOLATED, T, eventually, listening
 from toolware.state import BreakerState, RateLimit
 from toolware.state import _redis_rates as rates_module
+from toolware.state._redis_health import Health
 from toolware.state.redis import RedisState
 
 Stores = Callable[..., RedisState]
@@ -102,3 +103,23 @@ async def test_leases_and_refusals_kept_locally_are_bounded(
     assert state.round_trips == 2
     await state.acquire("a", limit, 0.0)
     assert state.round_trips == 3
+
+
+def test_error_descriptions_mask_the_password_and_keep_the_type() -> None:
+    """The password never appears in last_error; an empty message leaves the type alone."""
+    health = Health(0.5, 5.0, "hunter2")
+    assert health.describe(OSError("auth hunter2 refused")) == "OSError: auth *** refused"
+    assert health.describe(TimeoutError()) == "TimeoutError"
+    assert Health(0.5, 5.0, None).describe(OSError("x" * 300)) == "OSError: " + "x" * 160
+
+
+def test_a_recovery_resets_the_backoff() -> None:
+    """After Redis answered, the next outage starts again at reconnect_interval."""
+    health = Health(0.5, 5.0, None)
+    health.failed(OSError(), 0.0)
+    health.failed(OSError(), 0.5)
+    assert (health.backoff, health.retry_at) == (1.0, 1.5)
+    health.succeeded()
+    health.succeeded()  # twice: nothing more to leave
+    health.failed(OSError(), 10.0)
+    assert (health.backoff, health.retry_at, health.fallbacks) == (0.5, 10.5, 2)

@@ -145,7 +145,8 @@ class Health:
 
     def describe(self, exc: BaseException) -> str:
         """The exception's type and text, short, with the password (if any) masked."""
-        text = str(exc)[:160]
-        if self.secret:
+        text = str(exc)
+        if self.secret:  # masked before cutting, so no piece of it survives at the cut
             text = text.replace(self.secret, "***")
+        text = text[:160]
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

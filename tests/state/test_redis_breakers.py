@@ -349,3 +349,72 @@ async def test_a_foreign_value_under_a_breaker_key_falls_back_once(
     assert caplog.messages == [f"redis.bad_value key={prefix}cb:k detail=unknown state"]
     assert await raw.exists(f"{prefix}cb:k") == 0
     assert state.status().degraded is False
+
+
+async def calls_counted(raw: Redis, key: str) -> int:
+    fields = await raw.hgetall(key)
+    return sum(int(v) for f, v in fields.items() if f.startswith(b"n"))
+
+
+async def test_successes_of_a_closed_breaker_go_in_batches(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
+    """breaker_batch=4: three successes are held, the fourth sends all four at once."""
+    state = stores(breaker_batch=4)
+    await state.breaker_admit("k", IN_A_ROW, 0.0)
+    for _ in range(3):
+        assert await state.breaker_record("k", IN_A_ROW, 0.0, failed=False, probe=False) is None
+    assert state.round_trips == 1
+    await state.breaker_record("k", IN_A_ROW, 0.0, failed=False, probe=False)
+    assert state.round_trips == 2
+    assert await calls_counted(raw, f"{prefix}cb:k") == 4
+
+
+async def test_held_successes_are_sent_after_a_tenth_of_the_window(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
+    """Window 10 s: a success held since 0 is sent with the one at 1.0, not at 0.999."""
+    policy = BreakerPolicy(window=10.0)
+    state = stores()
+    await state.breaker_admit("k", policy, 0.0)
+    await state.breaker_record("k", policy, 0.0, failed=False, probe=False)
+    await state.breaker_record("k", policy, 0.999, failed=False, probe=False)
+    assert state.round_trips == 1
+    await state.breaker_record("k", policy, 1.0, failed=False, probe=False)
+    assert state.round_trips == 2
+    assert await calls_counted(raw, f"{prefix}cb:k") == 3
+
+
+async def test_a_failure_carries_the_successes_held_before_it(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
+    """ok x3 held, then failures: the ratio counts the successes, as one process saw them."""
+    policy = BreakerPolicy(failure_ratio=0.5, minimum_calls=4, window=30.0)
+    state = stores()
+    await state.breaker_admit("k", policy, 0.0)
+    for _ in range(3):
+        await state.breaker_record("k", policy, 0.0, failed=False, probe=False)
+    changes = [
+        await state.breaker_record("k", policy, 0.0, failed=True, probe=False) for _ in range(3)
+    ]
+    assert [c and c.reason for c in changes] == [None, None, "failure_ratio"]  # 3 of 6
+    assert state.round_trips == 4
+
+
+async def test_a_held_success_ends_the_run_of_failures(stores: Stores) -> None:
+    """fail, fail, ok (held), fail: the held success breaks the run; no opening."""
+    state = stores()
+    await fail(state, 2)
+    await state.breaker_record("k", IN_A_ROW, T(), failed=False, probe=False)
+    trips = state.round_trips
+    assert await fail(state, 2) == [None, None]
+    assert state.round_trips == trips + 2
+
+
+async def test_breaker_batch_one_sends_every_success(stores: Stores) -> None:
+    """With breaker_batch=1 each success is a round trip."""
+    state = stores(breaker_batch=1)
+    await state.breaker_admit("k", IN_A_ROW, 0.0)
+    for _ in range(3):
+        await state.breaker_record("k", IN_A_ROW, 0.0, failed=False, probe=False)
+    assert state.round_trips == 4

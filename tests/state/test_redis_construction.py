@@ -88,10 +88,12 @@ def test_rate_and_sync_options_must_be_positive(option: str) -> None:
         RedisState("redis://localhost", **{option: 0})
 
 
-@pytest.mark.parametrize(("option", "value"), [("lease_size", 0), ("max_local_keys", 0)])
+@pytest.mark.parametrize(
+    ("option", "value"), [("lease_size", 0), ("max_local_keys", 0), ("breaker_batch", 0)]
+)
 @pytest.mark.parametrize("kind", [int, bool, float])
 def test_counts_must_be_whole_numbers(option: str, value: int, kind: type) -> None:
-    """lease_size and max_local_keys refuse 0, bools and floats."""
+    """lease_size, max_local_keys and breaker_batch refuse 0, bools and floats."""
     bad: Any = {int: value, bool: True, float: 2.0}[kind]
     with pytest.raises(ValueError, match=f"RedisState {option} must be a whole number >= 1"):
         RedisState("redis://localhost", **{option: bad})
@@ -118,4 +120,4 @@ def test_clock_must_be_a_clock() -> None:
 
 def test_lease_size_one_is_accepted() -> None:
     """lease_size=1 (leases off) is the smallest value allowed."""
-    RedisState("redis://localhost", lease_size=1, max_local_keys=1)
+    RedisState("redis://localhost", lease_size=1, max_local_keys=1, breaker_batch=1)

@@ -6,6 +6,13 @@ of the breaker script. What this process last learned about each key is kept loc
 breaker admits and an open one refuses with no round trip, so the closed path costs one round
 trip per call (recording the outcome), not two.
 
+Successes of a closed breaker are held back and sent together: up to ``breaker_batch`` of them
+in one round trip, none older than ``window / 10`` seconds (checked at the next outcome), and
+all of them with the next failure, counted before it. Within one process the answers are the
+memory store's: a failure sees every success before it. Across P processes a failure may not
+yet see up to ``P * (breaker_batch - 1)`` recent successes of the others, so a ratio may open
+a little earlier than one process would; never later. ``breaker_batch=1`` sends every outcome.
+
 Other processes' changes arrive by pub/sub: every transition is published on
 ``<prefix>cb:changes``; one listener task per store (started on the first breaker call,
 resubscribing after an outage) marks the key stale and calls the ``subscribe_breaker_changes``
@@ -55,8 +62,10 @@ class RedisBreakers:
     __slots__ = (
         "_args",
         "_callbacks",
+        "_held",
         "_known",
         "_listener",
+        "batch",
         "channel",
         "clock",
         "link",
@@ -68,8 +77,10 @@ class RedisBreakers:
         "sync",
     )
 
-    def __init__(self, link: Link, sync: float, clock: Clock, max_keys: int) -> None:
+    def __init__(self, link: Link, sync: float, batch: int, clock: Clock, max_keys: int) -> None:
         self.link = link
+        self.batch = batch
+        self._held: dict[str, list[Any]] = {}  # key -> [successes held back, since when]
         self.prefix = link.prefix + "cb:"
         self.channel = link.prefix + "cb:changes"
         self.origin = uuid.uuid4().hex
@@ -105,8 +116,20 @@ class RedisBreakers:
     async def record(
         self, key: str, policy: BreakerPolicy, now: float, *, failed: bool, probe: bool
     ) -> BreakerChange | None:
+        held = self._held.pop(key, None)
+        oks = 0 if held is None else held[0]
+        if not (failed or probe) and self.batch > 1:
+            known = self._known.get(key)
+            if known is not None and known.state is _CLOSED:
+                if held is None:
+                    _keep(self._held, key, [1, now], self.max_keys)
+                    return None
+                if oks + 1 < self.batch and now - held[1] < policy.window / 10:
+                    held[0] = oks + 1
+                    self._held[key] = held
+                    return None
         reply = await self._call(
-            "fail" if failed else "ok", key, policy, now, "1" if probe else "0"
+            "fail" if failed else "ok", key, policy, now, "1" if probe else "0", oks
         )
         if reply is None:
             local = self.link.local
@@ -159,7 +182,7 @@ class RedisBreakers:
         return unsubscribe
 
     async def _call(
-        self, op: str, key: str, policy: BreakerPolicy, now: float, probe: str
+        self, op: str, key: str, policy: BreakerPolicy, now: float, probe: str, oks: int = 0
     ) -> list[Any] | None:
         """The script's reply, or None when the local store must answer (Redis down, bad value)."""
         link = self.link
@@ -173,7 +196,7 @@ class RedisBreakers:
         self.round_trips += 1
         try:
             reply: list[Any] = await link.breaker_call(
-                self.prefix + key, [op, *base, self.channel, self.origin, probe, key]
+                self.prefix + key, [op, *base, self.channel, self.origin, probe, key, oks]
             )
             if reply[0] == b"bad":
                 link.health.bad_value(self.prefix + key, bytes(reply[1]).decode(errors="replace"))
@@ -290,6 +313,12 @@ class RedisBreakers:
             except asyncio.CancelledError:
                 if not task.cancelled():  # our own caller was cancelled, not just the task
                     raise
+
+
+def _keep(kept: dict[str, Any], key: str, value: Any, bound: int) -> None:
+    if len(kept) >= bound:
+        kept.clear()  # rare (more keys than the bound): the held successes are forgotten
+    kept[key] = value
 
 
 async def _quietly_close(pubsub: Any) -> None:

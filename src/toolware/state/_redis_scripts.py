@@ -66,6 +66,7 @@ local window = tonumber(ARGV[4])
 local consecutive = tonumber(ARGV[5])
 local brk = tonumber(ARGV[6])
 local probes = tonumber(ARGV[7])
+local oks = tonumber(ARGV[12])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 -- Only the fields a decision needs are read (HMGET; a missing field reads as false).
@@ -157,20 +158,22 @@ elseif op == 'ok' or op == 'fail' then
     if num('e' .. slot) ~= idx then
       redis.call('HSET', key, 'e' .. slot, idx, 'n' .. slot, 0, 'f' .. slot, 0)
     end
-    redis.call('HINCRBY', key, 'n' .. slot, 1)
+    -- oks: successes the caller held back (batched), counted before this outcome
+    redis.call('HINCRBY', key, 'n' .. slot, 1 + oks)
+    local run = streak
+    if oks > 0 or not failed then run = 0 end
     if failed then
       redis.call('HINCRBY', key, 'f' .. slot, 1)
-      streak = streak + 1
-      redis.call('HSET', key, 'q', streak)
-    elseif streak > 0 then
-      redis.call('HSET', key, 'q', 0)
+      run = run + 1
     end
+    if run ~= streak then redis.call('HSET', key, 'q', run) end
+    streak = run
     redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
     if failed then
       if consecutive > 0 and streak >= consecutive then
         go('open', 'consecutive')
       elseif ratio > 0 then
-        local calls, fails = 1, 1
+        local calls, fails = 1 + oks, 1
         for i = 0, 9 do
           local e = num('e' .. i)
           if i ~= slot and e > idx - 10 then
@@ -206,7 +209,8 @@ return {state, remaining, allowed, probe, prev, reason}
 The semantics are those of ``_memory_breakers.py`` (its docstring is the reference), on
 Redis's clock. ARGV: op (admit, ok, fail, release, isolate, reset, read), failure_ratio (0
 for none), minimum_calls, window, consecutive_failures (0 for none), break_duration,
-half_open_probes, channel, origin, probe ('1'/'0'), the caller's key. Fields: ``s`` state,
+half_open_probes, channel, origin, probe ('1'/'0'), the caller's key, successes held back
+by the caller to count before this outcome. Fields: ``s`` state,
 ``u`` open until, ``p`` probes taken, ``k`` probes succeeded, ``x`` end of the probe round,
 ``q`` failures in a row, ``e<i>``/``n<i>``/``f<i>`` ten buckets of ``window / 10`` seconds
 (epoch, calls, failures). Reply: ``{state, open_remaining, allowed, probe, previous,

@@ -93,6 +93,7 @@ class RedisState:
     ``lease_size`` permits at most per lease, used for limits of ``lease_min_rate`` or more per
     second, kept ``lease_ttl`` seconds (``lease_size=1`` turns leases off: every permit exact);
     ``breaker_sync`` seconds a breaker state read from Redis is trusted without a round trip;
+    ``breaker_batch`` successes of a closed breaker sent in one round trip (1: each at once);
     ``clock``, the callers' clock (the pipeline's), stamps the changes heard from other
     processes and times the retries of operations given no ``now`` (deletes, ``ping``);
     ``max_local_keys`` bounds the fallback store and the local breaker view.
@@ -112,6 +113,7 @@ class RedisState:
         lease_min_rate: float = 100.0,
         lease_ttl: float = 0.1,
         breaker_sync: float = 1.0,
+        breaker_batch: int = 32,
         max_local_keys: int = 10_000,
         clock: Clock | None = None,
     ) -> None:
@@ -130,6 +132,7 @@ class RedisState:
         lease_min_rate = _seconds("lease_min_rate", lease_min_rate)
         lease_ttl = _seconds("lease_ttl", lease_ttl)
         breaker_sync = _seconds("breaker_sync", breaker_sync)
+        breaker_batch = _count("breaker_batch", breaker_batch, 1)
         max_local_keys = _count("max_local_keys", max_local_keys, 1)
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"RedisState clock must be a toolware Clock, got {clock!r}")
@@ -143,7 +146,9 @@ class RedisState:
             url, prefix, op_timeout, reconnect_interval, max_reconnect_interval, local
         )
         self._rates = RedisRates(link, lease_size, lease_min_rate, lease_ttl)
-        self._breakers = RedisBreakers(link, breaker_sync, clock or system_clock, max_local_keys)
+        self._breakers = RedisBreakers(
+            link, breaker_sync, breaker_batch, clock or system_clock, max_local_keys
+        )
         self._cache = RedisCache(link, clock or system_clock)
 
     @classmethod

@@ -288,6 +288,9 @@ async def test_one_probe_across_two_stores(stores: Stores, raw: Redis, prefix: s
     ]
     assert [(d.allowed, d.probe) for d in decisions] == [(True, True), (False, False)]
     assert decisions[1].state is HALF_OPEN
+    trips = one.round_trips
+    again = await one.breaker_admit("k", policy, 20.0)  # half-open is always asked of Redis
+    assert (again.allowed, one.round_trips) == (False, trips + 1)
 
 
 async def test_a_failing_callback_is_logged_and_others_still_run(
@@ -418,3 +421,16 @@ async def test_breaker_batch_one_sends_every_success(stores: Stores) -> None:
     for _ in range(3):
         await state.breaker_record("k", IN_A_ROW, 0.0, failed=False, probe=False)
     assert state.round_trips == 4
+
+
+async def test_held_successes_are_bounded_like_the_local_view(
+    stores: Stores, raw: Redis, prefix: str
+) -> None:
+    """max_local_keys=1: holding b's success forgets a's, which never reaches Redis."""
+    state = stores(max_local_keys=1)
+    await state.breaker_admit("a", IN_A_ROW, 0.0)
+    await state.breaker_record("a", IN_A_ROW, 0.0, failed=False, probe=False)
+    await state.breaker_admit("b", IN_A_ROW, 0.0)
+    await state.breaker_record("b", IN_A_ROW, 0.0, failed=False, probe=False)
+    await state.breaker_record("a", IN_A_ROW, 0.0, failed=True, probe=False)
+    assert await calls_counted(raw, f"{prefix}cb:a") == 1

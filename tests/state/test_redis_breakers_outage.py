@@ -16,7 +16,7 @@ from tests.state.test_redis_breakers import (
     listening,
     needs_memory_breakers,
 )
-from toolware.state import BreakerChange, BreakerPolicy, MemoryState
+from toolware.state import BreakerChange, BreakerPolicy, BreakerState, MemoryState
 from toolware.state.redis import RedisState
 
 Stores = Callable[..., RedisState]
@@ -61,6 +61,8 @@ async def test_while_down_breakers_run_on_the_local_store(stores: Stores) -> Non
     assert state.breaker_state("k", 0.05) is OPEN
     assert state.status().degraded is True
     await state.breaker_release("k", 0.05)
+    reset = await state.breaker_force("k", BreakerState.CLOSED, 0.05)
+    assert reset == BreakerChange("k", OPEN, CLOSED, "reset", 0.05)
 
 
 @needs_memory_breakers

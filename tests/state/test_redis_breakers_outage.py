@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
+
+import pytest
 
 from tests.redis_support import RedisServer, free_port
 from tests.state.test_redis_breakers import (
@@ -18,6 +22,7 @@ from tests.state.test_redis_breakers import (
 )
 from toolware.state import BreakerChange, BreakerPolicy, BreakerState, MemoryState
 from toolware.state.redis import RedisState
+from toolware.testing import FakeClock
 
 Stores = Callable[..., RedisState]
 
@@ -78,3 +83,24 @@ async def test_the_same_outcomes_give_the_same_answers_as_memory(stores: Stores)
     assert shared[-1] is not None
     refused = await state.breaker_admit("k", policy, time.monotonic())
     assert refused.state is (await memory.breaker_admit("k", policy, now)).state
+
+
+async def test_a_lost_listener_is_logged_once_and_retries_with_backoff(
+    stores: Stores, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While Redis stays down the listener retries (on the store's clock, backing off) and
+    logs the loss once; when Redis is back it subscribes again."""
+    clock = FakeClock()
+    with RedisServer() as server:
+        state = stores(server.url, reconnect_interval=0.05, clock=clock)
+        await listening(state)
+        with caplog.at_level(logging.INFO, "toolware.state.redis"):
+            server.kill()
+            await eventually(lambda: not state.listening)
+            for _ in range(4):  # tries at +0.05, +0.1, +0.2, +0.4: all refused
+                await asyncio.sleep(0.02)
+                await clock.advance(0.4)
+            server.start()
+            await clock.advance(5.0)
+            await eventually(lambda: state.listening)
+        assert [r.message for r in caplog.records] == ["redis.listener_lost error=ConnectionError"]

@@ -238,7 +238,9 @@ class RedisBreakers:
 
     async def _listen(self) -> None:
         link = self.link
+        health = link.health
         me = asyncio.current_task()
+        delay = health.min_interval
         while not link.closed:
             pubsub = link.client().pubsub()
             try:
@@ -247,6 +249,7 @@ class RedisBreakers:
                 for known in self._known.values():
                     known.fresh_until = -_NEVER
                 self.subscribed = True
+                delay = health.min_interval
                 while True:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=_LISTEN_POLL
@@ -257,15 +260,18 @@ class RedisBreakers:
                     if message is not None:
                         self._heard(message["data"])
             except Exception as exc:  # Redis went away: wait, then subscribe again
-                logger.info(
-                    "redis.listener_lost error=%s",
-                    type(exc).__name__,
-                    extra={"error": type(exc).__name__},
-                )
+                if self.subscribed:  # once per loss, not once per try
+                    logger.info(
+                        "redis.listener_lost error=%s",
+                        type(exc).__name__,
+                        extra={"error": type(exc).__name__},
+                    )
+                else:
+                    delay = min(delay * 2, health.max_interval)
             finally:
                 self.subscribed = False
                 await _quietly_close(pubsub)
-            await self.clock.sleep(link.health.backoff)
+            await self.clock.sleep(delay)
 
     def _heard(self, data: bytes) -> None:
         try:

@@ -40,6 +40,7 @@ logger = logging.getLogger("toolware.state.redis")
 _CLOSED, _OPEN = BreakerState.CLOSED, BreakerState.OPEN
 _HALF_OPEN, _ISOLATED = BreakerState.HALF_OPEN, BreakerState.ISOLATED
 _ALLOW = BreakerDecision(True, _CLOSED)
+_REFUSE_ISOLATED = BreakerDecision(False, _ISOLATED)
 _NEVER = float("inf")
 _LISTEN_POLL = 1.0
 """Seconds one pub/sub read waits before checking that the store is still open."""
@@ -104,7 +105,7 @@ class RedisBreakers:
             if state is _OPEN and now < known.until:
                 return BreakerDecision(False, _OPEN, known.until - now)
             if state is _ISOLATED:
-                return BreakerDecision(False, _ISOLATED)
+                return _REFUSE_ISOLATED
         reply = await self._call("admit", key, policy, now, "0")
         if reply is None:
             return await self.link.local.breaker_admit(key, policy, now)

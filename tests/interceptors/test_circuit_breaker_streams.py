@@ -276,3 +276,14 @@ async def test_request_deadline_before_expiry_is_not_a_timeout() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert breaker.state("k") is CLOSED
+
+
+async def test_a_failed_end_without_an_error_counts_as_internal() -> None:
+    """An end reported failed with no error is judged as an internal error: a failure."""
+    clock = FakeClock()
+    pipeline, breaker = build(clock)
+    await half_open(pipeline, breaker, clock)
+    assert (await pipeline.invoke("numbers")).stream is not None  # takes the probe slot
+    ended = breaker._on_end(RequestContext.create("numbers"), "cb:k", True)
+    ended(StreamEnd(outcome=StreamOutcome.FAILED, chunks=0))
+    assert breaker.state("k") is OPEN

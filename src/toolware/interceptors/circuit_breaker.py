@@ -54,21 +54,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from msgspec.structs import replace
-
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import (
-    CallTimeoutError,
-    ConcurrencyLimitedError,
-    ErrorCategory,
-    InternalError,
-    ToolwareError,
-)
-from toolware.interceptors._breaker_options import (
+from toolware.errors import ErrorCategory
+from toolware.interceptors._breaker_support import (
     DEFAULT_FAILURE_CATEGORIES,
+    PREFIX,
+    announce,
+    checked_key,
     failure_categories_of,
+    key_failed,
     refusal,
+    tell,
+    verdict,
 )
 from toolware.state._memory_breakers import ALLOW_CLOSED, MemoryBreakers
 from toolware.state.base import BreakerChange, BreakerPolicy, BreakerState, StateStore
@@ -80,20 +78,10 @@ __all__ = ["DEFAULT_FAILURE_CATEGORIES", "CircuitBreakerInterceptor"]
 
 logger = logging.getLogger("toolware.interceptors.circuit_breaker")
 
-PREFIX = "cb:"
 _MAX_CACHED_KEYS = 10_000
-_NO_OUTCOME = frozenset(
-    {ErrorCategory.CANCELLED, ErrorCategory.RATE_LIMITED, ErrorCategory.CIRCUIT_OPEN}
-)
 _TIMEOUT = ErrorCategory.TIMEOUT
 _INTERNAL = ErrorCategory.INTERNAL
 _FAILED = StreamOutcome.FAILED
-_EVENTS = {
-    BreakerState.OPEN: (logging.WARNING, "circuit_breaker.opened"),
-    BreakerState.HALF_OPEN: (logging.INFO, "circuit_breaker.half_open"),
-    BreakerState.CLOSED: (logging.INFO, "circuit_breaker.closed"),
-    BreakerState.ISOLATED: (logging.WARNING, "circuit_breaker.isolated"),
-}
 
 
 class CircuitBreakerInterceptor:
@@ -108,7 +96,6 @@ class CircuitBreakerInterceptor:
         "_release",
         "_sync",
         "_tasks",
-        "_unsubscribe",
         "name",
         "on_state_change",
         "policy",
@@ -162,7 +149,8 @@ class CircuitBreakerInterceptor:
         self._sync: MemoryBreakers | None = state.breakers if type(state) is MemoryState else None
         self._release = getattr(state, "breaker_release", None)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._unsubscribe = state.subscribe_breaker_changes(self._remote)
+        # Kept for the store's lifetime: nothing closes an interceptor, and the store is not ours.
+        state.subscribe_breaker_changes(self._remote)
 
     def bind_clock(self, clock: Clock) -> None:
         """Adopt the pipeline's clock; refuse one that differs from the clock in use."""
@@ -189,7 +177,7 @@ class CircuitBreakerInterceptor:
                 if not isinstance(own, str):
                     raise TypeError(f"the key function returned {type(own).__name__}, not str")
             except Exception as exc:
-                return self._key_failed(request, exc)
+                return key_failed(request, exc, self.name)
             key = PREFIX + own
         policy, sync = self.policy, self._sync
         now = self._monotonic()
@@ -201,7 +189,7 @@ class CircuitBreakerInterceptor:
             if not decision.allowed:
                 return ResponseContext.failure(refusal(request, key[3:], decision, policy))
             if decision.change is not None:
-                self._changed(decision.change)
+                self._announce(decision.change)
         probe = decision.probe
         try:
             response = await call_next(request)
@@ -219,11 +207,11 @@ class CircuitBreakerInterceptor:
             )
         error = response.error
         if error is not None:
-            await self._finish(key, self._verdict(error), probe, self._monotonic())
+            await self._finish(key, verdict(error, self._failing), probe, self._monotonic())
         elif sync is not None:
             change = sync.record(key, policy, self._monotonic(), failed=False, probe=probe)
             if change is not None:
-                self._changed(change)
+                self._announce(change)
         else:
             await self._finish(key, False, probe, self._monotonic())
         return response
@@ -240,11 +228,11 @@ class CircuitBreakerInterceptor:
 
     def state(self, key: str) -> BreakerState:
         """``key``'s state as this process knows it (no I/O)."""
-        return self.store.breaker_state(PREFIX + _checked(key), self._monotonic())
+        return self.store.breaker_state(checked_key(key), self._monotonic())
 
     async def _force(self, key: str, state: BreakerState) -> BreakerChange | None:
-        change = await self.store.breaker_force(PREFIX + _checked(key), state, self._monotonic())
-        return None if change is None else self._changed(change)
+        change = await self.store.breaker_force(checked_key(key), state, self._monotonic())
+        return None if change is None else self._announce(change)
 
     def _store_key(self, name: str) -> str:
         keys = self._keys
@@ -252,16 +240,6 @@ class CircuitBreakerInterceptor:
             keys.clear()
         key = keys[name] = PREFIX + name
         return key
-
-    def _verdict(self, error: ToolwareError) -> bool | None:
-        """True: a failure; False: a success; None: says nothing about the target."""
-        if (
-            error.category in _NO_OUTCOME
-            or isinstance(error, ConcurrencyLimitedError)
-            or (isinstance(error, CallTimeoutError) and not error.started)
-        ):
-            return None
-        return error.category in self._failing
 
     def _cancelled(self, request: RequestContext) -> bool | None:
         """A cancelled call after its deadline timed out; before it, no outcome."""
@@ -276,13 +254,15 @@ class CircuitBreakerInterceptor:
         def ended(end: StreamEnd) -> None:
             if end.outcome is _FAILED:
                 error = end.error
-                failed = _INTERNAL in self._failing if error is None else self._verdict(error)
+                failed = (
+                    _INTERNAL in self._failing if error is None else verdict(error, self._failing)
+                )
             else:  # completed, or abandoned by its consumer: the producer was working
                 failed = bool(self._cancelled(request))
             now = self._monotonic()
             sync = self._sync
             if sync is not None:
-                self._settle(_tell(sync, key, self.policy, now, failed, probe))
+                self._settle(tell(sync, key, self.policy, now, failed, probe))
                 return
             try:
                 loop = asyncio.get_running_loop()
@@ -304,7 +284,7 @@ class CircuitBreakerInterceptor:
         """Report an outcome (``failed`` None: none, give back the probe slot)."""
         sync = self._sync
         if sync is not None:
-            self._settle(_tell(sync, key, self.policy, now, failed, probe))
+            self._settle(tell(sync, key, self.policy, now, failed, probe))
         elif failed is not None:
             change = await self.store.breaker_record(
                 key, self.policy, now, failed=failed, probe=probe
@@ -315,86 +295,11 @@ class CircuitBreakerInterceptor:
 
     def _settle(self, change: BreakerChange | None) -> None:
         if change is not None:
-            self._changed(change)
+            announce(change, self.on_state_change)
+
+    def _announce(self, change: BreakerChange) -> BreakerChange:
+        return announce(change, self.on_state_change)
 
     def _remote(self, change: BreakerChange) -> None:
         if change.key.startswith(PREFIX):  # the store also carries other interceptors' keys
-            self._changed(change)
-
-    def _changed(self, change: BreakerChange) -> BreakerChange:
-        """Log a change and hand it, keyed as the application knows it, to the callback."""
-        change = replace(change, key=change.key.removeprefix(PREFIX))
-        level, event = _EVENTS[change.current]
-        if change.reason == "reset":
-            event = "circuit_breaker.reset"
-        fields = {
-            "key": change.key,
-            "previous": change.previous.value,
-            "current": change.current.value,
-            "reason": change.reason,
-        }
-        logger.log(
-            level,
-            "%s key=%s previous=%s reason=%s",
-            event,
-            change.key,
-            change.previous.value,
-            change.reason,
-            extra=fields,
-        )
-        callback = self.on_state_change
-        if callback is not None:
-            try:
-                callback(change)
-            except Exception:
-                logger.exception(
-                    "circuit_breaker.callback_failed key=%s current=%s",
-                    change.key,
-                    change.current.value,
-                    extra=fields,
-                )
-        return change
-
-    def _key_failed(self, request: RequestContext, exc: Exception) -> ResponseContext:
-        name = request.qualified_name
-        logger.error(
-            "circuit_breaker.key_failed target=%s error=%s",
-            name,
-            type(exc).__name__,
-            exc_info=exc,
-            extra={"target": name, "request_id": request.id},
-        )
-        error = InternalError(
-            f"the circuit breaker's key function raised {type(exc).__name__} for {name!r}; "
-            "the call was not made",
-            interceptor=self.name,
-            hint="make key= return a str for every request; the traceback is in the "
-            "'circuit_breaker.key_failed' log record",
-            request_id=request.id,
-            target=name,
-        )
-        error.__cause__ = exc
-        return ResponseContext.failure(error)
-
-
-def _tell(
-    breakers: MemoryBreakers,
-    key: str,
-    policy: BreakerPolicy,
-    now: float,
-    failed: bool | None,
-    probe: bool,
-) -> BreakerChange | None:
-    """Report an outcome to in-memory breakers, which answer at once (None: give back the
-    probe slot)."""
-    if failed is None:
-        if probe:
-            breakers.release(key, now)
-        return None
-    return breakers.record(key, policy, now, failed=failed, probe=probe)
-
-
-def _checked(key: object) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"a breaker key is a str (the key function's answer), got {key!r}")
-    return key
+            self._announce(change)

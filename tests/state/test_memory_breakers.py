@@ -298,6 +298,7 @@ def test_isolate_and_reset() -> None:
     assert breakers.force("k", ISOLATED, 1001.0) is None
     assert breakers.admit("k", RATIO, 5000.0) == BreakerDecision(False, ISOLATED, 0.0)
     assert fail(breakers, 1001.0) is None
+    assert succeed(breakers, 1001.0) is None
     assert breakers.state("k", 5000.0) is ISOLATED
     assert len(breakers) == 1
     assert breakers.force("k", CLOSED, 1002.0) == BreakerChange(
@@ -344,13 +345,26 @@ def test_eviction_keeps_the_most_recently_used_keys() -> None:
     breakers = MemoryBreakers(2)
     for key in ("a", "b"):
         breakers.record(key, policy, 1000.0, failed=True, probe=False)
-    breakers.record("a", policy, 1000.0, failed=False, probe=False)  # a is now the newest
-    breakers.record("c", policy, 1000.0, failed=True, probe=False)
+    # a success in a later bucket (3 s buckets: 1003 is in epoch 334, 1000 in 333) refreshes a
+    breakers.record("a", policy, 1003.0, failed=False, probe=False)
+    breakers.record("c", policy, 1003.0, failed=True, probe=False)
     assert len(breakers) == 2
     # b was evicted: its earlier failure is forgotten, one more does not open it.
-    assert breakers.record("b", policy, 1000.0, failed=True, probe=False) is None
+    assert breakers.record("b", policy, 1003.0, failed=True, probe=False) is None
     # c survived (a was evicted by b): its second failure opens it.
-    assert breakers.record("c", policy, 1000.0, failed=True, probe=False) is not None
+    assert breakers.record("c", policy, 1003.0, failed=True, probe=False) is not None
+
+
+def test_a_success_in_the_same_bucket_does_not_refresh_recency() -> None:
+    """Recency moves once per bucket for successes: a success at 1001.9 (still epoch 333,
+    [999, 1002)) leaves a the oldest, so c evicts it."""
+    policy = BreakerPolicy(failure_ratio=None, consecutive_failures=2)
+    breakers = MemoryBreakers(2)
+    for key in ("a", "b"):
+        breakers.record(key, policy, 1000.0, failed=True, probe=False)
+    breakers.record("a", policy, 1001.9, failed=False, probe=False)
+    breakers.record("c", policy, 1001.9, failed=True, probe=False)
+    assert breakers.record("b", policy, 1001.9, failed=True, probe=False) is not None
 
 
 def test_evicting_an_open_key_closes_it_and_admit_keeps_open_keys() -> None:

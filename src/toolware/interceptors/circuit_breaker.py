@@ -167,7 +167,7 @@ class CircuitBreakerInterceptor:
 
     async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
         if self._key is None:
-            name = request.qualified_name
+            name = request.target if request.action is None else request.qualified_name
             key = self._keys.get(name)
             if key is None:
                 key = self._store_key(name)
@@ -208,10 +208,8 @@ class CircuitBreakerInterceptor:
         error = response.error
         if error is not None:
             await self._finish(key, verdict(error, self._failing), probe, self._monotonic())
-        elif sync is not None:
-            change = sync.record(key, policy, self._monotonic(), failed=False, probe=probe)
-            if change is not None:
-                self._announce(change)
+        elif sync is not None and not probe:
+            sync.succeeded(key, policy, self._monotonic())
         else:
             await self._finish(key, False, probe, self._monotonic())
         return response

@@ -101,6 +101,14 @@ def test_consecutive_failures_open_and_a_success_ends_the_run() -> None:
     assert fail(breakers, 1000.0, policy) == BreakerChange("k", CLOSED, OPEN, "consecutive", 1000.0)
 
 
+def test_a_run_of_failures_outlasts_the_window() -> None:
+    """The run is not timed: two failures 100 s apart (window 10 s) are two in a row."""
+    policy = BreakerPolicy(failure_ratio=None, consecutive_failures=2, window=10.0)
+    breakers = MemoryBreakers(10)
+    fail(breakers, 1000.0, policy)
+    assert fail(breakers, 1100.0, policy) is not None
+
+
 def test_consecutive_rule_is_checked_first() -> None:
     """When both rules hold, the reason is "consecutive"."""
     policy = BreakerPolicy(failure_ratio=0.5, minimum_calls=2, consecutive_failures=2)

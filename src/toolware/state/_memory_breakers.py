@@ -7,9 +7,10 @@ bucket of an instant is its *epoch* ``floor(now * 10 / window)`` (written this w
 (window / 10)``, so that ``now = 0.3, window = 1`` lands in epoch 3 as it should). An outcome
 recorded in epoch ``e`` counts until the first instant of epoch ``e + 10``, i.e. it ages out
 exactly at ``(e + 10) * window / 10``: between ``0.9 * window`` and ``window`` seconds after it
-was recorded. Each key keeps 10 call counts, 10 failure counts, their totals and the epoch of
-its newest bucket; moving to a later epoch zeroes the buckets in between (all of them when 10 or
-more epochs passed), so every operation is O(1).
+was recorded. Each key keeps 10 call counts, 10 failure counts and the epoch of its newest
+bucket; moving to a later epoch zeroes the buckets in between (all of them when 10 or more
+epochs passed). The ratio rule sums the 10 buckets (on failures only), so every operation is
+O(1). The run of consecutive failures is not timed: the window does not age it out.
 
 **Closed.** ``admit`` allows every call (the shared constant ``ALLOW_CLOSED``, no allocation).
 ``record(probe=False)`` (for a success, ``succeeded`` does the same, cheaper) counts the outcome
@@ -99,8 +100,6 @@ class _Breaker:
         "probes_ok",
         "probes_out",
         "state",
-        "total_calls",
-        "total_failures",
         "until",
     )
 
@@ -112,13 +111,11 @@ class _Breaker:
         self.epoch = epoch
         self.calls = [0] * BUCKETS
         self.failures = [0] * BUCKETS
-        self.total_calls = 0
-        self.total_failures = 0
         self.consecutive = 0
 
     def clear(self) -> None:
         self.calls[:] = self.failures[:] = [0] * BUCKETS
-        self.total_calls = self.total_failures = self.consecutive = 0
+        self.consecutive = 0
 
     def count(self, epoch: int) -> int:
         """Count one call in the bucket of ``epoch`` (the newest bucket for an earlier
@@ -127,20 +124,17 @@ class _Breaker:
             self.slide(epoch)
         index = self.epoch % BUCKETS
         self.calls[index] += 1
-        self.total_calls += 1
         return index
 
     def slide(self, epoch: int) -> None:
         """Zero the buckets between the newest one and ``epoch`` (later), the new newest."""
         passed = epoch - self.epoch
-        if passed >= BUCKETS:
-            self.clear()
+        if passed >= BUCKETS:  # the run of consecutive failures is not timed: it stays
+            self.calls[:] = self.failures[:] = [0] * BUCKETS
         else:
             calls, failures = self.calls, self.failures
             for step in range(1, passed + 1):
                 index = (self.epoch + step) % BUCKETS
-                self.total_calls -= calls[index]
-                self.total_failures -= failures[index]
                 calls[index] = failures[index] = 0
         self.epoch = epoch
 
@@ -196,17 +190,16 @@ class MemoryBreakers:
                 return None
             index = breaker.count(floor(now * BUCKETS / policy.window))
             breaker.failures[index] += 1
-            breaker.total_failures += 1
             breaker.consecutive += 1
             limit = policy.consecutive_failures
             if limit is not None and breaker.consecutive >= limit:
                 return self._open(key, breaker, policy, now, _CLOSED, "consecutive")
             ratio = policy.failure_ratio
-            calls = breaker.total_calls
+            calls = sum(breaker.calls)  # on failures only: the success path adds one count
             if (
                 ratio is not None
                 and calls >= policy.minimum_calls
-                and breaker.total_failures / calls >= ratio
+                and sum(breaker.failures) / calls >= ratio
             ):
                 return self._open(key, breaker, policy, now, _CLOSED, "failure_ratio")
             return None
@@ -240,8 +233,8 @@ class MemoryBreakers:
             breaker.slide(epoch)
         index = breaker.epoch % BUCKETS
         breaker.calls[index] += 1
-        breaker.total_calls += 1
-        breaker.consecutive = 0
+        if breaker.consecutive:
+            breaker.consecutive = 0
 
     def _touch(self, key: str, policy: BreakerPolicy, now: float, probe: bool) -> _Breaker | None:
         """The key's breaker, now the most recently used; a new one for an ordinary outcome

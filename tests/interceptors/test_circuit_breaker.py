@@ -249,7 +249,7 @@ async def test_isolate_and_reset() -> None:
     assert isinstance(error, CircuitOpenError)
     assert (error.retry_after, error.retryable) == (0.0, False)
     assert error.message == "circuit breaker 't' is isolated: every call is refused until reset"
-    assert "breaker.reset(key)" in error.hint
+    assert error.hint == "reset it with `await breaker.reset(key)` to let calls through again"
     assert target.calls == 0
     assert await breaker.reset("t") == BreakerChange("t", ISOLATED, CLOSED, "reset", 2000.0)
     assert await breaker.reset("t") is None
@@ -527,3 +527,82 @@ async def test_many_names_keep_the_key_cache_bounded(monkeypatch: pytest.MonkeyP
         await answers(pipeline, target=name)
     assert [breaker.state(name) for name in ("a", "b", "c")] == [OPEN, OPEN, OPEN]
     assert len(breaker._keys) == 1
+
+
+async def test_a_plugin_action_has_its_own_breaker() -> None:
+    """The default key is target.action for an action call, the target alone otherwise."""
+    clock = FakeClock()
+    target = Target()
+    target.error = tool_failed
+    pipeline, breaker = build(clock, target, failure_ratio=None, consecutive_failures=1)
+    await pipeline.invoke("t", action="a")
+    assert (breaker.state("t.a"), breaker.state("t")) == (OPEN, CLOSED)
+    await pipeline.invoke("t")
+    assert breaker.state("t") is OPEN
+
+
+async def test_a_key_that_is_not_a_string_says_what_it_was() -> None:
+    """The internal error's cause names the type the key function returned."""
+    pipeline, _ = build(FakeClock(), Target(), key=lambda request: 7)
+    error = (await pipeline.invoke("t")).error
+    assert isinstance(error, InternalError)
+    assert str(error.__cause__) == "the key function returned int, not str"
+    assert error.hint == (
+        "make key= return a str for every request; the traceback is in the "
+        "'circuit_breaker.key_failed' log record"
+    )
+
+
+async def test_key_failure_log_carries_its_fields(caplog: pytest.LogCaptureFixture) -> None:
+    """The key_failed record has the traceback and the target and request id in extra."""
+    pipeline, _ = build(FakeClock(), Target(), key=lambda request: request.arguments["x"])
+    response = await pipeline.invoke("t")
+    (record,) = caplog.records
+    assert record.exc_info is not None
+    assert record.__dict__["target"] == "t"
+    assert record.__dict__["request_id"] == response.error.request_id  # type: ignore[union-attr]
+
+
+async def test_a_probe_that_crashes_reopens() -> None:
+    """An exception below a probe is reported as the probe's failure."""
+    clock = FakeClock()
+    crasher = Crasher("bad", fail=True)
+    pipeline, breaker = build(clock, Target(), crasher, failure_ratio=None, consecutive_failures=1)
+    await answers(pipeline)
+    await clock.advance(30.0)
+    await answers(pipeline)
+    assert breaker.state("t") is OPEN
+    assert (await pipeline.invoke("t")).error.retry_after == 30.0  # type: ignore[union-attr]
+
+
+async def test_an_explicit_clock_is_kept() -> None:
+    """Given clock=, a pipeline with another clock is refused with the fix in the message."""
+    breaker = CircuitBreakerInterceptor(clock=FakeClock())
+    with pytest.raises(ValueError, match=r"leave the interceptor's clock unset \(one interceptor"):
+        PipelineBuilder(clock=FakeClock()).use(breaker).route(Target()).build()
+
+
+async def test_log_records_carry_the_change(caplog: pytest.LogCaptureFixture) -> None:
+    """Each change record has key, previous, current and reason in extra; so has a failed
+    callback's record."""
+
+    def broken(change: BreakerChange) -> None:
+        raise RuntimeError("no")
+
+    clock = FakeClock()
+    target = Target()
+    target.error = tool_failed
+    pipeline, _ = build(
+        clock, target, failure_ratio=None, consecutive_failures=1, on_state_change=broken
+    )
+    await answers(pipeline)
+    opened, failed = caplog.records
+    for record in (opened, failed):
+        assert {
+            name: record.__dict__[name] for name in ("key", "previous", "current", "reason")
+        } == {
+            "key": "t",
+            "previous": "closed",
+            "current": "open",
+            "reason": "consecutive",
+        }

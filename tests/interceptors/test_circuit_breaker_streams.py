@@ -150,6 +150,30 @@ async def test_a_stream_failing_with_an_uncounted_category_is_a_success() -> Non
     assert breaker.state("k") is CLOSED
 
 
+async def test_a_stream_error_is_judged_by_the_chosen_categories() -> None:
+    """With failure_categories=("tool_failed",), a probe stream failing tool_failed reopens."""
+    clock = FakeClock()
+    pipeline, breaker = build(clock, failure_categories=("tool_failed",))
+    await half_open(pipeline, breaker, clock)
+    response = await pipeline.invoke("numbers", {"fail_at": 1})
+    assert isinstance(await drain(response.stream, clock), ToolFailedError)
+    assert breaker.state("k") is OPEN
+
+
+async def test_outcome_tasks_are_kept_until_done() -> None:
+    """An async store is told from a task held by the interceptor until it finishes."""
+    clock = FakeClock()
+    pipeline, breaker = build(clock, state=Remote())
+    response = await pipeline.invoke("numbers", {"count": 1})
+    assert response.stream is not None
+    assert await response.stream.__anext__() == 0
+    await response.stream.aclose()
+    assert len(breaker._tasks) == 1
+    await asyncio.sleep(0)  # the task runs
+    await asyncio.sleep(0)  # its done callback runs
+    assert len(breaker._tasks) == 0
+
+
 async def test_an_abandoned_stream_is_a_success() -> None:
     """The consumer closing the probe's stream early closes the breaker: the tool worked."""
     clock = FakeClock()
@@ -184,7 +208,11 @@ async def test_a_stream_end_heard_with_no_loop_is_dropped(caplog: pytest.LogCapt
     thread = threading.Thread(target=ended, args=(end,))
     thread.start()
     thread.join()
-    assert "circuit_breaker.outcome_dropped key=k" in caplog.text
+    (dropped,) = [r for r in caplog.records if "outcome_dropped" in r.getMessage()]
+    assert dropped.getMessage() == (
+        "circuit_breaker.outcome_dropped key=k: the stream ended with no event loop running"
+    )
+    assert dropped.__dict__["key"] == "k"
     assert breaker.state("k") is HALF_OPEN
 
 

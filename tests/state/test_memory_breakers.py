@@ -176,6 +176,16 @@ def test_sliding_step_subtracts_the_right_buckets() -> None:
     )
 
 
+def test_sliding_one_bucket_drops_the_oldest() -> None:
+    """Moving from 1009 to 1010 zeroes exactly the bucket of 1000 (shared index 0)."""
+    policy = BreakerPolicy(failure_ratio=0.6, minimum_calls=2, window=10.0)
+    breakers = MemoryBreakers(10)
+    fail(breakers, 1000.0, policy)
+    succeed(breakers, 1009.0, policy)
+    assert fail(breakers, 1010.0, policy) is None  # 1 of 2 (0.5), not 2 of 3
+    assert fail(breakers, 1010.0, policy) is not None  # 2 of 3
+
+
 def test_an_earlier_reading_counts_in_the_newest_bucket() -> None:
     """A reading before the newest bucket (clock went back) is counted, not lost."""
     policy = BreakerPolicy(failure_ratio=0.5, minimum_calls=2, window=10.0)
@@ -214,6 +224,25 @@ def test_probes_bounded_and_all_must_succeed() -> None:
     assert change == BreakerChange("k", HALF_OPEN, CLOSED, "probes_succeeded", 1033.0)
     assert breakers.admit("k", policy, 1033.0) is ALLOW_CLOSED
     assert len(breakers) == 0
+
+
+def test_each_admit_takes_one_slot() -> None:
+    """Three slots: the break-elapsed probe and two more; the fourth call is refused."""
+    policy = BreakerPolicy(minimum_calls=4, half_open_probes=3)
+    breakers = half_open(policy)
+    assert breakers.admit("k", policy, 1030.0).probe
+    assert breakers.admit("k", policy, 1030.0).probe
+    assert breakers.admit("k", policy, 1030.0).allowed is False
+
+
+def test_release_gives_back_exactly_one_slot() -> None:
+    """Two probes out, one released: one more call may probe, not two."""
+    policy = BreakerPolicy(minimum_calls=4, half_open_probes=2)
+    breakers = half_open(policy)
+    breakers.admit("k", policy, 1030.0)
+    breakers.release("k", 1030.0)
+    assert breakers.admit("k", policy, 1030.0).probe
+    assert breakers.admit("k", policy, 1030.0).allowed is False
 
 
 def test_closing_starts_with_empty_counts() -> None:

@@ -19,8 +19,9 @@ are checked *only when a failure is recorded* (a success never opens a breaker):
 ``consecutive_failures`` is set and the run reaches it, the breaker opens with reason
 ``"consecutive"``; else, when ``failure_ratio`` is set, the window holds ``>= minimum_calls``
 outcomes and ``failures / calls >= failure_ratio`` (a division, so ``3 / 10 >= 0.3`` holds
-exactly), it opens with reason ``"failure_ratio"``. Opening clears the counts and the run and
-sets ``until = now + break_duration``.
+exactly), it opens with reason ``"failure_ratio"``. Opening sets ``until = now +
+break_duration``; the counts and the run are not read again while it is not closed, and it only
+closes with empty counts (a store may drop them).
 
 **Open.** ``admit`` refuses with ``retry_after = until - now`` while ``now < until``. The first
 ``admit`` at or after ``until`` moves the breaker to half-open (reason ``"break_elapsed"``,
@@ -113,10 +114,6 @@ class _Breaker:
         self.failures = [0] * BUCKETS
         self.consecutive = 0
 
-    def clear(self) -> None:
-        self.calls[:] = self.failures[:] = [0] * BUCKETS
-        self.consecutive = 0
-
     def count(self, epoch: int) -> int:
         """Count one call in the bucket of ``epoch`` (the newest bucket for an earlier
         reading); the bucket's index."""
@@ -147,7 +144,7 @@ class MemoryBreakers:
     def __init__(self, max_keys: int) -> None:
         self.max_keys = max_keys
         self._breakers: OrderedDict[str, _Breaker] = OrderedDict()
-        self._isolated: dict[str, float] = {}  # key -> when it was isolated
+        self._isolated: set[str] = set()
 
     def admit(self, key: str, policy: BreakerPolicy, now: float) -> BreakerDecision:
         breaker = self._breakers.get(key)
@@ -263,7 +260,7 @@ class MemoryBreakers:
             if previous is _ISOLATED:
                 return None
             self._breakers.pop(key, None)
-            self._isolated[key] = now
+            self._isolated.add(key)
             return BreakerChange(key, previous, _ISOLATED, "isolated", now)
         if state is not _CLOSED:
             raise ValueError(
@@ -271,7 +268,7 @@ class MemoryBreakers:
                 f"{_CLOSED.value!r}, got {state!r}; open and half-open follow from outcomes"
             )
         self._breakers.pop(key, None)
-        self._isolated.pop(key, None)
+        self._isolated.discard(key)
         if previous is _CLOSED:
             return None
         return BreakerChange(key, previous, _CLOSED, "reset", now)
@@ -300,6 +297,4 @@ class MemoryBreakers:
     ) -> BreakerChange:
         breaker.state = _OPEN
         breaker.until = now + policy.break_duration
-        breaker.probes_out = breaker.probes_ok = 0
-        breaker.clear()
         return BreakerChange(key, previous, _OPEN, reason, now)

@@ -606,3 +606,21 @@ async def test_log_records_carry_the_change(caplog: pytest.LogCaptureFixture) ->
             "current": "open",
             "reason": "consecutive",
         }
+
+
+async def test_errors_name_their_call_without_a_pipeline() -> None:
+    """Called directly, the refusal and the key failure carry the request id and target."""
+
+    async def handler(request: RequestContext) -> ResponseContext:
+        return ResponseContext.failure(ToolFailedError("broke"))
+
+    breaker = CircuitBreakerInterceptor(failure_ratio=None, consecutive_failures=1)
+    request = RequestContext.create("t")
+    await breaker(request, handler)
+    refused = (await breaker(request, handler)).error
+    assert isinstance(refused, CircuitOpenError)
+    assert (refused.request_id, refused.target) == (request.id, "t")
+    keyless = CircuitBreakerInterceptor(key=lambda request: request.arguments["x"])
+    failed = (await keyless(request, handler)).error
+    assert isinstance(failed, InternalError)
+    assert (failed.request_id, failed.target) == (request.id, "t")

@@ -103,7 +103,6 @@ def refusal(
     """The error for a call the breaker of ``key`` refused."""
     retry_after = decision.retry_after
     state = decision.state
-    retryable = True
     if state is BreakerState.OPEN:
         message = (
             f"circuit breaker {key!r} is open: calls are refused for {retry_after:.3f}s more, "
@@ -119,12 +118,11 @@ def refusal(
     else:
         message = f"circuit breaker {key!r} is isolated: every call is refused until reset"
         hint = "reset it with `await breaker.reset(key)` to let calls through again"
-        retryable = False
     return CircuitOpenError(
         message,
         retry_after=retry_after,
         hint=hint,
-        retryable=retryable,
+        retryable=state is not BreakerState.ISOLATED,  # only a person ends an isolation
         request_id=request.id,
         target=request.qualified_name,
     )

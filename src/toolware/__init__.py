@@ -11,12 +11,18 @@ from toolware.context import (
     ResponseContext,
     TraceContext,
 )
-from toolware.defaults import default_builder, default_pipeline
+from toolware.defaults import (
+    default_builder,
+    default_pipeline,
+    resilient_builder,
+    resilient_pipeline,
+)
 from toolware.errors import (
     BuilderFrozenError,
     CallCancelledError,
     CallTimeoutError,
     CircuitOpenError,
+    ConcurrencyLimitedError,
     ErrorCategory,
     FieldError,
     ForbiddenError,
@@ -34,9 +40,24 @@ from toolware.errors import (
     UnavailableError,
     UnknownEntryError,
 )
-from toolware.interceptors import StatsInterceptor, TimeoutInterceptor, ValidationInterceptor
+from toolware.interceptors import (
+    CacheInterceptor,
+    CircuitBreakerInterceptor,
+    ConcurrencyLimitInterceptor,
+    FallbackInterceptor,
+    FaultInjectionInterceptor,
+    HedgingInterceptor,
+    RateLimitInterceptor,
+    RetryBudget,
+    RetryInterceptor,
+    StatsInterceptor,
+    TimeoutInterceptor,
+    ValidationInterceptor,
+)
 from toolware.pipeline import Pipeline, PipelineBuilder, Stage
 from toolware.registry import (
+    CachePolicy,
+    CacheScope,
     CompositeRegistry,
     Document,
     Entry,
@@ -47,6 +68,7 @@ from toolware.registry import (
     Source,
 )
 from toolware.router import Router
+from toolware.state import BreakerState, MemoryState, RateLimit, StateStore
 from toolware.stats import StatsRecorder, StatsSnapshot, TargetStats
 from toolware.streams import ResponseStream, StreamEnd, StreamOutcome
 from toolware.types import CallNext, ClockUser, Closable, Handler, Interceptor, Named
@@ -54,34 +76,47 @@ from toolware.types import CallNext, ClockUser, Closable, Handler, Interceptor, 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BreakerState",
     "BuilderFrozenError",
+    "CacheInterceptor",
+    "CachePolicy",
+    "CacheScope",
     "CallCancelledError",
     "CallNext",
     "CallTimeoutError",
+    "CircuitBreakerInterceptor",
     "CircuitOpenError",
     "Clock",
     "ClockUser",
     "Closable",
     "CompositeRegistry",
+    "ConcurrencyLimitInterceptor",
+    "ConcurrencyLimitedError",
     "Document",
     "Entry",
     "EntryDescription",
     "ErrorCategory",
     "ExtraKey",
     "Extras",
+    "FallbackInterceptor",
+    "FaultInjectionInterceptor",
     "FieldError",
     "ForbiddenError",
     "Handler",
+    "HedgingInterceptor",
     "Interceptor",
     "InternalError",
     "InvalidRequestError",
     "Kind",
     "LocalRegistry",
+    "MemoryState",
     "Named",
     "NotFoundError",
     "Pipeline",
     "PipelineBuilder",
     "Principal",
+    "RateLimit",
+    "RateLimitInterceptor",
     "RateLimitedError",
     "RegistrationError",
     "Registry",
@@ -91,10 +126,13 @@ __all__ = [
     "ResponseStream",
     "ResultTooLargeError",
     "Retriever",
+    "RetryBudget",
+    "RetryInterceptor",
     "Router",
     "SetupError",
     "Source",
     "Stage",
+    "StateStore",
     "StatsInterceptor",
     "StatsRecorder",
     "StatsSnapshot",
@@ -114,5 +152,7 @@ __all__ = [
     "__version__",
     "default_builder",
     "default_pipeline",
+    "resilient_builder",
+    "resilient_pipeline",
     "system_clock",
 ]

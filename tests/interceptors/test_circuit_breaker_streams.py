@@ -246,10 +246,17 @@ async def test_a_cancelled_probe_gives_its_slot_back(store: Any) -> None:
     assert breaker.state("k") is CLOSED
 
 
-async def test_a_store_without_release_keeps_the_slot_until_it_expires() -> None:
-    """With no breaker_release, a cancelled probe's slot is freed after break_duration."""
+class Forgetful(Remote):
+    """A store whose release never arrives (a shared store that lost the message)."""
+
+    async def breaker_release(self, key: str, now: float) -> None:
+        return None
+
+
+async def test_a_lost_release_keeps_the_slot_until_it_expires() -> None:
+    """When the release is lost, a cancelled probe's slot is freed after break_duration."""
     clock = FakeClock()
-    pipeline, breaker = build(clock, state=Remote())
+    pipeline, breaker = build(clock, state=Forgetful())
     await half_open(pipeline, breaker, clock)
     task = asyncio.create_task(pipeline.invoke("slow"))
     await clock.advance(1.0)

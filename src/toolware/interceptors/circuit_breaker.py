@@ -20,7 +20,7 @@ never ran). ``invalid_request``, ``not_found``, ``unauthenticated`` and ``forbid
 refused in ``failure_categories``: a caller's mistakes must not rest a healthy target.
 
 Cancellation: a call whose task is cancelled is not counted (its probe slot, if it was a
-probe, is given back when the store can: see ``breaker_release`` below), except when the
+probe, is given back through the store's ``breaker_release``), except when the
 request's deadline has passed: the timeout interceptor cancelled it, and that is a ``timeout``
 failure (counted when ``timeout`` is in ``failure_categories``).
 
@@ -34,9 +34,8 @@ not recorded: a lost probe slot is freed after ``break_duration``).
 State changes (``BreakerChange``, its ``key`` without the prefix) are logged and passed to
 ``on_state_change(change)`` (an exception from it is logged, never breaks the call). Changes
 made by other processes sharing the store arrive through ``subscribe_breaker_changes``,
-subscribed at construction. Stores with an optional ``async breaker_release(key, now)`` get
-cancelled probes' slots back (:class:`MemoryState` is answered synchronously through its
-``breakers``, which have ``release``).
+subscribed at construction. (A :class:`MemoryState` is asked synchronously, through its
+``breakers``: it never suspends, and that saves two coroutines per call.)
 
 Events: ``circuit_breaker.opened`` (warning), ``circuit_breaker.half_open`` (info),
 ``circuit_breaker.closed`` (info), ``circuit_breaker.isolated`` (warning),
@@ -93,7 +92,6 @@ class CircuitBreakerInterceptor:
         "_key",
         "_keys",
         "_monotonic",
-        "_release",
         "_sync",
         "_tasks",
         "name",
@@ -147,7 +145,6 @@ class CircuitBreakerInterceptor:
         self._monotonic = (system_clock if clock is None else clock).monotonic
         # A MemoryState never suspends: asking its breakers directly saves two coroutines.
         self._sync: MemoryBreakers | None = state.breakers if type(state) is MemoryState else None
-        self._release = getattr(state, "breaker_release", None)
         self._tasks: set[asyncio.Task[None]] = set()
         # Kept for the store's lifetime: nothing closes an interceptor, and the store is not ours.
         state.subscribe_breaker_changes(self._remote)
@@ -288,8 +285,8 @@ class CircuitBreakerInterceptor:
                 key, self.policy, now, failed=failed, probe=probe
             )
             self._settle(change)
-        elif probe and self._release is not None:
-            await self._release(key, now)
+        elif probe:
+            await self.store.breaker_release(key, now)
 
     def _settle(self, change: BreakerChange | None) -> None:
         if change is not None:

@@ -244,6 +244,11 @@ class StateStore(Protocol):
         """Count the outcome of an admitted call; returns the state change it caused."""
         ...
 
+    async def breaker_release(self, key: str, now: float) -> None:
+        """Give back the half-open probe slot of an admitted call that ended with no outcome
+        (it was cancelled), so the next call can probe at once."""
+        ...
+
     async def breaker_force(
         self, key: str, state: BreakerState, now: float
     ) -> BreakerChange | None:

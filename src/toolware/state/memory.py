@@ -64,6 +64,9 @@ class MemoryState:
     ) -> BreakerChange | None:
         return self.breakers.record(key, policy, now, failed=failed, probe=probe)
 
+    async def breaker_release(self, key: str, now: float) -> None:
+        self.breakers.release(key, now)
+
     async def breaker_force(
         self, key: str, state: BreakerState, now: float
     ) -> BreakerChange | None:

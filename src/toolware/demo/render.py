@@ -1,8 +1,16 @@
-"""``toolware demo``: run the scripted session through the default pipeline and show it."""
+"""``toolware demo``: run the scripted session through the demo pipeline and show it.
+
+The pipeline is :func:`toolware.demo.pipeline.demo_pipeline` (the default stages plus cache,
+retry, circuit breaker and a rate limit). Each answer line shows what resilience did to the
+call (``attempts=3``, ``cache hit``), the statistics table has a ``resilience`` column (retries,
+cache hits, fallbacks, hedges, where non-zero), and the summary explains the rescued retry,
+the open breaker, the rate-limited text and the cache hit.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,13 +18,15 @@ from rich.console import Console
 from rich.text import Text
 
 from toolware.cli.render import category_style, heading, new_table, schema_lines
-from toolware.defaults import default_pipeline
 from toolware.demo.functions import function_tools, routes
+from toolware.demo.pipeline import demo_pipeline
 from toolware.demo.registry import build_registry
 from toolware.demo.session import SCRIPT, CallOutcome, run_session
 from toolware.encoding import to_json
 from toolware.registry.local import LocalRegistry
-from toolware.stats import StatsRecorder, StatsSnapshot
+from toolware.state.base import BreakerChange
+from toolware.state.memory import MemoryState
+from toolware.stats import StatsRecorder, StatsSnapshot, TargetStats
 
 __all__ = ["CONTENT_PREVIEW", "run_demo"]
 
@@ -29,7 +39,16 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
     call produced and, at the end, per-target statistics."""
     registry = registry if registry is not None else build_registry()
     recorder = StatsRecorder()
-    pipeline = default_pipeline(registry, recorder=recorder)
+    state = MemoryState()  # the cache, breaker and rate limit share it; closed below
+
+    def breaker(change: BreakerChange) -> None:
+        line = Text("  !! ", style="yellow")
+        line.append(
+            f"circuit_breaker {change.key}: {change.previous} -> {change.current} ({change.reason})"
+        )
+        console.print(line, soft_wrap=True)
+
+    pipeline = demo_pipeline(registry, state=state, recorder=recorder, on_breaker_change=breaker)
     heading(console, "toolware demo: a scripted agent session")
     console.print(Text("pipeline: " + " -> ".join(pipeline.describe())))
     _render_tools(console, function_tools(registry))
@@ -53,20 +72,24 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
             _render_answer(console, outcome)
 
     async def session() -> list[CallOutcome]:
-        async with pipeline:
-            return await run_session(
-                pipeline,
-                routes(registry),
-                SCRIPT,
-                on_turn_start=start,
-                on_chunk=chunk,
-                on_turn=finish,
-            )
+        try:
+            async with pipeline:
+                return await run_session(
+                    pipeline,
+                    routes(registry),
+                    SCRIPT,
+                    on_turn_start=start,
+                    on_chunk=chunk,
+                    on_turn=finish,
+                )
+        finally:
+            await state.aclose()  # the application owns the store, not the interceptors
 
     outcomes = asyncio.run(session())
     heading(console, "Statistics from the stats interceptor")
     _render_stats(console, recorder.snapshot())
     _render_summary(console, outcomes)
+    _render_resilience(console, outcomes)
     return outcomes
 
 
@@ -104,6 +127,10 @@ def _render_answer(console: Console, outcome: CallOutcome) -> None:
     answer.append(f"{outcome.seconds * 1000:7.1f} ms  ", style="dim")
     if outcome.chunks is not None:
         answer.append(f"{outcome.chunks} chunk(s)  ", style="dim")
+    if outcome.attempts != 1:
+        answer.append(f"attempts={outcome.attempts}  ", style="yellow")
+    if outcome.cache_hit:
+        answer.append("cache hit  ", style="green")
     message = dict(outcome.message)
     content = message["content"]
     if len(content) > CONTENT_PREVIEW:
@@ -114,21 +141,32 @@ def _render_answer(console: Console, outcome: CallOutcome) -> None:
 
 def _render_stats(console: Console, snapshot: StatsSnapshot) -> None:
     table = new_table(
-        console, "target", "kind", "calls", "errors", "mean ms", "p50 ms", "p99 ms", "max ms"
+        console,
+        "target",
+        "kind",
+        "calls",
+        "errors",
+        "resilience",
+        "mean ms",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
     )
     for stats in snapshot.targets:
         errors = ", ".join(f"{c.value}={n}" for c, n in sorted(stats.errors.items())) or "-"
+        resilience = _resilience(stats)
         table.add_row(
             Text(stats.key.qualified_name, style="bold"),
             Text(stats.key.kind.value),
             Text(str(stats.calls)),
             Text(errors, style="red" if stats.errors else ""),
+            Text(resilience or "-", style="yellow" if resilience else ""),
             Text(f"{stats.mean_seconds * 1000:.1f}"),
             Text(f"{stats.percentile(0.5) * 1000:.1f}"),
             Text(f"{stats.percentile(0.99) * 1000:.1f}"),
             Text(f"{stats.max_seconds * 1000:.1f}"),
         )
-    for index in (2, 4, 5, 6, 7):
+    for index in (2, 5, 6, 7, 8):
         table.columns[index].justify = "right"
     console.print(table)
     for stats in snapshot.targets:
@@ -141,6 +179,17 @@ def _render_stats(console: Console, snapshot: StatsSnapshot) -> None:
                     f"after {stats.mean_first_chunk_seconds * 1000:.1f} ms on average"
                 )
             )
+
+
+def _resilience(stats: TargetStats) -> str:
+    """What the resilience stages did for a target, the non-zero counts only."""
+    counts = (
+        ("retries", stats.retries),
+        ("cache_hits", stats.cache_hits),
+        ("fallbacks", stats.fallbacks),
+        ("hedges", stats.hedges),
+    )
+    return ", ".join(f"{name}={count}" for name, count in counts if count)
 
 
 def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:
@@ -174,3 +223,29 @@ def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:
                 f"thread{note}."
             )
         )
+
+
+def _render_resilience(console: Console, outcomes: Sequence[CallOutcome]) -> None:
+    """One sentence per resilience behaviour the session showed."""
+    for outcome in outcomes:
+        line = _resilience_line(outcome)
+        if line is not None:
+            console.print(Text(f"{outcome.call_id} {outcome.function} {line}"))
+
+
+def _resilience_line(outcome: CallOutcome) -> str | None:
+    if outcome.cache_hit:
+        return "was answered from the cache: the tool was not called."
+    if outcome.category in ("rate_limited", "circuit_open"):
+        retry_after = json.loads(outcome.message["content"])["error"]["retry_after"]
+        refused = "the rate limit" if outcome.category == "rate_limited" else "the open breaker"
+        return (
+            f"was refused by {refused} without running (retry_after={retry_after:.1f} s, "
+            "longer than the call's timeout, so retry handed it straight to the agent)."
+        )
+    if outcome.attempts == 1:
+        return None
+    if outcome.category is None:
+        failures = outcome.attempts - 1
+        return f"failed {failures} time(s), then retry rescued it: attempts={outcome.attempts}."
+    return f"failed all {outcome.attempts} attempts ({outcome.category}): retry gave up."

@@ -7,8 +7,6 @@ import sys
 
 from toolware import Kind, LocalRegistry, Registry
 from toolware.demo import build_registry, demo_registry
-from toolware.demo.registry import EXCHANGE_RATE_TTL
-from toolware.registry.base import CachePolicy
 
 
 def test_demo_registry_is_built_once_on_first_use() -> None:
@@ -39,10 +37,6 @@ def test_build_registry_has_every_demo_entry() -> None:
         (Kind.TOOL, "fetch_report"),
         (Kind.TOOL, "write_report"),
         (Kind.TOOL, "follow_orders"),
-        (Kind.TOOL, "fetch_quote"),
-        (Kind.TOOL, "legacy_crm"),
-        (Kind.TOOL, "send_sms"),
-        (Kind.TOOL, "exchange_rate"),
         (Kind.PLUGIN, "notes.add"),
         (Kind.PLUGIN, "notes.list"),
         (Kind.PLUGIN, "notes.search"),
@@ -67,28 +61,3 @@ def test_follow_orders_has_an_idle_timeout_a_build_may_change() -> None:
     orders = [r.resolve(Kind.TOOL, "follow_orders").description for r in (default, fast)]
     assert [d.idle_timeout for d in orders] == [0.2, 0.01]
     assert default.resolve(Kind.TOOL, "write_report").description.idle_timeout is None
-
-
-def test_resilience_tools_say_what_may_be_retried_and_cached() -> None:
-    """fetch_quote and legacy_crm are idempotent and retryable on ConnectionError; send_sms is
-    neither; exchange_rate is cached for EXCHANGE_RATE_TTL seconds."""
-    registry = build_registry()
-    entries = {
-        name: registry.resolve(Kind.TOOL, name)
-        for name in ("fetch_quote", "legacy_crm", "send_sms", "exchange_rate")
-    }
-    for name in ("fetch_quote", "legacy_crm"):
-        assert entries[name].description.idempotent
-        assert entries[name].retryable_on == (ConnectionError,)
-        assert entries[name].description.cache is None
-    assert not entries["send_sms"].description.idempotent
-    assert entries["send_sms"].retryable_on == ()
-    assert entries["exchange_rate"].description.cache == CachePolicy(ttl=EXCHANGE_RATE_TTL)
-    assert EXCHANGE_RATE_TTL == 30.0
-
-
-def test_each_build_has_its_own_resilience_counters() -> None:
-    """A second build's exchange_rate counts its own lookups."""
-    first, second = build_registry(), build_registry()
-    rates = [r.resolve(Kind.TOOL, "exchange_rate").function.__self__ for r in (first, second)]
-    assert rates[0] is not rates[1]

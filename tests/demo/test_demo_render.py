@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
+
+import pytest
 
 from toolware.cli.render import make_console
 from toolware.demo import build_registry, run_demo
+from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import EXPECTED_CATEGORIES
 
 ANSI = re.compile(r"\x1b\[")
@@ -15,8 +19,10 @@ BOX = re.compile(r"[\u2500-\u257f]")
 
 def _run(*, terminal: bool) -> tuple[str, list[str | None]]:
     buffer = io.StringIO()
-    registry = build_registry(
-        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+    registry = add_resilience_tools(
+        build_registry(
+            report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+        )
     )
     outcomes = run_demo(make_console(buffer, terminal=terminal), registry=registry)
     return buffer.getvalue(), [o.category for o in outcomes]
@@ -131,3 +137,17 @@ def test_resilience_shows_in_answers_table_and_summary() -> None:
     assert re.search(r"^call_21 legacy_crm was refused by the open breaker" + handed, text, re.M)
     assert "call_22 exchange_rate was answered from the cache: the tool was not called." in lines
     assert "22 calls: 13 answered with a value, 9 with an error the agent can act on." in lines
+
+
+def test_breaker_warning_reaches_configured_logging_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The breaker's warning still reaches a configured handler; the NullHandler that keeps
+    Python's last-resort handler off stderr is removed after the demo."""
+    toolware_logger = logging.getLogger("toolware")
+    handlers = list(toolware_logger.handlers)
+    with caplog.at_level(logging.WARNING, logger="toolware"):
+        _run(terminal=False)
+    opened = [r for r in caplog.records if r.getMessage().startswith("circuit_breaker.opened")]
+    assert [r.name for r in opened] == ["toolware.interceptors.circuit_breaker"]
+    assert toolware_logger.handlers == handlers

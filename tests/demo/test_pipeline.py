@@ -21,10 +21,11 @@ from toolware.demo.pipeline import (
     SMS_RATE,
     demo_pipeline,
 )
-from toolware.demo.registry import EXCHANGE_RATE_TTL, build_registry
+from toolware.demo.resilience import EXCHANGE_RATE_TTL, add_resilience_tools
 from toolware.errors import CircuitOpenError, RateLimitedError, ToolFailedError
 from toolware.markers import CACHE_HIT
 from toolware.pipeline import Pipeline
+from toolware.registry.local import LocalRegistry
 from toolware.state.base import BreakerChange, BreakerState
 from toolware.state.memory import MemoryState
 from toolware.stats import StatsRecorder
@@ -39,6 +40,11 @@ async def state() -> AsyncIterator[MemoryState]:
     store = MemoryState()
     yield store
     await store.aclose()
+
+
+def tools() -> LocalRegistry:
+    """A registry with fresh resilience tools only: all the pipeline needs here."""
+    return add_resilience_tools(LocalRegistry("resilience"))
 
 
 async def settled(pipeline: Pipeline, clock: FakeClock, target: str, **arguments: Any) -> Any:
@@ -60,7 +66,7 @@ def test_options_are_small_enough_for_a_demo() -> None:
 
 async def test_stages_run_in_the_preset_order(state: MemoryState) -> None:
     """stats, timeout, cache, retry, circuit_breaker, rate_limit (send_sms only), validation."""
-    pipeline = demo_pipeline(build_registry(), state=state, clock=FakeClock())
+    pipeline = demo_pipeline(tools(), state=state, clock=FakeClock())
     assert pipeline.describe() == (
         "stats",
         "timeout",
@@ -77,7 +83,7 @@ async def test_flaky_quote_is_rescued_after_exact_seeded_waits(state: MemoryStat
     """fetch_quote answers on attempt 3, after two waits drawn from Random(RETRY_SEED)."""
     clock = FakeClock()
     recorder = StatsRecorder()
-    pipeline = demo_pipeline(build_registry(), state=state, recorder=recorder, clock=clock)
+    pipeline = demo_pipeline(tools(), state=state, recorder=recorder, clock=clock)
     task = asyncio.create_task(pipeline.invoke("fetch_quote", {"symbol": "ACME"}))
     draws = random.Random(RETRY_SEED)
     first, second = draws.uniform(0, RETRY_BASE_DELAY), draws.uniform(0, 2 * RETRY_BASE_DELAY)
@@ -95,9 +101,7 @@ async def test_dead_crm_opens_its_breaker_and_is_then_refused(state: MemoryState
     """Three failed attempts open legacy_crm's breaker (the callback hears it); the next call
     is refused at once with the exact rest left; other targets keep their own breaker."""
     clock, changes = FakeClock(), list[BreakerChange]()
-    pipeline = demo_pipeline(
-        build_registry(), state=state, clock=clock, on_breaker_change=changes.append
-    )
+    pipeline = demo_pipeline(tools(), state=state, clock=clock, on_breaker_change=changes.append)
     draws = random.Random(RETRY_SEED)
     opened_at = START + draws.uniform(0, RETRY_BASE_DELAY) + draws.uniform(0, 0.02)
     failed = await settled(pipeline, clock, "legacy_crm", customer_id="C-1")
@@ -123,7 +127,7 @@ async def test_third_text_of_a_burst_is_rate_limited_for_exactly_a_minute(
     """Two texts go at once, the third is refused with retry_after 60 s (not retried: the
     deadline is 30 s away); 59 s later a text waits out the last second in retry and goes."""
     clock = FakeClock()
-    pipeline = demo_pipeline(build_registry(), state=state, clock=clock)
+    pipeline = demo_pipeline(tools(), state=state, clock=clock)
     sms = {"to": "+1", "text": "hi"}
     answers = [await pipeline.invoke("send_sms", sms) for _ in range(3)]
     assert [a.value and a.value["message_id"] for a in answers[:2]] == ["sms-1", "sms-2"]
@@ -143,7 +147,7 @@ async def test_third_text_of_a_burst_is_rate_limited_for_exactly_a_minute(
 async def test_rate_limit_applies_to_send_sms_only(state: MemoryState) -> None:
     """Five exchange-rate lookups of different pairs in a row are all answered."""
     clock = FakeClock()
-    pipeline = demo_pipeline(build_registry(), state=state, clock=clock)
+    pipeline = demo_pipeline(tools(), state=state, clock=clock)
     pairs = [("EUR", "USD"), ("USD", "EUR"), ("EUR", "GBP"), ("GBP", "EUR"), ("eur", "gbp")]
     answers = [await pipeline.invoke("exchange_rate", {"base": b, "quote": q}) for b, q in pairs]
     assert [a.error for a in answers] == [None] * 5
@@ -153,7 +157,7 @@ async def test_exchange_rate_is_cached_for_its_ttl(state: MemoryState) -> None:
     """The repeat within EXCHANGE_RATE_TTL is a hit that never reaches the tool; at the TTL
     the result is stale and the tool is asked again."""
     clock, recorder = FakeClock(), StatsRecorder()
-    registry = build_registry()
+    registry = tools()
     rates = registry.resolve(Kind.TOOL, "exchange_rate").function.__self__
     pipeline = demo_pipeline(registry, state=state, recorder=recorder, clock=clock)
     pair = {"base": "EUR", "quote": "USD"}
@@ -174,7 +178,7 @@ async def test_pipelines_on_one_store_share_breakers_limits_and_cache(
     """A second pipeline on the same store finds legacy_crm's breaker open, the SMS burst
     spent and the rate cached: the store, not the pipeline, holds the state."""
     clock = FakeClock()
-    registry = build_registry()
+    registry = tools()
     first = demo_pipeline(registry, state=state, clock=clock)
     await settled(first, clock, "legacy_crm", customer_id="C-1")
     for _ in range(SMS_BURST):

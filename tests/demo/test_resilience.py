@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from toolware.context import Kind
+from toolware.demo.registry import build_registry
 from toolware.demo.resilience import (
+    EXCHANGE_RATE_TTL,
     QUOTE_FAILURES,
     RATES,
     ExchangeRates,
+    add_resilience_tools,
     legacy_crm,
     make_fetch_quote,
     make_send_sms,
 )
+from toolware.registry.base import CachePolicy
+from toolware.registry.local import LocalRegistry
 
 
 async def test_fetch_quote_fails_the_first_calls_of_each_symbol() -> None:
@@ -81,3 +87,25 @@ async def test_exchange_rate_counts_every_lookup() -> None:
     with pytest.raises(LookupError, match=r"no rate for EUR/JPY"):
         await rates.exchange_rate("EUR", "JPY")
     assert rates.lookups == 2
+
+
+def test_add_resilience_tools_registers_fresh_tools_with_their_policies() -> None:
+    """fetch_quote and legacy_crm are idempotent and retryable on ConnectionError; send_sms is
+    neither; exchange_rate is cached for EXCHANGE_RATE_TTL (30) seconds; each call makes new
+    counters; build_registry() itself stays without them."""
+    registry = LocalRegistry("r")
+    assert add_resilience_tools(registry) is registry
+    entries = {d.name: registry.resolve(Kind.TOOL, d.name) for d in registry.list()}
+    assert list(entries) == ["fetch_quote", "legacy_crm", "send_sms", "exchange_rate"]
+    for name in ("fetch_quote", "legacy_crm"):
+        assert entries[name].description.idempotent
+        assert entries[name].retryable_on == (ConnectionError,)
+        assert entries[name].description.cache is None
+    assert not entries["send_sms"].description.idempotent
+    assert entries["send_sms"].retryable_on == ()
+    assert EXCHANGE_RATE_TTL == 30.0
+    assert entries["exchange_rate"].description.cache == CachePolicy(ttl=30.0)
+    other = add_resilience_tools(LocalRegistry("other"))
+    rates = [r.resolve(Kind.TOOL, "exchange_rate").function for r in (registry, other)]
+    assert rates[0].__self__ is not rates[1].__self__  # type: ignore[attr-defined]
+    assert "fetch_quote" not in {d.name for d in build_registry().list()}

@@ -14,13 +14,10 @@ from toolware.demo.calculator import calculator
 from toolware.demo.live import make_follow_orders, make_write_report
 from toolware.demo.notes import Notes
 from toolware.demo.report import make_fetch_report
-from toolware.demo.resilience import ExchangeRates, legacy_crm, make_fetch_quote, make_send_sms
 from toolware.demo.units import convert_units
-from toolware.registry.base import CachePolicy
 from toolware.registry.local import LocalRegistry
 
 __all__ = [
-    "EXCHANGE_RATE_TTL",
     "FEED_IDLE_TIMEOUT",
     "FEED_STALL",
     "REPORT_DELAY",
@@ -35,7 +32,6 @@ REPORT_TIMEOUT = 0.2
 SECTION_PACE = 0.05
 FEED_STALL = 30.0
 FEED_IDLE_TIMEOUT = 0.2
-EXCHANGE_RATE_TTL = 30.0
 
 
 def build_registry(
@@ -45,10 +41,8 @@ def build_registry(
     section_pace: float = SECTION_PACE,
     feed_idle_timeout: float = FEED_IDLE_TIMEOUT,
 ) -> LocalRegistry:
-    """A fresh demo registry (its own notes and counters): calculator, convert_units,
-    fetch_report, write_report and follow_orders (streaming), notes, docs, and the tools of
-    :mod:`toolware.demo.resilience`: fetch_quote (flaky), legacy_crm (dead), send_sms and
-    exchange_rate (cached for :data:`EXCHANGE_RATE_TTL` seconds).
+    """A fresh demo registry (its own notes): calculator, convert_units, fetch_report,
+    write_report and follow_orders (streaming), notes, docs.
 
     ``fetch_report`` sleeps ``report_delay`` seconds and has a default timeout of
     ``report_timeout`` seconds; ``write_report`` takes ``section_pace`` seconds per section;
@@ -61,17 +55,6 @@ def build_registry(
     registry.tool(make_fetch_report(report_delay), timeout=report_timeout, tags={"reports"})
     registry.tool(make_write_report(section_pace), idempotent=True, tags={"reports"})
     registry.tool(make_follow_orders(FEED_STALL), idle_timeout=feed_idle_timeout, tags={"orders"})
-    # Only a transient error is worth retrying: the entry says which exceptions are.
-    transient = (ConnectionError,)
-    registry.tool(make_fetch_quote(), idempotent=True, retryable_on=transient, tags={"market"})
-    registry.tool(legacy_crm, idempotent=True, retryable_on=transient, tags={"crm"})
-    registry.tool(make_send_sms(), tags={"messaging"})
-    registry.tool(
-        ExchangeRates().exchange_rate,
-        idempotent=True,
-        cache=CachePolicy(ttl=EXCHANGE_RATE_TTL),
-        tags={"market"},
-    )
     registry.plugin(Notes)
     registry.retriever(
         BM25Index(load_documents()),

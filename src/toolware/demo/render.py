@@ -10,8 +10,9 @@ the open breaker, the rate-limited text and the cache hit.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Mapping, Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -21,7 +22,9 @@ from toolware.cli.render import category_style, heading, new_table, schema_lines
 from toolware.demo.functions import function_tools, routes
 from toolware.demo.pipeline import demo_pipeline
 from toolware.demo.registry import build_registry
+from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import SCRIPT, CallOutcome, run_session
+from toolware.demo.summary import render_summary
 from toolware.encoding import to_json
 from toolware.registry.local import LocalRegistry
 from toolware.state.base import BreakerChange
@@ -34,10 +37,11 @@ CONTENT_PREVIEW = 240  # characters of each tool message's content shown
 
 
 def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list[CallOutcome]:
-    """Run the scripted agent session against ``registry`` (a fresh demo registry by default),
-    printing each call, each chunk of a streamed answer as it arrives, the tool message each
-    call produced and, at the end, per-target statistics."""
-    registry = registry if registry is not None else build_registry()
+    """Run the scripted agent session against ``registry`` (by default a fresh demo registry
+    with :func:`~toolware.demo.resilience.add_resilience_tools`), printing each call, each
+    chunk of a streamed answer as it arrives, each breaker change, the tool message each call
+    produced and, at the end, per-target statistics."""
+    registry = registry if registry is not None else add_resilience_tools(build_registry())
     recorder = StatsRecorder()
     state = MemoryState()  # the cache, breaker and rate limit share it; closed below
 
@@ -73,24 +77,39 @@ def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list
 
     async def session() -> list[CallOutcome]:
         try:
-            async with pipeline:
-                return await run_session(
-                    pipeline,
-                    routes(registry),
-                    SCRIPT,
-                    on_turn_start=start,
-                    on_chunk=chunk,
-                    on_turn=finish,
-                )
+            with _no_last_resort():
+                async with pipeline:
+                    return await run_session(
+                        pipeline,
+                        routes(registry),
+                        SCRIPT,
+                        on_turn_start=start,
+                        on_chunk=chunk,
+                        on_turn=finish,
+                    )
         finally:
             await state.aclose()  # the application owns the store, not the interceptors
 
     outcomes = asyncio.run(session())
     heading(console, "Statistics from the stats interceptor")
     _render_stats(console, recorder.snapshot())
-    _render_summary(console, outcomes)
-    _render_resilience(console, outcomes)
+    render_summary(console, outcomes)
     return outcomes
+
+
+@contextlib.contextmanager
+def _no_last_resort() -> Iterator[None]:
+    """The demo prints breaker changes itself; with logging not configured, Python's
+    last-resort handler would also print the breaker's warning to stderr in the middle of the
+    session. A NullHandler on ``toolware`` stops only that fallback: handlers the application
+    configured still get every event (propagation is untouched)."""
+    logger = logging.getLogger("toolware")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _render_tools(console: Console, tools: Sequence[Mapping[str, Any]]) -> None:
@@ -190,62 +209,3 @@ def _resilience(stats: TargetStats) -> str:
         ("hedges", stats.hedges),
     )
     return ", ".join(f"{name}={count}" for name, count in counts if count)
-
-
-def _render_summary(console: Console, outcomes: Sequence[CallOutcome]) -> None:
-    failed = [o for o in outcomes if o.category is not None]
-    console.print(
-        Text(
-            f"{len(outcomes)} calls: {len(outcomes) - len(failed)} answered with a value, "
-            f"{len(failed)} with an error the agent can act on."
-        )
-    )
-    for timed_out in (o for o in outcomes if o.category == "timeout"):
-        if timed_out.chunks is not None:
-            console.print(
-                Text(
-                    f"{timed_out.call_id} {timed_out.function} sent {timed_out.chunks} chunk(s), "
-                    f"then went quiet: its idle timeout closed the stream after "
-                    f"{timed_out.seconds * 1000:.0f} ms, and the chunks went to the agent."
-                )
-            )
-            continue
-        others = [o for o in outcomes if o.turn == timed_out.turn and o is not timed_out]
-        note = (
-            f"; {', '.join(o.call_id for o in others)} of the same turn answered meanwhile"
-            if others
-            else ""
-        )
-        console.print(
-            Text(
-                f"{timed_out.call_id} {timed_out.function} timed out after "
-                f"{timed_out.seconds * 1000:.0f} ms without waiting for the blocked worker "
-                f"thread{note}."
-            )
-        )
-
-
-def _render_resilience(console: Console, outcomes: Sequence[CallOutcome]) -> None:
-    """One sentence per resilience behaviour the session showed."""
-    for outcome in outcomes:
-        line = _resilience_line(outcome)
-        if line is not None:
-            console.print(Text(f"{outcome.call_id} {outcome.function} {line}"))
-
-
-def _resilience_line(outcome: CallOutcome) -> str | None:
-    if outcome.cache_hit:
-        return "was answered from the cache: the tool was not called."
-    if outcome.category in ("rate_limited", "circuit_open"):
-        retry_after = json.loads(outcome.message["content"])["error"]["retry_after"]
-        refused = "the rate limit" if outcome.category == "rate_limited" else "the open breaker"
-        return (
-            f"was refused by {refused} without running (retry_after={retry_after:.1f} s, "
-            "longer than the call's timeout, so retry handed it straight to the agent)."
-        )
-    if outcome.attempts == 1:
-        return None
-    if outcome.category is None:
-        failures = outcome.attempts - 1
-        return f"failed {failures} time(s), then retry rescued it: attempts={outcome.attempts}."
-    return f"failed all {outcome.attempts} attempts ({outcome.category}): retry gave up."

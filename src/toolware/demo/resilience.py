@@ -16,6 +16,10 @@ counters, so two sessions never see each other's state:
 The tools are ``async``: they hold no worker thread, and their failures are raised, as a real
 client's would be; the router turns them into ``tool_failed`` errors (retryable where the
 entry lists ``retryable_on=(ConnectionError,)``).
+
+:func:`add_resilience_tools` registers fresh ones on a registry: the session runs on
+``add_resilience_tools(build_registry())``, while ``build_registry()`` (what ``toolware list``
+and ``toolware call`` use) stays the plain demo registry.
 """
 
 from __future__ import annotations
@@ -25,14 +29,22 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from toolware.registry.base import CachePolicy
+from toolware.registry.local import LocalRegistry
+
 __all__ = [
+    "EXCHANGE_RATE_TTL",
     "QUOTE_FAILURES",
     "RATES",
     "ExchangeRates",
+    "add_resilience_tools",
     "legacy_crm",
     "make_fetch_quote",
     "make_send_sms",
 ]
+
+EXCHANGE_RATE_TTL = 30.0
+"""Seconds an ``exchange_rate`` answer stays fresh in the cache (its entry's policy)."""
 
 QUOTE_FAILURES = 2
 """How many times ``fetch_quote`` fails for a symbol before it answers."""
@@ -99,3 +111,20 @@ class ExchangeRates:
         if rate is None:
             raise LookupError(f"no rate for {base}/{quote}; known: {sorted(RATES)}")
         return {"base": base.upper(), "quote": quote.upper(), "rate": rate}
+
+
+def add_resilience_tools(registry: LocalRegistry) -> LocalRegistry:
+    """Register fresh ``fetch_quote``, ``legacy_crm``, ``send_sms`` and ``exchange_rate`` (new
+    counters) on ``registry``, and return it."""
+    # Only a transient error is worth retrying: the entry says which exceptions are.
+    transient = (ConnectionError,)
+    registry.tool(make_fetch_quote(), idempotent=True, retryable_on=transient, tags={"market"})
+    registry.tool(legacy_crm, idempotent=True, retryable_on=transient, tags={"crm"})
+    registry.tool(make_send_sms(), tags={"messaging"})  # each call texts: not idempotent
+    registry.tool(
+        ExchangeRates().exchange_rate,
+        idempotent=True,
+        cache=CachePolicy(ttl=EXCHANGE_RATE_TTL),
+        tags={"market"},
+    )
+    return registry

@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_NO_PROGRESS := 1
 
-.PHONY: all demo test check lint format typecheck unit bench clean lock mutate
+.PHONY: all demo test check lint format typecheck unit bench chaos clean lock mutate
 
 all: test
 
@@ -45,6 +45,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/inflight.py
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/streaming.py
+	$(BIN)/python benchmarks/resilience.py
+	$(BIN)/python benchmarks/redis_limiter.py
+	$(BIN)/python benchmarks/state_memory.py
+
+# Real processes, a real redis-server (installed separately), faults on purpose: exits non-zero
+# when an invariant fails (1) or a scenario could not run (2). One scenario:
+# make chaos SCENARIOS=flaky_tool
+SCENARIOS ?=
+chaos: $(STAMP)
+	$(BIN)/python chaos/run.py $(SCENARIOS)
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); slow, not in `test`.
 # MUTANTS narrows the run, e.g. make mutate MUTANTS='toolware._deadlines*'; survivors that are

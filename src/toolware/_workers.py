@@ -34,7 +34,13 @@ from toolware._jobs import DROPPED, QUEUED, RUNNING, Job
 from toolware.clock import Clock, system_clock
 from toolware.errors import UnavailableError
 
-__all__ = ["DEFAULT_MAX_QUEUED", "WorkerPool", "default_workers", "take_not_started"]
+__all__ = [
+    "DEFAULT_MAX_QUEUED",
+    "WorkerPool",
+    "default_workers",
+    "note_not_started",
+    "take_not_started",
+]
 
 DEFAULT_MAX_QUEUED = 1024
 """How many calls may wait for a worker before further calls are refused."""
@@ -47,6 +53,13 @@ _NOT_STARTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 def default_workers() -> int:
     """The same default as ``ThreadPoolExecutor``: enough for I/O-bound tools, bounded."""
     return min(32, (os.cpu_count() or 1) + 4)
+
+
+def note_not_started(reason: str) -> None:
+    """Say, right before re-raising a ``CancelledError``, that the call in this task was
+    cancelled while it waited for capacity (a worker, a concurrency slot, a rate-limit permit)
+    and never started: the timeout interceptor then answers ``started=False`` with ``reason``."""
+    _NOT_STARTED.set(reason)
 
 
 def take_not_started() -> str | None:

@@ -454,8 +454,9 @@ async def test_a_call_that_waited_for_a_worker_the_whole_time_never_started() ->
     error = response.error
     assert isinstance(error, CallTimeoutError)
     assert error.started is False
-    assert "was never started: no worker thread was free" in error.message
-    assert error.hint == "raise workers= on the pipeline, make the tool async, or call again later"
+    assert "was never started within the allowed timeout of" in error.message
+    assert "it waited for capacity (all 1 workers busy" in error.message
+    assert error.hint.startswith("add capacity (workers= on the pipeline")
     ran = await built.invoke("quick", timeout=5)  # the flag was consumed with the answer
     assert ran.unwrap() == "quick"
     await built.aclose()

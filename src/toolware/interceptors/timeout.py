@@ -335,10 +335,13 @@ class TimeoutInterceptor:
             hint = "the caller's deadline was already over; give the call more time"
         elif waiting is not None:
             message = (
-                f"{name!r} was never started: no worker thread was free within the allowed "
-                f"timeout of {limit:.3f}s ({waiting})"
+                f"{name!r} was never started within the allowed timeout of {limit:.3f}s: it "
+                f"waited for capacity ({waiting})"
             )
-            hint = "raise workers= on the pipeline, make the tool async, or call again later"
+            hint = (
+                "add capacity (workers= on the pipeline, a higher concurrency or rate limit), "
+                "make the tool async, or call again later"
+            )
         elif first:
             message = f"{name!r} did not produce its first chunk within {limit:.3f}s"
             hint = "raise first_chunk_timeout= if the producer is just slow to start"

@@ -14,7 +14,8 @@ admitted (``tat - (now + retry_after)`` can come out a hair above the burst allo
 
 
 class MemoryRates:
-    """Per-key GCRA state, at most ``max_keys`` keys (the least recently used go first).
+    """Per-key GCRA state, at most ``max_keys`` keys (the least recently used, admitted or
+    refused, go first).
 
     Evicting a key forgets how much of its burst was spent, so the next call sees a fresh key:
     with ``max_keys`` above the number of keys active within one burst period, that never
@@ -36,6 +37,9 @@ class MemoryRates:
         # How far past the burst allowance the next arrival is: 0 or less means a free permit.
         wait = tat - (limit.burst - 1) * interval - now
         if wait > max_wait + TOLERANCE:
+            # A refusal is a use: a key refused again and again is the one most in need of
+            # its state, and evicting it would hand it a fresh burst.
+            tats.move_to_end(key)
             return RateDecision(False, wait)
         tats[key] = tat + interval
         tats.move_to_end(key)

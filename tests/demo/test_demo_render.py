@@ -9,9 +9,12 @@ import re
 import pytest
 
 from toolware.cli.render import make_console
+from toolware.context import Kind
 from toolware.demo import build_registry, run_demo
+from toolware.demo.render import _resilience
 from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import EXPECTED_CATEGORIES
+from toolware.stats import TargetKey, TargetStats
 
 ANSI = re.compile(r"\x1b\[")
 BOX = re.compile(r"[\u2500-\u257f]")
@@ -151,3 +154,33 @@ def test_breaker_warning_reaches_configured_logging_only(
     opened = [r for r in caplog.records if r.getMessage().startswith("circuit_breaker.opened")]
     assert [r.name for r in opened] == ["toolware.interceptors.circuit_breaker"]
     assert toolware_logger.handlers == handlers
+
+
+@pytest.mark.parametrize(
+    ("counts", "shown"),
+    [
+        ({}, ""),
+        ({"retries": 2}, "retries=2"),
+        ({"cache_hits": 1}, "cache_hits=1"),
+        ({"fallbacks": 3}, "fallbacks=3"),
+        ({"hedges": 4}, "hedges=4"),
+        (
+            {"retries": 1, "cache_hits": 2, "fallbacks": 3, "hedges": 4},
+            "retries=1, cache_hits=2, fallbacks=3, hedges=4",
+        ),
+    ],
+)
+def test_resilience_column_lists_the_non_zero_counts(counts: dict[str, int], shown: str) -> None:
+    """Retries, cache hits, fallbacks and hedges, in that order, only those above zero."""
+    stats = TargetStats(
+        key=TargetKey(Kind.TOOL, "t"),
+        calls=5,
+        errors={},
+        total_seconds=0.0,
+        min_seconds=0.0,
+        max_seconds=0.0,
+        bucket_bounds=(),
+        bucket_counts=(),
+        **counts,
+    )
+    assert _resilience(stats) == shown

@@ -71,3 +71,15 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov mutants
+
+# The redis-server the Redis state tests start (tests/redis_support.py); without it they are
+# skipped locally (with a note at the end of the run) and fail under CI=true. Debian/Ubuntu.
+.PHONY: redis-server
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1 || [ -x /usr/sbin/redis-server ] || [ -x /usr/bin/redis-server ]; then \
+		echo "redis-server is installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; \
+	else \
+		sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends redis-server; \
+	fi

@@ -43,6 +43,8 @@ def test_tokenize_lowercases_and_drops_stopwords_and_plurals() -> None:
         ("wrong units in the arguments", "validation"),
         ("which interceptor runs outermost", "interceptors"),
         ("plugin actions such as notes.add", "registry"),
+        ("circuit open retry_after", "breakers"),
+        ("why was my call rate limited", "breakers"),
     ],
 )
 def test_the_right_document_wins(index: BM25Index, query: str, best: str) -> None:

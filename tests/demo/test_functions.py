@@ -15,6 +15,7 @@ from toolware.demo.functions import (
     routes,
     tool_message,
 )
+from toolware.errors import CircuitOpenError, RateLimitedError
 
 
 def test_tool_list_has_one_function_per_entry() -> None:
@@ -75,6 +76,24 @@ def test_tool_message_carries_the_error_for_the_agent() -> None:
         }
     }
     assert "fields" not in error_content(error)["error"]
+    assert "retry_after" not in error_content(error)["error"]
+
+
+def test_tool_message_says_how_long_to_wait_to_the_millisecond() -> None:
+    """rate_limited and circuit_open carry retry_after, rounded to milliseconds; a zero wait
+    is still said."""
+    limited = RateLimitedError("busy", retry_after=59.99951)
+    assert error_content(limited)["error"] == {
+        "category": "rate_limited",
+        "message": "busy",
+        "hint": "wait retry_after seconds before calling again",
+        "retry_after": 60.0,
+    }
+    assert error_content(RateLimitedError("busy", retry_after=1.2344))["error"]["retry_after"] == (
+        1.234
+    )
+    opened = error_content(CircuitOpenError("open", retry_after=0.0))["error"]
+    assert (opened["category"], opened["retry_after"]) == ("circuit_open", 0.0)
 
 
 def test_tool_message_carries_the_chunks_received_before_an_error() -> None:

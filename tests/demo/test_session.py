@@ -1,4 +1,4 @@
-"""Tests for toolware.demo.session: the scripted agent session through the default pipeline."""
+"""Tests for toolware.demo.session: the scripted agent session through the demo pipeline."""
 
 from __future__ import annotations
 
@@ -11,18 +11,28 @@ import pytest
 from toolware import Kind, StatsRecorder, default_pipeline
 from toolware.demo import build_registry
 from toolware.demo.functions import routes
+from toolware.demo.pipeline import BREAKER_BREAK, demo_pipeline
+from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import EXPECTED_CATEGORIES, SCRIPT, CallOutcome, run_session
+from toolware.errors import ErrorCategory
+from toolware.state.memory import MemoryState
 
 
 @pytest.fixture
 async def outcomes_and_stats() -> tuple[list[CallOutcome], StatsRecorder]:
     """The whole script, run with a fast fetch_report and order feed that still time out."""
-    registry = build_registry(
-        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+    registry = add_resilience_tools(
+        build_registry(
+            report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
+        )
     )
     recorder = StatsRecorder()
-    pipeline = default_pipeline(registry, recorder=recorder)
-    return await run_session(pipeline, routes(registry)), recorder
+    state = MemoryState()
+    pipeline = demo_pipeline(registry, state=state, recorder=recorder)
+    try:
+        return await run_session(pipeline, routes(registry)), recorder
+    finally:
+        await state.aclose()
 
 
 def test_script_uses_the_openai_tool_call_shape() -> None:
@@ -39,10 +49,11 @@ def test_script_uses_the_openai_tool_call_shape() -> None:
 async def test_each_call_gets_the_expected_category(
     outcomes_and_stats: tuple[list[CallOutcome], StatsRecorder],
 ) -> None:
-    """Success, invalid_request, tool_failed, timeout and not_found, exactly as scripted."""
+    """Success, invalid_request, tool_failed, timeout, not_found, rate_limited and
+    circuit_open, exactly as scripted."""
     outcomes, _ = outcomes_and_stats
     assert tuple(o.category for o in outcomes) == EXPECTED_CATEGORIES
-    assert [o.call_id for o in outcomes] == [f"call_{n}" for n in range(1, 15)]
+    assert [o.call_id for o in outcomes] == [f"call_{n}" for n in range(1, 23)]
 
 
 async def test_answers_are_tool_messages(
@@ -73,6 +84,40 @@ async def test_answers_are_tool_messages(
     assert [order["id"] for order in by_id["call_14"]["partial_chunks"]] == [101, 102]
 
 
+async def test_only_retried_calls_report_attempts_and_only_the_repeat_is_a_hit(
+    outcomes_and_stats: tuple[list[CallOutcome], StatsRecorder],
+) -> None:
+    """fetch_quote and the first legacy_crm call took 3 attempts; the second exchange_rate call
+    was the only cache hit."""
+    outcomes, _ = outcomes_and_stats
+    attempts = {o.call_id: o.attempts for o in outcomes if o.attempts != 1}
+    assert attempts == {"call_15": 3, "call_17": 3}
+    assert [o.call_id for o in outcomes if o.cache_hit] == ["call_22"]
+
+
+async def test_resilience_answers(
+    outcomes_and_stats: tuple[list[CallOutcome], StatsRecorder],
+) -> None:
+    """The rescued quote, the dead CRM then its open breaker, the spent SMS burst and the
+    cached rate, as the agent sees them (retry_after in the message)."""
+    outcomes, _ = outcomes_and_stats
+    by_id = {o.call_id: json.loads(o.message["content"]) for o in outcomes}
+    assert by_id["call_15"] == {"symbol": "ACME", "price": 182.35, "currency": "USD"}
+    assert by_id["call_16"] == by_id["call_22"] == {"base": "EUR", "quote": "USD", "rate": 1.0842}
+    crm = by_id["call_17"]["error"]
+    assert crm["category"] == "tool_failed"
+    assert "ConnectionError" in crm["message"]
+    assert "retry_after" not in crm
+    assert [by_id[f"call_{n}"]["message_id"] for n in (18, 19)] == ["sms-1", "sms-2"]
+    limited = by_id["call_20"]["error"]
+    assert limited["category"] == "rate_limited"
+    assert 59.0 < limited["retry_after"] <= 60.0  # one text a minute, after a burst of two
+    opened = by_id["call_21"]["error"]
+    assert opened["category"] == "circuit_open"
+    assert BREAKER_BREAK - 1.0 < opened["retry_after"] <= BREAKER_BREAK
+    assert "legacy_crm" in opened["message"]
+
+
 async def test_streamed_calls_count_their_chunks(
     outcomes_and_stats: tuple[list[CallOutcome], StatsRecorder],
 ) -> None:
@@ -93,6 +138,16 @@ async def test_statistics_count_every_call(
     snapshot = recorder.snapshot()
     assert snapshot.calls == len(EXPECTED_CATEGORIES)
     assert snapshot.get("calculator").calls == 3
+    assert (snapshot.get("fetch_quote").retries, snapshot.get("legacy_crm").retries) == (2, 2)
+    assert snapshot.get("exchange_rate").cache_hits == 1
+    assert snapshot.get("exchange_rate").calls == 2
+    assert snapshot.get("send_sms").errors == {ErrorCategory.RATE_LIMITED: 1}
+    assert snapshot.get("legacy_crm").errors == {
+        ErrorCategory.TOOL_FAILED: 1,
+        ErrorCategory.CIRCUIT_OPEN: 1,
+    }
+    assert sum(t.retries for t in snapshot.targets) == 4
+    assert sum(t.cache_hits for t in snapshot.targets) == 1
     assert snapshot.get("follow_orders").error_count == 1
     assert snapshot.get("calculator").error_count == 2
     assert snapshot.get("(unknown)").calls == 1

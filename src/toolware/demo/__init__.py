@@ -9,7 +9,10 @@ The demo needs ``rich``: install ``toolware[cli]``.
     bm25.py        Okapi BM25 over documents/*.txt       notes.py     the notes plugin
     report.py      a slow blocking tool (timeouts)       registry.py  demo_registry()
     live.py        streaming tools (chunks, idle timeout) session.py  the scripted session
+    resilience.py  flaky, dead, rate-limited, cached     pipeline.py  demo_pipeline() with
+                   tools (add_resilience_tools)                       cache, retry, breaker
     functions.py   OpenAI function-calling shapes        render.py    run_demo(console)
+    summary.py     the closing sentences of the demo
 """
 
 from toolware.demo.registry import build_registry, demo_registry

@@ -3,9 +3,10 @@
 Function names cannot contain dots, so a plugin action ``notes.add`` is offered as
 ``notes__add``. Each tool-call answer goes back as a ``{"role": "tool", ...}`` message whose
 content is the value as JSON (:func:`toolware.encoding.to_json`), or
-``{"error": {"category", "message", "hint", ...}}``. A streamed answer is sent whole, as the
-list of its chunks; when the stream failed, the chunks received before the error go with it
-as ``partial_chunks``.
+``{"error": {"category", "message", "hint", ...}}``, with ``retry_after`` (seconds, to the
+millisecond) when the error says how long to wait (``rate_limited``, ``circuit_open``). A
+streamed answer is sent whole, as the list of its chunks; when the stream failed, the chunks
+received before the error go with it as ``partial_chunks``.
 """
 
 from __future__ import annotations
@@ -71,12 +72,16 @@ def route_for(name: str, known: Mapping[str, Route]) -> Route:
 
 
 def error_content(error: ToolwareError) -> dict[str, Any]:
-    """What an agent needs from an error: category, message, hint, and fields or candidates."""
+    """What an agent needs from an error: category, message, hint, and fields, candidates or
+    retry_after."""
     data = error.to_dict()
     content = {key: data[key] for key in ("category", "message", "hint")}
     for key in ("fields", "candidates"):
         if data.get(key):
             content[key] = data[key]
+    retry_after = data.get("retry_after")
+    if retry_after is not None:  # an agent plans around it: milliseconds are enough
+        content["retry_after"] = round(retry_after, 3)
     return {"error": content}
 
 

@@ -59,10 +59,11 @@ def build_registry(
     registry.retriever(
         BM25Index(load_documents()),
         name="docs",
-        description="Search the toolware documentation (timeouts, retries, validation, errors, "
-        "registries, statistics, interceptors); best matches first.",
+        description="Search the toolware documentation (timeouts, retries, circuit breakers, "
+        "rate limits, caching, validation, errors, registries, statistics, interceptors); best "
+        "matches first.",
         default_k=3,
-        max_k=7,
+        max_k=8,
     )
     return registry
 

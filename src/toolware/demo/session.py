@@ -4,7 +4,9 @@ Each turn's calls run concurrently, as agents issue parallel tool calls; every c
 the pipeline and comes back as a ``{"role": "tool"}`` message. The script exercises every path:
 success, bad arguments, a failing tool, a timeout, a RAG query, plugin actions, a tool name
 the model made up, a streamed report read chunk by chunk, and a stream cut short by its idle
-timeout.
+timeout; then the resilience stages of :func:`toolware.demo.pipeline.demo_pipeline`: a flaky
+quote rescued by retry, a dead CRM whose circuit breaker opens, a burst of texts that hits the
+rate limit, and an exchange rate answered from the cache the second time.
 
 A streamed answer is read as it arrives (``on_chunk`` hears each chunk) inside ``async with``,
 so the stream is closed however the reading ends; the tool message then carries the list of
@@ -22,6 +24,7 @@ from typing import Any
 from toolware.context import PARTIAL_CHUNKS, ResponseContext
 from toolware.demo.functions import Route, route_for, tool_message
 from toolware.errors import InvalidRequestError, ToolwareError
+from toolware.markers import CACHE_HIT
 from toolware.pipeline import Pipeline
 from toolware.streams import ResponseStream
 
@@ -84,6 +87,26 @@ SCRIPT: tuple[dict[str, Any], ...] = (
         "Following the live order feed for the new orders.",
         _call(14, "follow_orders", {"limit": 3}),
     ),
+    _turn(
+        "Looking up the ACME share price and the euro in dollars.",
+        _call(15, "fetch_quote", {"symbol": "ACME"}),
+        _call(16, "exchange_rate", {"base": "EUR", "quote": "USD"}),
+    ),
+    _turn(
+        "Loading the customer's record from the CRM.",
+        _call(17, "legacy_crm", {"customer_id": "C-1042"}),
+    ),
+    _turn(
+        "Texting the customer three updates.",
+        _call(18, "send_sms", {"to": "+4915550100", "text": "Your quote is ready."}),
+        _call(19, "send_sms", {"to": "+4915550100", "text": "ACME trades at 182.35 USD."}),
+        _call(20, "send_sms", {"to": "+4915550100", "text": "Call us back any time."}),
+    ),
+    _turn(
+        "Trying the CRM once more, and the euro rate again for the total.",
+        _call(21, "legacy_crm", {"customer_id": "C-1042"}),
+        _call(22, "exchange_rate", {"base": "EUR", "quote": "USD"}),
+    ),
 )
 
 # The category of each call's answer, in call order (None: a value).
@@ -102,6 +125,14 @@ EXPECTED_CATEGORIES: tuple[str | None, ...] = (
     "tool_failed",
     None,
     "timeout",
+    None,  # fetch_quote: failed twice, rescued by the third attempt
+    None,
+    "tool_failed",  # legacy_crm: three attempts failed; its breaker opened
+    None,
+    None,
+    "rate_limited",  # send_sms: the burst of two was spent
+    "circuit_open",  # legacy_crm: refused at once while the breaker rests it
+    None,  # exchange_rate: a cache hit
 )
 
 
@@ -119,6 +150,10 @@ class CallOutcome:
     chunks: int | None = None
     """Chunks a streamed answer delivered (before its error, if it failed); ``None``: the
     call did not stream."""
+    attempts: int = 1
+    """How many times the handler was tried (``response.attempts``: retry sets it)."""
+    cache_hit: bool = False
+    """Answered from the cache (``markers.CACHE_HIT``) without calling the tool."""
 
 
 async def _run_call(
@@ -151,6 +186,8 @@ async def _run_call(
         category=None if response.error is None else response.error.category.value,
         seconds=clock.monotonic() - started,
         chunks=chunks,
+        attempts=response.attempts,
+        cache_hit=response.get(CACHE_HIT) is True,
     )
 
 

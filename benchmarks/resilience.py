@@ -15,10 +15,10 @@ fails, nothing is limited), so what is measured is what resilience costs a call 
   stamina stack     asyncio.timeout(30) -> @stamina.retry(on=the tool's error, attempts=3) ->
                     aiolimiter -> tool (stamina has no breaker)
   toolware default  stats -> timeout -> validation -> router (exists today)
-  toolware resilient stats -> timeout -> retry -> circuit_breaker -> rate_limit ->
-                    concurrency_limit -> validation -> router, built by hand with PipelineBuilder
-                    (the order of ``resilient_pipeline``); does more than the stacks (statistics,
-                    validation, a bulkhead, typed failures)
+  toolware resilient ``resilient_pipeline(registry, rate=..., concurrency=100)``: stats ->
+                    timeout -> cache -> retry -> circuit_breaker -> rate_limit ->
+                    concurrency_limit -> validation -> router, state in one MemoryState; does more
+                    than the stacks (statistics, validation, a cache, a bulkhead, typed failures)
 
 Then each interceptor's happy-path cost: a pipeline with only that interceptor in front of the
 router, minus the same pipeline without it (median over rounds of the per-round difference).
@@ -44,7 +44,14 @@ import stamina
 import tenacity
 
 from _timing import Row, Summary, difference, print_table, ratio, run_rows
-from toolware import LocalRegistry, PipelineBuilder, RequestContext, default_pipeline
+from toolware import (
+    LocalRegistry,
+    PipelineBuilder,
+    RateLimit,
+    RequestContext,
+    default_pipeline,
+    resilient_pipeline,
+)
 from toolware.interceptors.stats import StatsInterceptor
 from toolware.interceptors.timeout import TimeoutInterceptor
 from toolware.interceptors.validation import ValidationInterceptor
@@ -213,8 +220,9 @@ async def build_rows(
     ]
     checks: list[tuple[str, Any, RequestContext]] = [("bare", bare, request)]
     if all(name in stages for name in RESILIENT_ORDER):
-        order = ["stats", "timeout", *RESILIENT_ORDER, "validation"]
-        resilient = pipeline_of(registry, [(name, stages[name]()) for name in order])
+        resilient = resilient_pipeline(
+            registry, timeout=TIMEOUT, rate=RateLimit(OPEN_RATE, burst=1_000), concurrency=100
+        )
         rows.append(("toolware resilient pipeline", lambda: resilient(request)))
         checks.append(("resilient", resilient, request))
     single: list[str] = []

@@ -1,5 +1,7 @@
 """toolware: composable async interceptor pipelines for agent tool, plugin and RAG calls."""
 
+import logging
+
 from toolware.clock import Clock, SystemClock, system_clock
 from toolware.conditions import When
 from toolware.context import (
@@ -74,6 +76,11 @@ from toolware.streams import ResponseStream, StreamEnd, StreamOutcome
 from toolware.types import CallNext, ClockUser, Closable, Handler, Interceptor, Named
 
 __version__ = "0.1.0"
+
+# A library's logs are the application's to configure: without this, Python's last-resort
+# handler would print toolware's warnings (a breaker opening, Redis unreachable) to stderr of
+# every program that never set up logging.
+logging.getLogger("toolware").addHandler(logging.NullHandler())
 
 __all__ = [
     "BreakerState",

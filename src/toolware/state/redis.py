@@ -3,7 +3,7 @@
 A :class:`~toolware.state.base.StateStore` with the memory store's semantics, shared::
 
     state = RedisState("redis://localhost:6379/0")
-    pipeline = resilient_pipeline(registry, state=state, rate=100)
+    pipeline = resilient_pipeline(registry, state=state, rate=RateLimit(100.0, burst=200))
     ...
     await state.aclose()          # or: async with RedisState(url) as state: ...
 

@@ -16,7 +16,9 @@ unavailable, tool_failed, internal) is a failure; any other answer is a success 
 answered: a ``not_found`` is the caller's problem). Errors that say nothing about the target
 are no outcome at all: ``cancelled``, ``rate_limited``, ``circuit_open``, a
 ``ConcurrencyLimitedError`` and a ``CallTimeoutError`` with ``started=False`` (the handler
-never ran). ``invalid_request``, ``not_found``, ``unauthenticated`` and ``forbidden`` are
+never ran), and any answer to a call whose target the registry could not resolve (made-up
+names must not fill the store). Keys longer than 256 characters are stored as a bounded
+digest form (as the limits do). ``invalid_request``, ``not_found``, ``unauthenticated`` and ``forbidden`` are
 refused in ``failure_categories``: a caller's mistakes must not rest a healthy target.
 
 Cancellation: a call whose task is cancelled is not counted (its probe slot, if it was a
@@ -55,7 +57,7 @@ from collections.abc import Callable, Iterable
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ErrorCategory
+from toolware.errors import ErrorCategory, ToolwareError
 from toolware.interceptors._breaker_support import (
     DEFAULT_FAILURE_CATEGORIES,
     PREFIX,
@@ -67,6 +69,7 @@ from toolware.interceptors._breaker_support import (
     tell,
     verdict,
 )
+from toolware.interceptors._limit_options import MAX_KEY_CHARS, bounded_key
 from toolware.state._memory_breakers import ALLOW_CLOSED, MemoryBreakers
 from toolware.state.base import BreakerChange, BreakerPolicy, BreakerState, StateStore
 from toolware.state.memory import MemoryState
@@ -175,7 +178,7 @@ class CircuitBreakerInterceptor:
                     raise TypeError(f"the key function returned {type(own).__name__}, not str")
             except Exception as exc:
                 return key_failed(request, exc, self.name)
-            key = PREFIX + own
+            key = PREFIX + (own if len(own) <= MAX_KEY_CHARS else bounded_key(own))
         policy, sync = self.policy, self._sync
         now = self._monotonic()
         if sync is not None:
@@ -204,7 +207,11 @@ class CircuitBreakerInterceptor:
             )
         error = response.error
         if error is not None:
-            await self._finish(key, verdict(error, self._failing), probe, self._monotonic())
+            # A target the registry could not resolve says nothing about any target's health,
+            # and recording it would let a flood of made-up names evict real breakers.
+            unresolved = isinstance(request.resolution, ToolwareError)
+            failed = None if unresolved else verdict(error, self._failing)
+            await self._finish(key, failed, probe, self._monotonic())
         elif sync is not None and not probe:
             sync.succeeded(key, policy, self._monotonic())
         else:
@@ -230,6 +237,8 @@ class CircuitBreakerInterceptor:
         return None if change is None else self._announce(change)
 
     def _store_key(self, name: str) -> str:
+        if len(name) > MAX_KEY_CHARS:  # not remembered: the table must not hold huge names
+            return PREFIX + bounded_key(name)
         keys = self._keys
         if len(keys) >= _MAX_CACHED_KEYS:  # bounded: names come from requests
             keys.clear()

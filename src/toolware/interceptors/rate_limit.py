@@ -180,7 +180,9 @@ class RateLimitInterceptor:
     def _store_key(self, key: str) -> str:
         """``"rl:<scope>:<key>"`` (a long key bounded), remembered: the same string object on
         every call of a key saves building it and hashing it anew in the store."""
-        stored = self._prefix + (bounded_key(key) if len(key) > MAX_KEY_CHARS else key)
+        if len(key) > MAX_KEY_CHARS:  # not remembered: the table must not hold huge keys
+            return self._prefix + bounded_key(key)
+        stored = self._prefix + key
         if len(self._stored) >= _REMEMBERED_KEYS:
             self._stored.clear()  # bounded; a cleared key is rebuilt on its next call
         self._stored[key] = stored

@@ -19,7 +19,8 @@ are no outcome at all: ``cancelled``, ``rate_limited``, ``circuit_open``, a
 never ran), and any answer to a call whose target the registry could not resolve (made-up
 names must not fill the store). Keys longer than 256 characters are stored as a bounded
 digest form (as the limits do). ``invalid_request``, ``not_found``, ``unauthenticated`` and
-``forbidden`` are refused in ``failure_categories``: a caller's mistakes must not rest a healthy target.
+``forbidden`` are refused in ``failure_categories``: a caller's mistakes must not rest a
+healthy target.
 
 Cancellation: a call whose task is cancelled is not counted (its probe slot, if it was a
 probe, is given back through the store's ``breaker_release``), except when the

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from toolware import (
     CircuitOpenError,
     LocalRegistry,
     PipelineBuilder,
     Principal,
+    RateLimitedError,
     UnavailableError,
 )
 from toolware.interceptors.circuit_breaker import CircuitBreakerInterceptor
 from toolware.interceptors.rate_limit import RateLimitInterceptor
+from toolware.interceptors.retry import RetryBudget, RetryInterceptor
 from toolware.state import BreakerState, MemoryState
 from toolware.state.base import BreakerDecision, BreakerPolicy
 from toolware.testing import FakeClock, FakeHandler
@@ -97,3 +101,61 @@ async def test_rate_limit_does_not_keep_huge_keys() -> None:
     )
     assert all(len(key) <= 256 for key in limiter._stored)
     assert all(len(value) <= 3 + 256 + len(limiter.scope) for value in limiter._stored.values())
+
+
+@pytest.mark.parametrize("rate", [1e-320, 5e-324])
+async def test_a_rate_too_small_to_compute_with_is_refused(rate: float) -> None:
+    """rate=1e-320 passed the > 0 check, but 1/rate is inf: the GCRA arithmetic went NaN and
+    the second call was 'throttled' by sleep(nan), hanging forever. Refused at construction."""
+    with pytest.raises(ValueError, match=rf"^rate={rate!r} with burst=1 is too small"):
+        RateLimitInterceptor(rate=rate)
+
+
+def test_a_burst_too_large_to_compute_with_is_refused() -> None:
+    """A burst whose burst/rate overflows a float is refused, naming both values."""
+    with pytest.raises(ValueError, match=r"^rate=1.0 with burst=1000000000\d+ is too small"):
+        RateLimitInterceptor(rate=1.0, burst=10**400)
+    assert RateLimitInterceptor(rate=1e-9, burst=10**6).rate == 1e-9
+
+
+async def test_the_smallest_accepted_rate_still_limits() -> None:
+    """rate=1e-9 (one call per ~31.7 years): the second call is refused with the exact wait."""
+    clock = FakeClock()
+    limiter = RateLimitInterceptor(rate=1e-9)
+    pipeline = PipelineBuilder(clock=clock).use(limiter).route(FakeHandler(["ok"] * 2)).build()
+    assert (await pipeline.invoke("t")).ok
+    refused = (await pipeline.invoke("t")).error
+    assert isinstance(refused, RateLimitedError)
+    assert refused.retry_after == (1_000.0 + 1.0 / 1e-9) - 1_000.0  # exactly, on the clock at 1000
+
+
+@pytest.mark.parametrize("window", [1e-320, 0.0009])
+def test_a_vanishing_breaker_window_is_refused(window: float) -> None:
+    """window=1e-320 passed the > 0 check, then floor(now * 10 / window) overflowed on every
+    call (OverflowError, answered as an interceptor crash). Windows under 1 ms are refused."""
+    with pytest.raises(ValueError, match=rf"^window must be at least 0.001 seconds .* {window!r}"):
+        CircuitBreakerInterceptor(window=window)
+    assert CircuitBreakerInterceptor(window=0.001).policy.window == 0.001
+
+
+@pytest.mark.parametrize("window", [1e-320, 0.0009])
+def test_a_vanishing_retry_budget_window_is_refused(window: float) -> None:
+    """The same overflow in RetryBudget (floor(now / width)): refused at construction."""
+    with pytest.raises(
+        ValueError, match=rf"^RetryBudget window must be at least 0.001 .*{window!r}"
+    ):
+        RetryBudget(window=window)
+    assert RetryBudget(window=0.001).window == 0.001
+
+
+async def test_smallest_windows_still_count_on_a_late_clock() -> None:
+    """At the smallest windows, a clock a billion seconds on computes buckets without error."""
+    clock = FakeClock(start=1e9)
+    breaker = CircuitBreakerInterceptor(window=0.001, failure_ratio=None, consecutive_failures=2)
+    retry = RetryInterceptor(budget=RetryBudget(window=0.001), base_delay=0.0)
+    handler = FakeHandler([UnavailableError("down")] * 2)
+    pipeline = PipelineBuilder(clock=clock).use(retry).use(breaker).route(handler).build()
+    response = await pipeline.invoke("t")
+    assert response.error.category.value == "unavailable"  # type: ignore[union-attr]
+    assert handler.call_count == 1  # a plain handler counts as not idempotent: no retry
+    assert breaker.state("t") is BreakerState.CLOSED

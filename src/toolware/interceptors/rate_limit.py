@@ -115,6 +115,17 @@ class RateLimitInterceptor:
                 "for 1 call a minute pass rate=1/60"
             )
         check_whole("burst", burst, 1)
+        try:
+            span = burst / rate  # the seconds a full burst takes to earn back
+        except OverflowError:
+            span = math.inf
+        if not (math.isfinite(1.0 / rate) and math.isfinite(span)):
+            # An infinite interval turns the GCRA arithmetic into NaN: every call admitted, or
+            # a throttled call asleep forever.
+            raise ValueError(
+                f"rate={rate!r} with burst={burst!r} is too small to compute with (1/rate or "
+                "burst/rate overflows); use a rate of at least 1e-9 calls per second"
+            )
         check_seconds("max_wait", max_wait, zero=True, hint=" (0 refuses at once)")
         if state is not None and not isinstance(state, StateStore):
             raise TypeError(

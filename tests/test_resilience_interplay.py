@@ -82,8 +82,9 @@ def test_a_bulkhead_slot_freed_on_one_loop_reaches_a_waiter_on_another() -> None
         async def go() -> object:
             entered.wait(5.0)
             call = asyncio.ensure_future(pipeline.invoke("t", {"who": "second"}))
-            while limiter.waiting("t") == 0:  # no I/O before the queue: a few turns at most
+            for _ in range(20):  # no I/O before the queue: a few turns at most
                 await asyncio.sleep(0)
+            assert limiter.waiting("t") == 1
             loop = asyncio.get_running_loop()
             released = loop.time()
             release.set()

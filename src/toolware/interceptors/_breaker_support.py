@@ -18,6 +18,7 @@ from toolware.errors import (
     InternalError,
     ToolwareError,
 )
+from toolware.interceptors._limit_options import MAX_KEY_CHARS, bounded_key
 from toolware.state._memory_breakers import MemoryBreakers
 from toolware.state.base import BreakerChange, BreakerDecision, BreakerPolicy, BreakerState
 
@@ -217,7 +218,8 @@ def key_failed(request: RequestContext, exc: Exception, interceptor: str) -> Res
 
 
 def checked_key(key: object) -> str:
-    """``key`` with the prefix, for isolate/reset/state."""
+    """``key`` with the prefix (a long one bounded as on the call path), for
+    isolate/reset/state."""
     if not isinstance(key, str):
         raise TypeError(f"a breaker key is a str (the key function's answer), got {key!r}")
-    return PREFIX + key
+    return PREFIX + (key if len(key) <= MAX_KEY_CHARS else bounded_key(key))

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["BUCKETS", "RetryBudget"]
+__all__ = ["BUCKETS", "MIN_WINDOW", "RetryBudget"]
 
 BUCKETS = 10
 """How many buckets a window is cut into."""
+
+MIN_WINDOW = 0.001
+"""The shortest ``window`` accepted, in seconds."""
 
 # Float slack in the comparison: 0.1 * 30 calls is 3.0000000000000004, not 3.
 _SLACK = 1e-9
@@ -70,6 +73,10 @@ class RetryBudget:
         self.ratio = _positive("ratio", ratio, zero=True)
         self.min_per_second = _positive("min_per_second", min_per_second, zero=True)
         self.window = _positive("window", window, zero=False)
+        if self.window < MIN_WINDOW:  # floor(now / width) overflows for a vanishing window
+            raise ValueError(
+                f"RetryBudget window must be at least {MIN_WINDOW} seconds, got {window!r}"
+            )
         self._width = self.window / BUCKETS
         self._floor = self.min_per_second * self.window
         # The past buckets form a ring; _head is the oldest, overwritten when time moves on.

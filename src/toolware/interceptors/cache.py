@@ -16,7 +16,9 @@ made when ``state=None`` (a store you pass keeps its own bound); ``state``, a
 :class:`~toolware.state.base.StateStore` owned by the application (keys ``cache:<name>:...``);
 ``clock`` (the pipeline's by default).
 
-Single flight: concurrent misses of one key in this process (one event loop) make one call;
+Single flight: concurrent misses of one key on one event loop make one call (a pipeline
+shared by threads, each with its own loop, makes one call per loop: a waiter can only be woken
+from its own loop);
 the others wait for it and get its outcome: a success as a hit (a fresh copy, ``CACHE_HIT``),
 an error as the same error. If the leading call is cancelled (or raises), the waiters are not:
 one of them leads in its place. A waiter that is cancelled just stops waiting.
@@ -108,7 +110,9 @@ class CacheInterceptor:
             MemoryState(max_cache_entries=max_entries) if state is None else state
         )
         self._clock = clock
-        self._flights: dict[str, list[asyncio.Future[Outcome]]] = {}
+        # Keyed by (event loop, cache key): a waiter's future can only be woken from its own
+        # loop, so a pipeline shared by two loops (threads) runs one flight per loop.
+        self._flights: dict[tuple[object, str], list[asyncio.Future[Outcome]]] = {}
         self._generation = 0  # bumped by invalidate(): calls begun before it store nothing
         self._seen: dict[str, tuple[str, CacheScope]] = {}  # name -> last version and scope
         self._skipped: set[str] = set()
@@ -161,12 +165,13 @@ class CacheInterceptor:
             response = await call_next(request)
             await self._keep(response, miss)
             return self._recorded(response, miss)
-        flights = self._flights
+        flights, loop = self._flights, asyncio.get_running_loop()
+        flight = (loop, key)
         while True:
-            waiters = flights.get(key)
+            waiters = flights.get(flight)
             if waiters is None:
-                return await self._lead(request, call_next, miss)
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+                return await self._lead(request, call_next, miss, flight)
+            future: asyncio.Future[Outcome] = loop.create_future()
             waiters.append(future)
             outcome = await future
             if outcome is not None:
@@ -177,19 +182,23 @@ class CacheInterceptor:
             # The leader was cancelled or raised: the first waiter to run leads in its place.
 
     async def _lead(
-        self, request: RequestContext, call_next: CallNext, miss: Miss
+        self,
+        request: RequestContext,
+        call_next: CallNext,
+        miss: Miss,
+        flight: tuple[object, str],
     ) -> ResponseContext:
-        """Make the call for ``miss.key`` while later identical calls wait for its outcome."""
-        key = miss.key
+        """Make the call for ``miss.key`` while later identical calls on this event loop wait
+        for its outcome."""
         waiters: list[asyncio.Future[Outcome]] = []
-        self._flights[key] = waiters
+        self._flights[flight] = waiters
         outcome: Outcome = None
         try:
             response = await call_next(request)
             if response.stream is None:  # a stream cannot be shared: waiters lead anew
                 outcome = (response, await self._keep(response, miss))
         finally:
-            del self._flights[key]
+            del self._flights[flight]
             for waiter in waiters:
                 if not waiter.done():  # a waiter cancelled meanwhile
                     waiter.set_result(outcome)

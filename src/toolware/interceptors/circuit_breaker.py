@@ -16,8 +16,11 @@ unavailable, tool_failed, internal) is a failure; any other answer is a success 
 answered: a ``not_found`` is the caller's problem). Errors that say nothing about the target
 are no outcome at all: ``cancelled``, ``rate_limited``, ``circuit_open``, a
 ``ConcurrencyLimitedError`` and a ``CallTimeoutError`` with ``started=False`` (the handler
-never ran). ``invalid_request``, ``not_found``, ``unauthenticated`` and ``forbidden`` are
-refused in ``failure_categories``: a caller's mistakes must not rest a healthy target.
+never ran), and any answer to a call whose target the registry could not resolve (made-up
+names must not fill the store). Keys longer than 256 characters are stored as a bounded
+digest form (as the limits do). ``invalid_request``, ``not_found``, ``unauthenticated`` and
+``forbidden`` are refused in ``failure_categories``: a caller's mistakes must not rest a
+healthy target.
 
 Cancellation: a call whose task is cancelled is not counted (its probe slot, if it was a
 probe, is given back through the store's ``breaker_release``), except when the
@@ -55,7 +58,7 @@ from collections.abc import Callable, Iterable
 
 from toolware.clock import Clock, system_clock
 from toolware.context import RequestContext, ResponseContext
-from toolware.errors import ErrorCategory
+from toolware.errors import ErrorCategory, ToolwareError
 from toolware.interceptors._breaker_support import (
     DEFAULT_FAILURE_CATEGORIES,
     PREFIX,
@@ -67,6 +70,7 @@ from toolware.interceptors._breaker_support import (
     tell,
     verdict,
 )
+from toolware.interceptors._limit_options import MAX_KEY_CHARS, bounded_key
 from toolware.state._memory_breakers import ALLOW_CLOSED, MemoryBreakers
 from toolware.state.base import BreakerChange, BreakerPolicy, BreakerState, StateStore
 from toolware.state.memory import MemoryState
@@ -78,6 +82,8 @@ __all__ = ["DEFAULT_FAILURE_CATEGORIES", "CircuitBreakerInterceptor"]
 logger = logging.getLogger("toolware.interceptors.circuit_breaker")
 
 _MAX_CACHED_KEYS = 10_000
+_MIN_WINDOW = 0.001
+"""The shortest ``window`` accepted, in seconds."""
 _TIMEOUT = ErrorCategory.TIMEOUT
 _INTERNAL = ErrorCategory.INTERNAL
 _FAILED = StreamOutcome.FAILED
@@ -123,6 +129,12 @@ class CircuitBreakerInterceptor:
             break_duration=break_duration,
             half_open_probes=half_open_probes,
         )
+        if self.policy.window < _MIN_WINDOW:
+            # floor(now * buckets / window) overflows for a vanishing window: every call crashed.
+            raise ValueError(
+                f"window must be at least {_MIN_WINDOW} seconds (the time outcomes are counted "
+                f"over), got {window!r}"
+            )
         self._failing = failure_categories_of(failure_categories)
         for option, function in (("key", key), ("on_state_change", on_state_change)):
             if function is not None and not callable(function):
@@ -175,7 +187,7 @@ class CircuitBreakerInterceptor:
                     raise TypeError(f"the key function returned {type(own).__name__}, not str")
             except Exception as exc:
                 return key_failed(request, exc, self.name)
-            key = PREFIX + own
+            key = PREFIX + (own if len(own) <= MAX_KEY_CHARS else bounded_key(own))
         policy, sync = self.policy, self._sync
         now = self._monotonic()
         if sync is not None:
@@ -204,7 +216,11 @@ class CircuitBreakerInterceptor:
             )
         error = response.error
         if error is not None:
-            await self._finish(key, verdict(error, self._failing), probe, self._monotonic())
+            # A target the registry could not resolve says nothing about any target's health,
+            # and recording it would let a flood of made-up names evict real breakers.
+            unresolved = isinstance(request.resolution, ToolwareError)
+            failed = None if unresolved else verdict(error, self._failing)
+            await self._finish(key, failed, probe, self._monotonic())
         elif sync is not None and not probe:
             sync.succeeded(key, policy, self._monotonic())
         else:
@@ -230,6 +246,8 @@ class CircuitBreakerInterceptor:
         return None if change is None else self._announce(change)
 
     def _store_key(self, name: str) -> str:
+        if len(name) > MAX_KEY_CHARS:  # not remembered: the table must not hold huge names
+            return PREFIX + bounded_key(name)
         keys = self._keys
         if len(keys) >= _MAX_CACHED_KEYS:  # bounded: names come from requests
             keys.clear()

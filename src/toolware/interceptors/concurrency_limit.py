@@ -23,7 +23,8 @@ A waiter cancelled by an outer timeout leaves word that it never started, so the
 error says ``started=False`` (safe to retry). A response that waited carries
 ``markers.WAITED`` (seconds, added to any outer wait). Keys with nothing in flight and nobody
 waiting are forgotten, so memory is bounded by the calls in flight. The counts are local to
-the process (and to one event loop); a shared limit across processes is a rate limit's job.
+the process (a pipeline shared by threads, each with its own loop, hands a slot to a waiter
+on another loop through that loop); a shared limit across processes is a rate limit's job.
 
 Streams: the slot is held until the stream ends (completed, failed, or abandoned by its
 consumer), not when the response is returned: the producer is still running until then.
@@ -236,9 +237,13 @@ class ConcurrencyLimitInterceptor:
             while queue:
                 future = queue.popleft()
                 if not future.done():
-                    future.set_result(True)
                     if not queue:
                         del self._queues[key]
+                    loop = future.get_loop()
+                    if _running_loop() is loop:
+                        future.set_result(True)
+                    else:  # a waiter on another loop (thread): only its own loop can wake it
+                        loop.call_soon_threadsafe(self._hand_over, key, future)
                     return
             del self._queues[key]
         left = self._counts[key] - 1
@@ -247,14 +252,18 @@ class ConcurrencyLimitInterceptor:
         else:
             del self._counts[key]
 
+    def _hand_over(self, key: str, future: asyncio.Future[bool]) -> None:
+        """On the waiter's own loop: give it the slot, or pass the slot on if its wait ended
+        while the slot was on its way."""
+        if future.done():
+            self._release(key)
+        else:
+            future.set_result(True)
+
     def _stream_ended(self, key: str, loop: asyncio.AbstractEventLoop, end: StreamEnd) -> None:
         # An abandoned stream can end during garbage collection on another thread: the counts
         # and futures belong to the loop, so the release is sent there.
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
+        if _running_loop() is loop:
             self._release(key)
             return
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits on it any more
@@ -303,6 +312,13 @@ class ConcurrencyLimitInterceptor:
             f"ConcurrencyLimitInterceptor(limit={self.limit}, max_waiting={self.max_waiting}, "
             f"wait_timeout={self.wait_timeout!r}, key={self.key!r})"
         )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _expire(future: asyncio.Future[bool]) -> None:

@@ -115,6 +115,17 @@ class RateLimitInterceptor:
                 "for 1 call a minute pass rate=1/60"
             )
         check_whole("burst", burst, 1)
+        try:
+            span = burst / rate  # the seconds a full burst takes to earn back
+        except OverflowError:
+            span = math.inf
+        if not (math.isfinite(1.0 / rate) and math.isfinite(span)):
+            # An infinite interval turns the GCRA arithmetic into NaN: every call admitted, or
+            # a throttled call asleep forever.
+            raise ValueError(
+                f"rate={rate!r} with burst={burst!r} is too small to compute with (1/rate or "
+                "burst/rate overflows); use a rate of at least 1e-9 calls per second"
+            )
         check_seconds("max_wait", max_wait, zero=True, hint=" (0 refuses at once)")
         if state is not None and not isinstance(state, StateStore):
             raise TypeError(
@@ -180,7 +191,9 @@ class RateLimitInterceptor:
     def _store_key(self, key: str) -> str:
         """``"rl:<scope>:<key>"`` (a long key bounded), remembered: the same string object on
         every call of a key saves building it and hashing it anew in the store."""
-        stored = self._prefix + (bounded_key(key) if len(key) > MAX_KEY_CHARS else key)
+        if len(key) > MAX_KEY_CHARS:  # not remembered: the table must not hold huge keys
+            return self._prefix + bounded_key(key)
+        stored = self._prefix + key
         if len(self._stored) >= _REMEMBERED_KEYS:
             self._stored.clear()  # bounded; a cleared key is rebuilt on its next call
         self._stored[key] = stored

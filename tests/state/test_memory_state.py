@@ -139,3 +139,23 @@ async def test_identity_status_and_lifecycle() -> None:
     await state.aclose()
     assert await state.acquire("k", RateLimit(1.0), 0.0) is ADMITTED  # still answers
     assert heard == []
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(1e-320, 1), (1e-300, 10**9), (1e-9, 10**400)])
+def test_a_rate_too_small_to_compute_with_is_refused(rate: float, burst: int) -> None:
+    """A rate that passes "> 0" but overflows 1/rate or burst/rate is refused, naming both."""
+    with pytest.raises(ValueError, match=r"RateLimit rate=.* with burst=.* is too small"):
+        RateLimit(rate, burst=burst)
+
+
+def test_the_smallest_useful_rate_is_accepted() -> None:
+    """1e-9 permits a second (one in 31 years) still computes."""
+    assert RateLimit(1e-9).interval == pytest.approx(1e9)
+
+
+@pytest.mark.parametrize("window", [0.0009, 1e-320])
+def test_a_breaker_window_under_a_millisecond_is_refused(window: float) -> None:
+    """Bucket numbers are now * 10 / window: a vanishing window overflows them."""
+    with pytest.raises(ValueError, match=r"BreakerPolicy window must be at least 0.001 seconds"):
+        BreakerPolicy(window=window)
+    assert BreakerPolicy(window=0.001).window == 0.001

@@ -82,8 +82,6 @@ __all__ = ["DEFAULT_FAILURE_CATEGORIES", "CircuitBreakerInterceptor"]
 logger = logging.getLogger("toolware.interceptors.circuit_breaker")
 
 _MAX_CACHED_KEYS = 10_000
-_MIN_WINDOW = 0.001
-"""The shortest ``window`` accepted, in seconds."""
 _TIMEOUT = ErrorCategory.TIMEOUT
 _INTERNAL = ErrorCategory.INTERNAL
 _FAILED = StreamOutcome.FAILED
@@ -129,12 +127,6 @@ class CircuitBreakerInterceptor:
             break_duration=break_duration,
             half_open_probes=half_open_probes,
         )
-        if self.policy.window < _MIN_WINDOW:
-            # floor(now * buckets / window) overflows for a vanishing window: every call crashed.
-            raise ValueError(
-                f"window must be at least {_MIN_WINDOW} seconds (the time outcomes are counted "
-                f"over), got {window!r}"
-            )
         self._failing = failure_categories_of(failure_categories)
         for option, function in (("key", key), ("on_state_change", on_state_change)):
             if function is not None and not callable(function):

@@ -79,6 +79,17 @@ class RateLimit(msgspec.Struct, frozen=True):
                 f"RateLimit rate must be a finite number of permits per second > 0, got {rate!r}"
             )
         _whole("RateLimit", "burst", self.burst, 1)
+        # A rate that passes "> 0" can still be too small to divide by (1e-320 gives an
+        # infinite interval, then NaN waits): refuse it here, where the value is named.
+        try:
+            span = self.burst / rate  # the seconds a full burst takes to earn back
+        except OverflowError:  # a huge int burst cannot even become a float
+            span = math.inf
+        if not (math.isfinite(1.0 / rate) and math.isfinite(span)):
+            raise ValueError(
+                f"RateLimit rate={rate!r} with burst={self.burst!r} is too small to compute "
+                "with; use a rate of at least 1e-9 permits per second"
+            )
 
     @property
     def interval(self) -> float:
@@ -103,6 +114,9 @@ ADMITTED = RateDecision(True, 0.0)
 
 
 # --- circuit breakers -----------------------------------------------------------------------
+
+MIN_WINDOW = 0.001
+"""The shortest breaker window: a shorter one numbers its buckets past float range."""
 
 
 class BreakerState(StrEnum):
@@ -148,6 +162,10 @@ class BreakerPolicy(msgspec.Struct, frozen=True, kw_only=True):
             )
         _whole("BreakerPolicy", "minimum_calls", self.minimum_calls, 1)
         _positive_seconds("BreakerPolicy", "window", self.window)
+        if self.window < MIN_WINDOW:  # its buckets are numbered now * 10 / window
+            raise ValueError(
+                f"BreakerPolicy window must be at least {MIN_WINDOW} seconds, got {self.window!r}"
+            )
         if self.consecutive_failures is not None:
             _whole("BreakerPolicy", "consecutive_failures", self.consecutive_failures, 1)
         if ratio is None and self.consecutive_failures is None:

@@ -92,11 +92,11 @@ async def test_a_silent_redis_costs_one_op_timeout(stores: Stores, silent_port: 
     state = stores(f"redis://127.0.0.1:{silent_port}/0", op_timeout=0.05)
     start = time.monotonic()
     assert await state.acquire("k", LIMIT, 0.0) is ADMITTED
-    assert 0.04 <= time.monotonic() - start < 0.5
+    # At least the op_timeout; the upper bound only says "not stuck" (a loaded machine is slow).
+    assert 0.04 <= time.monotonic() - start < 2.0
     assert (state.status().last_error or "").startswith("TimeoutError")
-    start = time.monotonic()
-    await state.acquire("k", LIMIT, 0.1)  # within the interval: not tried, no wait
-    assert time.monotonic() - start < 0.01
+    await state.acquire("k", LIMIT, 0.1)  # within the interval: not tried, so no new error
+    assert state.status().errors == 1
 
 
 async def test_a_reply_that_does_not_parse_counts_as_down(stores: Stores, lying_port: int) -> None:
@@ -133,7 +133,7 @@ async def test_a_killed_server_falls_back_then_recovers_shared_state(
         with caplog.at_level(logging.INFO, "toolware.state.redis"):
             start = time.monotonic()
             assert await one.acquire("other", limit, 0.0) is ADMITTED
-            assert time.monotonic() - start < 0.5
+            assert time.monotonic() - start < 2.0  # refused at once, not a hang
             assert statuses(one) == (False, True, 1, 1)
             server.start()
             assert await one.acquire("k", limit, 0.2) is ADMITTED  # before retry_at: local

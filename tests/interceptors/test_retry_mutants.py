@@ -137,8 +137,7 @@ async def test_a_random_broken_on_a_later_draw_counts_the_attempts_made() -> Non
         ({"base_delay": 2, "max_delay": 1}, "; raise max_delay or lower base_delay"),
         (
             {"retry_on": ["not_found"]},
-            "which is never retried: the same call cannot succeed by trying it again; "
-            "leave it out",
+            "which is never retried: the same call cannot succeed by trying it again; leave it out",
         ),
         (
             {"retry_on": []},

@@ -111,6 +111,5 @@ def test_a_different_clock_names_the_fix() -> None:
     with pytest.raises(ValueError) as info:
         injector.bind_clock(FakeClock())
     assert str(info.value).endswith(
-        "; pass the same clock to PipelineBuilder(clock=...) or leave the interceptor's "
-        "clock unset"
+        "; pass the same clock to PipelineBuilder(clock=...) or leave the interceptor's clock unset"
     )

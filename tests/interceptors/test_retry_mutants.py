@@ -4,6 +4,7 @@ texts and log fields, the budget's give-up, attempts passed through, a broken ra
 import asyncio
 import logging
 import random
+import re
 from typing import Any
 
 import pytest
@@ -38,12 +39,12 @@ class Ceiling(random.Random):
 def test_a_different_clock_names_the_fix() -> None:
     """The refusal of a second clock ends with the fix, word for word."""
     interceptor = RetryInterceptor(clock=FakeClock())
-    with pytest.raises(ValueError) as info:
-        interceptor.bind_clock(FakeClock())
-    assert str(info.value).endswith(
+    ending = (
         "two timelines make deadlines meaningless: pass the same clock to "
         "PipelineBuilder(clock=...) or leave the interceptor's clock unset"
     )
+    with pytest.raises(ValueError, match=re.escape(ending) + "$"):
+        interceptor.bind_clock(FakeClock())
 
 
 async def test_the_budget_give_up_and_warning_are_logged_exactly(
@@ -148,6 +149,5 @@ async def test_a_random_broken_on_a_later_draw_counts_the_attempts_made() -> Non
 )
 def test_refusals_end_with_their_fix(options: dict[str, Any], ending: str) -> None:
     """The messages of the refused options, to their last word."""
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=re.escape(ending) + "$"):
         RetryInterceptor(**options)
-    assert str(info.value).endswith(ending)

@@ -20,7 +20,10 @@ from toolware.interceptors.fallback import FallbackInterceptor
 from toolware.markers import FALLBACK, FallbackServed
 from toolware.testing import FakeClock, FakeHandler
 
-DOWN = UnavailableError("search backend down")
+
+def down() -> UnavailableError:
+    """A fresh error each time: an error bound to one call is copied when reused."""
+    return UnavailableError("search backend down")
 
 
 def registry(primary: Any, spare: Any = "from backup") -> tuple[LocalRegistry, list[Any]]:
@@ -52,7 +55,7 @@ def with_fallback(route: Any, /, **options: Any) -> Pipeline:
 
 async def test_a_target_fallback_calls_the_other_entry_with_the_same_arguments() -> None:
     """The backup answers with the same arguments; the marker names it and the category."""
-    tools, calls = registry(DOWN)
+    tools, calls = registry(down())
     pipeline = with_fallback(tools, on={ErrorCategory.UNAVAILABLE}, target="backup")
     response = await pipeline.invoke("search", {"query": "cats"})
     assert response.value == "from backup: cats"
@@ -64,7 +67,7 @@ async def test_a_failing_fallback_target_returns_the_original_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """When the backup fails too, the caller gets the error of what it asked for."""
-    tools, calls = registry(DOWN, ValueError("backup broken"))
+    tools, calls = registry(down(), ValueError("backup broken"))
     pipeline = with_fallback(tools, on={"unavailable"}, target="backup")
     with caplog.at_level(logging.INFO, logger="toolware.interceptors.fallback"):
         response = await pipeline.invoke("search", {"query": "cats"})
@@ -88,14 +91,15 @@ async def test_a_handler_fallback_gets_the_request_and_the_error() -> None:
         seen.append((request.target, error))
         return "stale result"
 
-    pipeline = with_fallback(FakeHandler([DOWN]), on={ErrorCategory.UNAVAILABLE}, handler=cached)
+    error = down()
+    pipeline = with_fallback(FakeHandler([error]), on={ErrorCategory.UNAVAILABLE}, handler=cached)
     response = await pipeline.invoke("search")
     assert response.value == "stale result"
     assert response.get(FALLBACK) == FallbackServed(
         "test_a_handler_fallback_gets_the_request_and_the_error.<locals>.cached",
         ErrorCategory.UNAVAILABLE,
     )
-    assert seen == [("search", DOWN)]
+    assert seen == [("search", error)]
 
 
 async def test_an_async_handler_is_awaited_and_a_stream_answers_as_a_stream() -> None:
@@ -104,7 +108,7 @@ async def test_an_async_handler_is_awaited_and_a_stream_answers_as_a_stream() ->
     async def chunks(request: RequestContext, error: ToolwareError) -> ResponseStream:
         return ResponseStream.of(["a", "b"])
 
-    pipeline = with_fallback(FakeHandler([DOWN]), on={ErrorCategory.UNAVAILABLE}, handler=chunks)
+    pipeline = with_fallback(FakeHandler([down()]), on={ErrorCategory.UNAVAILABLE}, handler=chunks)
     response = await pipeline.invoke("search")
     assert response.stream is not None
     assert (await response.collect()).value == ["a", "b"]
@@ -123,7 +127,7 @@ async def test_a_raising_handler_returns_the_original_error(
         raise KeyError("no cache")
 
     handler = broken_async if asynchronous else broken
-    pipeline = with_fallback(FakeHandler([DOWN]), on={ErrorCategory.UNAVAILABLE}, handler=handler)
+    pipeline = with_fallback(FakeHandler([down()]), on={ErrorCategory.UNAVAILABLE}, handler=handler)
     with caplog.at_level(logging.INFO, logger="toolware.interceptors.fallback"):
         response = await pipeline.invoke("search")
     assert response.error is not None
@@ -139,7 +143,7 @@ async def test_a_static_value_answers_as_it_is(
     value: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """value=None is a value like any other; the timing of the failure is kept."""
-    pipeline = with_fallback(FakeHandler([DOWN]), on={ErrorCategory.UNAVAILABLE}, value=value)
+    pipeline = with_fallback(FakeHandler([down()]), on={ErrorCategory.UNAVAILABLE}, value=value)
     with caplog.at_level(logging.INFO, logger="toolware.interceptors.fallback"):
         response = await pipeline.invoke("search")
     assert response.ok
@@ -170,7 +174,7 @@ async def test_categories_not_in_on_and_successes_pass_untouched() -> None:
 async def test_several_categories_each_mark_their_own() -> None:
     """The marker says which category was replaced."""
     opened = CircuitOpenError("resting", retry_after=3.0)
-    handler = FakeHandler([opened, DOWN])
+    handler = FakeHandler([opened, down()])
     on = {ErrorCategory.UNAVAILABLE, ErrorCategory.CIRCUIT_OPEN}
     pipeline = with_fallback(handler, on=on, value="rescued")
     first, second = await pipeline.invoke("x"), await pipeline.invoke("x")

@@ -296,20 +296,23 @@ async def test_errors_proving_the_handler_never_ran_are_retried_for_any_entry(
 
 
 @pytest.mark.parametrize(
-    ("error", "idempotent", "runs"),
+    ("make", "idempotent", "runs"),
     [
-        (RateLimitedError("quota gone", retry_after=1.0, retryable=False), True, 0),
-        (CallTimeoutError("slow", limit=1.0, started=True, retryable=True), False, 0),
-        (CallTimeoutError("slow", limit=1.0, started=True, retryable=True), True, 1),
-        (CallTimeoutError("slow", limit=1.0, started=True, retryable=False), True, 0),
-        (UnavailableError("down"), True, 1),
-        (UnavailableError("down", retryable=False), True, 0),
-        (InvalidRequestError("bad", retryable=True), True, 0),  # a bad call stays bad
+        (lambda: RateLimitedError("quota gone", retry_after=1.0, retryable=False), True, 0),
+        (lambda: CallTimeoutError("slow", limit=1.0, started=True, retryable=True), False, 0),
+        (lambda: CallTimeoutError("slow", limit=1.0, started=True, retryable=True), True, 1),
+        (lambda: CallTimeoutError("slow", limit=1.0, started=True, retryable=False), True, 0),
+        (lambda: UnavailableError("down"), True, 1),
+        (lambda: UnavailableError("down", retryable=False), True, 0),
+        (lambda: InvalidRequestError("bad", retryable=True), True, 0),  # a bad call stays bad
     ],
 )
-async def test_what_is_retried(error: ToolwareError, idempotent: bool, runs: int) -> None:
+async def test_what_is_retried(
+    make: Callable[[], ToolwareError], idempotent: bool, runs: int
+) -> None:
     """Started errors need retryable and an entry that may repeat; some categories never."""
     clock = FakeClock()
+    error = make()  # a fresh error each run: a bound error is copied when reused
     flaky = Flaky(clock, failures=0, idempotent=idempotent)
     response = await run(retrying(flaky.registry, clock, refuse(error)), clock)
     assert len(flaky.runs) == runs

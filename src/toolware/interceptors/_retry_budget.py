@@ -80,8 +80,9 @@ class RetryBudget:
         self._width = self.window / BUCKETS
         self._floor = self.min_per_second * self.window
         # The past buckets form a ring; _head is the oldest, overwritten when time moves on.
-        self._calls = [0] * (BUCKETS - 1)
-        self._retries = [0] * (BUCKETS - 1)
+        # Empty until the first deposit or withdrawal: its roll (from _slot -inf) fills both.
+        self._calls: list[int] = []
+        self._retries: list[int] = []
         self._head = 0
         self._past_calls = self._past_retries = 0
         self._now_calls = self._now_retries = 0

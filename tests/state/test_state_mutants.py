@@ -32,6 +32,14 @@ def test_rate_limit_refuses_a_bad_rate_with_one_message(rate: object) -> None:
     )
 
 
+@pytest.mark.parametrize("burst", [0, True])
+def test_rate_limit_refuses_a_bad_burst_naming_it(burst: object) -> None:
+    """A burst below 1 (or a bool) is a ValueError naming the type, the option and the value."""
+    with pytest.raises(ValueError, match=r"^RateLimit burst ") as raised:
+        RateLimit(1.0, burst)  # type: ignore[arg-type]
+    assert str(raised.value) == f"RateLimit burst must be a whole number >= 1, got {burst!r}"
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -110,3 +110,23 @@ async def test_a_remembered_refusal_lets_a_wait_reaching_its_delay_ask_redis(
     max_wait = just_short_of(refused.delay) if short else refused.delay
     await state.acquire("k", limit, 0.0, max_wait=max_wait)
     assert state.round_trips == 3
+
+
+async def test_a_refusal_that_has_run_out_is_forgotten(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked again at exactly the remembered instant, a refused key is asked of Redis and its
+    refusal forgotten: it no longer takes a place in the bounded table of refusals."""
+    monkeypatch.setattr("toolware.state._redis_rates._MAX_KEYS", 2)
+    state = stores(lease_size=1)
+    limit = RateLimit(1000)
+    assert await state.acquire("a", limit, 0.0) is ADMITTED
+    delay = (await state.acquire("a", limit, 0.0)).delay
+    await asyncio.sleep(0.01)  # on Redis's clock the permit is free again
+    assert await state.acquire("a", limit, delay) is ADMITTED  # now == the remembered instant
+    for key in ("b", "c"):  # two refusals: the table holds both, as "a" left it
+        assert await state.acquire(key, limit, 0.0) is ADMITTED
+        assert not (await state.acquire(key, limit, 0.0)).admitted
+    trips = state.round_trips
+    assert not (await state.acquire("b", limit, 0.0)).admitted
+    assert state.round_trips == trips  # refused locally: "b" is still remembered

@@ -119,14 +119,15 @@ async def test_a_refusal_that_has_run_out_is_forgotten(
     refusal forgotten: it no longer takes a place in the bounded table of refusals."""
     monkeypatch.setattr("toolware.state._redis_rates._MAX_KEYS", 2)
     state = stores(lease_size=1)
-    limit = RateLimit(1000)
-    assert await state.acquire("a", limit, 0.0) is ADMITTED
-    delay = (await state.acquire("a", limit, 0.0)).delay
-    await asyncio.sleep(0.01)  # on Redis's clock the permit is free again
-    assert await state.acquire("a", limit, delay) is ADMITTED  # now == the remembered instant
+    fast, slow = RateLimit(20), RateLimit(1)  # a permit free again in 50 ms; in 1 s
+    assert await state.acquire("a", fast, 0.0) is ADMITTED
+    refused = await state.acquire("a", fast, 0.0)
+    assert not refused.admitted
+    await asyncio.sleep(refused.delay)  # on Redis's clock the permit is free again
+    assert await state.acquire("a", fast, refused.delay) is ADMITTED  # the remembered instant
     for key in ("b", "c"):  # two refusals: the table holds both, as "a" left it
-        assert await state.acquire(key, limit, 0.0) is ADMITTED
-        assert not (await state.acquire(key, limit, 0.0)).admitted
+        assert await state.acquire(key, slow, 0.0) is ADMITTED
+        assert not (await state.acquire(key, slow, 0.0)).admitted
     trips = state.round_trips
-    assert not (await state.acquire("b", limit, 0.0)).admitted
+    assert not (await state.acquire("b", slow, 0.0)).admitted
     assert state.round_trips == trips  # refused locally: "b" is still remembered

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.redis_support import free_port
 from toolware.state import ADMITTED, RateDecision, RateLimit
+from toolware.state._redis_link import Link
 from toolware.state.redis import RedisState
 
 Stores = Callable[..., RedisState]
@@ -131,3 +133,33 @@ async def test_a_refusal_that_has_run_out_is_forgotten(
     trips = state.round_trips
     assert not (await state.acquire("b", slow, 0.0)).admitted
     assert state.round_trips == trips  # refused locally: "b" is still remembered
+
+
+async def test_exact_calls_ending_during_a_lease_fetch_leave_it_marked(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a lease fetch is slow, every other call takes one exact permit, also after an
+    exact call has ended: burst 20 - one lease of 10 - two exact permits leaves 8."""
+    original = Link.gcra_call
+    arrived, gate = asyncio.Event(), asyncio.Event()
+    held: list[str] = []
+
+    async def gated(self: Link, key: str, args: list[Any]) -> Any:
+        if args[3] > 1 and not held:  # the first lease fetch waits for the gate
+            held.append(key)
+            arrived.set()
+            await gate.wait()
+        return await original(self, key, args)
+
+    monkeypatch.setattr(Link, "gcra_call", gated)
+    state = stores(lease_size=10, lease_min_rate=1.0, lease_ttl=5.0)
+    other = stores(lease_size=1)
+    limit = RateLimit(2, burst=20)
+    lease = asyncio.create_task(state.acquire("k", limit, 0.0))
+    await arrived.wait()
+    assert await state.acquire("k", limit, 0.0) is ADMITTED
+    assert await state.acquire("k", limit, 0.0) is ADMITTED
+    gate.set()
+    assert await lease is ADMITTED
+    left = [(await other.acquire("k", limit, 0.0)).admitted for _ in range(8)]
+    assert left == [True] * 8

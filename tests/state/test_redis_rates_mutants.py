@@ -163,3 +163,16 @@ async def test_exact_calls_ending_during_a_lease_fetch_leave_it_marked(
     assert await lease is ADMITTED
     left = [(await other.acquire("k", limit, 0.0)).admitted for _ in range(8)]
     assert left == [True] * 8
+
+
+async def test_a_redis_wait_of_exactly_the_tolerance_counts_as_none(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis's answer "admitted after 1e-9 s" is the shared ADMITTED, as in the memory store
+    (Redis's clock cannot be made to give that wait, so its reply is given here)."""
+
+    async def reply(self: Link, key: str, args: list[Any]) -> Any:
+        return [1, 1, b"1e-09"]
+
+    monkeypatch.setattr(Link, "gcra_call", reply)
+    assert await stores().acquire("k", RateLimit(1), 0.0, max_wait=1.0) is ADMITTED

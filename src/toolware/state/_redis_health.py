@@ -128,8 +128,7 @@ class Health:
     def succeeded(self) -> None:
         """Redis answered: leave the degraded state if in it."""
         if self.degraded:
-            self.degraded = False
-            self.backoff = self.min_interval
+            self.degraded = False  # the backoff starts again at min_interval in failed()
             logger.info(
                 "redis.recovered fallbacks=%s errors=%s",
                 self.fallbacks,

@@ -243,8 +243,14 @@ class StateStore(Protocol):
     """``"memory"``, ``"redis"``: how logs and the stats table name it."""
 
     # rate limits
+    # The pragma: a mutant here would give this runtime-checkable protocol mutmut's extra
+    # members, so isinstance(store, StateStore) would refuse every store under mutmut.
     async def acquire(
-        self, key: str, limit: RateLimit, now: float, max_wait: float = 0.0
+        self,
+        key: str,
+        limit: RateLimit,
+        now: float,
+        max_wait: float = 0.0,  # pragma: no mutate
     ) -> RateDecision:
         """Take one permit for ``key`` if it is free now, or within ``max_wait`` seconds (then
         it is reserved and ``delay`` says how long to wait); else refuse with the exact

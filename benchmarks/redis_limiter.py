@@ -9,11 +9,12 @@ far above the call rate, so every call is admitted and what is measured is the c
                          one round trip per permit
   RedisState, leased     ``await state.acquire(key, limit, now)``: permits are leased from Redis
                          in batches and spent locally, so most calls never leave the process
-  RedisState, no lease   the same store with leases of one permit (a round trip per call), when
-                         its constructor takes ``lease_size``
+  RedisState, no lease   the same store with leases of one permit (``lease_size=1``): a round
+                         trip per call
   MemoryState            ``await state.acquire(...)`` in process memory, for reference
 
-Figures are amortised: the mean over every call of a round, round trips included.
+Figures are amortised: the mean over every call of a round, round trips included. Without an
+installed redis-server the script says to run ``make redis-server`` and exits with status 2.
 Target: RedisState leased <= 15 us amortised per call.
 Run: make bench  (or .venv/bin/python benchmarks/redis_limiter.py --calls 20000 --rounds 5;
 --quick for a smoke run)
@@ -29,14 +30,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from _redis_server import RedisServer, redis_state
+from _redis_server import require_redis_server
 from _timing import Row, Summary, difference, print_table, ratio, run_rows
+from tests.redis_support import RedisServer
 from toolware.state.base import RateLimit
 from toolware.state.memory import MemoryState
+from toolware.state.redis import RedisState
 
 LIMIT = RateLimit(rate=1_000_000.0, burst=1_000)
 KEY = "rl:bench"
-NOT_AVAILABLE = "toolware RedisState (toolware.state.redis) not available yet"
 
 # GCRA on Redis's clock (TIME), one key holding the theoretical arrival time. Returns "0" when
 # admitted, else the seconds to wait, as a string (Lua numbers would be truncated to integers).
@@ -55,14 +57,18 @@ return '0'
 """
 
 
-async def build_rows(url: str) -> tuple[list[Row], list[str], list[Any]]:
-    """The rows, notes about skipped ones, and what to close afterwards."""
+async def build_rows(url: str) -> tuple[list[Row], list[Any]]:
+    """The rows, and what to close afterwards."""
     client = aioredis.Redis.from_url(url)
     sha = await client.script_load(GCRA)
     interval, burst = str(LIMIT.interval), str(LIMIT.burst)
     assert await client.evalsha(sha, 1, "gcra:bench", interval, burst) == b"0"
     now = time.monotonic
     memory = MemoryState()
+    leased = RedisState(url)
+    single = RedisState(url, lease_size=1)
+    assert (await leased.acquire(KEY, LIMIT, now())).admitted
+    assert (await single.acquire("rl:single", LIMIT, now())).admitted
     rows: list[Row] = [
         ("PING round trip", client.ping),
         (
@@ -70,40 +76,21 @@ async def build_rows(url: str) -> tuple[list[Row], list[str], list[Any]]:
             lambda: client.evalsha(sha, 1, "gcra:bench", interval, burst),
         ),
         ("MemoryState.acquire", lambda: memory.acquire(KEY, LIMIT, now())),
+        ("RedisState.acquire, leased", lambda: leased.acquire(KEY, LIMIT, now())),
+        ("RedisState.acquire, lease_size=1", lambda: single.acquire("rl:single", LIMIT, now())),
     ]
-    notes: list[str] = []
-    closing: list[Any] = [client]
-    try:
-        leased = redis_state(url)
-    except ImportError:
-        notes.append(NOT_AVAILABLE)
-        return rows, notes, closing
-    closing.append(leased)
-    decision = await leased.acquire(KEY, LIMIT, now())
-    assert decision.admitted, decision
-    rows.append(("RedisState.acquire, leased", lambda: leased.acquire(KEY, LIMIT, now())))
-    try:
-        single = redis_state(url, lease_size=1)
-    except TypeError as exc:
-        notes.append(f"RedisState without leases skipped: {exc}")
-    else:
-        closing.append(single)
-        assert (await single.acquire("rl:single", LIMIT, now())).admitted
-        rows.append(
-            ("RedisState.acquire, lease_size=1", lambda: single.acquire("rl:single", LIMIT, now()))
-        )
-    return rows, notes, closing
+    return rows, [client, leased, single]
 
 
 async def measure_all(url: str, calls: int, rounds: int) -> tuple[dict[str, Summary], list[str]]:
-    rows, notes, closing = await build_rows(url)
+    rows, closing = await build_rows(url)
     try:
         results = await run_rows(rows, calls, rounds, warmup=min(2_000, calls))
     finally:
         statuses = [f"{type(c).__name__}: {c.status()}" for c in closing if hasattr(c, "status")]
         for resource in closing:
             await resource.aclose()
-    return {name: Summary(samples) for name, samples in results.items()}, notes + statuses
+    return {name: Summary(samples) for name, samples in results.items()}, statuses
 
 
 def main() -> None:
@@ -113,19 +100,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 calls, 2 rounds")
     options = parser.parse_args()
     calls, rounds = (2_000, 2) if options.quick else (options.calls, options.rounds)
+    require_redis_server()
     with RedisServer() as server:
-        stats, notes = asyncio.run(measure_all(server.url, calls, rounds))
+        stats, statuses = asyncio.run(measure_all(server.url, calls, rounds))
     print(
         f"python {platform.python_version()} on {platform.machine()}, redis-server on loopback, "
         f"{rounds} rounds x {calls} calls per row"
     )
-    for note in notes:
-        print(f"  {note}")
+    for status in statuses:
+        print(f"  {status}")
     print_table(stats)
-    leased = stats.get("RedisState.acquire, leased")
-    if leased is None:
-        print(f"target not checked: {NOT_AVAILABLE}")
-        return
+    leased = stats["RedisState.acquire, leased"]
     lua = stats["Lua GCRA EVALSHA per call"]
     print()
     print(f"Lua GCRA per call / leased: {ratio(lua, leased):.1f}x")

@@ -24,7 +24,6 @@ Then each interceptor's happy-path cost: a pipeline with only that interceptor i
 router, minus the same pipeline without it (median over rounds of the per-round difference).
 
 Targets: resilient pipeline <= 10 us mean per call, and >= 4x faster than the tenacity stack.
-Until the resilience interceptors are merged the script says so and measures the rest.
 Run: make bench  (or .venv/bin/python benchmarks/resilience.py --calls 20000 --rounds 5;
 --quick for a smoke run)
 """
@@ -33,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import platform
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,21 +43,29 @@ import tenacity
 
 from _timing import Row, Summary, difference, print_table, ratio, run_rows
 from toolware import (
+    CacheInterceptor,
+    CircuitBreakerInterceptor,
+    ConcurrencyLimitInterceptor,
+    FallbackInterceptor,
+    FaultInjectionInterceptor,
+    HedgingInterceptor,
     LocalRegistry,
     PipelineBuilder,
     RateLimit,
+    RateLimitInterceptor,
     RequestContext,
+    RetryInterceptor,
+    StatsInterceptor,
+    TimeoutInterceptor,
+    ValidationInterceptor,
     default_pipeline,
     resilient_pipeline,
 )
-from toolware.interceptors.stats import StatsInterceptor
-from toolware.interceptors.timeout import TimeoutInterceptor
-from toolware.interceptors.validation import ValidationInterceptor
+from toolware.interceptors.fault_injection import Failure
 
 TIMEOUT = 30.0
 OPEN_RATE = 1e9  # permits per second: far above any call rate, so nothing is ever limited
 ARGS = {"query": "toolware"}
-NOT_AVAILABLE = "toolware resilience interceptors not available yet"
 
 
 class ToolError(Exception):
@@ -112,73 +118,21 @@ def stamina_stack() -> Callable[[dict[str, Any]], Awaitable[str]]:
 
 # -- toolware ----------------------------------------------------------------------------------
 
-# Each resilience stage by its module and a factory with happy-path options (fixed shared API).
-# A module that is not there yet is reported and its rows skipped.
-RESILIENT_ORDER = ("retry", "circuit_breaker", "rate_limit", "concurrency_limit")
-
-
-def _stage_factories() -> dict[str, Callable[[], Any]]:
-    def retry() -> Any:
-        return importlib.import_module("toolware.interceptors.retry").RetryInterceptor(attempts=3)
-
-    def circuit_breaker() -> Any:
-        module = importlib.import_module("toolware.interceptors.circuit_breaker")
-        return module.CircuitBreakerInterceptor()
-
-    def rate_limit() -> Any:
-        module = importlib.import_module("toolware.interceptors.rate_limit")
-        return module.RateLimitInterceptor(rate=OPEN_RATE, burst=1_000)
-
-    def concurrency_limit() -> Any:
-        module = importlib.import_module("toolware.interceptors.concurrency_limit")
-        return module.ConcurrencyLimitInterceptor(limit=100)
-
-    def cache() -> Any:
-        return importlib.import_module("toolware.interceptors.cache").CacheInterceptor(ttl=60.0)
-
-    def hedging() -> Any:
-        # The delay is far beyond the call: the hedge timer is armed and cancelled, never fires.
-        return importlib.import_module("toolware.interceptors.hedging").HedgingInterceptor(
-            delay=10.0
-        )
-
-    def fallback() -> Any:
-        module = importlib.import_module("toolware.interceptors.fallback")
-        return module.FallbackInterceptor(on=("unavailable",), value="fallback")
-
-    def fault_injection() -> Any:
-        module = importlib.import_module("toolware.interceptors.fault_injection")
-        return module.FaultInjectionInterceptor(module.Failure("tool_failed", rate=0.0), seed=1)
-
-    return {
-        "stats": StatsInterceptor,
-        "timeout": lambda: TimeoutInterceptor(timeout=TIMEOUT),
-        "validation": ValidationInterceptor,
-        "retry": retry,
-        "circuit_breaker": circuit_breaker,
-        "rate_limit": rate_limit,
-        "concurrency_limit": concurrency_limit,
-        "cache": cache,
-        "hedging": hedging,
-        "fallback": fallback,
-        "fault_injection": fault_injection,
-    }
-
-
-def make_stages() -> tuple[dict[str, Callable[[], Any]], dict[str, str]]:
-    """The factories that work here, and why the others do not."""
-    working: dict[str, Callable[[], Any]] = {}
-    problems: dict[str, str] = {}
-    for name, factory in _stage_factories().items():
-        try:
-            factory()
-        except ImportError:
-            problems[name] = "module not merged yet"
-        except (TypeError, ValueError, AttributeError) as exc:
-            problems[name] = f"constructor refused: {type(exc).__name__}: {exc}"
-        else:
-            working[name] = factory
-    return working, problems
+# Each interceptor with happy-path options, for its own "only <name>" row.
+STAGES: dict[str, Callable[[], Any]] = {
+    "stats": StatsInterceptor,
+    "timeout": lambda: TimeoutInterceptor(timeout=TIMEOUT),
+    "validation": ValidationInterceptor,
+    "retry": lambda: RetryInterceptor(attempts=3),
+    "circuit_breaker": CircuitBreakerInterceptor,
+    "rate_limit": lambda: RateLimitInterceptor(rate=OPEN_RATE, burst=1_000),
+    "concurrency_limit": lambda: ConcurrencyLimitInterceptor(limit=100),
+    "cache": lambda: CacheInterceptor(ttl=60.0),
+    # The delay is far beyond the call: the hedge timer is armed and cancelled, never fires.
+    "hedging": lambda: HedgingInterceptor(delay=10.0),
+    "fallback": lambda: FallbackInterceptor(on=("unavailable",), value="fallback"),
+    "fault_injection": lambda: FaultInjectionInterceptor(Failure("tool_failed", rate=0.0), seed=1),
+}
 
 
 def registry_for_bench() -> LocalRegistry:
@@ -200,10 +154,8 @@ async def _answers(pipeline: Any, request: RequestContext) -> bool:
     return bool(response.ok and response.value == "toolware")
 
 
-async def build_rows(
-    stages: dict[str, Callable[[], Any]],
-) -> tuple[list[Row], list[str], list[str]]:
-    """All rows, the names of the per-interceptor rows, and the problems found checking them."""
+async def build_rows() -> tuple[list[Row], list[str]]:
+    """All rows, and the names of the per-interceptor rows."""
     registry = registry_for_bench()
     request = RequestContext.create("search", ARGS)
     cached = RequestContext.create("cached_search", ARGS)
@@ -211,22 +163,24 @@ async def build_rows(
     stamina_call = stamina_stack()
     bare = pipeline_of(registry, [])
     default = default_pipeline(registry, timeout=TIMEOUT)
+    resilient = resilient_pipeline(
+        registry, timeout=TIMEOUT, rate=RateLimit(OPEN_RATE, burst=1_000), concurrency=100
+    )
     rows: list[Row] = [
         ("floor: await search(**args)", lambda: search(**ARGS)),
         ("tenacity+pybreaker+aiolimiter+timeout", lambda: tenacity_call(ARGS)),
         ("stamina+aiolimiter+timeout", lambda: stamina_call(ARGS)),
         ("toolware, no interceptor", lambda: bare(request)),
         ("toolware default (stats+timeout+valid.)", lambda: default(request)),
+        ("toolware resilient pipeline", lambda: resilient(request)),
     ]
-    checks: list[tuple[str, Any, RequestContext]] = [("bare", bare, request)]
-    if all(name in stages for name in RESILIENT_ORDER):
-        resilient = resilient_pipeline(
-            registry, timeout=TIMEOUT, rate=RateLimit(OPEN_RATE, burst=1_000), concurrency=100
-        )
-        rows.append(("toolware resilient pipeline", lambda: resilient(request)))
-        checks.append(("resilient", resilient, request))
+    checks: list[tuple[str, Any, RequestContext]] = [
+        ("bare", bare, request),
+        ("default", default, request),
+        ("resilient", resilient, request),
+    ]
     single: list[str] = []
-    for name, factory in stages.items():
+    for name, factory in STAGES.items():
         pipeline = pipeline_of(registry, [(name, factory())])
         label = f"only {name}"
         rows.append((label, lambda p=pipeline: p(request)))
@@ -241,17 +195,14 @@ async def build_rows(
     assert await tenacity_call(ARGS) == "toolware"
     assert await stamina_call(ARGS) == "toolware"
     failed = [label for label, p, r in checks if not await _answers(p, r)]
-    kept = [row for row in rows if row[0] not in failed]
-    return kept, [label for label in single if label not in failed], failed
+    if failed:
+        raise SystemExit(f"did not answer 'toolware' on the happy path: {', '.join(failed)}")
+    return rows, single
 
 
-async def measure_all(
-    stages: dict[str, Callable[[], Any]], calls: int, rounds: int
-) -> tuple[dict[str, list[list[int]]], list[str]]:
+async def measure_all(calls: int, rounds: int) -> tuple[dict[str, list[list[int]]], list[str]]:
     # One event loop for building and measuring: aiolimiter and asyncio.timeout bind to it.
-    rows, single, failed = await build_rows(stages)
-    for label in failed:
-        print(f"  {label}: did not answer 'toolware' on the happy path; row skipped")
+    rows, single = await build_rows()
     return await run_rows(rows, calls, rounds, warmup=min(2_000, calls)), single
 
 
@@ -262,12 +213,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 calls, 2 rounds")
     options = parser.parse_args()
     calls, rounds = (2_000, 2) if options.quick else (options.calls, options.rounds)
-    stages, problems = make_stages()
-    if any(name in problems for name in RESILIENT_ORDER):
-        print(NOT_AVAILABLE)
-    for name, problem in problems.items():
-        print(f"  {name}: {problem}")
-    results, single = asyncio.run(measure_all(stages, calls, rounds))
+    results, single = asyncio.run(measure_all(calls, rounds))
     stats = {name: Summary(samples) for name, samples in results.items()}
     print(
         f"python {platform.python_version()} on {platform.machine()}, "
@@ -285,10 +231,7 @@ def main() -> None:
     floor = stats["floor: await search(**args)"]
     for label in ("tenacity+pybreaker+aiolimiter+timeout", "stamina+aiolimiter+timeout"):
         print(f"{label} - floor: {difference(stats[label], floor):.3f} us")
-    resilient = stats.get("toolware resilient pipeline")
-    if resilient is None:
-        print(f"targets not checked: {NOT_AVAILABLE}")
-        return
+    resilient = stats["toolware resilient pipeline"]
     speedup = ratio(tenacity_row, resilient)
     print(f"resilient - floor: {difference(resilient, floor):.3f} us")
     # The targets are on means; p50s are printed beside them because a shared machine's noise

@@ -13,8 +13,7 @@ per key, and samples memory every N/10 keys:
 Memory is what ``tracemalloc`` sees allocated (current, in MiB) at each checkpoint, beside the
 number of keys the store holds and the process's resident set size (RSS, from /proc). A phase
 is *bounded* when the keys held never exceed the bound and traced memory at the end is within
-10 % of what it was at the first checkpoint past twice the bound (the plateau). The
-interceptor phases run once those interceptors are merged.
+10 % of what it was at the first checkpoint past twice the bound (the plateau).
 Run: make bench  (or .venv/bin/python benchmarks/state_memory.py --keys 1000000;
 --quick for 200,000 keys)
 """
@@ -24,13 +23,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib
 import os
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from toolware import LocalRegistry, PipelineBuilder, RequestContext
+from toolware import (
+    CacheInterceptor,
+    CircuitBreakerInterceptor,
+    LocalRegistry,
+    PipelineBuilder,
+    RateLimitInterceptor,
+    RequestContext,
+)
 from toolware.state.base import BreakerPolicy, RateLimit
 from toolware.state.memory import MemoryState
 
@@ -76,53 +81,43 @@ def _by_query(request: RequestContext) -> str:
     return str(request.arguments["query"])
 
 
-def interceptor_phases() -> tuple[list[Phase], list[str]]:
-    """Pipelines around one interceptor each, keyed per call; notes for what is not merged."""
+def interceptor_phases() -> list[Phase]:
+    """Pipelines around one interceptor each, keyed per call, each with a store of its own."""
     registry = LocalRegistry()
     registry.tool(echo, idempotent=True, cache=True)
-    phases: list[Phase] = []
-    notes: list[str] = []
-    factories: list[tuple[str, str, int, Callable[[Any, MemoryState], Any], str]] = [
+    rates, breakers, cache = MemoryState(), MemoryState(), MemoryState()
+    interceptors: list[tuple[str, int, Any, MemoryState, str]] = [
         (
             "rate_limit interceptor",
-            "rate_limit",
             100_000,
-            lambda m, s: m.RateLimitInterceptor(rate=1e9, key=_by_query, state=s),
+            RateLimitInterceptor(rate=1e9, key=_by_query, state=rates),
+            rates,
             "rates",
         ),
         (
             "circuit_breaker interceptor",
-            "circuit_breaker",
             10_000,
-            lambda m, s: m.CircuitBreakerInterceptor(key=_by_query, state=s),
+            CircuitBreakerInterceptor(key=_by_query, state=breakers),
+            breakers,
             "breakers",
         ),
         (
             "cache interceptor",
-            "cache",
             10_000,
-            lambda m, s: m.CacheInterceptor(max_entries=10_000, state=s),
+            CacheInterceptor(max_entries=10_000, state=cache),
+            cache,
             "cache",
         ),
     ]
-    for label, module_name, bound, make, group in factories:
-        try:
-            module = importlib.import_module(f"toolware.interceptors.{module_name}")
-            store = MemoryState()
-            interceptor = make(module, store)
-        except ImportError:
-            notes.append(f"{label}: module not merged yet")
-            continue
-        except (TypeError, ValueError, AttributeError) as exc:
-            notes.append(f"{label}: constructor refused: {type(exc).__name__}: {exc}")
-            continue
+    phases: list[Phase] = []
+    for label, bound, interceptor, store, group in interceptors:
         pipeline = PipelineBuilder().use(interceptor).route(registry).build()
 
         async def step(i: int, pipeline: Any = pipeline) -> Any:
             return await pipeline.invoke("echo", {"query": str(i)})
 
         phases.append((label, bound, step, lambda s=store, g=group: len(getattr(s, g))))
-    return phases, notes
+    return phases
 
 
 async def drive(phase: Phase, keys: int) -> list[tuple[int, int, float, float]]:
@@ -164,17 +159,10 @@ def report(phase: Phase, samples: list[tuple[int, int, float, float]]) -> bool:
 
 
 async def main_async(keys: int) -> bool:
-    phases, notes = interceptor_phases()
     ok = True
-    for phase in [*state_phases(), *phases]:
-        try:
-            samples = await drive(phase, keys)
-        except NotImplementedError:
-            print(f"\n{phase[0]}: not implemented yet on this branch")
-            continue
+    for phase in [*state_phases(), *interceptor_phases()]:
+        samples = await drive(phase, keys)
         ok = report(phase, samples) and ok
-    for note in notes:
-        print(f"\n{note}")
     return ok
 
 

@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import Any
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-if str(BENCHMARKS) not in sys.path:  # the throwaway redis-server helper lives there
+if str(BENCHMARKS) not in sys.path:  # _redis_server.py there puts the repository root on the path
     sys.path.insert(0, str(BENCHMARKS))
 
-__all__ = ["BENCHMARKS", "NotMerged", "Result", "Tally", "entry", "run_workers"]
-
-
-class NotMerged(Exception):
-    """A module the scenario needs is not merged yet: the scenario is skipped, not passed."""
+__all__ = ["BENCHMARKS", "Result", "Tally", "entry", "run_workers"]
 
 
 @dataclass
@@ -81,11 +77,10 @@ class Result:
     lost: int = 0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    skipped: str | None = None
 
     @property
     def passed(self) -> bool:
-        return self.skipped is None and not self.failures
+        return not self.failures
 
     def add(self, report: dict[str, Any]) -> None:
         """Fold one worker's report in; a crashed worker's calls count as lost."""
@@ -113,8 +108,6 @@ def entry(options: dict[str, Any], results: Any) -> None:
 
     try:
         report = getattr(_workers, options["run"])(**options)
-    except NotMerged as missing:
-        report = {"not_merged": str(missing)}
     except BaseException as exc:  # the parent must hear of every death, whatever it was
         report = {"crashed": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
     report["worker"] = options.get("worker", 0)

@@ -10,40 +10,26 @@ pipeline that reports one answer. Waits and timestamps here are the harness's (r
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 import time
 from collections import Counter
 from typing import Any
 
-from _common import NotMerged, Tally
+from _common import Tally
 
-from toolware import LocalRegistry, PipelineBuilder, RequestContext
-from toolware.interceptors.timeout import TimeoutInterceptor
-
-
-def need(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ImportError as exc:
-        raise NotMerged(f"{module}.{name}") from exc
-
-
-def shared_state(url: str, **options: Any) -> tuple[Any, list[str]]:
-    """A RedisState on ``url``; options its constructor does not take are dropped and noted."""
-    from _redis_server import redis_state
-
-    try:
-        return redis_state(url, **options), []
-    except ImportError as exc:
-        raise NotMerged("toolware.state.redis.RedisState") from exc
-    except TypeError as exc:
-        if not options:
-            raise
-        return redis_state(url), [f"RedisState took none of {sorted(options)}: {exc}"]
+from toolware import (
+    CircuitBreakerInterceptor,
+    LocalRegistry,
+    PipelineBuilder,
+    RateLimitInterceptor,
+    RequestContext,
+    RetryInterceptor,
+    TimeoutInterceptor,
+)
+from toolware.state.redis import RedisState
 
 
-def status_of(state: Any) -> dict[str, Any]:
+def status_of(state: RedisState) -> dict[str, Any]:
     status = state.status()
     return {
         "shared": status.shared,
@@ -90,8 +76,7 @@ async def _shared_rate(
     duration: float,
     concurrency: int,
 ) -> dict[str, Any]:
-    rate_limit = need("toolware.interceptors.rate_limit", "RateLimitInterceptor")
-    state, notes = shared_state(url, lease_size=lease_size)
+    state = RedisState(url, lease_size=lease_size)
     executions = 0
 
     async def ping() -> str:
@@ -101,7 +86,7 @@ async def _shared_rate(
 
     registry = LocalRegistry()
     registry.tool(ping)
-    limiter = rate_limit(rate=rate, burst=burst, key="target", state=state)
+    limiter = RateLimitInterceptor(rate=rate, burst=burst, key="target", state=state)
     pipeline = PipelineBuilder().use(limiter).route(registry).build()
     request = RequestContext.create("ping")
     tally = Tally()
@@ -121,9 +106,7 @@ async def _shared_rate(
         "executions": executions,
         "started": started,
         "finished": finished,
-        "lease_size": getattr(state, "lease_size", None),
         "status": status_of(state),
-        "notes": notes,
     }
     await state.aclose()
     return report
@@ -141,21 +124,19 @@ def crash_survivor(
 async def _crash_survivor(
     url: str, ready: Any, killed: Any, restarted: Any, concurrency: int
 ) -> dict[str, Any]:
-    breaker_cls = need("toolware.interceptors.circuit_breaker", "CircuitBreakerInterceptor")
-    rate_limit = need("toolware.interceptors.rate_limit", "RateLimitInterceptor")
-    state, notes = shared_state(url)
+    state = RedisState(url)
 
     async def echo(text: str) -> str:
         return text
 
     registry = LocalRegistry()
     registry.tool(echo, idempotent=True)
-    breaker = breaker_cls(state=state, break_duration=1.0)
+    breaker = CircuitBreakerInterceptor(state=state, break_duration=1.0)
     pipeline = (
         PipelineBuilder()
         .use(TimeoutInterceptor(timeout=5.0))
         .use(breaker)
-        .use(rate_limit(rate=1_000_000.0, burst=1_000, key="target", state=state))
+        .use(RateLimitInterceptor(rate=1_000_000.0, burst=1_000, key="target", state=state))
         .route(registry)
         .build()
     )
@@ -195,7 +176,6 @@ async def _crash_survivor(
         "degraded_in_outage": any(p == "outage" and d for p, d, _ in timeline),
         "status": status_of(state),
         "breaker": str(breaker.state(_breaker_key(request))),
-        "notes": notes,
     }
     await state.aclose()
     return report
@@ -227,8 +207,6 @@ async def _flaky(
     clock: Any = None,
 ) -> dict[str, Any]:
     """Also run in-process by tests/test_chaos_smoke.py, on a FakeClock (``clock``)."""
-    retry_cls = need("toolware.interceptors.retry", "RetryInterceptor")
-    breaker_cls = need("toolware.interceptors.circuit_breaker", "CircuitBreakerInterceptor")
     dice = random.Random(f"{seed}-{worker}")
     executions: dict[str, Counter[str]] = {"idempotent": Counter(), "once": Counter()}
 
@@ -249,8 +227,8 @@ async def _flaky(
     registry.tool(make("once"), idempotent=False, retryable_on=(FlakyError,))
     pipeline = (
         (PipelineBuilder() if clock is None else PipelineBuilder(clock=clock))
-        .use(retry_cls(attempts=3, base_delay=0.001, max_delay=0.005))
-        .use(breaker_cls(minimum_calls=20, window=1.0, break_duration=0.05))
+        .use(RetryInterceptor(attempts=3, base_delay=0.001, max_delay=0.005))
+        .use(CircuitBreakerInterceptor(minimum_calls=20, window=1.0, break_duration=0.05))
         .route(registry)
         .build()
     )
@@ -293,8 +271,7 @@ def breaker_peer(
 async def _breaker_peer(
     role: str, url: str, watching: Any, opened: Any, limit: float
 ) -> dict[str, Any]:
-    breaker_cls = need("toolware.interceptors.circuit_breaker", "CircuitBreakerInterceptor")
-    state, notes = shared_state(url)
+    state = RedisState(url)
 
     async def fragile() -> str:
         if role == "opener":
@@ -303,7 +280,7 @@ async def _breaker_peer(
 
     registry = LocalRegistry()
     registry.tool(fragile)
-    breaker = breaker_cls(
+    breaker = CircuitBreakerInterceptor(
         failure_ratio=None,
         consecutive_failures=3,
         break_duration=30.0,
@@ -313,7 +290,7 @@ async def _breaker_peer(
     pipeline = PipelineBuilder().use(breaker).route(registry).build()
     request = RequestContext.create("fragile")
     tally = Tally()
-    report: dict[str, Any] = {"role": role, "notes": notes}
+    report: dict[str, Any] = {"role": role}
     closed = str(breaker.state(SHARED_KEY))
     if role == "watcher":
         await _call(pipeline, request, tally)  # a first call, so it knows the breaker closed

@@ -10,49 +10,22 @@
                          documented delay
 
 Each starts what it needs (a throwaway redis-server, worker processes) and stops it, within
-a bounded time; a scenario whose modules are not merged yet is *skipped*, not passed.
+a bounded time. ``NEEDS_REDIS`` names those that need an installed redis-server.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import time
-from typing import Any
 
 from _common import Result, run_workers
 
-from _redis_server import RedisServer
+import _redis_server  # noqa: F401 (puts the repository root on sys.path for tests.redis_support)
+from tests.redis_support import RedisServer
 
 # How stale another process's view of a breaker may be: RedisState's ``breaker_sync`` (its
 # default, 1 s, is what these workers use); changes also arrive sooner by pub/sub.
 BREAKER_PROPAGATION = 1.0
-
-
-def _missing(result: Result, *modules: str) -> bool:
-    """Skip (before starting anything) when a module the workers need is not merged yet."""
-    missing = []
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        result.skipped = "not merged yet: " + ", ".join(missing)
-    return bool(missing)
-
-
-REDIS = "toolware.state.redis"
-RATE_LIMIT = "toolware.interceptors.rate_limit"
-BREAKER = "toolware.interceptors.circuit_breaker"
-RETRY = "toolware.interceptors.retry"
-
-
-def _skipped(result: Result, reports: list[dict[str, Any]]) -> bool:
-    missing = sorted({r["not_merged"] for r in reports if "not_merged" in r})
-    if missing:
-        result.skipped = "not merged yet: " + ", ".join(missing)
-    return bool(missing)
 
 
 def shared_rate_limit(
@@ -64,8 +37,6 @@ def shared_rate_limit(
     duration: float = 3.0,
 ) -> Result:
     result = Result("shared_rate_limit")
-    if _missing(result, REDIS, RATE_LIMIT):
-        return result
     with RedisServer() as server:
         start_at = time.time() + 3.0  # room for the spawned interpreters to import everything
         options = [
@@ -83,21 +54,17 @@ def shared_rate_limit(
             for n in range(processes)
         ]
         reports = run_workers(options, timeout=duration + 20.0)
-    if _skipped(result, reports):
-        return result
     for report in reports:
         result.add(report)
-        result.notes.extend(report.get("notes", []))
         result.duplicates += max(0, report.get("executions", 0) - report.get("admitted", 0))
         result.lost += max(0, report.get("admitted", 0) - report.get("executions", 0))
     if result.failures:
         return result
     window = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
-    lease = next((r["lease_size"] for r in reports if r.get("lease_size")), lease_size)
-    bound = burst + rate * window + processes * lease
+    bound = burst + rate * window + processes * lease_size
     result.notes.append(
         f"admitted {result.admitted} in {window:.2f} s; bound {burst} + {rate:g} * "
-        f"{window:.2f} + {processes} * {lease} = {bound:.0f}"
+        f"{window:.2f} + {processes} * {lease_size} = {bound:.0f}"
     )
     result.check(result.admitted <= bound, f"admitted {result.admitted} > bound {bound:.0f}")
     # Not an invariant of the bound, but a limiter that admits far less is broken too.
@@ -109,8 +76,6 @@ def shared_rate_limit(
 
 def redis_killed(*, processes: int = 2, before: float = 1.0, outage: float = 1.5) -> Result:
     result = Result("redis_killed")
-    if _missing(result, REDIS, BREAKER, RATE_LIMIT):
-        return result
     context = multiprocessing.get_context("spawn")
     ready, killed, restarted = context.Semaphore(0), context.Event(), context.Event()
     with RedisServer() as server:
@@ -139,11 +104,8 @@ def redis_killed(*, processes: int = 2, before: float = 1.0, outage: float = 1.5
             for n in range(processes)
         ]
         reports = run_workers(options, timeout=30.0, between=chaos, context=context)
-    if _skipped(result, reports):
-        return result
     for report in reports:
         result.add(report)
-        result.notes.extend(report.get("notes", []))
         if "status" not in report:
             continue
         status = report["status"]
@@ -166,8 +128,6 @@ def flaky_tool(
     *, processes: int = 2, calls: int = 500, failure_rate: float = 0.3, seed: int = 7
 ) -> Result:
     result = Result("flaky_tool")
-    if _missing(result, RETRY, BREAKER):
-        return result
     options = [
         {
             "run": "flaky",
@@ -180,8 +140,6 @@ def flaky_tool(
         for n in range(processes)
     ]
     reports = run_workers(options, timeout=30.0)
-    if _skipped(result, reports):
-        return result
     idempotent_calls = idempotent_runs = 0
     for report in reports:
         if "crashed" in report:
@@ -205,8 +163,6 @@ def flaky_tool(
 
 def breaker_propagation(*, limit: float = BREAKER_PROPAGATION) -> Result:
     result = Result("breaker_propagation")
-    if _missing(result, REDIS, BREAKER):
-        return result
     context = multiprocessing.get_context("spawn")
     watching, opened = context.Event(), context.Event()
     with RedisServer() as server:
@@ -223,11 +179,8 @@ def breaker_propagation(*, limit: float = BREAKER_PROPAGATION) -> Result:
             for n, role in enumerate(("watcher", "opener"))
         ]
         reports = run_workers(options, timeout=30.0, context=context)
-    if _skipped(result, reports):
-        return result
     for report in reports:
         result.add(report)
-        result.notes.extend(report.get("notes", []))
     if result.failures:
         return result
     by_role = {r["role"]: r for r in reports}
@@ -241,6 +194,8 @@ def breaker_propagation(*, limit: float = BREAKER_PROPAGATION) -> Result:
     result.check(delay <= limit, f"seen after {delay:.3f} s > documented {limit} s")
     return result
 
+
+NEEDS_REDIS = frozenset({"shared_rate_limit", "redis_killed", "breaker_propagation"})
 
 SCENARIOS = {
     "shared_rate_limit": shared_rate_limit,

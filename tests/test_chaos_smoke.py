@@ -1,8 +1,7 @@
 """One chaos scenario, small and in-process: the flaky tool behind retry + circuit breaker.
 
 The full suite (real processes, a real redis-server) runs with ``make chaos``; this runs the
-same worker code on a FakeClock, so it takes milliseconds. Skipped until retry and the
-circuit breaker are merged.
+same worker code on a FakeClock, so it takes milliseconds.
 """
 
 from __future__ import annotations
@@ -11,12 +10,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-import pytest
-
 from toolware.testing import FakeClock
-
-pytest.importorskip("toolware.interceptors.retry")
-pytest.importorskip("toolware.interceptors.circuit_breaker")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "chaos"))
 import _workers  # from the chaos directory, put on the path just above

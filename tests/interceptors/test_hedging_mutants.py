@@ -2,6 +2,7 @@
 default window and sample count, winners' latencies on every path, log records, losers."""
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -46,7 +47,7 @@ LOGGER = "toolware.interceptors.hedging"
 )
 def test_refusals_are_exact(options: dict[str, Any], message: str) -> None:
     """Each refusal's whole message: the option, the value and the fix."""
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match=r"^[A-Za-z]") as refused:
         HedgingInterceptor(**options)
     assert str(refused.value) == message
 
@@ -62,7 +63,7 @@ def test_an_explicit_clock_is_kept_and_a_different_one_refused_exactly() -> None
     hedging = HedgingInterceptor(delay=1.0, clock=mine)
     assert hedging.clock is mine
     hedging.bind_clock(mine)
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match=r"^HedgingInterceptor was given clock") as refused:
         hedging.bind_clock(theirs)
     assert str(refused.value) == (
         f"HedgingInterceptor was given clock {mine!r}, but its pipeline uses {theirs!r}; "
@@ -194,7 +195,8 @@ async def test_hedge_log_records_carry_target_number_and_request() -> None:
         logger.setLevel(old)
     started, won = handler.records
     request_id = started.__dict__["request_id"]
-    assert isinstance(request_id, str) and request_id
+    assert isinstance(request_id, str)
+    assert request_id
     for record, event in ((started, "started"), (won, "won")):
         assert record.getMessage() == (
             f"hedging.{event} target=lookup hedge=1 request_id={request_id}"
@@ -268,7 +270,8 @@ async def test_a_hedge_crashing_after_the_race_is_logged_with_its_exception(
     [record] = caplog.records
     assert record.getMessage() == "hedging.loser_crashed error=KeyError"
     assert record.levelno == logging.WARNING
-    assert record.exc_info is not None and record.exc_info[1] is crash
+    assert record.exc_info is not None
+    assert record.exc_info[1] is crash
     assert record.__dict__["error"] == "KeyError"
 
 
@@ -282,10 +285,8 @@ async def test_a_late_loser_stream_is_closed_and_its_closing_task_forgotten() ->
         if request.get(HEDGE) != 1:
             await clock.sleep(1.5)
             return ResponseContext.success("original")
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed: it answers late
             await clock.sleep(10.0)
-        except asyncio.CancelledError:
-            pass  # swallowed on purpose: it answers after the race
         late.append(ResponseStream.of(["late"]))
         return ResponseContext(stream=late[0])
 

@@ -9,9 +9,16 @@ from typing import Any
 import pytest
 
 from tests.interceptors.test_cache import BrokenStore, cached, counting
-from toolware import LocalRegistry, RequestContext
+from toolware import (
+    CallNext,
+    LocalRegistry,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+)
 from toolware.interceptors._cache_keys import cache_key
 from toolware.interceptors.cache import CacheInterceptor
+from toolware.markers import CACHE_HIT
 from toolware.state.memory import MemoryState
 from toolware.testing import FakeClock
 
@@ -141,3 +148,72 @@ async def test_invalidate_with_arguments_counts_both_scopes_dropped() -> None:
         await state.cache_set(key, b"v\x01", 60.0, clock.monotonic())
     assert await CacheInterceptor(state=state).invalidate("fetch", {"q": 1}) == 2
     assert len(state.cache) == 0
+
+
+async def test_an_empty_record_is_a_miss_answered_normally(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Empty bytes under the key: logged as a bad record (exact fields), the call answered
+    by the tool."""
+    clock, registry = FakeClock(), LocalRegistry()
+    counting(registry, cache=True)
+    state = MemoryState()
+    key = cache_key("lookup", "0", None, {"q": 1})
+    assert key is not None
+    await state.cache_set(key, b"", 60.0, clock.monotonic())
+    pipeline, _ = cached(registry, clock, state=state)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        response = await pipeline.invoke("lookup", {"q": 1})
+    assert response.unwrap() == {"q": 1, "n": 1}
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "cache.store_failed operation=decode target=lookup store=memory error=ValueError: "
+        "answered as a miss"
+    )
+
+
+async def test_a_replayed_stream_belongs_to_the_hit_request() -> None:
+    """A stream hit carries the hitting request's id and target, as a fresh stream would."""
+    clock, registry = FakeClock(), LocalRegistry()
+    ids: list[str] = []
+
+    @registry.tool(cache=True)
+    async def words() -> AsyncIterator[str]:
+        yield "a"
+
+    async def spy(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        ids.append(request.id)
+        return await call_next(request)
+
+    cache = CacheInterceptor()
+    pipeline = PipelineBuilder(clock=clock).use(spy).use(cache).route(registry).build()
+    first = await pipeline.invoke("words")
+    assert first.stream is not None
+    assert first.stream.name == "cache"  # the recording layer is named after the stage
+    await first.collect()
+    hit = await pipeline.invoke("words")
+    assert hit.get(CACHE_HIT) is True
+    assert hit.stream is not None
+    assert (hit.stream.request_id, hit.stream.target) == (ids[1], "words")
+
+
+def test_the_private_store_holds_10000_entries_by_default() -> None:
+    """max_entries defaults to 10,000: the private MemoryState's cache bound."""
+    cache = CacheInterceptor()
+    assert isinstance(cache.state, MemoryState)
+    assert cache.state.cache.max_entries == 10_000
+
+
+def test_an_explicit_clock_is_kept_and_a_different_one_refused_exactly() -> None:
+    """clock= is the interceptor's clock; binding another names both and the fix."""
+    mine, theirs = FakeClock(), FakeClock()
+    cache = CacheInterceptor(clock=mine)
+    assert cache.clock is mine
+    cache.bind_clock(mine)
+    with pytest.raises(ValueError, match=r"^CacheInterceptor was given clock") as refused:
+        cache.bind_clock(theirs)
+    assert str(refused.value) == (
+        f"CacheInterceptor was given clock {mine!r}, but its pipeline uses {theirs!r}; "
+        "entries would expire on another timeline: pass the same clock to "
+        "PipelineBuilder(clock=...) or leave the interceptor's clock unset"
+    )

@@ -116,10 +116,11 @@ def staged(clock: FakeClock, stage: Any) -> tuple[Any, HedgingInterceptor]:
     return pipeline.build(), hedging
 
 
-@pytest.mark.parametrize("original", ["slow", "deaf", "failed"])
+@pytest.mark.parametrize("original", ["slow", "deaf", "crashed", "failed"])
 async def test_a_winning_hedge_records_its_own_latency(original: str) -> None:
     """The hedge (started at +1 s, answering 0.5 s later) wins whether the original was
-    cancelled, ignored its cancellation and answered, or failed first: the sample is 0.5."""
+    cancelled, ignored its cancellation and answered, raised as it was cancelled, or failed
+    first: the sample is 0.5."""
     clock = FakeClock()
 
     async def stage(request: RequestContext, call_next: Any) -> ResponseContext:
@@ -134,6 +135,8 @@ async def test_a_winning_hedge_records_its_own_latency(original: str) -> None:
         except asyncio.CancelledError:
             if original == "slow":
                 raise
+            if original == "crashed":
+                raise KeyError("cleanup failed") from None
         return ResponseContext.success("late")
 
     pipeline, hedging = staged(clock, stage)

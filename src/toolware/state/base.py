@@ -231,7 +231,7 @@ class StateStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @runtime_checkable
-class StateStore(Protocol):
+class StateStore(Protocol):  # pragma: no mutate block
     """What the rate limit, circuit breaker and cache interceptors keep their state in.
 
     Keys are strings built by the interceptors (bounded length, no secrets); stores may prefix

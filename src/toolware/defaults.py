@@ -145,8 +145,10 @@ def resilient_builder(
 
     ``state`` keeps the cache, breakers and rate limits (one :class:`MemoryState` for all of
     them by default; a :class:`~toolware.state.redis.RedisState` shares them across
-    processes). Need other options? Replace a stage: ``builder.use(..., name="retry")`` is
-    refused as a duplicate, so build from :func:`default_builder` and add your own.
+    processes). For other options, start from :func:`default_builder` and add the
+    interceptors configured your way, in this order, with ``before="validation"``; to add a
+    stage of your own here (hedging, fallback), place it by name:
+    ``resilient_builder(registry).use(hedging, before="circuit_breaker")``.
     """
     if rate is not None and not isinstance(rate, RateLimit):
         raise TypeError(

@@ -54,7 +54,7 @@ def test_plain_entries_are_tab_separated_without_escapes() -> None:
     buffer = io.StringIO()
     render_entries(make_console(buffer, terminal=False), build_registry().list())
     text = buffer.getvalue()
-    assert len(text.splitlines()) == 10
+    assert len(text.splitlines()) == 14
     assert "tool\tcalculator\t" in text
     assert not ANSI.search(text)
     assert not BOX.search(text)

@@ -29,7 +29,8 @@ def test_importing_the_demo_builds_nothing() -> None:
 
 
 def test_build_registry_has_every_demo_entry() -> None:
-    """Tools, the notes plugin actions and the docs retriever, each with a description."""
+    """Tools (the resilience ones too), the notes plugin actions and the docs retriever, each
+    with a description."""
     descriptions = build_registry().list()
     assert {(d.kind, d.qualified_name) for d in descriptions} == {
         (Kind.TOOL, "calculator"),
@@ -37,6 +38,10 @@ def test_build_registry_has_every_demo_entry() -> None:
         (Kind.TOOL, "fetch_report"),
         (Kind.TOOL, "write_report"),
         (Kind.TOOL, "follow_orders"),
+        (Kind.TOOL, "fetch_quote"),
+        (Kind.TOOL, "legacy_crm"),
+        (Kind.TOOL, "send_sms"),
+        (Kind.TOOL, "exchange_rate"),
         (Kind.PLUGIN, "notes.add"),
         (Kind.PLUGIN, "notes.list"),
         (Kind.PLUGIN, "notes.search"),

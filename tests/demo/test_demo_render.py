@@ -12,7 +12,6 @@ from toolware.cli.render import make_console
 from toolware.context import Kind
 from toolware.demo import build_registry, run_demo
 from toolware.demo.render import _resilience
-from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import EXPECTED_CATEGORIES
 from toolware.stats import TargetKey, TargetStats
 
@@ -22,10 +21,8 @@ BOX = re.compile(r"[\u2500-\u257f]")
 
 def _run(*, terminal: bool) -> tuple[str, list[str | None]]:
     buffer = io.StringIO()
-    registry = add_resilience_tools(
-        build_registry(
-            report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
-        )
+    registry = build_registry(
+        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
     )
     outcomes = run_demo(make_console(buffer, terminal=terminal), registry=registry)
     return buffer.getvalue(), [o.category for o in outcomes]

@@ -33,6 +33,10 @@ def test_tool_list_has_one_function_per_entry() -> None:
         "notes__list",
         "notes__search",
         "docs",
+        "fetch_quote",
+        "legacy_crm",
+        "send_sms",
+        "exchange_rate",
     ]
     calculator = tools[0]
     assert calculator["type"] == "function"

@@ -12,7 +12,6 @@ from toolware import Kind, StatsRecorder, default_pipeline
 from toolware.demo import build_registry
 from toolware.demo.functions import routes
 from toolware.demo.pipeline import BREAKER_BREAK, demo_pipeline
-from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import EXPECTED_CATEGORIES, SCRIPT, CallOutcome, run_session
 from toolware.errors import ErrorCategory
 from toolware.state.memory import MemoryState
@@ -21,10 +20,8 @@ from toolware.state.memory import MemoryState
 @pytest.fixture
 async def outcomes_and_stats() -> tuple[list[CallOutcome], StatsRecorder]:
     """The whole script, run with a fast fetch_report and order feed that still time out."""
-    registry = add_resilience_tools(
-        build_registry(
-            report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
-        )
+    registry = build_registry(
+        report_delay=0.05, report_timeout=0.005, section_pace=0, feed_idle_timeout=0.005
     )
     recorder = StatsRecorder()
     state = MemoryState()

@@ -14,6 +14,7 @@ from toolware.demo.calculator import calculator
 from toolware.demo.live import make_follow_orders, make_write_report
 from toolware.demo.notes import Notes
 from toolware.demo.report import make_fetch_report
+from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.units import convert_units
 from toolware.registry.local import LocalRegistry
 
@@ -41,8 +42,10 @@ def build_registry(
     section_pace: float = SECTION_PACE,
     feed_idle_timeout: float = FEED_IDLE_TIMEOUT,
 ) -> LocalRegistry:
-    """A fresh demo registry (its own notes): calculator, convert_units, fetch_report,
-    write_report and follow_orders (streaming), notes, docs.
+    """A fresh demo registry (its own notes and counters): calculator, convert_units,
+    fetch_report, write_report and follow_orders (streaming), notes, docs, and the resilience
+    tools fetch_quote, legacy_crm, send_sms and exchange_rate
+    (:mod:`toolware.demo.resilience`).
 
     ``fetch_report`` sleeps ``report_delay`` seconds and has a default timeout of
     ``report_timeout`` seconds; ``write_report`` takes ``section_pace`` seconds per section;
@@ -65,7 +68,7 @@ def build_registry(
         default_k=3,
         max_k=8,
     )
-    return registry
+    return add_resilience_tools(registry)
 
 
 @functools.cache

@@ -22,7 +22,6 @@ from toolware.cli.render import category_style, heading, new_table, schema_lines
 from toolware.demo.functions import function_tools, routes
 from toolware.demo.pipeline import demo_pipeline
 from toolware.demo.registry import build_registry
-from toolware.demo.resilience import add_resilience_tools
 from toolware.demo.session import SCRIPT, CallOutcome, run_session
 from toolware.demo.summary import render_summary
 from toolware.encoding import to_json
@@ -37,11 +36,11 @@ CONTENT_PREVIEW = 240  # characters of each tool message's content shown
 
 
 def run_demo(console: Console, *, registry: LocalRegistry | None = None) -> list[CallOutcome]:
-    """Run the scripted agent session against ``registry`` (by default a fresh demo registry
-    with :func:`~toolware.demo.resilience.add_resilience_tools`), printing each call, each
+    """Run the scripted agent session against ``registry`` (a fresh demo registry by
+    default), printing each call, each
     chunk of a streamed answer as it arrives, each breaker change, the tool message each call
     produced and, at the end, per-target statistics."""
-    registry = registry if registry is not None else add_resilience_tools(build_registry())
+    registry = registry if registry is not None else build_registry()
     recorder = StatsRecorder()
     state = MemoryState()  # the cache, breaker and rate limit share it; closed below
 

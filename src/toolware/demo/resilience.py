@@ -17,9 +17,8 @@ The tools are ``async``: they hold no worker thread, and their failures are rais
 client's would be; the router turns them into ``tool_failed`` errors (retryable where the
 entry lists ``retryable_on=(ConnectionError,)``).
 
-:func:`add_resilience_tools` registers fresh ones on a registry: the session runs on
-``add_resilience_tools(build_registry())``, while ``build_registry()`` (what ``toolware list``
-and ``toolware call`` use) stays the plain demo registry.
+:func:`add_resilience_tools` registers fresh ones on a registry; ``build_registry()`` adds
+them to the demo registry (what the session, ``toolware list`` and ``toolware call`` use).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from toolware.registry.local import import_object
 
 __all__ = [
     "DEFAULT_APP",
+    "load_pipeline",
     "Target",
     "UsageError",
     "load_registry",
@@ -204,3 +205,44 @@ def merge_arguments(
             raise UsageError(f"the argument {key!r} is given twice (in --arg or --json)")
         arguments[key] = value
     return arguments
+
+
+def load_pipeline(spec: str) -> Pipeline:
+    """Import ``module:attribute`` for the commands that work on a built pipeline (``profile``,
+    ``inspect``, ``debug``): a :class:`Pipeline`, a function of no arguments returning one, or
+    a registry (then ``default_pipeline(registry)``, as ``toolware call`` uses)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module, _, attribute = spec.partition(":")
+    try:
+        obj = import_object(spec)
+    except RegistrationError:
+        raise UsageError(
+            f"--app {spec!r} must look like 'package.module:attribute', e.g. {DEFAULT_APP!r}"
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"--app {spec!r}: cannot import {module!r}: {exc}") from None
+    except AttributeError:
+        raise UsageError(
+            f"--app {spec!r}: module {module!r} has no attribute {attribute!r}"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"--app {spec!r}: importing it raised {type(exc).__name__}: {exc}"
+        ) from None
+    expected = "expected a Pipeline, a function of no arguments returning one, or a Registry"
+    if not isinstance(obj, Pipeline | Registry) and callable(obj) and not inspect.isclass(obj):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise UsageError(
+                f"--app {spec!r} is a callable, called with no arguments to get the pipeline; "
+                f"it raised {type(exc).__name__}: {exc}"
+            ) from None
+    if isinstance(obj, Pipeline):
+        return obj
+    if isinstance(obj, Registry):
+        from toolware.defaults import default_pipeline  # the defaults import the interceptors
+
+        return default_pipeline(obj)
+    raise UsageError(f"--app {spec!r} is of type {type(obj).__name__}; {expected}")

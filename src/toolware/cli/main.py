@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -116,7 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the result as JSON Lines: one compact JSON document per line, and one per "
         "chunk, flushed as it arrives, for a streaming entry",
     )
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
+
+
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Commands in modules of their own. Each has ``register(commands)``, which adds its parser to
+the subparsers and sets ``handler`` as a default: ``handler(args, out, err) -> exit status``."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed usage or help already
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            status: int = handler(args, out, err)
+            return status
         if args.command == "demo":
             return _demo(out)
         if args.command == "list":

@@ -58,7 +58,9 @@ def test_input_is_not_mutated_and_atoms_are_kept() -> None:
 def test_default_keys_each_match() -> None:
     """Every default fragment hides its key, case-insensitively, with - read as _."""
     for key in DEFAULT_SECRET_KEYS:
-        assert redact({key.upper().replace("_", "-"): "v"}) == {key.upper().replace("_", "-"): REDACTED}
+        assert redact({key.upper().replace("_", "-"): "v"}) == {
+            key.upper().replace("_", "-"): REDACTED
+        }
     assert redact({"name": "v"}) == {"name": "v"}
 
 

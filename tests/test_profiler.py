@@ -206,3 +206,26 @@ async def test_bad_arguments_are_refused() -> None:
     profiler.instrument(pipeline)
     with pytest.raises(ValueError, match="one Profiler per pipeline"):
         profiler.instrument(pipeline)
+
+
+async def test_overlapping_call_next_counts_once() -> None:
+    """Two call_next running at once (a hedge) count as the wall time either one ran."""
+    clock = FakeClock()
+
+    async def hedge(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        first = asyncio.ensure_future(call_next(request))
+        await clock.sleep(1.0)
+        second = asyncio.ensure_future(call_next(request))
+        await asyncio.gather(first, second)
+        return first.result()
+
+    pipeline = PipelineBuilder(clock=clock).use(hedge).route(FakeHandler(delay=2.0, clock=clock))
+    profiler = Profiler()
+    with profiler.attach(pipeline.build()) as profiled:
+        task = asyncio.ensure_future(profiled.invoke("t"))
+        await clock.advance(10)
+        await task
+    report = profiler.report()
+    assert report.rows[0].total_self_us == 0.0
+    assert report.rows[1].calls == 2
+    assert report.total_us == pytest.approx(3_000_000.0)

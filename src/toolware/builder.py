@@ -44,6 +44,7 @@ from toolware.router import Router
 from toolware.types import ClockUser, Handler, Interceptor, Named
 
 if TYPE_CHECKING:
+    from toolware.debug import DebugOptions
     from toolware.pipeline import Pipeline
 
 __all__ = ["PipelineBuilder", "Stage"]
@@ -73,12 +74,24 @@ class PipelineBuilder:
     """Collects stages and a terminal, then folds them into a :class:`Pipeline`.
 
     ``clock`` is the pipeline's one clock: ``build()`` hands it to every stage that reads time
-    (:class:`~toolware.types.ClockUser`), to the router and its worker pool.
+    (:class:`~toolware.types.ClockUser`), to the router and its worker pool. ``debug`` switches
+    debug mode on or off (see :mod:`toolware.debug`; ``None``: ``TOOLWARE_DEBUG`` decides).
     """
 
-    def __init__(self, *, clock: Clock = system_clock, name: str = "pipeline") -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = system_clock,
+        name: str = "pipeline",
+        debug: DebugOptions | bool | None = None,
+    ) -> None:
         if not isinstance(clock, Clock):
             raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
+        if debug is not None:
+            from toolware.debug import debug_options  # only loaded when debug mode is asked
+
+            debug_options(debug)  # refuses a wrong type now rather than at build()
+        self._debug = debug
         self._clock = clock
         self._name = name
         self._placements: list[_Placement] = []
@@ -223,12 +236,14 @@ class PipelineBuilder:
         loop = ", ".join(f"{p.stage.name!r} → {p.before or p.after!r}" for p in waiting)
         raise ValueError(f"stage placements form a loop: {loop}; anchor one of them elsewhere")
 
-    def build(self) -> Pipeline:
+    def build(self, *, debug: DebugOptions | bool | None = None) -> Pipeline:
         """Fold the stages around the terminal into an immutable pipeline.
 
         Hands the pipeline's clock to every stage that reads time, and refuses ``when=``
-        target names that the routed registry does not have.
+        target names that the routed registry does not have. ``debug`` overrides the
+        builder's ``debug=`` and ``TOOLWARE_DEBUG`` (see :mod:`toolware.debug`).
         """
+        from toolware.debug import debug_options, debug_stages  # it imports this module
         from toolware.pipeline import Pipeline  # the pipeline module imports this one
 
         self._refuse_if_built("build")
@@ -245,6 +260,8 @@ class PipelineBuilder:
                 stage.interceptor.bind_clock(self._clock)
         if isinstance(terminal, ClockUser):
             terminal.bind_clock(self._clock)
+        options = debug_options(self._debug if debug is None else debug)
+        stages = debug_stages(stages, options, clock=self._clock, pipeline=self._name)
         self._built = True
         return Pipeline(
             stages=tuple(stages),

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("toolware.cli.profile",)
 """Commands in modules of their own. Each has ``register(commands)``, which adds its parser to
 the subparsers and sets ``handler`` as a default: ``handler(args, out, err) -> exit status``."""
 

@@ -141,9 +141,9 @@ def _value_text(value: object) -> str | None:
         items = [_value_text(item) for item in value]
         if all(item is not None for item in items):
             texts = [str(item) for item in items]
-            if not isinstance(value, tuple):
-                texts.sort()
-            return "{" + ", ".join(texts) + "}"
+            if isinstance(value, tuple):
+                return "(" + ", ".join(texts) + ")"
+            return "{" + ", ".join(sorted(texts)) + "}"
     return None
 
 

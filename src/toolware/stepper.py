@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -225,11 +225,9 @@ class Stepper:
         """Build the request as :meth:`Pipeline.invoke` does (same options), then step it."""
         return await self._drive(self.pipeline.invoke(target, arguments, **options))
 
-    async def _drive(self, call: Awaitable[ResponseContext]) -> StepResult:
+    async def _drive(self, call: Coroutine[Any, Any, ResponseContext]) -> StepResult:
         if self._running:
-            close = getattr(call, "close", None)
-            if close is not None:
-                close()  # never awaited: close it so no "never awaited" warning follows
+            call.close()  # never awaited: close it so no "never awaited" warning follows
             raise RuntimeError(
                 "this Stepper is already stepping a call; step one call at a time, or make "
                 "another Stepper"
@@ -244,8 +242,7 @@ class Stepper:
         try:
             response = await task
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self._quit_at is None or (current is not None and current.cancelling()):
+            if self._quit_at is None or _current_task().cancelling():
                 raise
             return StepResult(None, tuple(self._stops), self._quit_at)
         finally:
@@ -282,9 +279,7 @@ class Stepper:
                 return
             if command == "quit":
                 self._quit_at = stop
-                task = asyncio.current_task()
-                if task is not None:
-                    task.cancel()
+                _current_task().cancel()  # the call's task: _drive runs it in its own
                 raise asyncio.CancelledError(f"quit at stop {stop.number}")
             if command == "print":
                 self._emit(format_stop(stop, now=clock.monotonic()))
@@ -292,6 +287,11 @@ class Stepper:
                 self._emit(HELP)
             else:
                 self._emit(f"unknown command {line.strip()!r}; {HELP}")
+
+
+def _current_task() -> asyncio.Task[Any]:
+    # Always set here: stops and _drive only run inside a task (asyncio.run makes one).
+    return cast("asyncio.Task[Any]", asyncio.current_task())
 
 
 def _scripted(lines: Iterator[str]) -> Prompt:

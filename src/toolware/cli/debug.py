@@ -95,7 +95,7 @@ async def _debug(pipeline: Pipeline, args: argparse.Namespace, out: Console, err
         out.print(Text(PROMPT), end="", soft_wrap=True, highlight=False, markup=False)
         out.file.flush()
         # A thread, so the event loop keeps running (timers, other tasks) while a person types.
-        line = await asyncio.to_thread(sys.stdin.readline)
+        line: str = await asyncio.to_thread(sys.stdin.readline)
         if not line:
             out.print()  # end the prompt's line
             return None

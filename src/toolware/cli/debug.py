@@ -37,7 +37,7 @@ from toolware.error_codes import EXIT_INTERRUPTED, EXIT_OK, exit_status
 from toolware.errors import ToolwareError
 from toolware.pipeline import Pipeline
 from toolware.router import Router
-from toolware.stepper import HELP, Stepper
+from toolware.stepper import HELP, Stepper, StepResult
 
 __all__ = ["register"]
 
@@ -107,6 +107,11 @@ async def _debug(pipeline: Pipeline, args: argparse.Namespace, out: Console, err
     show(HELP)
     stepper = Stepper(pipeline, prompt=prompt, show=show)
     result = await stepper.invoke(target.name, arguments, kind=target.kind, action=target.action)
+    return await _answer(result, out, err)
+
+
+async def _answer(result: StepResult, out: Console, err: Console) -> int:
+    """Print the call's answer (or that it was quit); the exit status."""
     if result.quit_at is not None or result.response is None:
         stop = result.quit_at
         where = "" if stop is None else f" at stop {stop.number} ({stop.moment} {stop.stage})"

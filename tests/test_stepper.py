@@ -86,13 +86,15 @@ async def test_stepping_stops_before_and_after_every_stage_and_the_terminal() ->
         built(log, clock), prompt=["s", "", "step", "S", " s ", "s"], show=shown.append
     )
     result = await stepper.invoke("echo", {"text": "hi", "api_key": "k1"})
-    assert result.response is not None and result.response.value == "HI"
+    assert result.response is not None
+    assert result.response.value == "HI"
     assert result.quit_at is None
     assert where(result.stops) == ALL_STOPS
     assert result.stops[2].request.deadline == clock.monotonic() + 3.0
     assert result.stops[5].response is result.response
     assert shown == [
-        'stop 1: before timeout\n  request: tool echo\n  arguments: {"api_key": "***", "text": "hi"}',
+        "stop 1: before timeout\n  request: tool echo\n"
+        '  arguments: {"api_key": "***", "text": "hi"}',
         'stop 2: before mark\n  request: tool echo\n  arguments: {"api_key": "***", "text": "hi"}'
         "\n  deadline: in 3.0 s",
         'stop 3: before router\n  request: tool echo\n  arguments: {"api_key": "***", "text": "hi"}'
@@ -111,7 +113,8 @@ async def test_continue_runs_to_the_end_without_stopping() -> None:
     stepper = Stepper(built(log, FakeClock()), prompt=lines)
     result = await stepper.invoke("echo", {"text": "a"})
     assert where(result.stops) == ALL_STOPS[:2]
-    assert result.response is not None and result.response.value == "A"
+    assert result.response is not None
+    assert result.response.value == "A"
     assert list(lines) == ["q"]
 
 
@@ -121,7 +124,8 @@ async def test_continue_long_form_and_end_of_script_both_continue() -> None:
         stepper = Stepper(built([], FakeClock()), prompt=script)
         result = await stepper.invoke("echo", {"text": "a"})
         assert where(result.stops) == ALL_STOPS[:1]
-        assert result.response is not None and result.response.value == "A"
+        assert result.response is not None
+        assert result.response.value == "A"
 
 
 @pytest.mark.parametrize("command", ["q", "quit", "Q"])
@@ -162,7 +166,8 @@ async def test_an_error_response_shows_category_and_message() -> None:
     shown: list[str] = []
     stepper = Stepper(built([], FakeClock()), prompt=["s"] * 3 + ["c"], show=shown.append)
     result = await stepper.invoke("nothing")
-    assert result.response is not None and result.response.error is not None
+    assert result.response is not None
+    assert result.response.error is not None
     assert shown[3].startswith("stop 4: after router\n  response: error not_found\n  message: ")
     assert "'nothing'" in shown[3]
 
@@ -173,7 +178,8 @@ async def test_a_stream_is_shown_as_stream() -> None:
     stepper = Stepper(built([], FakeClock()), prompt=["s"] * 6, show=shown.append)
     result = await stepper.invoke("feed")
     assert shown[3] == "stop 4: after router\n  response: stream"
-    assert result.response is not None and (await result.response.collect()).value == [1, 2]
+    assert result.response is not None
+    assert (await result.response.collect()).value == [1, 2]
 
 
 async def test_async_prompt_and_run_with_a_request() -> None:
@@ -189,8 +195,10 @@ async def test_async_prompt_and_run_with_a_request() -> None:
     stepper = Stepper(pipeline, prompt=prompt)
     request = RequestContext.create("echo", {"text": "r"}, clock=clock)
     result = await stepper.run(request)
-    assert result.response is not None and result.response.value == "R"
-    assert len(asked) == 3 and len(result.stops) == 3
+    assert result.response is not None
+    assert result.response.value == "R"
+    assert len(asked) == 3
+    assert len(result.stops) == 3
 
 
 async def test_the_original_pipeline_is_unchanged_and_still_owns_its_terminal() -> None:
@@ -201,7 +209,8 @@ async def test_the_original_pipeline_is_unchanged_and_still_owns_its_terminal() 
     stepper = Stepper(pipeline, prompt=[])
     assert stepper.pipeline is not pipeline
     assert stepper.pipeline.terminal is pipeline.terminal
-    assert stepper.pipeline.name == "shop" and stepper.pipeline.clock is pipeline.clock
+    assert stepper.pipeline.name == "shop"
+    assert stepper.pipeline.clock is pipeline.clock
     await stepper.pipeline.aclose()
     response = await pipeline.invoke("echo", {"text": "o"})
     assert response.value == "O"
@@ -224,7 +233,8 @@ async def test_one_call_at_a_time() -> None:
         await stepper.invoke("echo", {"text": "b"})
     gate.set()
     result = await first
-    assert result.response is not None and result.response.value == "A"
+    assert result.response is not None
+    assert result.response.value == "A"
 
 
 async def test_cancelling_the_caller_is_not_a_quit() -> None:
@@ -247,7 +257,7 @@ def test_options_are_validated() -> None:
         Stepper(pipeline, prompt="sc")
     with pytest.raises(TypeError, match=r"prompt must be .* got int"):
         Stepper(pipeline, prompt=3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="show must be a function .* got 'x'"):
+    with pytest.raises(TypeError, match=r"show must be a function .* got 'x'"):
         Stepper(pipeline, prompt=[], show="x")  # type: ignore[arg-type]
     pipeline.close()
 

@@ -304,3 +304,25 @@ def test_format_stop_falls_back_to_repr_for_unsortable_values() -> None:
     assert format_stop(Stop(2, "h", "after", request, failed), now=0.0) == (
         "stop 2: after h\n  response: error invalid_request\n  message: bad"
     )
+
+
+async def test_a_stepper_can_step_another_call_after_a_quit() -> None:
+    """Each call starts stepping afresh: its own stops, no quit carried over."""
+    stepper = Stepper(built([], FakeClock()), prompt=["q", "c", "s", "c"])
+    first = await stepper.invoke("echo", {"text": "a"})
+    assert first.quit_at is first.stops[0]
+    second = await stepper.invoke("echo", {"text": "b"})
+    assert second.quit_at is None
+    assert where(second.stops) == ALL_STOPS[:1]
+    third = await stepper.invoke("echo", {"text": "c"})
+    assert where(third.stops) == ALL_STOPS[:2]
+    assert third.response is not None
+    assert third.response.value == "C"
+
+
+def test_bytes_are_not_a_script() -> None:
+    """A bytes prompt is refused like a str: it is not a list of lines."""
+    pipeline = built([], FakeClock())
+    with pytest.raises(TypeError, match=r"prompt must be .* got bytes"):
+        Stepper(pipeline, prompt=b"sc")  # type: ignore[arg-type]
+    pipeline.close()

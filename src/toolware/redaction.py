@@ -45,6 +45,7 @@ DEFAULT_SECRET_KEYS: tuple[str, ...] = (
     "apikey",
     "authorization",
     "cookie",
+    "credential",
     "private_key",
 )
 """Key fragments whose values are always hidden (matched lower-case, ``-`` read as ``_``)."""

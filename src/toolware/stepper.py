@@ -21,8 +21,8 @@ At each stop ``show`` gets the stop as text and ``prompt`` is asked for a comman
 
 ``prompt`` is an async function of no arguments returning the next line (``None`` at the end of
 input), or an iterable of lines (a script, for tests). Request arguments and response values
-are shown with the values of secret-looking keys (``password``, ``token``, ``api_key``...)
-replaced by ``***``: a minimal redaction of our own, until the library has a shared one.
+are shown redacted by :func:`toolware.redaction.redact` (the values of secret-looking keys such
+as ``password``, ``token``, ``api_key``, and secret-looking values, become ``[REDACTED]``).
 
 Time keeps passing at a stop: a deadline set by a timeout stage counts the pause. A stream is
 shown as ``stream`` after each stage; read it from the result's response. One call at a time.
@@ -41,9 +41,10 @@ from toolware._attribution import display_name
 from toolware.builder import Stage
 from toolware.context import RequestContext, ResponseContext
 from toolware.pipeline import Pipeline
+from toolware.redaction import redact
 from toolware.types import CallNext, Interceptor
 
-__all__ = ["StepResult", "Stepper", "Stop", "format_stop", "redact"]
+__all__ = ["StepResult", "Stepper", "Stop", "format_stop"]
 
 Prompt = Callable[[], Awaitable[str | None]]
 
@@ -64,19 +65,6 @@ _COMMANDS = {
     "?": "help",
 }
 
-_SECRET_PARTS = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "cookie",
-    "credential",
-    "private_key",
-)
-
 
 class Stop(msgspec.Struct, frozen=True):
     """One stop: its number (from 1), the stage, before or after it, what it saw."""
@@ -94,20 +82,6 @@ class StepResult(msgspec.Struct, frozen=True):
     response: ResponseContext | None
     stops: tuple[Stop, ...]
     quit_at: Stop | None = None
-
-
-def redact(value: Any) -> Any:
-    """``value`` with the values of secret-looking mapping keys replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        return {key: "***" if _secret(key) else redact(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
-
-
-def _secret(key: object) -> bool:
-    lowered = str(key).lower()
-    return any(part in lowered for part in _SECRET_PARTS)
 
 
 def _json(value: Any) -> str:

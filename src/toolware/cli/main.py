@@ -4,6 +4,9 @@
     toolware list [--app module:attr] [--json]
     toolware call TARGET [--app module:attr] [--kind tool|plugin|rag] [--action A]
                   [--arg k=v ...] [--json '{...}'] [--timeout S] [--strict] [--jsonl]
+    toolware profile --target NAME [--app module:pipeline] [--calls N] [--arg k=v ...] [--json]
+    toolware inspect [--app module:pipeline] [--format text|mermaid|dot]
+    toolware debug TARGET [--app module:pipeline] [--arg k=v ...] [--json '{...}']
 
 A call to a streaming entry prints each chunk as it arrives, one line per chunk; when the
 stream fails part way, the chunks already printed stay and the error follows on stderr, as for
@@ -122,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMAND_MODULES: tuple[str, ...] = ("toolware.cli.profile",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "toolware.cli.profile",
+    "toolware.cli.inspect",
+    "toolware.cli.debug",
+)
 """Commands in modules of their own. Each has ``register(commands)``, which adds its parser to
 the subparsers and sets ``handler`` as a default: ``handler(args, out, err) -> exit status``."""
 

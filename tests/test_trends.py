@@ -289,10 +289,15 @@ def test_forget_without_a_series_is_harmless() -> None:
     """Forgetting a name never begun does nothing; a recorded target is kept."""
     recorder = TrendRecorder(clock=FakeClock())
     recorder.forget("x")
+    recorder.end("z", 0.1)  # never begun: nothing goes below zero in flight
+    recorder.begin("z")
+    assert recorder.series("z", last=1)[0].peak_in_flight == 1
+    recorder.record("w", 0.1)
+    recorder.forget("w")  # recorded, none in flight: kept
     recorder.begin("y")
     recorder.record("y", 0.1)
     recorder.forget("y")
-    assert recorder.targets() == ("y",)
+    assert recorder.targets() == ("w", "y", "z")
 
 
 def test_history_round_trips_through_json() -> None:

@@ -55,8 +55,11 @@ class Ring:
             self.counts[start : start + self.stride] = [0] * self.stride
         return index
 
-    def add(self, now: float, seconds: float, error: bool, refused: bool) -> None:
+    def add(self, now: float, seconds: float, error: bool, refused: bool, flight: int = 0) -> None:
+        """Count one call ending at ``now``; ``flight`` calls (it included) were in flight."""
         index = self.slot(int(now // self.width))
+        if flight > self.peak[index]:
+            self.peak[index] = flight
         calls = self.calls[index]
         if not calls or seconds < self.low[index]:
             self.low[index] = seconds

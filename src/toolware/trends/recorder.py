@@ -199,13 +199,12 @@ class TrendRecorder:
         with self._lock:
             series = self._target(target, now)
             # A call that spans intervals was in flight in this one too.
-            series.seconds.in_flight(now, series.in_flight)
-            series.minutes.in_flight(now, series.in_flight)
-            if series.in_flight:
-                series.in_flight -= 1
+            flight = series.in_flight
+            if flight:
+                series.in_flight = flight - 1
             series.recorded = True
-            series.seconds.add(now, seconds, error, refused)
-            series.minutes.add(now, seconds, error, refused)
+            series.seconds.add(now, seconds, error, refused, flight)
+            series.minutes.add(now, seconds, error, refused, flight)
 
     def forget(self, target: str) -> None:
         """A call begun with :meth:`begin` is not to be counted under ``target`` after all (it

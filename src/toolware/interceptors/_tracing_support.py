@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolware.context import RequestContext, ResponseContext
-from toolware.markers import ATTEMPT, HEDGE
+from toolware.markers import ATTEMPT, CACHE_HIT, FALLBACK, FAULT, HEDGE, HEDGES, WAITED
+from toolware.state.base import BreakerChange
 from toolware.types import CallNext, ClockUser, Closable, Interceptor
 
 if TYPE_CHECKING:
@@ -96,6 +97,52 @@ def clean_attributes(attributes: Mapping[Any, object] | None) -> dict[str, Any]:
         except Exception:  # a value whose str() fails is dropped, as documented
             continue
     return cleaned
+
+
+def outcome_attributes(response: ResponseContext) -> dict[str, Any]:
+    """The ``toolware.*`` attributes of a finished call, read from its markers."""
+    attributes: dict[str, Any] = {
+        "toolware.attempts": response.attempts,
+        "toolware.cache_hit": response.get(CACHE_HIT) is True,
+    }
+    if response.extras:  # most calls carry no marker: skip the lookups
+        fallback = response.get(FALLBACK)
+        if fallback is not None:
+            attributes["toolware.fallback.source"] = fallback.source
+            attributes["toolware.fallback.category"] = fallback.category.value
+        hedges = response.get(HEDGES)
+        if hedges:
+            attributes["toolware.hedges"] = hedges
+        fault = response.get(FAULT)
+        if fault is not None:
+            attributes["toolware.fault"] = fault
+        waited = response.get(WAITED)
+        if waited:
+            attributes["toolware.waited"] = waited
+    return attributes
+
+
+class BreakerEvents:
+    """``on_state_change`` callback: a ``toolware.breaker`` event on the current span."""
+
+    __slots__ = ("_api",)
+
+    def __init__(self, api: OtelApi) -> None:
+        self._api = api
+
+    def __call__(self, change: BreakerChange) -> None:
+        span = self._api.get_current_span()
+        if span.is_recording():
+            span.add_event(
+                "toolware.breaker",
+                {
+                    "toolware.breaker.key": change.key,
+                    "toolware.breaker.previous": change.previous.value,
+                    "toolware.breaker.current": change.current.value,
+                    "toolware.breaker.reason": change.reason,
+                },
+            )
+            span.set_attribute("toolware.breaker.state", change.current.value)
 
 
 class AttemptEvents:

@@ -59,11 +59,12 @@ from toolware.errors import ErrorCategory, ToolwareError
 from toolware.extras import ExtraKey
 from toolware.interceptors._tracing_support import (
     AttemptEvents,
+    BreakerEvents,
     StageSpan,
     clean_attributes,
     load_api,
+    outcome_attributes,
 )
-from toolware.markers import CACHE_HIT, FALLBACK, FAULT, HEDGES, WAITED
 from toolware.propagation import parent_context
 from toolware.state.base import BreakerChange
 from toolware.streams import StreamEnd
@@ -230,24 +231,7 @@ class TracingInterceptor:
         return response if observed is stream else response.with_stream(observed)
 
     def _record(self, span: Span, request: RequestContext, response: ResponseContext) -> None:
-        attributes: dict[str, Any] = {
-            "toolware.attempts": response.attempts,
-            "toolware.cache_hit": response.get(CACHE_HIT) is True,
-        }
-        if response.extras:
-            fallback = response.get(FALLBACK)
-            if fallback is not None:
-                attributes["toolware.fallback.source"] = fallback.source
-                attributes["toolware.fallback.category"] = fallback.category.value
-            hedges = response.get(HEDGES)
-            if hedges:
-                attributes["toolware.hedges"] = hedges
-            fault = response.get(FAULT)
-            if fault is not None:
-                attributes["toolware.fault"] = fault
-            waited = response.get(WAITED)
-            if waited:
-                attributes["toolware.waited"] = waited
+        attributes = outcome_attributes(response)
         if self.attributes is not None:
             try:
                 attributes.update(clean_attributes(self.attributes(request, response)))
@@ -319,23 +303,7 @@ class TracingInterceptor:
         """A callback for ``CircuitBreakerInterceptor(on_state_change=...)``: the change
         becomes a ``toolware.breaker`` event (key, previous, current, reason) and sets
         ``toolware.breaker.state`` on the current span (nothing when no span records)."""
-        api = self._api
-
-        def on_state_change(change: BreakerChange) -> None:
-            span = api.get_current_span()
-            if span.is_recording():
-                span.add_event(
-                    "toolware.breaker",
-                    {
-                        "toolware.breaker.key": change.key,
-                        "toolware.breaker.previous": change.previous.value,
-                        "toolware.breaker.current": change.current.value,
-                        "toolware.breaker.reason": change.reason,
-                    },
-                )
-                span.set_attribute("toolware.breaker.state", change.current.value)
-
-        return on_state_change
+        return BreakerEvents(self._api)
 
     def stage(self, interceptor: Interceptor, *, name: str | None = None) -> Interceptor:
         """``interceptor`` inside a child span ``toolware.stage {name}`` of the call's span

@@ -129,6 +129,7 @@ INTERCEPTORS_ALL = [
     "RetryInterceptor",
     "StatsInterceptor",
     "TimeoutInterceptor",
+    "TracingInterceptor",
     "ValidationInterceptor",
 ]
 

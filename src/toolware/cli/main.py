@@ -7,6 +7,7 @@
     toolware profile --target NAME [--app module:pipeline] [--calls N] [--arg k=v ...] [--json]
     toolware inspect [--app module:pipeline] [--format text|mermaid|dot]
     toolware debug TARGET [--app module:pipeline] [--arg k=v ...] [--json '{...}']
+    toolware report --app module:recorder [--objective S] [--json]
 
 A call to a streaming entry prints each chunk as it arrives, one line per chunk; when the
 stream fails part way, the chunks already printed stay and the error follows on stderr, as for
@@ -129,6 +130,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "toolware.cli.profile",
     "toolware.cli.inspect",
     "toolware.cli.debug",
+    "toolware.cli.report",
 )
 """Commands in modules of their own. Each has ``register(commands)``, which adds its parser to
 the subparsers and sets ``handler`` as a default: ``handler(args, out, err) -> exit status``."""

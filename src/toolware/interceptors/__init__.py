@@ -15,6 +15,7 @@ from toolware.interceptors.rate_limit import RateLimitInterceptor
 from toolware.interceptors.retry import RetryBudget, RetryInterceptor
 from toolware.interceptors.stats import StatsInterceptor
 from toolware.interceptors.timeout import TimeoutInterceptor
+from toolware.interceptors.tracing import TracingInterceptor
 from toolware.interceptors.validation import ValidationInterceptor
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "RetryInterceptor",
     "StatsInterceptor",
     "TimeoutInterceptor",
+    "TracingInterceptor",
     "ValidationInterceptor",
 ]

@@ -178,7 +178,8 @@ async def test_shared_metrics_aggregate_two_pipelines() -> None:
     """metrics= shares one CallMetrics between interceptors (and pipelines)."""
     shared = CallMetrics(max_targets=5)
     first, second = MetricsInterceptor(metrics=shared), MetricsInterceptor(metrics=shared)
-    assert first.metrics is shared and second.metrics is shared
+    assert first.metrics is shared
+    assert second.metrics is shared
     for interceptor in (first, second):
         pipeline = PipelineBuilder(clock=FakeClock()).use(interceptor).route(FakeHandler()).build()
         await pipeline.invoke("t")

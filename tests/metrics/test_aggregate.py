@@ -1,0 +1,106 @@
+"""Tests for toolware.metrics._aggregate: CallMetrics bounds, in flight, breakers, reset."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from toolware import Kind
+from toolware.metrics import BREAKER_STATE_VALUES, CallMetrics, RefusalKey
+from toolware.state.base import BreakerChange, BreakerState
+from toolware.stats import OVERFLOW_TARGET
+
+
+def change(key: str, state: BreakerState) -> BreakerChange:
+    return BreakerChange(key, BreakerState.CLOSED, state, "x", 0.0)
+
+
+def test_breaker_state_values() -> None:
+    """The gauge values are 0 closed, 1 half open, 2 open, 3 isolated."""
+    assert dict(BREAKER_STATE_VALUES) == {
+        BreakerState.CLOSED: 0,
+        BreakerState.HALF_OPEN: 1,
+        BreakerState.OPEN: 2,
+        BreakerState.ISOLATED: 3,
+    }
+
+
+def test_breakers_keep_the_latest_state_up_to_max_breakers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A known key is updated; a new key past max_breakers is dropped, logged once."""
+    metrics = CallMetrics(max_breakers=2)
+    metrics.on_breaker_change(change("a", BreakerState.OPEN))
+    metrics.on_breaker_change(change("b", BreakerState.OPEN))
+    with caplog.at_level(logging.WARNING, "toolware.metrics"):
+        metrics.on_breaker_change(change("c", BreakerState.OPEN))
+        metrics.on_breaker_change(change("d", BreakerState.OPEN))
+    metrics.on_breaker_change(change("a", BreakerState.CLOSED))
+    assert metrics.snapshot().breakers == {"a": BreakerState.CLOSED, "b": BreakerState.OPEN}
+    assert [r.getMessage() for r in caplog.records] == [
+        "metrics.breakers_capped max_breakers=2 key=c"
+    ]
+    assert caplog.records[0].max_breakers == 2  # type: ignore[attr-defined]
+
+
+def test_refusals_are_bounded_by_max_targets() -> None:
+    """Past max_targets distinct refusal keys, new ones count under (other)."""
+    metrics = CallMetrics(max_targets=1)
+    metrics.record_refusal(Kind.TOOL, "a", None, "rate_limit")
+    metrics.record_refusal(Kind.TOOL, "a", None, "rate_limit")
+    metrics.record_refusal(Kind.TOOL, "b", "x", "rate_limit")
+    metrics.record_refusal(Kind.TOOL, "c", None, "rate_limit")
+    assert metrics.snapshot().refusals == {
+        RefusalKey(Kind.TOOL, OVERFLOW_TARGET, None, "rate_limit"): 2,
+        RefusalKey(Kind.TOOL, "a", None, "rate_limit"): 2,
+    }
+
+
+def test_in_flight_is_started_minus_recorded_never_negative() -> None:
+    """In flight per kind is calls started minus calls recorded, floored at zero."""
+    metrics = CallMetrics()
+    metrics.call_started(Kind.PLUGIN)
+    metrics.call_started(Kind.PLUGIN)
+    metrics.recorder.record(Kind.PLUGIN, "p", None, 0.1, None)
+    metrics.recorder.record(Kind.RAG, "r", None, 0.1, None)
+    assert metrics.snapshot().in_flight == {Kind.TOOL: 0, Kind.PLUGIN: 1, Kind.RAG: 0}
+
+
+def test_reset_keeps_calls_in_flight() -> None:
+    """reset() forgets counts, refusals and breakers, but not the calls still running."""
+    metrics = CallMetrics(max_breakers=1)
+    for _ in range(3):
+        metrics.call_started(Kind.TOOL)
+    metrics.recorder.record(Kind.TOOL, "t", None, 0.1, None)
+    metrics.record_refusal(Kind.TOOL, "t", None, "rate_limit")
+    metrics.on_breaker_change(change("a", BreakerState.OPEN))
+    metrics.on_breaker_change(change("b", BreakerState.OPEN))  # capped
+    metrics.reset()
+    snap = metrics.snapshot()
+    assert (snap.stats.targets, snap.refusals, snap.breakers) == ((), {}, {})
+    assert snap.in_flight[Kind.TOOL] == 2
+    metrics.on_breaker_change(change("b", BreakerState.OPEN))  # room again after reset
+    assert metrics.snapshot().breakers == {"b": BreakerState.OPEN}
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"max_breakers": 0}, ValueError, r"max_breakers must be a positive integer.*got 0"),
+        ({"max_breakers": False}, TypeError, r"max_breakers must be a positive integer.*False"),
+        ({"max_breakers": "9"}, TypeError, r"max_breakers must be .*'9'"),
+        ({"max_targets": -1}, ValueError, r"max_targets must be a positive integer.*-1"),
+        ({"buckets": ()}, ValueError, r"buckets must be increasing positive seconds"),
+    ],
+)
+def test_options_are_validated(options: dict[str, object], error: type, match: str) -> None:
+    """Bad bounds are refused with the option's name and value."""
+    with pytest.raises(error, match=match):
+        CallMetrics(**options)  # type: ignore[arg-type]
+
+
+def test_defaults() -> None:
+    """1000 targets and 1000 breakers by default."""
+    metrics = CallMetrics()
+    assert (metrics.max_targets, metrics.max_breakers) == (1000, 1000)

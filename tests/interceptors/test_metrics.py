@@ -192,7 +192,7 @@ def test_defaults() -> None:
     assert metrics.metrics.max_targets == 1000
     assert metrics.metrics.snapshot().stats.targets == ()
     assert metrics.clock is None
-    assert metrics.metrics.recorder._bounds == DEFAULT_BUCKETS
+    assert metrics.metrics.bounds == DEFAULT_BUCKETS
 
 
 @pytest.mark.parametrize(

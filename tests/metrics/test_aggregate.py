@@ -62,8 +62,8 @@ def test_in_flight_is_started_minus_recorded_never_negative() -> None:
     metrics = CallMetrics()
     metrics.call_started(Kind.PLUGIN)
     metrics.call_started(Kind.PLUGIN)
-    metrics.recorder.record(Kind.PLUGIN, "p", None, 0.1, None)
-    metrics.recorder.record(Kind.RAG, "r", None, 0.1, None)
+    metrics.record(Kind.PLUGIN, "p", None, 0.1, None)
+    metrics.record(Kind.RAG, "r", None, 0.1, None)
     assert metrics.snapshot().in_flight == {Kind.TOOL: 0, Kind.PLUGIN: 1, Kind.RAG: 0}
 
 
@@ -72,7 +72,7 @@ def test_reset_keeps_calls_in_flight() -> None:
     metrics = CallMetrics(max_breakers=1)
     for _ in range(3):
         metrics.call_started(Kind.TOOL)
-    metrics.recorder.record(Kind.TOOL, "t", None, 0.1, None)
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
     metrics.record_refusal(Kind.TOOL, "t", None, "rate_limit")
     metrics.on_breaker_change(change("a", BreakerState.OPEN))
     metrics.on_breaker_change(change("b", BreakerState.OPEN))  # capped

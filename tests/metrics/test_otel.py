@@ -50,7 +50,7 @@ T = (("toolware.kind", "tool"), ("toolware.target", "t"))
 def test_instruments_report_exact_values() -> None:
     """Every instrument reports its aggregate with the documented attributes."""
     metrics, reader = setup()
-    rec = metrics.recorder
+    rec = metrics
     rec.record(Kind.TOOL, "t", None, 0.25, None)
     rec.record(Kind.TOOL, "t", None, 1.0, ErrorCategory.TIMEOUT)
     rec.record_stream(
@@ -102,7 +102,7 @@ def test_instruments_report_exact_values() -> None:
 def test_units_and_kinds() -> None:
     """Durations are in seconds; counters are monotonic sums, in flight a non-monotonic one."""
     metrics, reader = setup()
-    metrics.recorder.record(Kind.TOOL, "t", None, 0.1, None)
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
     metrics.on_breaker_change(BreakerChange("b", BreakerState.CLOSED, BreakerState.OPEN, "x", 0))
     data = reader.get_metrics_data()
     assert data is not None

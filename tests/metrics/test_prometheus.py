@@ -40,7 +40,7 @@ def labels(target: str = "t", **extra: str) -> tuple[tuple[str, str], ...]:
 def test_every_family_with_exact_values() -> None:
     """Calls, errors, histogram, streams, resilience, refusals and breakers parse exactly."""
     metrics = CallMetrics(buckets=(0.5, 1.0))
-    rec = metrics.recorder
+    rec = metrics
     rec.record(Kind.TOOL, "t", None, 0.25, None)
     rec.record(Kind.TOOL, "t", None, 0.75, ErrorCategory.TIMEOUT)
     rec.record(Kind.TOOL, "t", None, 2.0, ErrorCategory.TOOL_FAILED)
@@ -111,7 +111,7 @@ def test_label_values_are_escaped() -> None:
     """Quotes, backslashes and newlines in a target name survive the round trip."""
     name = 'we"ird\\name\nline'
     metrics = CallMetrics()
-    metrics.recorder.record(Kind.PLUGIN, name, "act\\", 0.1, None)
+    metrics.record(Kind.PLUGIN, name, "act\\", 0.1, None)
     metrics.on_breaker_change(
         BreakerChange(name, BreakerState.OPEN, BreakerState.ISOLATED, "isolated", 0.0)
     )
@@ -126,7 +126,7 @@ def test_label_values_are_escaped() -> None:
 def test_a_snapshot_renders_as_the_metrics() -> None:
     """prometheus_text takes a MetricsSnapshot as well as a CallMetrics."""
     metrics = CallMetrics()
-    metrics.recorder.record(Kind.TOOL, "t", None, 0.1, None)
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
     assert prometheus_text(metrics.snapshot()) == prometheus_text(metrics)
     assert prometheus_text(metrics).endswith("\n# TYPE toolware_breaker_state gauge\n")
 
@@ -166,7 +166,7 @@ async def get(server: MetricsServer, request: bytes) -> tuple[str, dict[str, str
 async def test_serves_the_exposition_on_loopback() -> None:
     """GET /metrics answers 200 with the 0.0.4 content type and the current text."""
     metrics = CallMetrics()
-    metrics.recorder.record(Kind.TOOL, "t", None, 0.1, None)
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
     async with serve_metrics(metrics) as server:
         assert server.host == "127.0.0.1"
         assert server.port > 0

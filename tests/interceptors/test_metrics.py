@@ -16,15 +16,23 @@ from toolware import (
     RequestContext,
     ResponseContext,
 )
-from toolware.errors import ConcurrencyLimitedError, RateLimitedError, ToolFailedError
+from toolware.errors import (
+    CallTimeoutError,
+    ConcurrencyLimitedError,
+    RateLimitedError,
+    ToolFailedError,
+)
 from toolware.interceptors.circuit_breaker import CircuitBreakerInterceptor
 from toolware.interceptors.metrics import MetricsInterceptor
 from toolware.interceptors.rate_limit import RateLimitInterceptor
 from toolware.interceptors.retry import RetryInterceptor
+from toolware.markers import CACHE_HIT, FALLBACK, HEDGES, FallbackServed
 from toolware.metrics import CallMetrics, RefusalKey
 from toolware.state.base import BreakerState
 from toolware.stats import DEFAULT_BUCKETS, OVERFLOW_TARGET
+from toolware.streams import ResponseStream
 from toolware.testing import FakeClock, FakeHandler
+from toolware.types import CallNext
 
 
 def registry_for(clock: FakeClock) -> LocalRegistry:
@@ -261,3 +269,80 @@ async def test_requests_pass_through_unchanged() -> None:
 
     pipeline = PipelineBuilder(clock=clock).use(MetricsInterceptor()).route(terminal).build()
     assert (await pipeline.invoke("t")).value == 42
+
+
+async def test_errors_raised_below_are_counted_then_propagate() -> None:
+    """A ToolwareError raised below counts under its category, a crash under internal."""
+    clock = FakeClock()
+    metrics = MetricsInterceptor()
+
+    async def raising(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        if request.target == "typed":
+            raise RateLimitedError("raised", retry_after=1.0)
+        raise RuntimeError("crash")
+
+    pipeline = PipelineBuilder(clock=clock).use(metrics).use(raising).route(FakeHandler()).build()
+    assert (await pipeline.invoke("typed")).error.category is ErrorCategory.RATE_LIMITED  # type: ignore[union-attr]
+    assert (await pipeline.invoke("crash")).error.category is ErrorCategory.INTERNAL  # type: ignore[union-attr]
+    snap = metrics.metrics.snapshot()
+    assert snap.stats.get("typed").errors == {ErrorCategory.RATE_LIMITED: 1}
+    assert snap.stats.get("crash").errors == {ErrorCategory.INTERNAL: 1}
+    assert snap.refusals == {RefusalKey(Kind.TOOL, "typed", None, "rate_limit"): 1}
+    assert snap.in_flight[Kind.TOOL] == 0
+
+
+async def test_a_streamed_call_counts_its_resilience_when_it_ends() -> None:
+    """Retries and markers of a streamed call are counted with the stream, at its end."""
+    clock = FakeClock()
+    metrics = MetricsInterceptor()
+    stream_response = ResponseContext.success(None, attempts=3).with_stream(
+        ResponseStream.of([1, 2])
+    )
+    plain = ResponseContext.success(None, attempts=1).with_stream(ResponseStream.of([1]))
+    answers = iter([stream_response, plain])
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return next(answers)
+
+    pipeline = PipelineBuilder(clock=clock).use(metrics).route(terminal).build()
+    first = await pipeline.invoke("s")
+    assert metrics.metrics.snapshot().stats.targets == ()
+    await first.collect()
+    await (await pipeline.invoke("s")).collect()
+    stats = metrics.metrics.snapshot().stats.get("s")
+    assert (stats.calls, stats.retries, stats.streams_completed, stats.chunks) == (2, 2, 2, 3)
+
+
+async def test_markers_are_counted() -> None:
+    """Cache hits, fallbacks and hedges from the response markers are counted."""
+    clock = FakeClock()
+    metrics = MetricsInterceptor()
+    served = FallbackServed(source="backup", category=ErrorCategory.TIMEOUT)
+    response = (
+        ResponseContext.success(1)
+        .with_extra(CACHE_HIT, True)
+        .with_extra(FALLBACK, served)
+        .with_extra(HEDGES, 2)
+    )
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return response
+
+    pipeline = PipelineBuilder(clock=clock).use(metrics).route(terminal).build()
+    await pipeline.invoke("t")
+    stats = metrics.metrics.snapshot().stats.get("t")
+    assert (stats.retries, stats.cache_hits, stats.fallbacks, stats.hedges) == (0, 1, 1, 2)
+
+
+async def test_a_timeout_that_never_started_is_counted_as_such() -> None:
+    """A CallTimeoutError with started=False counts in not_started."""
+    clock = FakeClock()
+    metrics = MetricsInterceptor()
+    handler = FakeHandler(
+        [CallTimeoutError("late", limit=1.0, started=False), CallTimeoutError("x", limit=1.0)]
+    )
+    pipeline = PipelineBuilder(clock=clock).use(metrics).route(handler).build()
+    await pipeline.invoke("t")
+    await pipeline.invoke("t")
+    stats = metrics.metrics.snapshot().stats.get("t")
+    assert (stats.errors, stats.not_started) == ({ErrorCategory.TIMEOUT: 2}, 1)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
 from toolware import Kind
+from toolware.errors import ErrorCategory
 from toolware.metrics import BREAKER_STATE_VALUES, CallMetrics, RefusalKey
 from toolware.state.base import BreakerChange, BreakerState
 from toolware.stats import OVERFLOW_TARGET
+from toolware.streams import StreamOutcome
 
 
 def change(key: str, state: BreakerState) -> BreakerChange:
@@ -104,3 +107,75 @@ def test_defaults() -> None:
     """1000 targets and 1000 breakers by default."""
     metrics = CallMetrics()
     assert (metrics.max_targets, metrics.max_breakers) == (1000, 1000)
+
+
+@pytest.mark.parametrize("buckets", [5, ("a",), (1.0, 0.5), (0.5, 0.5), (0.0,), (float("inf"),)])
+def test_bad_buckets_are_refused(buckets: object) -> None:
+    """Buckets must be an increasing sequence of positive finite seconds."""
+    with pytest.raises(ValueError, match=r"buckets must be increasing positive seconds"):
+        CallMetrics(buckets=buckets)  # type: ignore[arg-type]
+
+
+def test_threads_write_their_own_shards_and_are_merged() -> None:
+    """Counts from several threads add up; a target admitted by one thread is shared."""
+    metrics = CallMetrics(max_targets=1, buckets=(1.0,))
+
+    def work() -> None:
+        metrics.call_started(Kind.TOOL)
+        metrics.record(Kind.TOOL, "t", None, 2.0, None)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    metrics.call_started(Kind.TOOL)
+    metrics.record(Kind.TOOL, "t", None, 0.5, None)
+    snap = metrics.snapshot()
+    stats = snap.stats.get("t")
+    assert (stats.calls, stats.total_seconds, stats.bucket_counts) == (2, 2.5, (1, 1))
+    assert (stats.min_seconds, stats.max_seconds) == (0.5, 2.0)
+    assert snap.in_flight[Kind.TOOL] == 0
+    assert [t.key.target for t in snap.stats.targets] == ["t"]
+
+
+def test_the_cap_logs_once_per_kind(caplog: pytest.LogCaptureFixture) -> None:
+    """Past max_targets, each kind logs metrics.targets_capped once."""
+    metrics = CallMetrics(max_targets=1)
+    with caplog.at_level(logging.WARNING, "toolware.metrics"):
+        for target in ("a", "b", "c"):
+            metrics.record(Kind.TOOL, target, None, 0.1, None)
+        metrics.record(Kind.RAG, "r", None, 0.1, None)
+    assert [r.getMessage() for r in caplog.records] == [
+        "metrics.targets_capped max_targets=1 kind=tool",
+        "metrics.targets_capped max_targets=1 kind=rag",
+    ]
+    snap = metrics.snapshot().stats
+    assert snap.get(OVERFLOW_TARGET).calls == 2
+    assert snap.get(OVERFLOW_TARGET, kind=Kind.RAG).calls == 1
+
+
+def test_streams_keep_the_longest_first_chunk() -> None:
+    """The first-chunk maximum keeps the longest; totals add up; chunks and errors count."""
+    metrics = CallMetrics()
+    for first in (0.5, 0.25):
+        metrics.record_stream(
+            Kind.TOOL,
+            "s",
+            None,
+            1.0,
+            StreamOutcome.FAILED,
+            ErrorCategory.TIMEOUT,
+            first_chunk_seconds=first,
+            chunks=2,
+        )
+    stats = metrics.snapshot().stats.get("s")
+    assert (stats.first_chunk_max_seconds, stats.first_chunk_total_seconds) == (0.5, 0.75)
+    assert (stats.streams_failed, stats.chunks, stats.errors) == (2, 4, {ErrorCategory.TIMEOUT: 2})
+
+
+def test_not_started_counts_only_with_an_error() -> None:
+    """not_started is counted for failed calls that say so."""
+    metrics = CallMetrics()
+    metrics.record(Kind.TOOL, "t", None, 1.0, ErrorCategory.TIMEOUT, not_started=True)
+    metrics.record(Kind.TOOL, "t", None, 1.0, ErrorCategory.TIMEOUT)
+    metrics.record(Kind.TOOL, "t", None, 1.0, None, not_started=True)
+    assert metrics.snapshot().stats.get("t").not_started == 1

@@ -286,7 +286,8 @@ class CallMetrics:
         return MetricsSnapshot(StatsSnapshot(tuple(targets)), in_flight, refusals, breakers)
 
     def reset(self) -> None:
-        """Forget everything but the calls still in flight."""
+        """Forget everything but the calls still in flight (a call that ends while this runs
+        may be lost from the counts, and then looks in flight until the next reset)."""
         ended = self.snapshot().stats.targets
         with self._lock:
             for stats in ended:

@@ -162,3 +162,22 @@ def test_metrics_must_be_call_metrics() -> None:
     """Anything but a CallMetrics is refused with a TypeError naming it."""
     with pytest.raises(TypeError, match=r"metrics must be a toolware.metrics.CallMetrics"):
         register_otel_metrics(object())  # type: ignore[arg-type]
+
+
+def test_one_snapshot_per_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All instruments of one collection read one snapshot; the next collection a fresh one."""
+    metrics, reader = setup()
+    taken: list[MetricsSnapshot] = []
+    real = CallMetrics.snapshot
+
+    def counting(self: CallMetrics) -> MetricsSnapshot:
+        taken.append(real(self))
+        return taken[-1]
+
+    monkeypatch.setattr(CallMetrics, "snapshot", counting)
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
+    assert collect(reader)["toolware.calls"] == {T: 1}
+    assert len(taken) == 1
+    metrics.record(Kind.TOOL, "t", None, 0.1, None)
+    assert collect(reader)["toolware.calls"] == {T: 2}
+    assert len(taken) == 2

@@ -35,6 +35,7 @@ nothing for that collection, and calls are never affected.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -177,6 +178,7 @@ def register_otel_metrics(
         ) from exc
     meter = otel_metrics.get_meter("toolware", meter_provider=meter_provider)
     failed = [False]
+    snapshots = _Snapshots(metrics)
     create = {
         "counter": meter.create_observable_counter,
         "updown": meter.create_observable_up_down_counter,
@@ -184,24 +186,48 @@ def register_otel_metrics(
     }
     instruments: list[object] = []
     for kind, name, unit, description, reading in _INSTRUMENTS:
-        callback = _callback(name, reading, metrics, failed, Observation)
+        callback = _callback(name, reading, snapshots, failed, Observation)
         instruments.append(
             create[kind](name, callbacks=[callback], unit=unit, description=description)
         )
     return tuple(instruments)
 
 
+class _Snapshots:
+    """One snapshot per collection, shared by the instruments: an instrument asking again
+    (the next collection) gets a fresh one. Keeps a collection consistent across instruments
+    and merges the shards once, not once per instrument."""
+
+    __slots__ = ("_lock", "_metrics", "_served", "_snapshot")
+
+    def __init__(self, metrics: CallMetrics) -> None:
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._served: set[str] = set()
+        self._snapshot: MetricsSnapshot | None = None
+
+    def for_instrument(self, name: str) -> MetricsSnapshot:
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or name in self._served:
+                snapshot = self._snapshot = self._metrics.snapshot()
+                self._served.clear()
+            self._served.add(name)
+            return snapshot
+
+
 def _callback(
     name: str,
     reading: _Reading,
-    metrics: CallMetrics,
+    snapshots: _Snapshots,
     failed: list[bool],
     observation: type[Observation],
 ) -> Callable[[CallbackOptions], Iterable[Observation]]:
     def observe(options: CallbackOptions) -> Iterable[Observation]:
         try:
             return [
-                observation(value, attributes) for value, attributes in reading(metrics.snapshot())
+                observation(value, attributes)
+                for value, attributes in reading(snapshots.for_instrument(name))
             ]
         except Exception as exc:
             if not failed[0]:

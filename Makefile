@@ -48,6 +48,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/resilience.py
 	$(BIN)/python benchmarks/redis_limiter.py
 	$(BIN)/python benchmarks/state_memory.py
+	$(BIN)/python benchmarks/tracing.py
+	$(BIN)/python benchmarks/metrics.py
+	$(BIN)/python benchmarks/debug_profile.py
 
 # Real processes, a real redis-server (installed separately), faults on purpose: exits non-zero
 # when an invariant fails (1) or a scenario could not run (2). One scenario:

@@ -49,13 +49,16 @@ from toolware.interceptors import (
     FallbackInterceptor,
     FaultInjectionInterceptor,
     HedgingInterceptor,
+    MetricsInterceptor,
     RateLimitInterceptor,
     RetryBudget,
     RetryInterceptor,
     StatsInterceptor,
     TimeoutInterceptor,
+    TracingInterceptor,
     ValidationInterceptor,
 )
+from toolware.metrics import CallMetrics
 from toolware.pipeline import Pipeline, PipelineBuilder, Stage
 from toolware.registry import (
     CachePolicy,
@@ -89,6 +92,7 @@ __all__ = [
     "CachePolicy",
     "CacheScope",
     "CallCancelledError",
+    "CallMetrics",
     "CallNext",
     "CallTimeoutError",
     "CircuitBreakerInterceptor",
@@ -117,6 +121,7 @@ __all__ = [
     "Kind",
     "LocalRegistry",
     "MemoryState",
+    "MetricsInterceptor",
     "Named",
     "NotFoundError",
     "Pipeline",
@@ -151,6 +156,7 @@ __all__ = [
     "ToolFailedError",
     "ToolwareError",
     "TraceContext",
+    "TracingInterceptor",
     "UnauthenticatedError",
     "UnavailableError",
     "UnknownEntryError",

@@ -259,3 +259,33 @@ async def test_localhost_and_allow_remote() -> None:
 def test_ipv6_url() -> None:
     """An IPv6 host is bracketed in the URL."""
     assert MetricsServer(host="::1", port=9).url == "http://[::1]:9/metrics"
+
+
+def test_alert_rules_are_a_gauge_per_rule() -> None:
+    """With alerts=, each rule is a sample: 1 while it fires, 0 otherwise, parsed as a gauge."""
+    from toolware.alerts import AlertRules, ErrorRateAbove, LatencyAbove
+    from toolware.trends import TrendRecorder
+
+    clock = FakeClock(start=1_000.0)
+    recorder = TrendRecorder(clock=clock)
+    rules = AlertRules(
+        [
+            ErrorRateAbove(threshold=0.5, window=10, name="errors"),
+            LatencyAbove(threshold=10.0, window=10, name="slow"),
+        ],
+        recorder=recorder,
+        clock=clock,
+    )
+    for _ in range(5):
+        recorder.record("search", 0.01, error=True)
+    clock.advance_now(1.0)
+    rules.evaluate()
+    assert rules.firing() == ("errors",)
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(prometheus_text(CallMetrics(), alerts=rules))
+    }
+    firing = families["toolware_alerts_firing"]
+    assert firing.type == "gauge"
+    assert {s.labels["rule"]: s.value for s in firing.samples} == {"errors": 1.0, "slow": 0.0}
+    assert "toolware_alerts_firing" not in prometheus_text(CallMetrics())

@@ -11,6 +11,7 @@ from toolware.interceptors.fault_injection import (
     Latency,
 )
 from toolware.interceptors.hedging import HedgingInterceptor
+from toolware.interceptors.metrics import MetricsInterceptor
 from toolware.interceptors.rate_limit import RateLimitInterceptor
 from toolware.interceptors.retry import RetryBudget, RetryInterceptor
 from toolware.interceptors.stats import StatsInterceptor
@@ -28,6 +29,7 @@ __all__ = [
     "Hang",
     "HedgingInterceptor",
     "Latency",
+    "MetricsInterceptor",
     "RateLimitInterceptor",
     "RetryBudget",
     "RetryInterceptor",

@@ -37,11 +37,15 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from toolware.metrics._aggregate import BREAKER_STATE_VALUES, CallMetrics, MetricsSnapshot
 from toolware.stats import TargetStats
+
+if TYPE_CHECKING:
+    from toolware.alerts import AlertRules
 
 __all__ = ["CONTENT_TYPE", "MetricsServer", "prometheus_text", "serve_metrics"]
 
@@ -70,8 +74,11 @@ def _labels(pairs: Iterable[tuple[str, str]]) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs) + "}"
 
 
-def prometheus_text(metrics: CallMetrics | MetricsSnapshot) -> str:
-    """The exposition of ``metrics`` (read now) in the Prometheus text format 0.0.4."""
+def prometheus_text(
+    metrics: CallMetrics | MetricsSnapshot, *, alerts: AlertRules | None = None
+) -> str:
+    """The exposition of ``metrics`` (read now) in the Prometheus text format 0.0.4; with
+    ``alerts``, also ``toolware_alerts_firing``: 1 for each rule firing now, 0 for the others."""
     snap = metrics.snapshot() if isinstance(metrics, CallMetrics) else metrics
     targets = [
         (t, (("kind", t.key.kind.value), ("target", t.key.target), ("action", t.key.action or "")))
@@ -142,6 +149,14 @@ def prometheus_text(metrics: CallMetrics | MetricsSnapshot) -> str:
     _family(out, name, "gauge", "Circuit breaker state: 0 closed, 1 half_open, 2 open, 3 isolated.")
     for breaker, state in snap.breakers.items():
         out.append(f"{name}{_labels((('key', breaker),))} {BREAKER_STATE_VALUES[state]}")
+    if alerts is not None:
+        name = "toolware_alerts_firing"
+        _family(out, name, "gauge", "Alert rules firing now (1) or not (0).")
+        firing = set(alerts.firing())
+        out.extend(
+            f"{name}{_labels((('rule', rule.name),))} {int(rule.name in firing)}"
+            for rule in alerts.rules
+        )
     out.append("")
     return "\n".join(out)
 

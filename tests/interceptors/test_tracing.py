@@ -410,6 +410,40 @@ async def test_exporter_that_raises_never_breaks_the_call() -> None:
         logging.getLogger("opentelemetry").disabled = False
 
 
+class BlockingExporter(SpanExporter):
+    """Blocks in export until released, as a collector that stopped answering would."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.exported = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.release.wait(5.0)
+        self.exported += len(spans)
+        return SpanExportResult.SUCCESS
+
+
+async def test_an_exporter_that_blocks_never_holds_up_the_call() -> None:
+    """With the BatchSpanProcessor the guide recommends, a blocked exporter delays only the
+    export thread: every call answers at once, and the spans are exported once it unblocks."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    exporter = BlockingExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1))
+    pipeline = traced(FakeHandler(["ok"] * 50), TracingInterceptor(tracer_provider=provider))
+    try:
+        for _ in range(50):  # would take 50 x 5 s if a call waited for the exporter
+            assert (await pipeline.invoke("t")).unwrap() == "ok"
+        assert not exporter.release.is_set()
+    finally:
+        exporter.release.set()
+        provider.shutdown()
+    assert exporter.exported == 50
+
+
 class BrokenProcessor(SpanProcessor):
     def __init__(self, *, on_start: bool = False) -> None:
         self.fail_on_start = on_start

@@ -19,6 +19,7 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NoOpTracerProvider
 from toolware import LocalRegistry, PipelineBuilder, RequestContext, ResponseContext
 from toolware.interceptors._tracing_support import clean_attributes, load_api
 from toolware.interceptors.tracing import SPAN, TracingInterceptor, record_event
+from toolware.markers import ATTEMPT
 from toolware.streams import ResponseStream
 from toolware.testing import FakeClock, FakeHandler
 from toolware.types import CallNext
@@ -403,3 +404,31 @@ def test_missing_api_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> Non
     assert str(caught.value) == (
         "TracingInterceptor needs opentelemetry-api: pip install 'toolware[otel]'"
     )
+
+
+async def test_attempt_zero_counts_as_a_first_attempt(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """An ATTEMPT marker of 0 set by an outer stage is read as attempt 1: no retry event."""
+
+    async def zero(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request.with_extra(ATTEMPT, 0))
+
+    tracing = TracingInterceptor(tracer_provider=provider)
+    await build(FakeHandler(["ok"]), tracing, zero, tracing.attempt_events()).invoke("t")
+    (span,) = exporter.get_finished_spans()
+    assert span.events == ()
+
+
+async def test_untraced_stage_gets_the_request() -> None:
+    """Without a tracer, a stage wrapper hands its interceptor the call's own request."""
+    seen: list[str] = []
+
+    async def spy(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        seen.append(request.target)
+        return await call_next(request)
+
+    tracing = TracingInterceptor(tracer_provider=NoOpTracerProvider(), per_stage_spans=True)
+    pipeline = build(FakeHandler(["ok"]), tracing, tracing.stage(spy))
+    assert (await pipeline.invoke("t")).unwrap() == "ok"
+    assert seen == ["t"]

@@ -150,11 +150,15 @@ def inject_mcp_meta(
 
 
 def parent_context(trace: TraceContext | None) -> Context | None:
-    """An OpenTelemetry context whose span is the remote parent ``trace`` names, or ``None``
-    (then the current context is the parent). Needs ``opentelemetry-api``."""
+    """The current OpenTelemetry context with the remote parent ``trace`` names as its span, or
+    ``None`` (then the current context is the parent). Needs ``opentelemetry-api``."""
     if trace is None or not _valid(trace.traceparent):
         return None
     carrier = {TRACEPARENT: trace.traceparent.strip()}
     if trace.tracestate:
         carrier[TRACESTATE] = trace.tracestate
-    return _propagator().extract(carrier)
+    # Extracted over the current context, not an empty one: the remote span becomes the parent
+    # and the caller's other context values (baggage) stay visible to the call.
+    from opentelemetry import context as otel_context
+
+    return _propagator().extract(carrier, context=otel_context.get_current())

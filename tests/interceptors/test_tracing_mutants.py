@@ -432,3 +432,42 @@ async def test_untraced_stage_gets_the_request() -> None:
     pipeline = build(FakeHandler(["ok"]), tracing, tracing.stage(spy))
     assert (await pipeline.invoke("t")).unwrap() == "ok"
     assert seen == ["t"]
+
+
+async def test_a_remote_parent_keeps_the_callers_baggage() -> None:
+    """With trace= the span's parent is the remote one, and the caller's baggage still
+    reaches the tool: the remote context is extracted over the current one."""
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from toolware import LocalRegistry, PipelineBuilder, TraceContext
+    from toolware.interceptors.tracing import TracingInterceptor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    registry = LocalRegistry()
+    seen: list[object] = []
+
+    @registry.tool
+    async def whoami() -> str:
+        seen.append(baggage.get_baggage("user"))
+        return "ok"
+
+    pipeline = (
+        PipelineBuilder().use(TracingInterceptor(tracer_provider=provider)).route(registry).build()
+    )
+    remote = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    token = otel_context.attach(baggage.set_baggage("user", "ann"))
+    try:
+        await pipeline.invoke("whoami", trace=TraceContext(traceparent=remote))
+    finally:
+        otel_context.detach(token)
+    assert seen == ["ann"]
+    [span] = exporter.get_finished_spans()
+    assert span.parent is not None
+    assert f"{span.parent.span_id:016x}" == "b7ad6b7169203331"
+    assert f"{span.context.trace_id:032x}" == "0af7651916cd43dd8448eb211c80319c"

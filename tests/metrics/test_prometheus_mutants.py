@@ -69,8 +69,10 @@ EXPECTED = [
     "# HELP toolware_limiter_refusals_total Calls refused by a rate or concurrency limiter.",
     "# TYPE toolware_limiter_refusals_total counter",
     'toolware_limiter_refusals_total{kind="tool",target="t",action="x",limiter="rate_limit"} 1',
-    'toolware_limiter_refusals_total{kind="tool",target="u",action="",limiter="concurrency_limit"} 1',
-    "# HELP toolware_breaker_state Circuit breaker state: 0 closed, 1 half_open, 2 open, 3 isolated.",
+    'toolware_limiter_refusals_total{kind="tool",target="u",action="",'
+    'limiter="concurrency_limit"} 1',
+    "# HELP toolware_breaker_state Circuit breaker state: "
+    "0 closed, 1 half_open, 2 open, 3 isolated.",
     "# TYPE toolware_breaker_state gauge",
     'toolware_breaker_state{key="k"} 1',
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -213,3 +214,50 @@ def test_reset_admits_new_targets_and_logs_the_cap_again(
         metrics.record(Kind.TOOL, "c", None, 0.1, None)
     assert [t.key.target for t in metrics.snapshot().stats.targets] == [OVERFLOW_TARGET, "b"]
     assert len(caplog.records) == 2
+
+
+def test_each_thread_has_its_own_shard() -> None:
+    """shard() is the same object within a thread, a different one in another thread."""
+    metrics = CallMetrics()
+    mine = metrics.shard()
+    seen: list[object] = []
+    thread = threading.Thread(target=lambda: seen.append(metrics.shard()))
+    thread.start()
+    thread.join()
+    assert metrics.shard() is mine
+    assert seen[0] is not mine
+
+
+def test_calls_started_on_several_threads_are_all_in_flight() -> None:
+    """In flight adds the calls started on every thread."""
+    metrics = CallMetrics()
+
+    def start_two() -> None:
+        metrics.call_started(Kind.RAG)
+        metrics.call_started(Kind.RAG)
+
+    thread = threading.Thread(target=start_two)
+    thread.start()
+    thread.join()
+    metrics.call_started(Kind.RAG)
+    assert metrics.snapshot().in_flight == {Kind.TOOL: 0, Kind.PLUGIN: 0, Kind.RAG: 3}
+
+
+def test_after_reset_the_breaker_cap_logs_again(caplog: pytest.LogCaptureFixture) -> None:
+    """reset() re-arms metrics.breakers_capped."""
+    metrics = CallMetrics(max_breakers=1)
+
+    def change(key: str) -> BreakerChange:
+        return BreakerChange(key, BreakerState.CLOSED, BreakerState.OPEN, "x", 0)
+
+    with caplog.at_level(logging.WARNING):
+        metrics.on_breaker_change(change("a"))
+        metrics.on_breaker_change(change("b"))
+        metrics.reset()
+        metrics.on_breaker_change(change("c"))
+        metrics.on_breaker_change(change("d"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "metrics.breakers_capped max_breakers=1 key=b",
+        "metrics.breakers_capped max_breakers=1 key=d",
+    ]
+    assert metrics.snapshot().breakers == {"c": BreakerState.OPEN}

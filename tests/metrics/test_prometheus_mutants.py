@@ -233,3 +233,14 @@ def test_infinite_sums_render_as_prometheus_infinities() -> None:
     text = prometheus_text(metrics)
     assert 'toolware_call_duration_seconds_sum{kind="tool",target="n",action=""} -Inf\n' in text
     assert 'toolware_call_duration_seconds_sum{kind="tool",target="p",action=""} +Inf\n' in text
+
+
+async def test_the_request_limit_is_8192_bytes_before_the_blank_line() -> None:
+    """A head of 8192 bytes plus its closing blank line is served; one byte more is not."""
+    async with serve_metrics(lambda: "x 1\n") as server:
+        start = b"GET /metrics HTTP/1.1\r\nA: "
+        fits = start + b"a" * (8192 - len(start)) + b"\r\n\r\n"
+        assert len(fits) == 8196
+        assert (await raw_answer(server.port, fits)).startswith(b"HTTP/1.1 200 OK\r\n")
+        over = start + b"a" * (8193 - len(start)) + b"\r\n\r\n"
+        assert await raw_answer(server.port, over) == b""

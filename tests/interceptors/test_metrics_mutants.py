@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
 
 import pytest
 
-from toolware import ErrorCategory, LocalRegistry, PipelineBuilder, RequestContext, ResponseContext
+from toolware import (
+    ErrorCategory,
+    Kind,
+    LocalRegistry,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+)
 from toolware.clock import system_clock
-from toolware.errors import ToolFailedError, ToolwareError
+from toolware.errors import (
+    ConcurrencyLimitedError,
+    RateLimitedError,
+    ToolFailedError,
+    ToolwareError,
+)
 from toolware.extras import EMPTY_EXTRAS
 from toolware.interceptors.metrics import MetricsInterceptor
-from toolware.markers import CACHE_HIT, HEDGES
-from toolware.metrics import CallMetrics
+from toolware.markers import CACHE_HIT, FALLBACK, HEDGES, FallbackServed
+from toolware.metrics import CallMetrics, RefusalKey
 from toolware.stats import DEFAULT_BUCKETS, TargetStats
 from toolware.streams import ResponseStream
 from toolware.testing import FakeClock, FakeHandler
@@ -95,6 +109,12 @@ async def test_a_stream_counts_its_whole_duration_and_first_chunk() -> None:
         (ResponseContext.success(1).with_extra(CACHE_HIT, False), (0, 0, 0, 0)),
         (ResponseContext.success(1).with_extra(HEDGES, 0), (0, 0, 0, 0)),
         (ResponseContext.success(1, attempts=2).with_extra(HEDGES, 3), (1, 0, 0, 3)),
+        (
+            ResponseContext.success(1)
+            .with_extra(CACHE_HIT, True)
+            .with_extra(FALLBACK, FallbackServed(source="b", category=ErrorCategory.TIMEOUT)),
+            (0, 1, 1, 0),
+        ),
     ],
 )
 async def test_resilience_counts_follow_attempts_and_markers(
@@ -209,3 +229,92 @@ def test_clock_conflicts_are_exact() -> None:
         f"MetricsInterceptor each sharing one metrics=CallMetrics()"
     )
     assert bound.clock is one
+
+
+async def test_failed_calls_and_refusals_keep_the_action() -> None:
+    """A failed call and a limiter refusal are counted under the call's action."""
+    metrics = MetricsInterceptor()
+    answers = iter(
+        [
+            ResponseContext.failure(ToolFailedError("x")),
+            ResponseContext.failure(RateLimitedError("slow", retry_after=1.0)),
+            ResponseContext.failure(
+                ConcurrencyLimitedError("busy", limit=1, in_flight=1, waiting=0, max_waiting=0)
+            ),
+        ]
+    )
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return next(answers)
+
+    pipeline = PipelineBuilder(clock=FakeClock()).use(metrics).route(terminal).build()
+    for _ in range(3):
+        await pipeline.invoke("t", action="a")
+    snap = metrics.metrics.snapshot()
+    [stats] = snap.stats.targets
+    assert (stats.key.action, stats.calls) == ("a", 3)
+    assert snap.refusals == {
+        RefusalKey(Kind.TOOL, "t", "a", "concurrency_limit"): 1,
+        RefusalKey(Kind.TOOL, "t", "a", "rate_limit"): 1,
+    }
+
+
+async def failing_source() -> AsyncIterator[int]:
+    yield 1
+    raise ToolFailedError("mid-stream")
+
+
+async def test_a_failed_stream_counts_its_error_category() -> None:
+    """A stream that fails is counted as failed, under its error's category."""
+    metrics = MetricsInterceptor()
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return ResponseContext.success(None).with_stream(ResponseStream.of(failing_source()))
+
+    pipeline = PipelineBuilder(clock=FakeClock()).use(metrics).route(terminal).build()
+    await (await pipeline.invoke("s")).collect()
+    stats = stats_of(metrics, "s")
+    assert (stats.streams_failed, stats.errors) == (1, {ErrorCategory.TOOL_FAILED: 1})
+
+
+@pytest.mark.parametrize(
+    ("response", "counted"),
+    [
+        (ResponseContext.success(None, attempts=2), (1, 0)),
+        (ResponseContext.success(None).with_extra(HEDGES, 2), (0, 2)),
+        (ResponseContext.success(None, attempts=1), (0, 0)),
+    ],
+)
+async def test_a_stream_counts_retries_and_markers_when_it_ends(
+    response: ResponseContext, counted: tuple[int, int]
+) -> None:
+    """A streamed call's attempts and markers are counted with the stream."""
+    metrics = MetricsInterceptor()
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return response.with_stream(ResponseStream.of([1]))
+
+    pipeline = PipelineBuilder(clock=FakeClock()).use(metrics).route(terminal).build()
+    await (await pipeline.invoke("s")).collect()
+    stats = stats_of(metrics, "s")
+    assert (stats.retries, stats.hedges) == counted
+
+
+async def test_the_stream_observer_is_named_metrics(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If recording a stream's end fails, the stream log names the observer ``metrics``."""
+    metrics = MetricsInterceptor()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(CallMetrics, "record_stream", broken)
+
+    async def terminal(request: RequestContext) -> ResponseContext:
+        return ResponseContext.success(None).with_stream(ResponseStream.of([1]))
+
+    pipeline = PipelineBuilder(clock=FakeClock()).use(metrics).route(terminal).build()
+    with caplog.at_level(logging.ERROR):
+        await (await pipeline.invoke("s")).collect()
+    assert [r.observer for r in caplog.records] == ["metrics"]  # type: ignore[attr-defined]

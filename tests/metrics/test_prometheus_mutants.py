@@ -244,3 +244,33 @@ async def test_the_request_limit_is_8192_bytes_before_the_blank_line() -> None:
         assert (await raw_answer(server.port, fits)).startswith(b"HTTP/1.1 200 OK\r\n")
         over = start + b"a" * (8193 - len(start)) + b"\r\n\r\n"
         assert await raw_answer(server.port, over) == b""
+
+
+def test_the_alerts_family_is_exact() -> None:
+    """With alerts=, the exposition ends with the alerts gauge, one exact line per rule."""
+    from toolware.alerts import AlertRules, ErrorRateAbove, LatencyAbove
+    from toolware.testing import FakeClock
+    from toolware.trends import TrendRecorder
+
+    clock = FakeClock(start=1_000.0)
+    recorder = TrendRecorder(clock=clock)
+    rules = AlertRules(
+        [
+            ErrorRateAbove(threshold=0.5, window=10, name="errors"),
+            LatencyAbove(threshold=10.0, window=10, name="slow"),
+        ],
+        recorder=recorder,
+        clock=clock,
+    )
+    for _ in range(5):
+        recorder.record("search", 0.01, error=True)
+    clock.advance_now(1.0)
+    rules.evaluate()
+    text = prometheus_text(CallMetrics(), alerts=rules)
+    assert text.endswith(
+        "# TYPE toolware_breaker_state gauge\n"
+        "# HELP toolware_alerts_firing Alert rules firing now (1) or not (0).\n"
+        "# TYPE toolware_alerts_firing gauge\n"
+        'toolware_alerts_firing{rule="errors"} 1\n'
+        'toolware_alerts_firing{rule="slow"} 0\n'
+    )

@@ -105,3 +105,16 @@ def test_the_type_error_names_the_value() -> None:
     assert str(raised.value) == (
         "metrics must be a toolware.metrics.CallMetrics (MetricsInterceptor().metrics), got 3"
     )
+
+
+def test_a_per_target_reading_yields_the_value_and_the_target_attributes() -> None:
+    """_per_target reads each target's value with its attributes (built at import, so also
+    called here: a test run must see the helper itself)."""
+    from toolware.metrics.otel import _per_target
+
+    metrics = CallMetrics()
+    metrics.record(Kind.TOOL, "t", "a", 0.5, None)
+    reading = _per_target(lambda stats: stats.total_seconds)
+    assert list(reading(metrics.snapshot())) == [
+        (0.5, {"toolware.kind": "tool", "toolware.target": "t", "toolware.action": "a"})
+    ]

@@ -34,9 +34,13 @@ def test_defaults() -> None:
 def test_a_second_clock_is_refused_with_the_fix() -> None:
     """The refusal says what to do."""
     recorder = TrendRecorder(clock=FakeClock())
-    with pytest.raises(ValueError, match="give the recorder, its interceptors and their pipelines"):
+    with pytest.raises(
+        ValueError, match=r"give the recorder, its interceptors and their pipelines the same clock$"
+    ):
         recorder.bind_clock(FakeClock())
-    with pytest.raises(TypeError, match=r"create one with TrendRecorder\(horizon_seconds=\.\.\."):
+    with pytest.raises(
+        TypeError, match=r"got int; create one with TrendRecorder\(horizon_seconds=\.\.\."
+    ):
         TrendsInterceptor(recorder=1)  # type: ignore[arg-type]
 
 
@@ -119,6 +123,39 @@ def test_negative_clock_times_fall_in_negative_intervals() -> None:
     clock.advance_now(1.0)  # now 0.5: interval -1 is complete
     stats = recorder.window("t", 1)
     assert (stats.end, stats.calls, stats.latency) == (0.0, 1, 1.5)
+    assert recorder.window("t", 1, now=-0.5).calls == 0  # interval -2 had none
+
+
+def test_a_fresh_negative_interval_starts_from_zero() -> None:
+    """Interval -1 sits in a slot never used: its counts, peak and extremes start at zero."""
+    clock = FakeClock(start=-0.5)
+    recorder = TrendRecorder(buckets=(1.0, 2.0), clock=clock)
+    recorder.record("r", 0.2)
+    recorder.record("r", 0.8)
+    recorder.begin("b")
+    assert recorder.series("r") == (
+        TrendPoint(
+            time=-1.0,
+            calls=2,
+            errors=0,
+            refused=0,
+            p50=pytest.approx(0.5),  # type: ignore[arg-type]
+            p95=pytest.approx(0.77),  # type: ignore[arg-type]
+            p99=pytest.approx(0.794),  # type: ignore[arg-type]
+            peak_in_flight=0,
+        ),
+    )
+    assert [(p.time, p.peak_in_flight) for p in recorder.series("b")] == [(-1.0, 1)]
+
+
+def test_a_call_begun_in_an_earlier_minute_is_in_flight_in_the_minute_it_ends() -> None:
+    """end() passes the calls in flight to the minute ring too."""
+    clock = FakeClock(start=59.5)
+    recorder = TrendRecorder(clock=clock)
+    recorder.begin("t")
+    clock.advance_now(1.0)
+    recorder.end("t", 1.0)
+    assert recorder.series("t", "minute", last=1)[0].peak_in_flight == 1
 
 
 def test_percentiles_interpolate_in_the_first_bucket_and_stop_at_the_rank() -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import pytest
@@ -14,6 +15,11 @@ from toolware.redaction import REDACTED
 from toolware.streams import ResponseStream
 from toolware.testing import FakeClock, FakeHandler
 from toolware.types import CallNext
+
+# Under mutmut (MUTANT_UNDER_TEST set) DebugStage.__call__ runs through mutmut's trampoline, whose
+# frames are not the method's code the pipeline attributes crashes by: the attribution of a crash
+# inside a debug stage is pinned in `make test` only.
+INSTRUMENTED = bool(os.environ.get("MUTANT_UNDER_TEST"))
 
 
 def sleeping(clock: FakeClock, seconds: float, name: str) -> Any:
@@ -174,7 +180,8 @@ async def test_a_raising_stage_is_logged_and_reraised(caplog: pytest.LogCaptureF
     pipeline = PipelineBuilder(clock=clock, debug=True).use(broken).route(FakeHandler()).build()
     response = await run(pipeline.invoke("t"), clock, 5)
     assert response.error is not None
-    assert response.error.interceptor == "broken"  # type: ignore[attr-defined]
+    if not INSTRUMENTED:
+        assert response.error.interceptor == "broken"  # type: ignore[attr-defined]
     raised = records(caplog)[-1]
     assert raised.getMessage().startswith("debug.raised")
     assert (raised.__dict__["error"], raised.__dict__["self_ms"]) == ("KeyError", 1000.0)

@@ -1,6 +1,7 @@
 """Tests for toolware.profiler: per-stage self time over N calls, live mode, the report."""
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -14,6 +15,11 @@ from toolware.registry.local import LocalRegistry
 from toolware.streams import ResponseStream
 from toolware.testing import FakeClock, FakeHandler
 from toolware.types import CallNext
+
+# Under mutmut (MUTANT_UNDER_TEST set) the profiler's wrapper runs through mutmut's trampoline,
+# whose frames are not the code the pipeline attributes crashes by: the attribution of a crash
+# inside a profiled stage is pinned in `make test` only.
+INSTRUMENTED = bool(os.environ.get("MUTANT_UNDER_TEST"))
 
 
 def spending(clock: FakeClock, seconds: float, name: str) -> Any:
@@ -146,7 +152,8 @@ async def test_a_crash_still_records_and_is_attributed() -> None:
     with profiler.attach(pipeline) as profiled:
         response = await profiled.invoke("t")
     assert response.error is not None
-    assert response.error.interceptor == "broken"  # type: ignore[attr-defined]
+    if not INSTRUMENTED:
+        assert response.error.interceptor == "broken"  # type: ignore[attr-defined]
     assert profiler.report().rows[0].total_self_us == pytest.approx(2000.0)
 
 

@@ -43,7 +43,7 @@ class TrendsInterceptor:
             )
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must implement toolware.clock.Clock, got {clock!r}")
-        self.recorder = TrendRecorder(clock=clock) if recorder is None else recorder
+        self.recorder = TrendRecorder() if recorder is None else recorder
         if clock is not None:
             self.recorder.bind_clock(clock)
         self.name = "trends"

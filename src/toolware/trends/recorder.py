@@ -210,13 +210,15 @@ class TrendRecorder:
         """A call begun with :meth:`begin` is not to be counted under ``target`` after all (it
         named no known entry); a target with nothing recorded is dropped again."""
         with self._lock:
-            series = self._targets.get(target) or self._targets.get(OVERFLOW_TARGET)
+            # A name begun past max_targets was counted under OVERFLOW_TARGET: forget it there.
+            key = target if target in self._targets else OVERFLOW_TARGET
+            series = self._targets.get(key)
             if series is None:
                 return
             if series.in_flight:
                 series.in_flight -= 1
             if not series.recorded and not series.in_flight:
-                del self._targets[target]
+                del self._targets[key]
 
     def record(
         self, target: str, seconds: float, *, error: bool = False, refused: bool = False

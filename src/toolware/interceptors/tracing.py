@@ -204,7 +204,9 @@ class TracingInterceptor:
             span = tracer.start_span(
                 span_name, context=parent, kind=api.SpanKind.INTERNAL, attributes=start
             )
-            token = api.attach(api.set_span_in_context(span, parent))
+            # Into the current context (which the remote parent was extracted over, so it
+            # already holds the caller's baggage): our span replaces any parent span there.
+            token = api.attach(api.set_span_in_context(span))
         except Exception as exc:
             self._warn_once("tracing.span_failed", exc, request)
             return await call_next(request)

@@ -44,3 +44,28 @@ async def test_lines_are_exact_for_a_stage_that_raises_after_call_next(
     assert lines[2].getMessage().endswith(' response={"ok":true,"value":null,"attempts":1}')
     raised = lines[3].__dict__
     assert (raised["request_id"], raised["self_ms"], raised["total_ms"]) == (rid, 1000.0, 2000.0)
+
+
+def test_debug_options_defaults_reach_the_redactor() -> None:
+    """DebugOptions() cuts dumps as documented: strings at 1000 characters, containers at 100
+    items, nesting at depth 8; and given limits are the ones its redactor applies."""
+    from toolware.debug import DebugOptions
+
+    redact = DebugOptions().redactor
+    assert redact("x" * 1000) == "x" * 1000
+    assert redact("x" * 1001) == "x" * 1000 + "...[+1 chars]"
+    assert redact(list(range(100))) == list(range(100))
+    assert redact(list(range(101)))[-1] == "[+1 items]"
+    nested: object = "leaf"
+    for _ in range(8):
+        nested = [nested]
+    deep: object = redact(nested)  # eight levels: kept whole
+    for _ in range(8):
+        assert isinstance(deep, list)
+        deep = deep[0]
+    assert deep == "leaf"
+    assert "deeper than max_depth=8" in repr(redact([nested]))
+    small = DebugOptions(max_chars=3, max_items=2, max_depth=1).redactor
+    assert small("abcd") == "abc...[+1 chars]"
+    assert small([1, 2, 3]) == [1, 2, "[+1 items]"]
+    assert small([[1]]) == ["[list deeper than max_depth=1]"]

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.mutmut_support import THREADS_UNDER_MUTMUT
 from toolware import Kind
 from toolware.errors import ErrorCategory
 from toolware.metrics import BREAKER_STATE_VALUES, CallMetrics, RefusalKey
@@ -116,6 +117,7 @@ def test_bad_buckets_are_refused(buckets: object) -> None:
         CallMetrics(buckets=buckets)  # type: ignore[arg-type]
 
 
+@THREADS_UNDER_MUTMUT
 def test_threads_write_their_own_shards_and_are_merged() -> None:
     """Counts from several threads add up; a target admitted by one thread is shared."""
     metrics = CallMetrics(max_targets=1, buckets=(1.0,))

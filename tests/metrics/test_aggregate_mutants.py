@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.mutmut_support import THREADS_UNDER_MUTMUT
 from toolware import Kind
 from toolware.errors import ErrorCategory
 from toolware.metrics import CallMetrics, RefusalKey
@@ -216,6 +217,7 @@ def test_reset_admits_new_targets_and_logs_the_cap_again(
     assert len(caplog.records) == 2
 
 
+@THREADS_UNDER_MUTMUT
 def test_each_thread_has_its_own_shard() -> None:
     """shard() is the same object within a thread, a different one in another thread."""
     metrics = CallMetrics()
@@ -228,6 +230,7 @@ def test_each_thread_has_its_own_shard() -> None:
     assert seen[0] is not mine
 
 
+@THREADS_UNDER_MUTMUT
 def test_calls_started_on_several_threads_are_all_in_flight() -> None:
     """In flight adds the calls started on every thread."""
     metrics = CallMetrics()

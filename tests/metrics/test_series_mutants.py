@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 
+from tests.mutmut_support import THREADS_UNDER_MUTMUT
 from toolware import Kind
 from toolware.errors import ErrorCategory
 from toolware.metrics import CallMetrics
 from toolware.streams import StreamOutcome
 
 
+@THREADS_UNDER_MUTMUT
 def test_every_counter_is_merged_across_shards() -> None:
     """Two threads' shards of one target add up field by field; extremes are kept."""
     metrics = CallMetrics(buckets=(0.5, 1.0))

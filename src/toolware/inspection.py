@@ -2,7 +2,7 @@
 registry entries it routes to, as a text tree, a Mermaid flowchart or a Graphviz DOT graph.
 
     tree = describe_pipeline(pipeline)
-    print(to_text(tree))      # or to_mermaid(tree), to_dot(tree)
+    text = to_text(tree)      # or to_mermaid(tree), to_dot(tree)
 
 :func:`describe_pipeline` reads only public state: each stage's name, its interceptor's type, its
 ``when=`` condition, and the interceptor's public attributes that hold plain values (numbers,

@@ -5,7 +5,7 @@ A stage's *self time* is the time spent in it minus the time spent in what it ca
 hedge) count once, as the wall time during which at least one was running.
 
     report = await profile(pipeline, "search", {"query": "x"}, calls=1000)
-    print(report.table())
+    table = report.table()    # rows: stage, calls, self time, mean, share
 
 :func:`profile` runs ``calls`` calls through a profiled *copy* of the pipeline. For live
 traffic, ``with profiler.attach(pipeline) as profiled:`` gives the copy to serve calls with;

@@ -155,10 +155,7 @@ class RedisBreakers:
     async def release(self, key: str, now: float) -> None:
         reply = await self._call("release", key, _FORCE_POLICY, now, "0")
         if reply is None:
-            # getattr: MemoryBreakers.release is the breaker helper's, not in the protocol.
-            release = getattr(self.link.local.breakers, "release", None)
-            if release is not None:
-                release(key, now)
+            await self.link.local.breaker_release(key, now)
         else:
             self._learn(key, reply, now)
 

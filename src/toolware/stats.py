@@ -28,6 +28,7 @@ from toolware.streams import StreamOutcome
 
 __all__ = [
     "OVERFLOW_TARGET",
+    "bucket_percentile",
     "DEFAULT_BUCKETS",
     "StatsRecorder",
     "StatsSnapshot",
@@ -122,25 +123,37 @@ class TargetStats(msgspec.Struct, frozen=True, kw_only=True):
         """Estimated latency below which ``fraction`` (0..1) of calls fell."""
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"fraction must be within 0..1, got {fraction}")
-        if not self.calls:
-            return 0.0
-        rank = fraction * self.calls
-        seen = 0
-        for index, count in enumerate(self.bucket_counts):
-            if count and seen + count >= rank:
-                lower = self.bucket_bounds[index - 1] if index else 0.0
-                upper = (
-                    self.bucket_bounds[index]
-                    if index < len(self.bucket_bounds)
-                    else self.max_seconds
-                )
-                # Clamp the bucket to what was really seen, so a single 200 ms call reports
-                # p50 = 200 ms rather than a point interpolated inside the 102-205 ms bucket.
-                upper = min(upper, self.max_seconds)
-                lower = min(max(lower, self.min_seconds), upper)
-                return lower + (upper - lower) * ((rank - seen) / count)
-            seen += count
-        return self.max_seconds  # pragma: no cover - the loop always reaches rank
+        return bucket_percentile(
+            self.bucket_bounds,
+            self.bucket_counts,
+            self.min_seconds,
+            self.max_seconds,
+            fraction,
+        )
+
+
+def bucket_percentile(
+    bounds: Sequence[float], counts: Sequence[int], low: float, high: float, fraction: float
+) -> float:
+    """The latency below which ``fraction`` of the counted calls fell, from a histogram with
+    upper ``bounds`` (one overflow bucket above the last): linear interpolation inside the
+    bucket holding that rank, the bucket clamped to the fastest (``low``) and slowest
+    (``high``) call seen, so a single 200 ms call reports p50 = 200 ms rather than a point
+    inside the 102-205 ms bucket. ``0.0`` when nothing was counted."""
+    total = sum(counts)
+    if not total:
+        return 0.0
+    rank = fraction * total
+    seen = 0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            lower = bounds[index - 1] if index else 0.0
+            upper = bounds[index] if index < len(bounds) else high
+            upper = min(upper, high)
+            lower = min(max(lower, low), upper)
+            return lower + (upper - lower) * ((rank - seen) / count)
+        seen += count
+    return high  # pragma: no cover - the loop always reaches rank
 
 
 class StatsSnapshot(msgspec.Struct, frozen=True):

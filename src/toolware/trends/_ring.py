@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 
+from toolware.stats import bucket_percentile
+
 __all__ = ["Ring", "percentile"]
 
 
@@ -85,23 +87,5 @@ class Ring:
         return self.counts[start : start + self.stride]
 
 
-def percentile(
-    bounds: tuple[float, ...], counts: list[int], low: float, high: float, fraction: float
-) -> float:
-    """The latency below which ``fraction`` of the counted calls fell: linear interpolation
-    inside the bucket holding that rank, the bucket clamped to the fastest (``low``) and
-    slowest (``high``) call seen. ``0.0`` when nothing was counted."""
-    total = sum(counts)
-    if not total:
-        return 0.0
-    rank = fraction * total
-    seen = 0
-    for index, count in enumerate(counts):
-        if count and seen + count >= rank:
-            lower = bounds[index - 1] if index else 0.0
-            upper = bounds[index] if index < len(bounds) else high
-            upper = min(upper, high)
-            lower = min(max(lower, low), upper)
-            return lower + (upper - lower) * ((rank - seen) / count)
-        seen += count
-    return high  # pragma: no cover - the loop always reaches rank
+# The same interpolation as the statistics table's percentiles: one method, one place.
+percentile = bucket_percentile

@@ -51,25 +51,7 @@ def load_registry(spec: str) -> Registry:
 
     The current directory is importable, so ``--app myapp:registry`` works from a project root.
     """
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    module, _, attribute = spec.partition(":")
-    try:
-        obj = import_object(spec)
-    except RegistrationError:
-        raise UsageError(
-            f"--app {spec!r} must look like 'package.module:attribute', e.g. {DEFAULT_APP!r}"
-        ) from None
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"--app {spec!r}: cannot import {module!r}: {exc}") from None
-    except AttributeError:
-        raise UsageError(
-            f"--app {spec!r}: module {module!r} has no attribute {attribute!r}"
-        ) from None
-    except Exception as exc:
-        raise UsageError(
-            f"--app {spec!r}: importing it raised {type(exc).__name__}: {exc}"
-        ) from None
+    obj = _import_app(spec)
     expected = (
         "expected a Registry (an object with resolve(), list(), revision and health(), "
         "such as a LocalRegistry)"
@@ -211,25 +193,7 @@ def load_pipeline(spec: str) -> Pipeline:
     """Import ``module:attribute`` for the commands that work on a built pipeline (``profile``,
     ``inspect``, ``debug``): a :class:`Pipeline`, a function of no arguments returning one, or
     a registry (then ``default_pipeline(registry)``, as ``toolware call`` uses)."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    module, _, attribute = spec.partition(":")
-    try:
-        obj = import_object(spec)
-    except RegistrationError:
-        raise UsageError(
-            f"--app {spec!r} must look like 'package.module:attribute', e.g. {DEFAULT_APP!r}"
-        ) from None
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"--app {spec!r}: cannot import {module!r}: {exc}") from None
-    except AttributeError:
-        raise UsageError(
-            f"--app {spec!r}: module {module!r} has no attribute {attribute!r}"
-        ) from None
-    except Exception as exc:
-        raise UsageError(
-            f"--app {spec!r}: importing it raised {type(exc).__name__}: {exc}"
-        ) from None
+    obj = _import_app(spec)
     expected = "expected a Pipeline, a function of no arguments returning one, or a Registry"
     if not isinstance(obj, Pipeline | Registry) and callable(obj) and not inspect.isclass(obj):
         try:
@@ -246,3 +210,27 @@ def load_pipeline(spec: str) -> Pipeline:
 
         return default_pipeline(obj)
     raise UsageError(f"--app {spec!r} is of type {type(obj).__name__}; {expected}")
+
+
+def _import_app(spec: str) -> Any:
+    """The object ``--app module:attribute`` names, or a UsageError saying what is wrong.
+    The current directory is importable, so ``--app myapp:registry`` works from a project root."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module, _, attribute = spec.partition(":")
+    try:
+        return import_object(spec)
+    except RegistrationError:
+        raise UsageError(
+            f"--app {spec!r} must look like 'package.module:attribute', e.g. {DEFAULT_APP!r}"
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"--app {spec!r}: cannot import {module!r}: {exc}") from None
+    except AttributeError:
+        raise UsageError(
+            f"--app {spec!r}: module {module!r} has no attribute {attribute!r}"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"--app {spec!r}: importing it raised {type(exc).__name__}: {exc}"
+        ) from None

@@ -26,8 +26,8 @@ test: check
 check: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests benchmarks chaos
-	$(BIN)/ruff check src tests benchmarks chaos
+	$(BIN)/ruff format --check src tests benchmarks chaos examples compat
+	$(BIN)/ruff check src tests benchmarks chaos examples compat
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -36,8 +36,8 @@ unit: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks chaos
-	$(BIN)/ruff check --fix src tests benchmarks chaos
+	$(BIN)/ruff format src tests benchmarks chaos examples compat
+	$(BIN)/ruff check --fix src tests benchmarks chaos examples compat
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/contexts.py

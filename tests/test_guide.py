@@ -1,4 +1,6 @@
-"""Every python block of docs/guide.md is a tested example: it runs as printed.
+"""Every python block of the guides is a tested example: it runs as printed.
+
+The guides are docs/guide.md, each page under docs/integrations/ and docs/migration.md.
 
 Each block runs in a fresh namespace; a block with top-level ``await`` runs under
 ``asyncio.run``. A block that cannot run alone (rare: prefer a complete example) is preceded
@@ -16,7 +18,13 @@ from typing import NamedTuple
 
 import pytest
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guide.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+GUIDE = DOCS / "guide.md"
+PAGES = [
+    GUIDE,
+    *sorted((DOCS / "integrations").glob("*.md")),
+    *sorted(DOCS.glob("migration.md")),
+]
 _BLOCK = re.compile(r"^(<!--\s*fragment\s*-->\s*\n)?```python\n(.*?)^```", re.M | re.S)
 
 
@@ -50,6 +58,9 @@ def run_block(block: Block, filename: str) -> None:
 
 
 BLOCKS = guide_blocks(GUIDE.read_text())
+PAGE_BLOCKS = [
+    (page, block) for page in PAGES for block in guide_blocks(page.read_text()) if not block.fragment
+]
 
 
 def test_the_guide_has_examples() -> None:
@@ -59,11 +70,13 @@ def test_the_guide_has_examples() -> None:
 
 
 @pytest.mark.parametrize(
-    "block", [b for b in BLOCKS if not b.fragment], ids=lambda b: f"guide.md:{b.line}"
+    ("page", "block"),
+    PAGE_BLOCKS,
+    ids=[f"{page.relative_to(DOCS)}:{block.line}" for page, block in PAGE_BLOCKS],
 )
-def test_guide_block_runs(block: Block, capsys: pytest.CaptureFixture[str]) -> None:
+def test_guide_block_runs(page: Path, block: Block, capsys: pytest.CaptureFixture[str]) -> None:
     """The block runs without an exception (its asserts are the guide's claims)."""
-    run_block(block, str(GUIDE))
+    run_block(block, str(page))
     capsys.readouterr()  # printed output is for readers; the block's asserts check it
 
 

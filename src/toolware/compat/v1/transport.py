@@ -164,11 +164,12 @@ def _mapped(exc: BaseException, shown: str, name: str, limit: float) -> McpCallE
     if isinstance(leaf, MCPError):
         if leaf.code == mcp_types.PARSE_ERROR:
             return McpProtocolError(
-                f"MCP server at {shown} sent a reply that is not JSON-RPC: {leaf.message}",
+                f"MCP server at {shown} sent a reply that is not JSON-RPC: "
+                f"{leaf.message.partition(chr(10))[0]}",
                 code=leaf.code,
             )
         return McpProtocolError(
-            f"MCP server at {shown} answered tools/call '{name}' with error {leaf.code}: "
+            f"MCP server at {shown} answered the call of '{name}' with error {leaf.code}: "
             f"{leaf.message}",
             code=leaf.code,
         )

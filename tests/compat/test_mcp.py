@@ -203,7 +203,7 @@ def test_transport_errors_propagate_and_nothing_is_retried(host: Host) -> None:
         calls.append(mcp_url)
         raise ConnectionResetError("peer went away")
 
-    with pytest.raises(ConnectionResetError, match="^peer went away$"):
+    with pytest.raises(ConnectionResetError, match=r"^peer went away$"):
         host.calls(transport=failing).direct("remote", "read", {})
     assert calls == ["http://127.0.0.1:9/mcp"]
 

@@ -206,7 +206,7 @@ def test_mcp_calls_default_transport_end_to_end_from_threads() -> None:
     calls = McpCalls(
         lookup={"files": tool}.get,
         available=lambda: ["files"],
-        log=lambda m, l: logs.append((m, l)),
+        log=lambda message, level: logs.append((message, level)),
     )
     results: list[Any] = []
     threads = [

@@ -33,7 +33,7 @@ def test_raises_what_the_coroutine_raised() -> None:
     async def boom() -> None:
         raise LookupError("no such row")
 
-    with pytest.raises(LookupError, match="^no such row$"):
+    with pytest.raises(LookupError, match=r"^no such row$"):
         run_coroutine(boom, timeout=5)
 
 
@@ -41,7 +41,7 @@ def test_the_coroutines_own_timeout_error_is_not_rewritten() -> None:
     async def own() -> None:
         raise TimeoutError("upstream said so")
 
-    with pytest.raises(TimeoutError, match="^upstream said so$"):
+    with pytest.raises(TimeoutError, match=r"^upstream said so$"):
         run_coroutine(own, timeout=5)
 
 
@@ -78,7 +78,7 @@ def test_a_coroutine_that_blocks_its_loop_is_abandoned(monkeypatch: pytest.Monke
     monkeypatch.setattr(_mcp_sync, "CANCEL_GRACE", 0.1)
 
     async def blocking() -> None:
-        time.sleep(3)  # blocks the private loop; the deadline cannot fire
+        time.sleep(3)  # noqa: ASYNC251 - blocks the private loop on purpose
 
     started = time.monotonic()
     with pytest.raises(TimeoutError) as caught:

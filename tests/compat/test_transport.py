@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
 import pytest
+from mcp_types import CallToolResult
 from opentelemetry import trace
+from pydantic import ValidationError
 
 from tests.compat.mcp_server_support import (
     PNG_BYTES,
@@ -28,7 +31,7 @@ from toolware.compat.v1.mcp import (
     McpTimeoutError,
     McpUnavailableError,
 )
-from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport
+from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport, _mapped
 
 SLACK = 8.0
 """Seconds added to every time bound: the machine is small and shared."""
@@ -267,3 +270,45 @@ def test_defaults() -> None:
     transport = McpHttpTransport()
     assert transport.timeout == DEFAULT_TIMEOUT == 60.0
     assert transport.headers == {}
+
+
+def _validation_error() -> ValidationError:
+    try:
+        CallToolResult.model_validate({"content": "not a list"})
+    except ValidationError as exc:
+        return exc
+    raise AssertionError("the result should not validate")
+
+
+@pytest.mark.parametrize(
+    ("raised", "error", "message"),
+    [
+        (
+            httpx2.ReadTimeout("read timed out"),
+            McpTimeoutError,
+            "MCP server at U did not answer tools/call 'add' in time: ReadTimeout: read timed out",
+        ),
+        (
+            ExceptionGroup("outer", [ExceptionGroup("inner", [ConnectionResetError("reset")])]),
+            McpUnavailableError,
+            "MCP server at U cannot be reached: ConnectionResetError: reset",
+        ),
+        (
+            _validation_error(),
+            McpProtocolError,
+            "MCP server at U sent a tools/call result that is not MCP: 1 validation error(s)",
+        ),
+        (
+            RuntimeError("odd"),
+            McpProtocolError,
+            "MCP call to U failed: RuntimeError: odd",
+        ),
+    ],
+)
+def test_sdk_failures_are_mapped(
+    raised: BaseException, error: type[Exception], message: str
+) -> None:
+    """What the SDK raises (nested in its task-group exception groups) becomes a typed error."""
+    mapped = _mapped(raised, "U", "add", 3.0)
+    assert type(mapped) is error
+    assert str(mapped) == message

@@ -159,8 +159,6 @@ def _leaf(exc: BaseException) -> BaseException:
 
 def _mapped(exc: BaseException, shown: str, name: str, limit: float) -> McpCallError:
     leaf = _leaf(exc)
-    if isinstance(leaf, McpCallError):
-        return leaf
     if isinstance(leaf, MCPError):
         if leaf.code == mcp_types.PARSE_ERROR:
             return McpProtocolError(

@@ -13,6 +13,7 @@ from toolware.compat.v1.mcp import (
     McpCallError,
     McpCallRefusedError,
     McpCalls,
+    McpHandlerError,
     McpToolNotFoundError,
     intent_input,
 )
@@ -188,7 +189,7 @@ def test_tool_and_method_must_be_strings(
 def test_handler_without_local_mode_or_url(mcp_url: object) -> None:
     """V1's text; the adapter does not guess local mode from the class name as V1 did."""
     host = Host({}, {"mcpfilesystem": RemoteTool(mcp_url)})
-    with pytest.raises(McpCallRefusedError) as caught:
+    with pytest.raises(McpHandlerError) as caught:
         host.calls(transport=Recorder()).direct("mcpfilesystem", "read", {})
     assert str(caught.value) == "Tool 'mcpfilesystem' has no MCP URL configuration"
     assert caught.value.hint == (
@@ -303,7 +304,8 @@ def test_intent_with_a_handle_intent_that_is_not_callable_uses_the_resolver() ->
 
 
 def test_intent_without_handler_or_resolver_fails_clearly(host: Host) -> None:
-    with pytest.raises(McpCallRefusedError) as caught:
+    """An internal error: the mixin answers 500, strict or not, as the spec asks."""
+    with pytest.raises(McpHandlerError) as caught:
         host.calls().intent("files", "list files")
     assert str(caught.value) == (
         "Tool 'files' cannot handle intents: it has no handle_intent(intent, context) "
@@ -313,6 +315,7 @@ def test_intent_without_handler_or_resolver_fails_clearly(host: Host) -> None:
         "give the tool a handle_intent method, pass intent_resolver= to the adapter, "
         "or call a method directly"
     )
+    assert caught.value.category is ErrorCategory.INTERNAL
 
 
 def test_intent_context_defaults_and_none(host: Host) -> None:

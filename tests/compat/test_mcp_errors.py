@@ -9,6 +9,7 @@ import pytest
 from toolware.compat.v1.mcp import (
     McpCallError,
     McpCallRefusedError,
+    McpHandlerError,
     McpProtocolError,
     McpTimeoutError,
     McpToolNotFoundError,
@@ -26,6 +27,7 @@ from toolware.errors import (
 CASES = [
     (McpToolNotFoundError("m"), NotFoundError, ErrorCategory.NOT_FOUND, False),
     (McpCallRefusedError("m"), InvalidRequestError, ErrorCategory.INVALID_REQUEST, False),
+    (McpHandlerError("m"), ToolwareError, ErrorCategory.INTERNAL, False),
     (McpUnavailableError("m"), UnavailableError, ErrorCategory.UNAVAILABLE, True),
     (McpProtocolError("m", code=-32602), UnavailableError, ErrorCategory.UNAVAILABLE, False),
     (McpTimeoutError("m", limit=2.0), CallTimeoutError, ErrorCategory.TIMEOUT, False),

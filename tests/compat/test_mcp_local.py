@@ -12,6 +12,7 @@ from toolware.compat.v1._mcp_local import call_local, tool_call
 from toolware.compat.v1.mcp import (
     McpCallRefusedError,
     McpCalls,
+    McpHandlerError,
     McpToolNotFoundError,
     default_transport,
 )
@@ -124,7 +125,7 @@ def test_a_run_that_returns_a_coroutine_is_awaited() -> None:
 
 
 def test_a_handler_without_a_callable_method_is_refused() -> None:
-    with pytest.raises(McpCallRefusedError) as caught:
+    with pytest.raises(McpHandlerError) as caught:
         call_local("odd", Nothing(), "m", {})
     assert str(caught.value) == "Tool 'odd' doesn't have call_task, run, or run_async method"
     assert caught.value.hint == "give the local-mode handler a run(payload) method"

@@ -27,6 +27,7 @@ from tests.compat.mcp_server_support import (
 from toolware.compat.v1 import _mcp_sync
 from toolware.compat.v1.mcp import (
     McpCallRefusedError,
+    McpHandlerError,
     McpProtocolError,
     McpTimeoutError,
     McpUnavailableError,
@@ -210,7 +211,7 @@ def test_an_http_error_status(bad_server: Any) -> None:
     "url", ["stdio://github_mcp", "local://files", "ftp://host/mcp", "not a url", "http://"]
 )
 def test_urls_that_are_not_http_are_refused(url: str) -> None:
-    with pytest.raises(McpCallRefusedError) as caught:
+    with pytest.raises(McpHandlerError) as caught:
         _call(url, "add")
     assert str(caught.value) == (
         f"Cannot call MCP URL {url!r}: only http:// and https:// URLs are supported"

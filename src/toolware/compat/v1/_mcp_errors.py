@@ -2,9 +2,14 @@
 
     McpCallError (ToolwareError)       str() is the V1 message, without the hint
     ├── McpToolNotFoundError           not_found         no handler with that tool id
-    ├── McpCallRefusedError            invalid_request   the call cannot be made as asked:
-    │                                                    params not a mapping, no MCP URL, no
-    │                                                    intent handling, no callable method
+    ├── McpCallRefusedError            invalid_request   the call is malformed: params that
+    │                                                    are not an object, a tool id or
+    │                                                    method that is not a string,
+    │                                                    arguments that are not JSON
+    ├── McpHandlerError                internal          the handler cannot take the call as
+    │                                                    it is configured: no MCP URL, no
+    │                                                    intent handling, no run method, a
+    │                                                    URL that is not http(s)
     ├── McpUnavailableError            unavailable       the MCP server cannot be reached or
     │                                                    broke the protocol
     │   └── McpProtocolError           unavailable       it answered with a JSON-RPC error or
@@ -13,9 +18,11 @@
 
 Each also derives from the toolware error of its category (``NotFoundError``,
 ``InvalidRequestError``, ``UnavailableError``, ``CallTimeoutError``), so native handlers that
-catch those catch these too. The V1 mixin answers ``(500, "[ERROR] " + str(error))`` for every
-one of them, as V1 did for its ``ValueError`` s; ``str()`` is therefore the bare message (V1's
-text where V1 had one) and the hint is kept apart in ``hint`` and ``to_dict()``.
+catch those catch these too. The V1 mixin answers ``(500, "[ERROR] " + str(error))`` for them
+as V1 did for its ``ValueError`` s (a malformed call, ``invalid_request``, is a ``400``), so
+``str()`` is the bare message (V1's text where V1 had one) and the hint is kept apart in
+``hint`` and ``to_dict()``. A handler's misconfiguration is ``internal`` so that the mixin's
+strict mode keeps V1's 500 for it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing_extensions import Unpack
 
 from toolware.errors import (
     CallTimeoutError,
+    ErrorCategory,
     ErrorOptions,
     InvalidRequestError,
     NotFoundError,
@@ -36,6 +44,7 @@ from toolware.errors import (
 __all__ = [
     "McpCallError",
     "McpCallRefusedError",
+    "McpHandlerError",
     "McpProtocolError",
     "McpTimeoutError",
     "McpToolNotFoundError",
@@ -58,7 +67,15 @@ class McpToolNotFoundError(McpCallError, NotFoundError):
 
 
 class McpCallRefusedError(McpCallError, InvalidRequestError):
-    """The call cannot be made as asked (bad params, a handler that cannot take it)."""
+    """The call is malformed (params, tool id, method or arguments); nothing was called."""
+
+
+class McpHandlerError(McpCallError):
+    """The handler found cannot take the call as it is configured (no ``mcp_url`` and no
+    ``local_mode``, no intent handling, no ``run``, a URL that is not http(s))."""
+
+    category = ErrorCategory.INTERNAL
+    default_hint = "fix the tool's configuration"
 
 
 class McpUnavailableError(McpCallError, UnavailableError):

@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from toolware.compat.v1._mcp_errors import McpCallRefusedError
+from toolware.compat.v1._mcp_errors import McpCallRefusedError, McpHandlerError
 from toolware.compat.v1._mcp_sync import run_coroutine
 
 __all__ = ["call_local", "tool_call"]
@@ -39,7 +39,7 @@ def call_local(tool_id: str, handler: object, name: str, arguments: dict[str, An
     run = _method(target, "run")
     if run is not None:
         return _as_dict(run(payload))
-    raise McpCallRefusedError(
+    raise McpHandlerError(
         f"Tool '{tool_id}' doesn't have call_task, run, or run_async method",
         hint="give the local-mode handler a run(payload) method",
     )

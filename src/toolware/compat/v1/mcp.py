@@ -34,7 +34,7 @@ Direct calls (``{"mcp": {"tool": t, "method": m, "params": p}}``):
 
 Intent calls (``{"mcp": {"tool": t, "intent": i, "context": c}}``): the handler's
 ``handle_intent(intent, context)`` when it has one, else the adapter's ``intent_resolver``,
-else :class:`McpCallRefusedError`. V1 ran a workflow file shipped next to the tool with the
+else :class:`McpHandlerError`. V1 ran a workflow file shipped next to the tool with the
 input :func:`intent_input` builds; a resolver that does the same passes that string on.
 
 The default transport (:func:`default_transport`) runs ``local://`` calls in process as V1 did
@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from toolware.compat.v1._mcp_errors import (
     McpCallError,
     McpCallRefusedError,
+    McpHandlerError,
     McpProtocolError,
     McpTimeoutError,
     McpToolNotFoundError,
@@ -69,6 +70,7 @@ __all__ = [
     "McpCallError",
     "McpCallRefusedError",
     "McpCalls",
+    "McpHandlerError",
     "McpProtocolError",
     "McpTimeoutError",
     "McpToolNotFoundError",
@@ -162,7 +164,7 @@ class McpCalls:
             return handle_intent(intent, context)
         if self._intent_resolver is not None:
             return self._intent_resolver(tool_id, handler, intent, context)
-        raise McpCallRefusedError(
+        raise McpHandlerError(
             f"Tool '{tool_id}' cannot handle intents: it has no handle_intent(intent, context) "
             "and no intent resolver is configured",
             hint="give the tool a handle_intent method, pass intent_resolver= to the adapter, "
@@ -240,7 +242,7 @@ def _url(tool_id: str, handler: object) -> str:
     mcp_url = getattr(handler, "mcp_url", None)
     if isinstance(mcp_url, str) and mcp_url:
         return mcp_url
-    raise McpCallRefusedError(
+    raise McpHandlerError(
         f"Tool '{tool_id}' has no MCP URL configuration",
         hint="set the handler's mcp_url, or local_mode = True to call it in process",
     )

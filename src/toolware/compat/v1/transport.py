@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from toolware.compat.v1._mcp_errors import (
     McpCallError,
     McpCallRefusedError,
+    McpHandlerError,
     McpProtocolError,
     McpTimeoutError,
     McpUnavailableError,
@@ -131,7 +132,7 @@ def _shown_url(url: object) -> str:
     unless it is an http(s) URL."""
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise McpCallRefusedError(
+        raise McpHandlerError(
             f"Cannot call MCP URL {url!r}: only http:// and https:// URLs are supported",
             hint="set the handler's mcp_url to the server's streamable HTTP endpoint, "
             "or local_mode = True to call it in process",

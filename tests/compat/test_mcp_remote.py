@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.compat.mcp_server_support import refused_url, running_mcp_server
+from toolware.compat.v1 import MiddlewareMixin
 from toolware.compat.v1.mcp import McpCalls, McpUnavailableError
 
 
@@ -105,3 +106,60 @@ def test_remote_server_down(setup: tuple[McpCalls, list[tuple[str, str]]]) -> No
     calls, _ = setup
     with pytest.raises(McpUnavailableError, match=r"cannot be reached: ConnectError"):
         calls.direct("down", "add", {})
+
+
+class Agent(MiddlewareMixin):
+    """A V1 agent class, unchanged: the mixin's MCP branch runs on McpCalls."""
+
+    name = "bot"
+    timeout = 20
+
+    def __init__(self, tools: dict[str, object]) -> None:
+        self.logs: list[tuple[str, str]] = []
+        super().__init__(tool_registry=tools)
+
+    def log_event(self, message: str, level: str) -> None:
+        self.logs.append((message, level))
+
+
+@pytest.mark.parametrize(
+    ("mcp", "answer"),
+    [
+        (
+            {"tool": "remote", "method": "add", "params": {"a": 1, "b": 2}},
+            (201, '{\n  "sum": 3\n}'),
+        ),
+        (
+            {"tool": "remote", "method": "fail", "params": {"reason": "quota"}},
+            (
+                201,
+                '{\n  "error": {\n    "message": "Error executing tool fail: quota",\n'
+                '    "code": "tool_error"\n  }\n}',
+            ),
+        ),
+        (
+            {"tool": "ghost", "method": "add"},
+            (500, "[ERROR] Tool 'ghost' not found in registry. Available tools: ['remote']"),
+        ),
+        (
+            {"tool": "remote", "intent": "sum things"},
+            (
+                500,
+                "[ERROR] Tool 'remote' cannot handle intents: it has no "
+                "handle_intent(intent, context) and no intent resolver is configured",
+            ),
+        ),
+    ],
+)
+def test_through_the_v1_mixin(mcp_url: str, mcp: dict[str, Any], answer: Any) -> None:
+    """to_middleware({"mcp": ...}) with a remote tool: V1's statuses and bodies."""
+    agent = Agent({"remote": RemoteTool(mcp_url)})
+    assert agent.to_middleware({"mcp": mcp}) == answer
+
+
+def test_through_the_v1_mixin_the_critical_log_has_the_agent_prefix(mcp_url: str) -> None:
+    agent = Agent({"remote": RemoteTool(mcp_url)})
+    assert agent.to_middleware({"mcp": {"tool": "remote", "method": "meltdown"}})[0] == 201
+    assert ("Agent bot: CRITICAL MCP TOOL FAILURE: remote.meltdown - disk gone", "error") in (
+        agent.logs
+    )

@@ -40,7 +40,8 @@ input :func:`intent_input` builds; a resolver that does the same passes that str
 The default transport (:func:`default_transport`) runs ``local://`` calls in process as V1 did
 (see :mod:`toolware.compat.v1._mcp_local`) and sends the others over MCP streamable HTTP
 (:class:`toolware.compat.v1.transport.McpHttpTransport`, whose SDK is imported on the first
-remote call only).
+remote call only). V1 tool servers that predate MCP (``POST <base>/<task>``) are called with
+``default_transport(lookup, remote=TaskHttpTransport())`` (:mod:`._mcp_task_http`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from toolware.compat.v1._mcp_errors import (
     McpUnavailableError,
 )
 from toolware.compat.v1._mcp_local import call_local, tool_call
+from toolware.compat.v1._mcp_task_http import TaskHttpTransport
 
 if TYPE_CHECKING:
     from toolware.compat.v1.transport import McpHttpTransport
@@ -75,6 +77,7 @@ __all__ = [
     "McpTimeoutError",
     "McpToolNotFoundError",
     "McpUnavailableError",
+    "TaskHttpTransport",
     "Transport",
     "default_transport",
     "intent_input",

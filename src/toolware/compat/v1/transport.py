@@ -16,10 +16,12 @@ error result ``{"error": {...}}``). A call that cannot complete raises, never ha
   :class:`McpProtocolError` (with the JSON-RPC ``code``);
 - no answer within ``timeout`` seconds → :class:`McpTimeoutError`.
 
-What V1 servers speak: V1's own client POSTed the bare payload ``{"name", "arguments"}`` to
-``mcp_url`` and returned the response JSON. That is not MCP; current V1 tool servers and every
-MCP server answer MCP over streamable HTTP, which is what this transport speaks. A server that
-only takes the bare POST needs a transport of your own (``transport=`` on the mixin).
+What V1 servers speak: a V1 tool server (``BaseMCPToolServer.build_app()``) served each task
+as ``POST <base>/<task>`` with the arguments as the body, not MCP; V1's own remote call POSTed
+``{"name", "arguments"}`` to ``mcp_url``. Servers that speak MCP (current V1 tool servers, and
+every MCP server) take this transport; V1 task servers take
+:class:`~toolware.compat.v1.mcp.TaskHttpTransport`
+(``default_transport(lookup, remote=TaskHttpTransport())``).
 """
 
 from __future__ import annotations

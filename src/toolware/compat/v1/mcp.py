@@ -2,7 +2,7 @@
 
 :class:`McpCalls` is what the mixin delegates to; it is synchronous like V1 and raises
 :class:`McpCallError` subclasses whose ``str()`` is the message the mixin shows after
-``"[ERROR] "`` (status 500).
+``"[ERROR] "`` (status 500; a malformed call, :class:`McpCallRefusedError`, is a 400).
 
 Direct calls (``{"mcp": {"tool": t, "method": m, "params": p}}``):
 
@@ -31,6 +31,8 @@ Direct calls (``{"mcp": {"tool": t, "method": m, "params": p}}``):
      suggestion"`` (``"warning"``).
 
    An error result (``{"error": {...}}``) is otherwise an ordinary result: status 201.
+   V1 logged these lines from ``to_middleware`` only, with an emoji before ``CRITICAL``; the
+   adapter logs them for every direct call (``use_mcp_direct`` too), without the emoji.
 
 Intent calls (``{"mcp": {"tool": t, "intent": i, "context": c}}``): the handler's
 ``handle_intent(intent, context)`` when it has one, else the adapter's ``intent_resolver``,

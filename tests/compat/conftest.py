@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from toolware.compat.v1 import ToolRegistry
 from tests.compat.v1_support import RELEASE, Agent, Handler, PluginShelf
+from toolware.compat.v1 import ToolRegistry
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,12 @@ import pytest
 
 from tests.compat.v1_support import Agent
 
-I, E = "info", "error"
+INFO, ERR = "info", "error"
 PREFIX = "Agent tester: "
 
 
 def ran(action_id: str, method: str) -> list[tuple[str, str]]:
-    return [(I, f"Executing: {action_id} - {method}"), (I, "Action executed successfully")]
+    return [(INFO, f"Executing: {action_id} - {method}"), (INFO, "Action executed successfully")]
 
 
 def act(method: str, params: Any = None, **extra: Any) -> dict[str, Any]:
@@ -22,21 +22,21 @@ def act(method: str, params: Any = None, **extra: Any) -> dict[str, Any]:
 
 # (id, agent_input, status, body, log lines without the "Agent tester: " prefix)
 CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
-    ("none", None, 200, None, [(I, "No action detected, forwarding input")]),
-    ("empty dict", {}, 200, {}, [(I, "No action detected, forwarding input")]),
+    ("none", None, 200, None, [(INFO, "No action detected, forwarding input")]),
+    ("empty dict", {}, 200, {}, [(INFO, "No action detected, forwarding input")]),
     (
         "string",
         "use tool calc",
         400,
         "Invalid input type: <class 'str'>, expected dict",
-        [(E, "Invalid agent_input type: <class 'str'>, expected dict")],
+        [(ERR, "Invalid agent_input type: <class 'str'>, expected dict")],
     ),
     (
         "list",
         [1],
         400,
         "Invalid input type: <class 'list'>, expected dict",
-        [(E, "Invalid agent_input type: <class 'list'>, expected dict")],
+        [(ERR, "Invalid agent_input type: <class 'list'>, expected dict")],
     ),
     ("empty string", "", 400, "Invalid input type: <class 'str'>, expected dict", None),
     ("dict result", {"calc": act("echo", {"a": 1})}, 201, '{\n  "a": 1\n}', ran("calc", "echo")),
@@ -48,7 +48,7 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         {"ghost": act("do")},
         404,
         "Ghost 'do' not found.",
-        [(E, "Action not found: ghost - do")],
+        [(ERR, "Action not found: ghost - do")],
     ),
     ("lookup: RAG first", {"shared": act("where")}, 201, '"rag"', ran("shared", "where")),
     ("lookup: tool before plugin", {"both": act("where")}, 201, '"tool"', ran("both", "where")),
@@ -60,8 +60,8 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         201,
         '"An error occurred with action fail: bad input"',
         [
-            (I, "Executing: calc - fail"),
-            (E, "Error executing action. Error bad input\n    Method: 'fail'"),
+            (INFO, "Executing: calc - fail"),
+            (ERR, "Error executing action. Error bad input\n    Method: 'fail'"),
         ],
     ),
     (
@@ -90,7 +90,7 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         {"calc": act("plain"), "ghost": act("do")},
         404,
         "\"plain\"\n\nGhost 'do' not found.",
-        ran("calc", "plain") + [(E, "Action not found: ghost - do")],
+        [*ran("calc", "plain"), (ERR, "Action not found: ghost - do")],
     ),
     (
         "several actions: the first non-200/201 status wins",
@@ -105,7 +105,7 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         {"calc": "add"},
         400,
         'Action \'calc\' must be an object {"method": ..., "params": {...}}, got str',
-        [(E, 'Action \'calc\' must be an object {"method": ..., "params": {...}}, got str')],
+        [(ERR, 'Action \'calc\' must be an object {"method": ..., "params": {...}}, got str')],
     ),
     (
         "Fix: action lacks params",
@@ -150,7 +150,7 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         "invalid arguments for 'calc.echo': x: list_iterator is an iterator: it can be read "
         "once and may never end",
         [
-            (I, "Executing: calc - echo"),
+            (INFO, "Executing: calc - echo"),
             (
                 E,
                 "Invalid params for calc - echo: invalid arguments for 'calc.echo': x: "
@@ -285,7 +285,7 @@ def test_switched_off_logs(agent: Agent) -> None:
     agent.allow_middleware = False
     agent.to_middleware({"response": "r"})
     agent.to_middleware({"mcp": {}})
-    assert [level for level, _ in agent.events] == [I, E]
+    assert [level for level, _ in agent.events] == [INFO, ERR]
     assert agent.events[0][1] == (
         "Agent tester: Middleware disabled - returning response text, ignoring tool calls"
     )

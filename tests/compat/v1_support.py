@@ -109,7 +109,8 @@ class PluginShelf:
 class BrokenToolRegistry:
     """A V1 registry object whose lookup raises."""
 
-    tools: dict[str, Any] = {}
+    def __init__(self) -> None:
+        self.tools: dict[str, Any] = {}
 
     def get_tool(self, name: str) -> Any:
         raise RuntimeError("registry database is down")

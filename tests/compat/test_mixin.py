@@ -152,7 +152,7 @@ CASES: list[tuple[str, Any, int, Any, list[tuple[str, str]]]] = [
         [
             (INFO, "Executing: calc - echo"),
             (
-                E,
+                ERR,
                 "Invalid params for calc - echo: invalid arguments for 'calc.echo': x: "
                 "list_iterator is an iterator: it can be read once and may never end",
             ),
@@ -230,7 +230,7 @@ def test_a_registry_whose_lookup_raises(agent: Agent) -> None:
         "database is down"
     )
     assert agent.events[-1] == (
-        E,
+        ERR,
         "Agent tester: tool registry failed looking up 'calc': RuntimeError: registry "
         "database is down",
     )

@@ -240,6 +240,9 @@ def build_v1_task_app() -> Starlette:
     async def teapot(request: Request) -> Response:
         return PlainTextResponse("short and stout", status_code=418)
 
+    async def overloaded(request: Request) -> Response:
+        return PlainTextResponse("x" * 600, status_code=503)
+
     async def slow(request: Request) -> Response:
         await asyncio.sleep(30)
         return JSONResponse({})
@@ -250,6 +253,7 @@ def build_v1_task_app() -> Starlette:
         Route("/listing", listing, methods=["POST"]),
         Route("/garbage", garbage, methods=["POST"]),
         Route("/teapot", teapot, methods=["POST"]),
+        Route("/overloaded", overloaded, methods=["POST"]),
         Route("/slow", slow, methods=["POST"]),
     ]
     return Starlette(routes=[Mount("/tools/math", routes=routes)])

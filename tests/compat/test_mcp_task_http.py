@@ -95,6 +95,13 @@ def test_answers_become_v1_results(
     assert _call(base, name, arguments) == expected
 
 
+def test_a_long_error_body_is_cut_with_a_marker(base: str) -> None:
+    error = _call(base, "overloaded", {})["error"]
+    assert error["message"] == "x" * 475 + "... [125 more characters]"
+    assert len(error["message"]) == 500
+    assert (error["code"], error["retryable"]) == (503, True)
+
+
 def test_a_body_that_is_not_json(base: str) -> None:
     with pytest.raises(McpProtocolError) as caught:
         _call(base, "garbage", {})

@@ -155,7 +155,7 @@ def _check_serialisable(name: str, arguments: dict[str, Any]) -> None:
 
 def _leaf(exc: BaseException) -> BaseException:
     """The first real error inside the SDK's (nested) task-group exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+    while isinstance(exc, BaseExceptionGroup):  # never empty: the constructor refuses that
         exc = exc.exceptions[0]
     return exc
 

@@ -52,7 +52,6 @@ try:
     import mcp_types
     from mcp.client.client import Client
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
     from mcp.shared.exceptions import MCPError
     from pydantic import ValidationError
 except ImportError as exc:  # pragma: no cover - the extra is installed in development
@@ -121,7 +120,8 @@ class McpHttpTransport:
     async def _call(
         self, url: str, name: str, arguments: dict[str, Any], meta: Any
     ) -> mcp_types.CallToolResult:
-        http = create_mcp_http_client(headers=self.headers, timeout=httpx2.Timeout(self.timeout))
+        # As the SDK makes its default client (redirects off), with our timeout and headers.
+        http = httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(self.timeout))
         async with (
             http,
             Client(streamable_http_client(url, http_client=http), cache=None) as client,

@@ -5,6 +5,7 @@ the server seeing the cancellation, list_changed, trace context, namespaces."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -192,7 +193,7 @@ async def test_unknown_names_are_not_found_with_close_matches(
     assert response.error is not None and response.error.category == "not_found"
     assert response.error.candidates == ("add",)
     message = "no plugin named 'add' in registry 'demo' (hint: 'add' exists as kind 'tool'"
-    with pytest.raises(Exception, match=message) as raised:
+    with pytest.raises(Exception, match=re.escape(message)) as raised:
         registry.resolve(Kind.PLUGIN, "add", "x")
     assert raised.value.category == "not_found"  # type: ignore[attr-defined]
 

@@ -26,7 +26,9 @@ class Recorder:
                 file.write(event + "\n")
 
 
-def build_server(name: str = "demo", events_file: str | None = None) -> tuple[FastMCP[Any], Recorder]:
+def build_server(
+    name: str = "demo", events_file: str | None = None
+) -> tuple[FastMCP[Any], Recorder]:
     server: FastMCP[Any] = FastMCP(name)
     recorder = Recorder(events_file)
 
@@ -87,5 +89,7 @@ def build_server(name: str = "demo", events_file: str | None = None) -> tuple[Fa
 
 
 if __name__ == "__main__":
-    fastmcp_server, _ = build_server(sys.argv[1] if len(sys.argv) > 1 else "demo", os.environ.get("EVENTS_FILE"))
+    fastmcp_server, _ = build_server(
+        sys.argv[1] if len(sys.argv) > 1 else "demo", os.environ.get("EVENTS_FILE")
+    )
     fastmcp_server.run(show_banner=False)

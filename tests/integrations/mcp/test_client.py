@@ -99,7 +99,9 @@ async def test_arguments_are_checked_locally_against_the_remote_schema(
     assert "secret-value" not in str(error.to_dict())
 
 
-async def test_a_tool_error_is_tool_failed_with_its_text(served: tuple[McpRegistry, Recorder]) -> None:
+async def test_a_tool_error_is_tool_failed_with_its_text(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
     registry, _ = served
     async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("fail", {"reason": "no budget"})
@@ -110,7 +112,9 @@ async def test_a_tool_error_is_tool_failed_with_its_text(served: tuple[McpRegist
     assert response.error.retryable is False and response.error.target == "fail"
 
 
-async def test_a_timeout_cancels_the_call_on_the_server(served: tuple[McpRegistry, Recorder]) -> None:
+async def test_a_timeout_cancels_the_call_on_the_server(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
     """The pipeline's deadline ends the call, and the server's handler is cancelled."""
     registry, recorder = served
     pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=0.3)).route(registry).build()
@@ -242,9 +246,7 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     assert entry.description.name == "add"
     health = await registry.health()
     assert health.status is HealthStatus.DOWN
-    assert dict(health.problems) == {
-        "replica 0: memory: demo": "stopped: the registry was closed"
-    }
+    assert dict(health.problems) == {"replica 0: memory: demo": "stopped: the registry was closed"}
 
 
 def test_options_are_checked() -> None:

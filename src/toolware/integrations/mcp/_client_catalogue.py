@@ -62,7 +62,7 @@ def build_catalogue(
             if name not in ambiguous:
                 descriptions = [repr(t.description or "") for t in tools if t.name == name]
                 message = (
-                    f"MCP server {server!r} lists the tool {safe_name(name)} {counts[name]} "
+                    f"MCP server {server!r} lists the tool {safe_name(name)!r} {counts[name]} "
                     f"times (descriptions {', '.join(descriptions)}); calls to it are refused "
                     "until the server lists it once"
                 )
@@ -75,7 +75,7 @@ def build_catalogue(
             problems[f"refused:{safe_name(name)}"] = str(error)
         except SchemaError as error:
             problems[f"refused:{safe_name(name)}"] = (
-                f"the inputSchema of {safe_name(name)} is not valid JSON Schema "
+                f"the inputSchema of {safe_name(name)!r} is not valid JSON Schema "
                 f"({error.message}); the tool is not exposed"
             )
     listing = tuple(entry.description for entry in entries.values())

@@ -52,11 +52,13 @@ async def test_the_catalogue_is_the_servers_tool_list(served: tuple[McpRegistry,
     listing = {d.name: d for d in registry.list()}
     assert list(listing) == ["add", "profile", "fail", "hang", "traceparent", "pid", "grow", "die"]
     add = listing["add"]
-    assert add.kind is Kind.TOOL and add.description == "Add two integers."
+    assert add.kind is Kind.TOOL
+    assert add.description == "Add two integers."
     assert add.args_schema["required"] == ["a", "b"]
     assert add.args_schema["properties"] == {"a": {"type": "integer"}, "b": {"type": "integer"}}
     assert add.result_schema == {"type": "integer"}  # FastMCP's {"result": ...} wrapper removed
-    assert add.idempotent is True and listing["profile"].idempotent is False
+    assert add.idempotent is True
+    assert listing["profile"].idempotent is False
     assert add.tags == frozenset({"mcp"})
     assert registry.resolve(Kind.TOOL, "add").description == add
     assert registry.lookup((Kind.TOOL, "add", None)) is registry.resolve(Kind.TOOL, "add")
@@ -89,7 +91,8 @@ async def test_arguments_are_checked_locally_against_the_remote_schema(
     async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("add", {"a": "secret-value", "c": 1})
     error = response.error
-    assert error is not None and error.category == "invalid_request"
+    assert error is not None
+    assert error.category == "invalid_request"
     assert error.message == "invalid arguments for 'add': a, b, c"
     assert list(error.fields) == [
         FieldError("c", "unexpected argument", "one of: a, b"),
@@ -105,11 +108,13 @@ async def test_a_tool_error_is_tool_failed_with_its_text(
     registry, _ = served
     async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("fail", {"reason": "no budget"})
-    assert response.error is not None and response.error.category == "tool_failed"
+    assert response.error is not None
+    assert response.error.category == "tool_failed"
     assert response.error.message == (
         "'fail' reported an error: Error calling tool 'fail': refused: no budget"
     )
-    assert response.error.retryable is False and response.error.target == "fail"
+    assert response.error.retryable is False
+    assert response.error.target == "fail"
 
 
 async def test_a_timeout_cancels_the_call_on_the_server(
@@ -120,7 +125,8 @@ async def test_a_timeout_cancels_the_call_on_the_server(
     pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=0.3)).route(registry).build()
     async with pipeline:
         response = await pipeline.invoke("hang", {"label": "t1"})
-    assert response.error is not None and response.error.category == "timeout"
+    assert response.error is not None
+    assert response.error.category == "timeout"
     await wait_for(lambda: "cancelled t1" in recorder.events)
     assert recorder.events == ["started t1", "cancelled t1"]
 
@@ -133,7 +139,8 @@ async def test_the_request_deadline_becomes_the_mcp_request_timeout(
     async with PipelineBuilder().route(registry).build() as pipeline:
         response = await pipeline.invoke("hang", {"label": "t2"}, timeout=0.3)
     error = response.error
-    assert error is not None and error.category == "timeout"
+    assert error is not None
+    assert error.category == "timeout"
     assert error.message.startswith("'hang' did not answer within 0.")
     assert error.message.endswith(
         "s (MCP server 'demo'); the server was sent notifications/cancelled"
@@ -174,7 +181,8 @@ async def test_refresh_without_a_change_keeps_the_revision(
     before = registry.revision
     registry.refresh()
     await asyncio.sleep(0.2)
-    assert registry.revision == before and len(registry.list()) == 8
+    assert registry.revision == before
+    assert len(registry.list()) == 8
 
 
 async def test_the_trace_context_goes_out_in_meta(served: tuple[McpRegistry, Recorder]) -> None:
@@ -194,7 +202,8 @@ async def test_unknown_names_are_not_found_with_close_matches(
     registry, _ = served
     async with default_pipeline(registry) as pipeline:
         response = await pipeline.invoke("ad", {"a": 1})
-    assert response.error is not None and response.error.category == "not_found"
+    assert response.error is not None
+    assert response.error.category == "not_found"
     assert response.error.candidates == ("add",)
     message = "no plugin named 'add' in registry 'demo' (hint: 'add' exists as kind 'tool'"
     with pytest.raises(Exception, match=re.escape(message)) as raised:
@@ -213,12 +222,14 @@ async def test_two_servers_behind_a_composite_with_namespaces() -> None:
             Source("alpha", alpha, namespace="alpha"), Source("beta", beta, namespace="beta")
         )
         names = [d.name for d in composite.list()]
-        assert names[:2] == ["alpha.add", "alpha.profile"] and "beta.add" in names
+        assert names[:2] == ["alpha.add", "alpha.profile"]
+        assert "beta.add" in names
         async with default_pipeline(composite) as pipeline:
             assert (await pipeline.invoke("alpha.add", {"a": 1, "b": 1})).unwrap() == 2
             assert (await pipeline.invoke("beta.add", {"a": 2, "b": 2})).unwrap() == 4
             bad = await pipeline.invoke("beta.add", {"a": "x", "b": 2})
-            assert bad.error is not None and bad.error.category == "invalid_request"
+            assert bad.error is not None
+            assert bad.error.category == "invalid_request"
         health = await composite.health()
         assert (health.status, health.entries) == (HealthStatus.OK, 16)
 
@@ -238,7 +249,8 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     assert registry.replicas()[0].state is ReplicaState.STOPPED
     async with PipelineBuilder().route(registry).build() as pipeline:
         response = await pipeline.invoke("add", {"a": 1, "b": 2})
-    assert response.error is not None and response.error.category == "unavailable"
+    assert response.error is not None
+    assert response.error.category == "unavailable"
     assert response.error.message == (
         "no replica of MCP server 'demo' is connected to call 'add': replica 0: memory: demo "
         "is stopped (the registry was closed)"

@@ -38,7 +38,8 @@ async def test_a_name_listed_twice_is_reported_and_refused_never_dropped() -> No
         async with default_pipeline(registry) as pipeline:
             refused = await pipeline.invoke("lookup")
             assert (await pipeline.invoke("ping")).unwrap() == "ok"
-        assert refused.error is not None and refused.error.category == "unavailable"
+        assert refused.error is not None
+        assert refused.error.category == "unavailable"
         assert (refused.error.message, refused.error.retryable) == (message, False)
 
 
@@ -95,7 +96,8 @@ async def test_error_results_join_their_text() -> None:
     async with McpRegistry(server, name="raw") as registry:
         async with default_pipeline(registry) as pipeline:
             first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
-    assert first.error is not None and second.error is not None
+    assert first.error is not None
+    assert second.error is not None
     assert first.error.message == "'a' reported an error: one; one"
     assert second.error.message == "'b' reported an error: no message"
     assert first.error.category == second.error.category == "tool_failed"
@@ -142,7 +144,9 @@ async def test_malformed_results_are_unavailable_and_not_retried(
         async with default_pipeline(registry) as pipeline:
             response = await pipeline.invoke("t")
     error = response.error
-    assert error is not None and error.category == "unavailable" and error.retryable is False
+    assert error is not None
+    assert error.category == "unavailable"
+    assert error.retryable is False
     if cause is None:
         assert error.message == (
             "'t' returned a malformed result: its output schema says the value is wrapped "
@@ -167,7 +171,8 @@ async def test_protocol_errors_map_to_categories() -> None:
     async with McpRegistry(server, name="raw") as registry:
         async with default_pipeline(registry) as pipeline:
             first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
-    assert first.error is not None and second.error is not None
+    assert first.error is not None
+    assert second.error is not None
     assert (first.error.category, first.error.message) == (
         "invalid_request",
         "MCP server 'raw' refused the call to 'a': bad city",
@@ -199,7 +204,8 @@ async def test_a_hanging_server_times_out_and_is_sent_the_cancel_notification() 
             if cancelled:
                 break
             await asyncio.sleep(0.01)
-    assert response.error is not None and response.error.category == "timeout"
+    assert response.error is not None
+    assert response.error.category == "timeout"
     assert cancelled == ["hang"]
     [call] = [m for m in sent if m.get("method") == "tools/call"]
     [cancel] = [m for m in sent if m.get("method") == "notifications/cancelled"]
@@ -217,7 +223,8 @@ async def test_a_server_that_never_lists_is_down_after_the_start_timeout() -> No
     registry = McpRegistry(server, name="slow", list_timeout=0.2, start_timeout=5.0)
     async with registry:
         [status] = registry.replicas()
-        assert status.failures >= 1 and status.state in ("down", "connecting")
+        assert status.failures >= 1
+        assert status.state in ("down", "connecting")
         health = await registry.health()
         assert health.status is HealthStatus.DOWN
         with pytest.raises(Exception, match="has no tool list yet: replica 0: memory: slow is"):

@@ -84,18 +84,16 @@ IMAGE = mcp_types.ImageContent(type="image", data="aGk=", mime_type="image/png")
 )
 async def test_results_map_to_values(answer: Any, value: Any) -> None:
     server = lowlevel_server([tool("t")], {"t": answer})
-    async with McpRegistry(server, name="raw") as registry:
-        async with default_pipeline(registry) as pipeline:
-            assert (await pipeline.invoke("t")).unwrap() == value
+    async with McpRegistry(server, name="raw") as registry, default_pipeline(registry) as pipeline:
+        assert (await pipeline.invoke("t")).unwrap() == value
 
 
 async def test_error_results_join_their_text() -> None:
     failed = mcp_types.CallToolResult(content=[TEXT, IMAGE, TEXT], is_error=True)
     silent = mcp_types.CallToolResult(content=[], is_error=True)
     server = lowlevel_server([tool("a"), tool("b")], {"a": failed, "b": silent})
-    async with McpRegistry(server, name="raw") as registry:
-        async with default_pipeline(registry) as pipeline:
-            first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
+    async with McpRegistry(server, name="raw") as registry, default_pipeline(registry) as pipeline:
+        first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
     assert first.error is not None
     assert second.error is not None
     assert first.error.message == "'a' reported an error: one; one"
@@ -140,9 +138,8 @@ async def test_malformed_results_are_unavailable_and_not_retried(
 ) -> None:
     server = lowlevel_server([tool("t", output_schema=output_schema)], {"t": OK})
     factory = lambda: RecordingTransport(server, [], rewrite=forged(answer))  # noqa: E731
-    async with McpRegistry(factory, name="raw") as registry:
-        async with default_pipeline(registry) as pipeline:
-            response = await pipeline.invoke("t")
+    async with McpRegistry(factory, name="raw") as registry, default_pipeline(registry) as pipeline:
+        response = await pipeline.invoke("t")
     error = response.error
     assert error is not None
     assert error.category == "unavailable"
@@ -168,9 +165,8 @@ async def test_protocol_errors_map_to_categories() -> None:
         raise MCPError(code=-32099, message="backend down")
 
     server = lowlevel_server([tool("a"), tool("b")], {"a": refuse, "b": crash})
-    async with McpRegistry(server, name="raw") as registry:
-        async with default_pipeline(registry) as pipeline:
-            first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
+    async with McpRegistry(server, name="raw") as registry, default_pipeline(registry) as pipeline:
+        first, second = await pipeline.invoke("a"), await pipeline.invoke("b")
     assert first.error is not None
     assert second.error is not None
     assert (first.error.category, first.error.message) == (

@@ -104,11 +104,19 @@ class JsonSchemaValidator:
             ]
         if error.validator == "additionalProperties":
             return [FieldError(path, "unexpected key", "no further keys")]
-        return [FieldError(path, _problem(error), _expected(error.schema, self._definitions))]
+        return [FieldError(path, _problem(error), self._expected(error.schema))]
 
     def _expected_for(self, name: str) -> str | None:
         schema = self._properties.get(name)
-        return _expected(schema, self._definitions) if isinstance(schema, Mapping) else None
+        return self._expected(schema) if isinstance(schema, Mapping) else None
+
+    def _expected(self, schema: Any) -> str | None:
+        if not isinstance(schema, Mapping):
+            return None
+        kinds = schema.get("type")
+        if isinstance(kinds, list):  # JSON Schema's own union: {"type": ["integer", "null"]}
+            return " or ".join(map(str, kinds))
+        return _expected(schema, self._definitions)
 
     def _location(self, path: tuple[Any, ...]) -> str:
         # Keys of a free-form object argument are caller data: masked, as for local tools.

@@ -40,13 +40,21 @@ def lowlevel_server(
     return Server(name, on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
 
+Fail = Callable[[dict[str, Any]], Exception | None]
+
+
 class _RecordingWrite:
-    def __init__(self, inner: Any, sent: list[dict[str, Any]]) -> None:
+    def __init__(self, inner: Any, sent: list[dict[str, Any]], fail: Fail | None) -> None:
         self._inner = inner
         self._sent = sent
+        self._fail = fail
 
     async def send(self, item: SessionMessage) -> None:
-        self._sent.append(item.message.model_dump(by_alias=True, exclude_none=True))
+        message = item.message.model_dump(by_alias=True, exclude_none=True)
+        self._sent.append(message)
+        failure = self._fail(message) if self._fail is not None else None
+        if failure is not None:
+            raise failure
         await self._inner.send(item)
 
     async def aclose(self) -> None:
@@ -90,24 +98,27 @@ class _RewritingRead:
 
 
 class RecordingTransport:
-    """The SDK's in-memory transport, recording every message the client sends in ``sent``
-    and passing what the server sends through ``rewrite`` (a forged wire)."""
+    """The SDK's in-memory transport, recording every message the client sends in ``sent``,
+    raising ``fail(message)`` instead of sending when it returns an exception (a broken
+    pipe), and passing what the server sends through ``rewrite`` (a forged wire)."""
 
     def __init__(
         self,
         server: Server[Any],
         sent: list[dict[str, Any]],
         rewrite: Callable[[Any], Any] | None = None,
+        fail: Fail | None = None,
     ) -> None:
         self._inner = InMemoryTransport(server)
         self._sent = sent
         self._rewrite = rewrite
+        self._fail = fail
 
     async def __aenter__(self) -> TransportStreams:
         read, write = await self._inner.__aenter__()
         if self._rewrite is not None:
             read = _RewritingRead(read, self._rewrite)
-        return read, _RecordingWrite(write, self._sent)
+        return read, _RecordingWrite(write, self._sent, self._fail)
 
     async def __aexit__(
         self,

@@ -9,12 +9,15 @@ from typing import Any
 
 import mcp_types
 import pytest
+from mcp.server import Server
 from mcp.shared.exceptions import MCPError
 
 from tests.integrations.mcp.lowlevel_servers import RecordingTransport, lowlevel_server, tool
-from toolware import Kind, PipelineBuilder, TimeoutInterceptor, default_pipeline
-from toolware.integrations.mcp.client import McpRegistry
+from toolware import Kind, PipelineBuilder, RequestContext, TimeoutInterceptor, default_pipeline
+from toolware.errors import CallTimeoutError
+from toolware.integrations.mcp.client import Backoff, McpRegistry, ReplicaState
 from toolware.registry.base import HealthStatus
+from toolware.testing import FakeClock
 
 OK = mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="ok")])
 
@@ -213,8 +216,6 @@ async def test_a_server_that_never_lists_is_down_after_the_start_timeout() -> No
     async def never(ctx: Any, params: Any) -> Any:
         await asyncio.sleep(3600)
 
-    from mcp.server import Server
-
     server: Server[Any] = Server("slow", on_list_tools=never)
     registry = McpRegistry(server, name="slow", list_timeout=0.2, start_timeout=5.0)
     async with registry:
@@ -225,3 +226,74 @@ async def test_a_server_that_never_lists_is_down_after_the_start_timeout() -> No
         assert health.status is HealthStatus.DOWN
         with pytest.raises(Exception, match="has no tool list yet: replica 0: memory: slow is"):
             registry.resolve(Kind.TOOL, "x")
+
+
+async def test_a_listing_that_never_ends_is_refused() -> None:
+    async def endless(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
+        return mcp_types.ListToolsResult(tools=[tool("t")], next_cursor="more")
+
+    server: Server[Any] = Server("endless", on_list_tools=endless)
+    async with McpRegistry(server, name="endless") as registry:
+        [status] = registry.replicas()
+        assert status.reason == "RuntimeError: tools/list did not end after 100 pages"
+        assert registry.list() == ()
+
+
+async def test_a_replica_stuck_connecting_is_cancelled_by_aclose() -> None:
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    server: Server[Any] = Server("stuck", on_list_tools=never)
+    registry = McpRegistry(
+        server, name="stuck", list_timeout=60.0, start_timeout=0.2, close_timeout=0.2
+    )
+    await registry.start()  # returns after start_timeout, the replica still connecting
+    assert registry.replicas()[0].state is ReplicaState.CONNECTING
+    assert dict((await registry.health()).problems) == {"replica 0: memory: stuck": "connecting"}
+    await registry.aclose()  # the owner task is cancelled after close_timeout
+    assert registry.replicas()[0].state is ReplicaState.STOPPED
+    await registry.aclose()  # closing twice is harmless
+
+
+async def test_a_transport_failing_mid_call_marks_the_replica_down_and_reconnects() -> None:
+    server = lowlevel_server([tool("t")], {"t": OK})
+    broken = {"on": True}
+
+    def fail(message: dict[str, Any]) -> Exception | None:
+        if message.get("method") == "tools/call" and broken.pop("on", False):
+            return BrokenPipeError("pipe closed")
+        return None
+
+    registry = McpRegistry(
+        lambda: RecordingTransport(server, [], fail=fail),
+        name="raw",
+        backoff=Backoff(initial=0.01, maximum=0.01),
+    )
+    async with registry, default_pipeline(registry) as pipeline:
+        first = await pipeline.invoke("t")
+        assert first.error is not None
+        assert first.error.category == "unavailable"
+        assert first.error.retryable is True
+        assert first.error.message == (
+            "MCP server 'raw' (replica 0: transport: <lambda>) closed the connection during "
+            "the call to 't'"
+        )
+        for _ in range(500):
+            if registry.replicas()[0].connections == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert registry.replicas()[0].state is ReplicaState.UP
+        assert (await pipeline.invoke("t")).unwrap() == "ok"
+
+
+async def test_the_entry_function_honours_a_passed_deadline_and_runs_without_a_request() -> None:
+    server = lowlevel_server([tool("t")], {"t": OK})
+    clock = FakeClock()
+    async with McpRegistry(server, name="raw", clock=clock) as registry:
+        entry = registry.resolve(Kind.TOOL, "t")
+        assert await entry.function() == "ok"  # no request: call_timeout bounds it
+        late = RequestContext.create("t", deadline=clock.monotonic() - 1.0)
+        with pytest.raises(CallTimeoutError) as raised:
+            await entry.function(_toolware_request=late)
+    assert raised.value.message == "'t' was not sent: its deadline had passed"
+    assert raised.value.started is False

@@ -121,6 +121,14 @@ class Replica:
             self.refresh()
 
     async def run(self) -> None:
+        try:
+            await self._serve()
+        finally:  # a stop, or the owner task cancelled by aclose() after its timeout
+            self.client = None
+            self._set(ReplicaState.STOPPED, "the registry was closed")
+            self.attempted.set()
+
+    async def _serve(self) -> None:
         while not self._stopping:
             self._set(ReplicaState.CONNECTING)
             try:
@@ -129,7 +137,7 @@ class Replica:
                 reason = _reason(exc)
             self.client = None
             if self._stopping:
-                break
+                return
             self.failures += 1
             self._set(ReplicaState.DOWN, reason)
             self.attempted.set()
@@ -142,22 +150,22 @@ class Replica:
                 extra={"replica": self.label, "reason": reason, "retry_in": delay},
             )
             await self._pause(delay)
-        self.client = None
-        self._set(ReplicaState.STOPPED, "the registry was closed")
-        self.attempted.set()
 
     async def _pause(self, delay: float) -> None:
         """Sleep ``delay`` on the clock, or less if the replica is stopped meanwhile."""
-        self._wake.clear()
-        if self._stopping:
-            return
         sleep = asyncio.ensure_future(self._clock.sleep(delay))
-        woken = asyncio.ensure_future(self._wake.wait())
         try:
-            await asyncio.wait({sleep, woken}, return_when=asyncio.FIRST_COMPLETED)
+            # Only a stop ends the pause early; a stale wake-up (the old connection's end
+            # reported late) just waits again.
+            while not self._stopping and not sleep.done():
+                self._wake.clear()
+                woken = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait({sleep, woken}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
         finally:
             sleep.cancel()
-            woken.cancel()
 
     async def _connected(self) -> str:
         """Connect, list, serve until the connection ends (its reason) or a stop ("")."""

@@ -84,9 +84,6 @@ __all__ = ["Backoff", "McpRegistry", "McpTarget", "ReplicaState", "ReplicaStatus
 
 logger = logging.getLogger("toolware.integrations.mcp")
 
-CLOSE_TIMEOUT = 10.0
-"""Seconds :meth:`McpRegistry.aclose` waits for the replicas to disconnect before cancelling."""
-
 
 class ReplicaStatus(msgspec.Struct, frozen=True, kw_only=True):
     """One replica as :meth:`McpRegistry.replicas` reports it."""
@@ -119,6 +116,7 @@ class McpRegistry:
         call_timeout: float = 30.0,
         list_timeout: float = 10.0,
         start_timeout: float = 15.0,
+        close_timeout: float = 10.0,
         backoff: Backoff | None = None,
         mode: Literal["auto", "legacy"] = "auto",
         clock: Clock = system_clock,
@@ -136,6 +134,7 @@ class McpRegistry:
         self.name = name
         self._call_timeout = _seconds("call_timeout", call_timeout)
         self._start_timeout = _seconds("start_timeout", start_timeout)
+        self._close_timeout = _seconds("close_timeout", close_timeout)
         list_seconds = _seconds("list_timeout", list_timeout)
         self._clock = clock
         self._replicas = tuple(
@@ -249,8 +248,8 @@ class McpRegistry:
 
     async def aclose(self) -> None:
         """Disconnect every replica (a subprocess is stopped); waits at most
-        :data:`CLOSE_TIMEOUT` seconds, then cancels what is left."""
-        timeout = CLOSE_TIMEOUT
+        ``close_timeout`` seconds, then cancels the owner tasks still running."""
+        timeout = self._close_timeout
         for replica in self._replicas:
             replica.stop()
         tasks, self._tasks = self._tasks, []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -301,3 +303,21 @@ async def test_validation_without_a_registry_lookup_uses_the_entry(
     assert list(response.error.fields) == [
         FieldError("user", "Input should be of type string", "string")
     ]
+
+
+def test_without_the_sdk_the_import_names_the_extra() -> None:
+    """``import toolware`` never loads the SDK; the client module says which extra to install."""
+    code = (
+        "import sys; import toolware; assert 'mcp' not in sys.modules, 'mcp imported'\n"
+        "sys.modules['mcp'] = None\n"
+        "try:\n"
+        "    import toolware.integrations.mcp.client\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=True
+    )
+    assert done.stdout.strip() == (
+        "toolware.integrations.mcp.client needs the MCP SDK: pip install 'toolware[mcp]'"
+    )

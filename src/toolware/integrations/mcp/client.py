@@ -47,10 +47,16 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
+try:
+    from mcp.shared.exceptions import MCPError
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "toolware.integrations.mcp.client needs the MCP SDK: pip install 'toolware[mcp]'"
+    ) from exc
+
 import anyio
 import mcp_types
 import msgspec
-from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from toolware.clock import Clock, system_clock

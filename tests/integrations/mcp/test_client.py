@@ -321,3 +321,19 @@ def test_without_the_sdk_the_import_names_the_extra() -> None:
     assert done.stdout.strip() == (
         "toolware.integrations.mcp.client needs the MCP SDK: pip install 'toolware[mcp]'"
     )
+
+
+async def test_the_legacy_handshake_works_the_same() -> None:
+    """mode='legacy' (initialize, 2025-11-25): calls, list_changed and cancellation."""
+    server, recorder = build_server("old")
+    async with (
+        McpRegistry(server, name="old", mode="legacy") as registry,
+        PipelineBuilder().use(TimeoutInterceptor(timeout=0.3)).route(registry).build() as pipeline,
+    ):
+        assert (await pipeline.invoke("add", {"a": 1, "b": 1})).unwrap() == 2
+        await pipeline.invoke("grow", {"tool_name": "later"})
+        await wait_for(lambda: "later" in [d.name for d in registry.list()])
+        timed_out = await pipeline.invoke("hang", {"label": "l1"})
+        assert timed_out.error is not None
+        assert timed_out.error.category == "timeout"
+        await wait_for(lambda: "cancelled l1" in recorder.events)

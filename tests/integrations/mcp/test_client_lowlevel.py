@@ -16,6 +16,7 @@ from tests.integrations.mcp.lowlevel_servers import RecordingTransport, lowlevel
 from toolware import Kind, PipelineBuilder, RequestContext, TimeoutInterceptor, default_pipeline
 from toolware.errors import CallTimeoutError
 from toolware.integrations.mcp.client import Backoff, McpRegistry, ReplicaState
+from toolware.interceptors.retry import RetryInterceptor
 from toolware.registry.base import HealthStatus
 from toolware.testing import FakeClock
 
@@ -297,3 +298,34 @@ async def test_the_entry_function_honours_a_passed_deadline_and_runs_without_a_r
             await entry.function(_toolware_request=late)
     assert raised.value.message == "'t' was not sent: its deadline had passed"
     assert raised.value.started is False
+
+
+async def test_a_retry_moves_an_idempotent_call_to_the_next_replica() -> None:
+    """Replica 0's pipe breaks mid-call: unavailable, retried, answered by replica 1."""
+    read_only = mcp_types.ToolAnnotations(read_only_hint=True)
+    answer = {
+        n: mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text=n)])
+        for n in ("zero", "one")
+    }
+    first = lowlevel_server([tool("t", annotations=read_only)], {"t": answer["zero"]})
+    second = lowlevel_server([tool("t", annotations=read_only)], {"t": answer["one"]})
+
+    def fail(message: dict[str, Any]) -> Exception | None:
+        return BrokenPipeError("gone") if message.get("method") == "tools/call" else None
+
+    registry = McpRegistry(
+        lambda: RecordingTransport(first, [], fail=fail),
+        second,
+        name="raw",
+        backoff=Backoff(initial=5.0),
+    )
+    pipeline = PipelineBuilder().use(RetryInterceptor(attempts=2)).route(registry).build()
+    async with registry, pipeline:
+        assert registry.resolve(Kind.TOOL, "t").description.idempotent is True
+        response = await pipeline.invoke("t")
+        assert response.value == "one"
+        assert response.attempts == 2
+        assert [r.state for r in registry.replicas()] == [ReplicaState.DOWN, ReplicaState.UP]
+        assert (
+            registry.replicas()[0].reason == "the connection failed during a call (BrokenPipeError)"
+        )

@@ -40,43 +40,36 @@ reconnect backoff, and ``random`` draws its jitter.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import math
 import random as random_module
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
-try:
-    from mcp.shared.exceptions import MCPError
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+if importlib.util.find_spec("mcp") is None:  # pragma: no cover - tested in a subprocess
     raise ImportError(
         "toolware.integrations.mcp.client needs the MCP SDK: pip install 'toolware[mcp]'"
-    ) from exc
+    )
 
-import anyio
 import mcp_types
 import msgspec
-from pydantic import ValidationError
 
 from toolware.clock import Clock, system_clock
-from toolware.context import Kind, RequestContext
+from toolware.context import Kind
 from toolware.errors import (
-    CallTimeoutError,
-    InvalidRequestError,
-    ToolFailedError,
     UnavailableError,
 )
 from toolware.integrations.mcp._client_backoff import Backoff
+from toolware.integrations.mcp._client_calls import call_tool, remaining_time
 from toolware.integrations.mcp._client_catalogue import (
     CONTEXT_PARAMETER,
     Catalogue,
     build_catalogue,
 )
 from toolware.integrations.mcp._client_replica import Replica, ReplicaState
-from toolware.integrations.mcp._client_results import result_value
 from toolware.integrations.mcp._client_targets import McpTarget, transport_factory
-from toolware.propagation import inject_mcp_meta
 from toolware.registry.base import (
     Entry,
     EntryDescription,
@@ -332,81 +325,14 @@ class McpRegistry:
     def _caller(self, name: str, wrapped: bool) -> Callable[..., Any]:
         async def call_remote_tool(**arguments: Any) -> Any:
             request = arguments.pop(CONTEXT_PARAMETER, None)
-            return await self._call(name, wrapped, request, arguments)
+            replica = next((r for r in self._replicas if r.client is not None), None)
+            if replica is None:
+                raise UnavailableError(
+                    f"no replica of MCP server {self.name!r} is connected to call {name!r}: "
+                    + self._states(),
+                    hint="retry after the reconnect backoff; health() has each replica's reason",
+                )
+            timeout = remaining_time(name, request, self._clock, self._call_timeout)
+            return await call_tool(self.name, replica, name, wrapped, request, arguments, timeout)
 
         return call_remote_tool
-
-    def _timeout(self, name: str, request: RequestContext | None) -> float:
-        if request is None or request.deadline is None:
-            return self._call_timeout
-        remaining = request.deadline - self._clock.monotonic()
-        if remaining <= 0:
-            raise CallTimeoutError(
-                f"{name!r} was not sent: its deadline had passed", limit=0.0, started=False
-            )
-        return remaining
-
-    async def _call(
-        self, name: str, wrapped: bool, request: RequestContext | None, arguments: Mapping[str, Any]
-    ) -> Any:
-        replica = next((r for r in self._replicas if r.client is not None), None)
-        if replica is None or replica.client is None:
-            raise UnavailableError(
-                f"no replica of MCP server {self.name!r} is connected to call {name!r}: "
-                + self._states(),
-                hint="retry after the reconnect backoff; health() has each replica's reason",
-            )
-        timeout = self._timeout(name, request)
-        meta = inject_mcp_meta(None, request=request).get("_meta")
-        try:
-            result = await replica.client.call_tool(
-                name, dict(arguments), read_timeout_seconds=timeout, meta=meta
-            )
-        except MCPError as exc:
-            raise self._protocol_error(exc, replica, name, timeout, request) from exc
-        except (ValidationError, RuntimeError) as exc:
-            raise UnavailableError(
-                f"MCP server {self.name!r} (replica {replica.label}) returned a malformed "
-                f"result for {name!r}: {type(exc).__name__}",
-                hint="the server answered something that is not a valid MCP tool result",
-                retryable=False,
-            ) from exc
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-            replica.broken(f"the connection failed during a call ({type(exc).__name__})")
-            raise self._lost(replica, name) from exc
-        return result_value(result, target=name, wrapped=wrapped)
-
-    def _lost(self, replica: Replica, name: str) -> UnavailableError:
-        return UnavailableError(
-            f"MCP server {self.name!r} (replica {replica.label}) closed the connection during "
-            f"the call to {name!r}",
-            hint="retry: the call goes to another replica, or this one once it reconnects",
-        )
-
-    def _protocol_error(
-        self,
-        exc: MCPError,
-        replica: Replica,
-        name: str,
-        timeout: float,
-        request: RequestContext | None,
-    ) -> Exception:
-        code, message = exc.error.code, exc.error.message
-        if code == mcp_types.CONNECTION_CLOSED:
-            replica.broken("the connection closed during a call")
-            return self._lost(replica, name)
-        if code == mcp_types.REQUEST_TIMEOUT:
-            entry = request.entry if request is not None else None
-            return CallTimeoutError(
-                f"{name!r} did not answer within {timeout:.3g} s (MCP server {self.name!r}); "
-                "the server was sent notifications/cancelled",
-                limit=timeout,
-                retryable=entry is not None and entry.may_repeat,
-            )
-        if code == mcp_types.INVALID_PARAMS:
-            return InvalidRequestError(
-                f"MCP server {self.name!r} refused the call to {name!r}: {message}"
-            )
-        return ToolFailedError(
-            f"MCP server {self.name!r} answered the call to {name!r} with error {code}: {message}"
-        )

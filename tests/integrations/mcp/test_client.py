@@ -337,3 +337,16 @@ async def test_the_legacy_handshake_works_the_same() -> None:
         assert timed_out.error is not None
         assert timed_out.error.category == "timeout"
         await wait_for(lambda: "cancelled l1" in recorder.events)
+
+
+async def test_a_composite_sees_a_remote_list_change() -> None:
+    """The registry's revision moves, so a composite over it re-indexes."""
+    server, _ = build_server("tools")
+    async with McpRegistry(server, name="tools") as remote:
+        composite = CompositeRegistry(Source("tools", remote, namespace="tools"))
+        before = composite.revision
+        async with default_pipeline(composite) as pipeline:
+            await pipeline.invoke("tools.grow", {"tool_name": "fresh"})
+            await wait_for(lambda: composite.revision != before)
+            assert [d.name for d in composite.list()][-1] == "tools.fresh"
+            assert (await pipeline.invoke("tools.fresh")).unwrap() == "I am fresh"

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from fastmcp import FastMCP
 from mcp import StdioServerParameters
 
 from tests.integrations.mcp.fastmcp_server import Recorder, build_server
@@ -289,6 +290,11 @@ def test_options_are_checked() -> None:
         ).replicas()
     ]
     assert labels == ["0: http://127.0.0.1:9/mcp", "1: stdio: python s.py", "2: memory: demo"]
+
+    class Shop(FastMCP[Any]):  # an application's own server class
+        pass
+
+    assert McpRegistry(Shop("shop")).replicas()[0].label == "0: memory: shop"
 
 
 async def test_validation_without_a_registry_lookup_uses_the_entry(

@@ -47,9 +47,10 @@ def _lowlevel(target: Any) -> Server[Any] | MCPServer | None:
     if isinstance(target, Server | MCPServer):
         return target
     # FastMCP keeps its SDK server in `_mcp_server`; its own in-memory transport reads it there.
-    inner = getattr(type(target), "__module__", "").startswith("fastmcp") and getattr(
-        target, "_mcp_server", None
-    )
+    # Checked on the class's bases too: applications subclass FastMCP.
+    if not any(cls.__module__.startswith("fastmcp") for cls in type(target).__mro__):
+        return None
+    inner = getattr(target, "_mcp_server", None)
     return inner if isinstance(inner, Server) else None
 
 

@@ -1,0 +1,358 @@
+"""McpRegistry against a FastMCP server (a third-party server) over the SDK's in-memory
+transport: listing, calls through a real pipeline, validation, results, errors, timeouts with
+the server seeing the cancellation, list_changed, trace context, namespaces."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastmcp import FastMCP
+from mcp import StdioServerParameters
+
+from tests.integrations.mcp.fastmcp_server import Recorder, build_server
+from toolware import (
+    CompositeRegistry,
+    Kind,
+    PipelineBuilder,
+    Source,
+    TimeoutInterceptor,
+    ValidationInterceptor,
+    default_pipeline,
+)
+from toolware.context import TraceContext
+from toolware.errors import FieldError
+from toolware.integrations.mcp.client import Backoff, McpRegistry, ReplicaState
+from toolware.registry.base import HealthStatus
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
+    """Poll ``predicate`` until true; bounded, for effects on the server side."""
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[McpRegistry, Recorder]]:
+    server, recorder = build_server("demo")
+    async with McpRegistry(server, name="demo") as registry:
+        yield registry, recorder
+
+
+async def test_the_catalogue_is_the_servers_tool_list(served: tuple[McpRegistry, Recorder]) -> None:
+    """Each remote tool is a tool entry with the server's name, schema and hints."""
+    registry, _ = served
+    listing = {d.name: d for d in registry.list()}
+    assert list(listing) == ["add", "profile", "fail", "hang", "traceparent", "pid", "grow", "die"]
+    add = listing["add"]
+    assert add.kind is Kind.TOOL
+    assert add.description == "Add two integers."
+    assert add.args_schema["required"] == ["a", "b"]
+    assert add.args_schema["properties"] == {"a": {"type": "integer"}, "b": {"type": "integer"}}
+    assert add.result_schema == {"type": "integer"}  # FastMCP's {"result": ...} wrapper removed
+    assert add.idempotent is True
+    assert listing["profile"].idempotent is False
+    assert add.tags == frozenset({"mcp"})
+    assert registry.resolve(Kind.TOOL, "add").description == add
+    assert registry.lookup((Kind.TOOL, "add", None)) is registry.resolve(Kind.TOOL, "add")
+    assert registry.revision == 1
+    health = await registry.health()
+    assert (health.status, health.entries, dict(health.problems)) == (HealthStatus.OK, 8, {})
+    [status] = registry.replicas()
+    assert (status.label, status.state, status.connections, status.failures) == (
+        "0: memory: demo",
+        ReplicaState.UP,
+        1,
+        0,
+    )
+
+
+async def test_calls_go_through_the_local_pipeline(served: tuple[McpRegistry, Recorder]) -> None:
+    """Values come back typed: wrapped scalars unwrapped, objects as dicts."""
+    registry, _ = served
+    async with default_pipeline(registry) as pipeline:
+        assert (await pipeline.invoke("add", {"a": 2, "b": 40})).unwrap() == 42
+        profile = await pipeline.invoke("profile", {"user": "root"})
+        assert profile.unwrap() == {"user": "root", "admin": True}
+
+
+async def test_arguments_are_checked_locally_against_the_remote_schema(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    """A bad call is refused before it is sent, naming each field and never quoting values."""
+    registry, _ = served
+    async with default_pipeline(registry) as pipeline:
+        response = await pipeline.invoke("add", {"a": "secret-value", "c": 1})
+    error = response.error
+    assert error is not None
+    assert error.category == "invalid_request"
+    assert error.message == "invalid arguments for 'add': a, b, c"
+    assert list(error.fields) == [
+        FieldError("c", "unexpected argument", "one of: a, b"),
+        FieldError("b", "Field required", "integer"),
+        FieldError("a", "Input should be of type integer", "integer"),
+    ]
+    assert "secret-value" not in str(error.to_dict())
+
+
+async def test_a_tool_error_is_tool_failed_with_its_text(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    registry, _ = served
+    async with default_pipeline(registry) as pipeline:
+        response = await pipeline.invoke("fail", {"reason": "no budget"})
+    assert response.error is not None
+    assert response.error.category == "tool_failed"
+    assert response.error.message == (
+        "'fail' reported an error: Error calling tool 'fail': refused: no budget"
+    )
+    assert response.error.retryable is False
+    assert response.error.target == "fail"
+
+
+async def test_a_timeout_cancels_the_call_on_the_server(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    """The pipeline's deadline ends the call, and the server's handler is cancelled."""
+    registry, recorder = served
+    pipeline = PipelineBuilder().use(TimeoutInterceptor(timeout=0.3)).route(registry).build()
+    async with pipeline:
+        response = await pipeline.invoke("hang", {"label": "t1"})
+    assert response.error is not None
+    assert response.error.category == "timeout"
+    await wait_for(lambda: "cancelled t1" in recorder.events)
+    assert recorder.events == ["started t1", "cancelled t1"]
+
+
+async def test_the_request_deadline_becomes_the_mcp_request_timeout(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    """Without a timeout interceptor the deadline still bounds the remote call."""
+    registry, recorder = served
+    async with PipelineBuilder().route(registry).build() as pipeline:
+        response = await pipeline.invoke("hang", {"label": "t2"}, timeout=0.3)
+    error = response.error
+    assert error is not None
+    assert error.category == "timeout"
+    assert error.message.startswith("'hang' did not answer within 0.")
+    assert error.message.endswith(
+        "s (MCP server 'demo'); the server was sent notifications/cancelled"
+    )
+    await wait_for(lambda: "cancelled t2" in recorder.events)
+
+
+async def test_cancelling_the_caller_cancels_the_server_handler(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    registry, recorder = served
+    async with PipelineBuilder().route(registry).build() as pipeline:
+        call = asyncio.create_task(pipeline.invoke("hang", {"label": "c1"}))
+        await wait_for(lambda: "started c1" in recorder.events)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    await wait_for(lambda: "cancelled c1" in recorder.events)
+
+
+async def test_list_changed_refreshes_the_catalogue(served: tuple[McpRegistry, Recorder]) -> None:
+    registry, _ = served
+    before = registry.revision
+    async with default_pipeline(registry) as pipeline:
+        assert (await pipeline.invoke("grow", {"tool_name": "late"})).unwrap() == "grown"
+        await wait_for(lambda: registry.revision == before + 1)
+        assert [d.name for d in registry.list()][-1] == "late"
+        assert registry.resolve(Kind.TOOL, "late").description.description == (
+            "added at run time: late"
+        )
+        assert (await pipeline.invoke("late")).unwrap() == "I am late"
+
+
+async def test_refresh_without_a_change_keeps_the_revision(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    registry, _ = served
+    before = registry.revision
+    registry.refresh()
+    await asyncio.sleep(0.2)
+    assert registry.revision == before
+    assert len(registry.list()) == 8
+
+
+async def test_the_trace_context_goes_out_in_meta(served: tuple[McpRegistry, Recorder]) -> None:
+    registry, _ = served
+    trace = TraceContext(traceparent=TRACEPARENT)
+    async with default_pipeline(registry) as pipeline:
+        seen = (await pipeline.invoke("traceparent", trace=trace)).unwrap()
+        untraced = (await pipeline.invoke("traceparent")).unwrap()
+    # The trace id is the caller's (the SDK may send its own span as the parent).
+    assert seen.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    assert untraced == ""
+
+
+async def test_unknown_names_are_not_found_with_close_matches(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    registry, _ = served
+    async with default_pipeline(registry) as pipeline:
+        response = await pipeline.invoke("ad", {"a": 1})
+    assert response.error is not None
+    assert response.error.category == "not_found"
+    assert response.error.candidates == ("add",)
+    message = "no plugin named 'add' in registry 'demo' (hint: 'add' exists as kind 'tool'"
+    with pytest.raises(Exception, match=re.escape(message)) as raised:
+        registry.resolve(Kind.PLUGIN, "add", "x")
+    assert raised.value.category == "not_found"  # type: ignore[attr-defined]
+
+
+async def test_two_servers_behind_a_composite_with_namespaces() -> None:
+    first, _ = build_server("alpha")
+    second, _ = build_server("beta")
+    async with (
+        McpRegistry(first, name="alpha") as alpha,
+        McpRegistry(second, name="beta") as beta,
+    ):
+        composite = CompositeRegistry(
+            Source("alpha", alpha, namespace="alpha"), Source("beta", beta, namespace="beta")
+        )
+        names = [d.name for d in composite.list()]
+        assert names[:2] == ["alpha.add", "alpha.profile"]
+        assert "beta.add" in names
+        async with default_pipeline(composite) as pipeline:
+            assert (await pipeline.invoke("alpha.add", {"a": 1, "b": 1})).unwrap() == 2
+            assert (await pipeline.invoke("beta.add", {"a": 2, "b": 2})).unwrap() == 4
+            bad = await pipeline.invoke("beta.add", {"a": "x", "b": 2})
+            assert bad.error is not None
+            assert bad.error.category == "invalid_request"
+        health = await composite.health()
+        assert (health.status, health.entries) == (HealthStatus.OK, 16)
+
+
+async def test_calls_before_start_and_after_close_are_unavailable() -> None:
+    server, _ = build_server("demo")
+    registry = McpRegistry(server, name="demo")
+    with pytest.raises(Exception, match="has no tool list yet: it is not started") as raised:
+        registry.resolve(Kind.TOOL, "add")
+    assert raised.value.category == "unavailable"  # type: ignore[attr-defined]
+    assert (await registry.health()).status is HealthStatus.DOWN
+    await registry.start()
+    with pytest.raises(RuntimeError, match="already started"):
+        await registry.start()
+    entry = registry.resolve(Kind.TOOL, "add")
+    await registry.aclose()
+    assert registry.replicas()[0].state is ReplicaState.STOPPED
+    async with PipelineBuilder().route(registry).build() as pipeline:
+        response = await pipeline.invoke("add", {"a": 1, "b": 2})
+    assert response.error is not None
+    assert response.error.category == "unavailable"
+    assert response.error.message == (
+        "no replica of MCP server 'demo' is connected to call 'add': replica 0: memory: demo "
+        "is stopped (the registry was closed)"
+    )
+    assert entry.description.name == "add"
+    health = await registry.health()
+    assert health.status is HealthStatus.DOWN
+    assert dict(health.problems) == {"replica 0: memory: demo": "stopped: the registry was closed"}
+
+
+def test_options_are_checked() -> None:
+    server, _ = build_server("demo")
+    with pytest.raises(ValueError, match="at least one replica"):
+        McpRegistry()
+    with pytest.raises(ValueError, match="mode must be 'auto' or 'legacy', got 'x'"):
+        McpRegistry(server, mode="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="call_timeout must be a finite number of seconds > 0"):
+        McpRegistry(server, call_timeout=0)
+    with pytest.raises(TypeError, match="list_timeout must be a number of seconds, got str"):
+        McpRegistry(server, list_timeout="1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="backoff must be a Backoff, got dict"):
+        McpRegistry(server, backoff={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="an MCP replica must be a URL string"):
+        McpRegistry(42)
+    with pytest.raises(ValueError, match="must start with http:// or https://, got 'ftp://x'"):
+        McpRegistry("ftp://x")
+    labels = [
+        r.label
+        for r in McpRegistry(
+            "http://127.0.0.1:9/mcp",
+            StdioServerParameters(command="python", args=["s.py"]),
+            server,
+            backoff=Backoff(initial=1.0),
+        ).replicas()
+    ]
+    assert labels == ["0: http://127.0.0.1:9/mcp", "1: stdio: python s.py", "2: memory: demo"]
+
+    class Shop(FastMCP[Any]):  # an application's own server class
+        pass
+
+    assert McpRegistry(Shop("shop")).replicas()[0].label == "0: memory: shop"
+
+
+async def test_validation_without_a_registry_lookup_uses_the_entry(
+    served: tuple[McpRegistry, Recorder],
+) -> None:
+    """ValidationInterceptor reads the remote entry's JSON Schema validator."""
+    registry, _ = served
+    pipeline = PipelineBuilder().use(ValidationInterceptor()).route(registry).build()
+    async with pipeline:
+        response = await pipeline.invoke("profile", {"user": 5})
+    assert response.error is not None
+    assert list(response.error.fields) == [
+        FieldError("user", "Input should be of type string", "string")
+    ]
+
+
+def test_without_the_sdk_the_import_names_the_extra() -> None:
+    """``import toolware`` never loads the SDK; the client module says which extra to install."""
+    code = (
+        "import sys; import toolware; assert 'mcp' not in sys.modules, 'mcp imported'\n"
+        "sys.modules['mcp'] = None\n"
+        "try:\n"
+        "    import toolware.integrations.mcp.client\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=True
+    )
+    assert done.stdout.strip() == (
+        "toolware.integrations.mcp.client needs the MCP SDK: pip install 'toolware[mcp]'"
+    )
+
+
+async def test_the_legacy_handshake_works_the_same() -> None:
+    """mode='legacy' (initialize, 2025-11-25): calls, list_changed and cancellation."""
+    server, recorder = build_server("old")
+    async with (
+        McpRegistry(server, name="old", mode="legacy") as registry,
+        PipelineBuilder().use(TimeoutInterceptor(timeout=0.3)).route(registry).build() as pipeline,
+    ):
+        assert (await pipeline.invoke("add", {"a": 1, "b": 1})).unwrap() == 2
+        await pipeline.invoke("grow", {"tool_name": "later"})
+        await wait_for(lambda: "later" in [d.name for d in registry.list()])
+        timed_out = await pipeline.invoke("hang", {"label": "l1"})
+        assert timed_out.error is not None
+        assert timed_out.error.category == "timeout"
+        await wait_for(lambda: "cancelled l1" in recorder.events)
+
+
+async def test_a_composite_sees_a_remote_list_change() -> None:
+    """The registry's revision moves, so a composite over it re-indexes."""
+    server, _ = build_server("tools")
+    async with McpRegistry(server, name="tools") as remote:
+        composite = CompositeRegistry(Source("tools", remote, namespace="tools"))
+        before = composite.revision
+        async with default_pipeline(composite) as pipeline:
+            await pipeline.invoke("tools.grow", {"tool_name": "fresh"})
+            await wait_for(lambda: composite.revision != before)
+            assert [d.name for d in composite.list()][-1] == "tools.fresh"
+            assert (await pipeline.invoke("tools.fresh")).unwrap() == "I am fresh"

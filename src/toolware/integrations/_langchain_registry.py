@@ -179,9 +179,6 @@ class LangChainRegistry:
 
 def _entry(tool: BaseTool, name: str) -> Entry:
     check_name(name, f"LangChain tool name (pass rename={{{tool.name!r}: '...'}})")
-    tags = tool.tags or []
-    if not all(isinstance(tag, str) for tag in tags):
-        raise RegistrationError(f"LangChain tool {tool.name!r} has tags that are not strings")
     schema_source = tool.tool_call_schema
     validator: ArgumentValidator
     if isinstance(schema_source, dict):
@@ -205,7 +202,7 @@ def _entry(tool: BaseTool, name: str) -> Entry:
         kind=Kind.TOOL,
         description=tool.description,
         args_schema=schema,
-        tags=frozenset(tags),
+        tags=frozenset(tool.tags or ()),
     )
     return Entry(description=description, function=function, is_async=is_async, validator=validator)
 

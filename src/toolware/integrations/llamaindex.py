@@ -69,8 +69,15 @@ class LlamaIndexRetriever:
     ``registry.retriever(LlamaIndexRetriever(retriever, "Search the handbook."), name="docs")``.
 
     ``description`` is what the entry's description says (what a model reads when choosing
-    a tool); the default names the retriever's class.
+    a tool); the default names the retriever's class. A retriever with async work of its own
+    (``_aretrieve``, as vector index retrievers have) is awaited; one that implements only
+    ``_retrieve`` would block the event loop if awaited, so it is called synchronously, on
+    the pipeline's worker threads.
     """
+
+    retrieve: Callable[[str, int], Any]
+    """``(query, k)``: every node the retriever returns, as documents (the entry ranks them
+    and keeps the ``k`` best); async or not, as the retriever is."""
 
     def __init__(self, retriever: BaseRetriever, description: str | None = None) -> None:
         if not isinstance(retriever, BaseRetriever):
@@ -83,11 +90,14 @@ class LlamaIndexRetriever:
         self.retriever = retriever
         # The registry describes a retriever entry with its object's docstring.
         self.__doc__ = description or f"Retrieve documents with {type(retriever).__name__}."
+        own_async = type(retriever)._aretrieve is not BaseRetriever._aretrieve
+        self.retrieve = self._retrieve_async if own_async else self._retrieve_sync
 
-    async def retrieve(self, query: str, k: int) -> list[Document]:
-        # No docstring on purpose: the registry would take it for the entry's description.
-        # All the nodes the retriever returns; the entry ranks them and keeps the k best.
+    async def _retrieve_async(self, query: str, k: int) -> list[Document]:
         return [to_document(node) for node in await self.retriever.aretrieve(query)]
+
+    def _retrieve_sync(self, query: str, k: int) -> list[Document]:
+        return [to_document(node) for node in self.retriever.retrieve(query)]
 
 
 def _schema_model(name: str, schema: Mapping[str, Any]) -> type[pydantic.BaseModel]:

@@ -18,12 +18,13 @@ from typing import Any, Generic, TypeVar
 
 from toolware.clock import Clock, system_clock
 from toolware.context import MAX_COLLECTED_CHUNKS, Principal, RequestContext, TraceContext
+from toolware.encoding import to_json
 from toolware.pipeline import Pipeline
 from toolware.propagation import current_trace
 from toolware.registry.base import EntryDescription
 from toolware.types import Handler
 
-__all__ = ["CallSettings", "run_sync"]
+__all__ = ["CallSettings", "content_text", "run_sync"]
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -140,3 +141,9 @@ def run_sync(
         "it; await the tool's async method (ainvoke / acall) instead, or pass loop= to run "
         "calls on the pipeline's loop from other threads"
     )
+
+
+def content_text(value: Any) -> str:
+    """What a model reads of a value: a string as is, anything else as JSON (a ``Document``
+    as an object, a set as a sorted list: :func:`toolware.encoding.to_json`)."""
+    return value if isinstance(value, str) else to_json(value)

@@ -24,9 +24,8 @@ from pydantic import PrivateAttr
 
 from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
-from toolware.encoding import to_json
 from toolware.errors import ToolwareError
-from toolware.integrations._calls import CallSettings, run_sync
+from toolware.integrations._calls import CallSettings, content_text, run_sync
 from toolware.integrations._selection import checked_description, loaded_descriptions, pick
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name
@@ -47,11 +46,6 @@ class ToolwareToolException(ToolException):
     def __init__(self, error: ToolwareError) -> None:
         super().__init__(f"{error.category.value}: {error}")
         self.error = error
-
-
-def _content(value: Any) -> str:
-    """What the model reads: a string as is, anything else as JSON (``Document`` included)."""
-    return value if isinstance(value, str) else to_json(value)
 
 
 class PipelineTool(BaseTool):
@@ -76,7 +70,7 @@ class PipelineTool(BaseTool):
             value = await self._settings.call(self._entry, arguments, config)
         except ToolwareError as error:
             raise ToolwareToolException(error) from error
-        return _content(value), value
+        return content_text(value), value
 
     def _run(self, **arguments: Any) -> tuple[str, Any]:
         return run_sync(lambda: self._arun(**arguments), self._loop)

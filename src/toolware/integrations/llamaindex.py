@@ -39,7 +39,7 @@ import pydantic
 from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
 from toolware.encoding import to_json
-from toolware.integrations._calls import CallSettings, run_sync
+from toolware.integrations._calls import CallSettings, content_text, run_sync
 from toolware.integrations._selection import checked_description, loaded_descriptions, pick
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name
@@ -118,10 +118,6 @@ def _schema_model(name: str, schema: Mapping[str, Any]) -> type[pydantic.BaseMod
     return EntryArguments
 
 
-def _content(value: Any) -> str:
-    return value if isinstance(value, str) else to_json(value)
-
-
 def llamaindex_tool(
     pipeline: Handler,
     description: EntryDescription,
@@ -157,7 +153,7 @@ def llamaindex_tool(
         name=name,
         fn_schema=_schema_model(name, description.args_schema),
     )
-    return FunctionTool(fn=call, async_fn=call_async, metadata=metadata, callback=_content)
+    return FunctionTool(fn=call, async_fn=call_async, metadata=metadata, callback=content_text)
 
 
 def llamaindex_tools(

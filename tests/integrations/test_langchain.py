@@ -23,6 +23,7 @@ from toolware import (
     ValidationInterceptor,
     default_pipeline,
 )
+from toolware.clock import system_clock
 from toolware.context import TraceContext
 from toolware.integrations.langchain import (
     PipelineTool,
@@ -368,3 +369,51 @@ def test_bad_options_are_refused_naming_them() -> None:
     for timeout in (0, -1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(ValueError, match=f"^timeout must be .*got {timeout!r}$"):
             langchain_tool(pipeline, description, timeout=timeout)  # type: ignore[arg-type]
+
+
+async def test_the_current_span_is_the_default_trace_context() -> None:
+    """Without trace=, a call made inside an OpenTelemetry span carries that span's context."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    registry = make_registry()
+    seen = Seen()
+    tool = langchain_tools(recording_pipeline(registry, seen), registry, names=["add"])[0]
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("agent step") as span:
+        await tool.ainvoke({"a": 1, "b": 1})
+    context = span.get_span_context()
+    trace = seen.requests[0].trace
+    assert trace is not None
+    assert trace.traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+
+
+async def test_a_plain_handler_gets_deadlines_on_the_system_clock() -> None:
+    """Any async (request) -> response handler works; its deadlines use the system clock."""
+    requests: list[RequestContext] = []
+
+    async def handler(request: RequestContext) -> ResponseContext:
+        requests.append(request)
+        return ResponseContext.success({"echo": dict(request.arguments)})
+
+    description = make_registry().list()[0]
+    tool = langchain_tool(handler, description, timeout=30.0)
+    before = system_clock.monotonic()
+    assert await tool.ainvoke({"a": 1, "b": 2}) == '{"echo": {"a": 1, "b": 2}}'
+    deadline = requests[0].deadline
+    assert deadline is not None
+    assert before + 30.0 <= deadline <= system_clock.monotonic() + 30.0
+
+
+async def test_a_stream_that_fails_midway_is_the_calls_error() -> None:
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def flaky() -> AsyncIterator[int]:
+        """Yields once, then fails."""
+        yield 1
+        raise ConnectionError("peer reset")
+
+    tool = langchain_tools(default_pipeline(registry), registry)[0]
+    message = await tool.ainvoke(tool_call("flaky", {}, "c1"))
+    assert message.status == "error"
+    assert message.content.startswith("tool_failed: 'flaky' raised ConnectionError: peer reset")

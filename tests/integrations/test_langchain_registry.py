@@ -359,3 +359,20 @@ def test_unknown_names_are_not_found_with_close_matches() -> None:
     assert raised.value.candidates == ("search",)
     assert "'serch'" in raised.value.message
     assert "'langchain'" in raised.value.message
+
+
+async def test_a_json_schema_with_odd_properties_and_required_is_read_leniently() -> None:
+    """Malformed parts of a JSON Schema (not a mapping, not a list) are treated as absent."""
+    odd = StructuredTool.from_function(
+        echo,
+        name="odd",
+        description="Odd.",
+        args_schema={"properties": ["city"], "required": "city", "additionalProperties": False},
+    )
+    pipeline = default_pipeline(LangChainRegistry([odd]))
+    assert (await pipeline.invoke("odd")).unwrap() == {}
+    error = (await pipeline.invoke("odd", {"city": "Oslo"})).error
+    assert isinstance(error, InvalidRequestError)
+    assert [(f.field, f.problem, f.expected) for f in error.fields] == [
+        ("city", "unexpected argument", "none")
+    ]

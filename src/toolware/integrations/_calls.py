@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from toolware.clock import Clock, system_clock
-from toolware.context import MAX_COLLECTED_CHUNKS, Principal, RequestContext, TraceContext
+from toolware.context import Principal, RequestContext, TraceContext
 from toolware.encoding import to_json
 from toolware.pipeline import Pipeline
 from toolware.propagation import current_trace
@@ -44,7 +44,6 @@ class CallSettings(Generic[C]):
     principal: Principal | Callable[[C], Principal | None] | None = None
     trace: TraceContext | Callable[[C], TraceContext | None] | None = None
     timeout: float | None = None
-    max_chunks: int = MAX_COLLECTED_CHUNKS
 
     @classmethod
     def create(
@@ -55,7 +54,6 @@ class CallSettings(Generic[C]):
         trace: TraceContext | Callable[[C], TraceContext | None] | None,
         timeout: float | None,
         clock: Clock | None,
-        max_chunks: int = MAX_COLLECTED_CHUNKS,
     ) -> CallSettings[C]:
         """Checked settings; the clock defaults to the pipeline's own."""
         if not callable(handler):
@@ -84,7 +82,7 @@ class CallSettings(Generic[C]):
             )
         if clock is None:
             clock = handler.clock if isinstance(handler, Pipeline) else system_clock
-        return cls(handler, clock, principal, trace, timeout, max_chunks)
+        return cls(handler, clock, principal, trace, timeout)
 
     def request(
         self, description: EntryDescription, arguments: Mapping[str, Any], context: C
@@ -113,10 +111,11 @@ class CallSettings(Generic[C]):
     async def call(
         self, description: EntryDescription, arguments: Mapping[str, Any], context: C
     ) -> Any:
-        """The entry's value (a stream collected into a list), or raise its typed error."""
+        """The entry's value (a stream collected into a list, refused past
+        ``MAX_COLLECTED_CHUNKS`` chunks), or raise its typed error."""
         response = await self.handler(self.request(description, arguments, context))
         if response.stream is not None:
-            response = await response.collect(max_chunks=self.max_chunks)
+            response = await response.collect()
         return response.unwrap()
 
 

@@ -153,7 +153,19 @@ def llamaindex_tool(
         name=name,
         fn_schema=_schema_model(name, description.args_schema),
     )
-    return FunctionTool(fn=call, async_fn=call_async, metadata=metadata, callback=content_text)
+    # Both callbacks given: with only a sync one, FunctionTool runs it on a thread pool for
+    # every acall (it measured 0.25 ms a call, most of what the adapter cost).
+    return FunctionTool(
+        fn=call,
+        async_fn=call_async,
+        metadata=metadata,
+        callback=content_text,
+        async_callback=_content_async,
+    )
+
+
+async def _content_async(value: Any) -> str:
+    return content_text(value)
 
 
 def llamaindex_tools(

@@ -417,3 +417,14 @@ async def test_a_stream_that_fails_midway_is_the_calls_error() -> None:
     message = await tool.ainvoke(tool_call("flaky", {}, "c1"))
     assert message.status == "error"
     assert message.content.startswith("tool_failed: 'flaky' raised ConnectionError: peer reset")
+
+
+def test_a_loop_that_is_not_running_is_refused_instead_of_hanging() -> None:
+    registry = make_registry()
+    loop = asyncio.new_event_loop()
+    try:
+        tool = langchain_tools(default_pipeline(registry), registry, names=["add"], loop=loop)[0]
+        with pytest.raises(RuntimeError, match=r"^the event loop given as loop= is not running"):
+            tool.invoke({"a": 1, "b": 2})
+    finally:
+        loop.close()

@@ -130,16 +130,23 @@ def run_sync(
     it is refused with the async method to use instead.
     """
     try:
-        asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
     except RuntimeError:
-        if loop is not None:
-            return asyncio.run_coroutine_threadsafe(coroutine(), loop).result()
+        running = None
+    if running is not None:
+        raise RuntimeError(
+            "a toolware tool was called synchronously from a running event loop, which would "
+            "block it; await the tool's async method (ainvoke / acall) instead, or pass loop= to "
+            "run calls on the pipeline's loop from other threads"
+        )
+    if loop is None:
         return asyncio.run(coroutine())
-    raise RuntimeError(
-        "a toolware tool was called synchronously from a running event loop, which would block "
-        "it; await the tool's async method (ainvoke / acall) instead, or pass loop= to run "
-        "calls on the pipeline's loop from other threads"
-    )
+    if not loop.is_running():  # nothing would ever run the call: refuse rather than hang
+        raise RuntimeError(
+            "the event loop given as loop= is not running; pass the loop the pipeline runs on "
+            "while it runs, or leave loop= out to run each call on its own loop"
+        )
+    return asyncio.run_coroutine_threadsafe(coroutine(), loop).result()
 
 
 def content_text(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import threading
 from typing import Any
 
@@ -24,7 +26,10 @@ from toolware import (
     default_pipeline,
 )
 from toolware.errors import InvalidRequestError, UnknownEntryError
-from toolware.integrations.langchain import LangChainRegistry, langchain_tools
+from toolware.integrations.langchain import EntryOptions, LangChainRegistry, langchain_tools
+from toolware.interceptors.retry import RetryInterceptor
+from toolware.registry.base import CachePolicy
+from toolware.testing import FakeClock
 
 HINT = "(hint: the tool reported an error; check its arguments or its service)"
 
@@ -320,12 +325,82 @@ async def test_round_trip_langchain_tools_served_to_a_langgraph_agent() -> None:
     ]
 
 
-def test_rename_gives_tools_names_llm_apis_accept() -> None:
+def test_options_name_tools_whose_names_llm_apis_refuse() -> None:
     spaced = StructuredTool.from_function(echo, name="get weather", description="Weather.")
-    with pytest.raises(RegistrationError, match=r"rename=\{'get weather': '\.\.\.'\}"):
+    fix = r"options=\{'get weather': EntryOptions\(name='\.\.\.'\)\}"
+    with pytest.raises(RegistrationError, match=fix):
         LangChainRegistry([spaced])
-    registry = LangChainRegistry([spaced, search], rename={"get weather": "get_weather"})
+    registry = LangChainRegistry(
+        [spaced, search], options={"get weather": EntryOptions(name="get_weather")}
+    )
     assert [d.name for d in registry.list()] == ["get_weather", "search"]
+
+
+def test_options_describe_the_entry() -> None:
+    """Every EntryOptions field that applies reaches the entry's description or the entry."""
+    options = EntryOptions(
+        description="Search the catalogue (cached).",
+        tags=frozenset({"catalogue"}),
+        version="2",
+        idempotent=True,
+        timeout=4.0,
+        retryable_on=(ConnectionError,),
+        retry=False,
+        cache=True,
+    )
+    registry = LangChainRegistry([search, Weather()], options={"search": options})
+    entry = registry.resolve(Kind.TOOL, "search")
+    described = entry.description
+    assert described.description == "Search the catalogue (cached)."
+    assert described.tags == frozenset({"catalogue"})
+    assert (described.version, described.idempotent, described.timeout) == ("2", True, 4.0)
+    assert (described.retry, described.cache) == (False, CachePolicy())
+    assert entry.retryable_on == (ConnectionError,)
+    weather = registry.resolve(Kind.TOOL, "weather").description
+    assert (weather.tags, weather.idempotent, weather.retry, weather.cache) == (
+        frozenset({"outdoor"}),
+        False,
+        None,
+        None,
+    )
+    tagged = LangChainRegistry([Weather()], options={"weather": EntryOptions(tags={"sky"})})
+    assert tagged.list()[0].tags == frozenset({"outdoor", "sky"})
+
+
+async def test_an_idempotent_tool_is_retried_on_the_errors_it_lists() -> None:
+    """idempotent + retryable_on: the retry interceptor runs a flaky LangChain tool again."""
+    runs: list[str] = []
+
+    async def flaky(city: str) -> str:
+        """A weather service that fails once."""
+        runs.append(city)
+        if len(runs) == 1:
+            raise ConnectionError("reset by peer")
+        return f"sunny in {city}"
+
+    tool = StructuredTool.from_function(coroutine=flaky, name="flaky")
+    options = {"flaky": EntryOptions(idempotent=True, retryable_on=(ConnectionError,))}
+    registry = LangChainRegistry([tool], options=options)
+    clock = FakeClock()
+    retry = RetryInterceptor(base_delay=0.5, random=random.Random(1))
+    pipeline = PipelineBuilder(clock=clock).use(retry).route(registry).build()
+    call = asyncio.create_task(pipeline.invoke("flaky", {"city": "Oslo"}))
+    await clock.advance(1.0)
+    response = await call
+    assert (response.unwrap(), response.attempts, runs) == ("sunny in Oslo", 2, ["Oslo", "Oslo"])
+
+
+def test_options_that_do_not_apply_are_refused() -> None:
+    for options in (
+        EntryOptions(check_result=True),
+        EntryOptions(read_ahead=2),
+        EntryOptions(idle_timeout=1.0),
+        EntryOptions(first_chunk_timeout=1.0),
+    ):
+        with pytest.raises(RegistrationError, match=r"^options for LangChain tool 'search': "):
+            LangChainRegistry([search], options={"search": options})
+    with pytest.raises(RegistrationError, match=r"must be EntryOptions\(\.\.\.\), got dict$"):
+        LangChainRegistry([search], options={"search": {"idempotent": True}})  # type: ignore[dict-item]
 
 
 def test_bad_sources_are_refused_with_the_fix() -> None:
@@ -333,12 +408,15 @@ def test_bad_sources_are_refused_with_the_fix() -> None:
         RegistrationError, match=r"^LangChainRegistry takes LangChain tools.*got function$"
     ):
         LangChainRegistry([echo])  # type: ignore[list-item]
-    with pytest.raises(RegistrationError, match=r"two LangChain tools are named 'search' in 'lc'"):
+    with pytest.raises(
+        RegistrationError,
+        match=r"two LangChain tools are named 'search' in 'lc'; .*EntryOptions\(name='\.\.\.'\)",
+    ):
         LangChainRegistry([search, search], name="lc")
     with pytest.raises(
-        RegistrationError, match=r"rename names tools that are not given: \['serch'\]"
+        RegistrationError, match=r"options name tools that are not given: \['serch'\]"
     ):
-        LangChainRegistry([search], rename={"serch": "find"})
+        LangChainRegistry([search], options={"serch": EntryOptions(idempotent=True)})
 
 
 def test_a_pydantic_v1_schema_is_refused() -> None:

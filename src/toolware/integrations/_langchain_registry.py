@@ -28,6 +28,7 @@ from toolware._arguments import check_arguments
 from toolware._limits import safe_name
 from toolware.context import Kind
 from toolware.errors import FieldError, InvalidRequestError, RegistrationError
+from toolware.registry._options import STREAM_OPTIONS, EntryOptions
 from toolware.registry._validator import PydanticValidator
 from toolware.registry.base import (
     ArgumentValidator,
@@ -115,8 +116,10 @@ class LangChainRegistry:
     """A registry whose entries run LangChain tools (``BaseTool``: ``@tool`` functions,
     ``StructuredTool``, toolkit tools).
 
-    ``rename`` maps a tool's name to the entry name, for tools whose names LLM APIs refuse
-    (spaces, dots) or that collide with another source's. Put it in a
+    ``options`` maps a tool's LangChain name to the :class:`EntryOptions` a ``LocalRegistry``
+    entry would take: ``name=`` for a tool whose name LLM APIs refuse (spaces, dots) or that
+    collides with another source's, ``idempotent=``, ``retryable_on=``, ``timeout=``,
+    ``cache=``, ``version=``, extra ``tags=`` and ``description=``. Put the registry in a
     :class:`~toolware.registry.composite.CompositeRegistry` next to a ``LocalRegistry`` to
     serve both through one pipeline.
     """
@@ -126,9 +129,9 @@ class LangChainRegistry:
         tools: Iterable[BaseTool],
         *,
         name: str = "langchain",
-        rename: Mapping[str, str] | None = None,
+        options: Mapping[str, EntryOptions] | None = None,
     ) -> None:
-        rename = dict(rename or {})
+        remaining = dict(options or {})
         tools = list(tools)
         self.name = name
         self._entries: dict[EntryKey, Entry] = {}
@@ -138,17 +141,17 @@ class LangChainRegistry:
                     f"LangChainRegistry takes LangChain tools (BaseTool, e.g. from @tool), got "
                     f"{type(tool).__name__}"
                 )
-            entry = _entry(tool, rename.pop(tool.name, tool.name))
+            entry = _entry(tool, remaining.pop(tool.name, _NO_OPTIONS))
             key = (Kind.TOOL, entry.description.name, None)
             if key in self._entries:
                 raise RegistrationError(
                     f"two LangChain tools are named {key[1]!r} in {name!r}; give one another "
-                    f"name with rename={{{tool.name!r}: '...'}}"
+                    f"name with options={{{tool.name!r}: EntryOptions(name='...')}}"
                 )
             self._entries[key] = entry
-        if rename:
+        if remaining:
             raise RegistrationError(
-                f"rename names tools that are not given: {sorted(rename)}; known tools: "
+                f"options name tools that are not given: {sorted(remaining)}; known tools: "
                 f"{sorted(tool.name for tool in tools)}"
             )
         self._listing = tuple(entry.description for entry in self._entries.values())
@@ -177,8 +180,27 @@ class LangChainRegistry:
         return f"LangChainRegistry({self.name!r}, tools={[d.name for d in self._listing]})"
 
 
-def _entry(tool: BaseTool, name: str) -> Entry:
-    check_name(name, f"LangChain tool name (pass rename={{{tool.name!r}: '...'}})")
+_NO_OPTIONS = EntryOptions()
+
+
+def _entry(tool: BaseTool, options: EntryOptions) -> Entry:
+    if not isinstance(options, EntryOptions):
+        raise RegistrationError(
+            f"options for LangChain tool {tool.name!r} must be EntryOptions(...), got "
+            f"{type(options).__name__}"
+        )
+    if options.check_result or any(
+        getattr(options, field) != getattr(_NO_OPTIONS, field) for field in STREAM_OPTIONS
+    ):
+        raise RegistrationError(
+            f"options for LangChain tool {tool.name!r}: check_result, first_chunk_timeout, "
+            f"idle_timeout and read_ahead do not apply (LangChain tools answer one value and "
+            f"declare no result type); leave them out"
+        )
+    name = tool.name if options.name is None else options.name
+    check_name(
+        name, f"LangChain tool name (pass options={{{tool.name!r}: EntryOptions(name='...')}})"
+    )
     schema_source = tool.tool_call_schema
     validator: ArgumentValidator
     if isinstance(schema_source, dict):
@@ -200,11 +222,22 @@ def _entry(tool: BaseTool, name: str) -> Entry:
     description = EntryDescription(
         name=name,
         kind=Kind.TOOL,
-        description=tool.description,
+        description=options.description or tool.description,
         args_schema=schema,
-        tags=frozenset(tool.tags or ()),
+        tags=frozenset(tool.tags or ()) | options.tags,
+        version=options.version,
+        idempotent=options.idempotent,
+        timeout=options.timeout,
+        retry=options.retry,
+        cache=options.cache_policy,
     )
-    return Entry(description=description, function=function, is_async=is_async, validator=validator)
+    return Entry(
+        description=description,
+        function=function,
+        is_async=is_async,
+        validator=validator,
+        retryable_on=options.retryable_on,
+    )
 
 
 def _runner(tool: BaseTool, validator: ArgumentValidator) -> tuple[Callable[..., Any], bool]:

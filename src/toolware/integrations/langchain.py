@@ -27,8 +27,10 @@ from toolware.integrations._langchain_tools import (
     langchain_tool,
     langchain_tools,
 )
+from toolware.registry.local import EntryOptions
 
 __all__ = [
+    "EntryOptions",
     "LangChainRegistry",
     "PipelineTool",
     "ToolwareToolException",

@@ -454,3 +454,20 @@ async def test_a_json_schema_with_odd_properties_and_required_is_read_leniently(
     assert [(f.field, f.problem, f.expected) for f in error.fields] == [
         ("city", "unexpected argument", "none")
     ]
+
+
+class Open(BaseModel):
+    """A schema that accepts names it does not declare."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+    city: str
+
+
+async def test_a_schema_that_allows_extra_names_passes_them_on() -> None:
+    tool = StructuredTool.from_function(echo, name="open", description="Open.", args_schema=Open)
+    pipeline = default_pipeline(LangChainRegistry([tool]))
+    answer = await pipeline.invoke("open", {"city": "Oslo", "units": "metric"})
+    assert answer.unwrap() == {"city": "Oslo", "units": "metric"}
+    missing = (await pipeline.invoke("open", {"units": "metric"})).error
+    assert isinstance(missing, InvalidRequestError)
+    assert [f.field for f in missing.fields] == ["city"]

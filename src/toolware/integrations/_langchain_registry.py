@@ -49,20 +49,31 @@ class _ModelArguments:
 
     __slots__ = ("_inner",)
 
-    def __init__(self, model: type[pydantic.BaseModel], schema: Mapping[str, Any], target: str):
-        # A subclass that refuses unknown names: pydantic's default ignores them, which would
-        # drop a misspelled argument without a word.
-        closed = type(
+    def __init__(
+        self,
+        model: type[pydantic.BaseModel],
+        schema: Mapping[str, Any],
+        target: str,
+        *,
+        open_names: bool,
+    ) -> None:
+        # Unknown names are refused unless the tool's own schema says extra="allow" (the
+        # model a tool shows a model is a copy that drops that setting): pydantic's default
+        # ignores them, which would drop a misspelled argument without a word.
+        extra = "allow" if open_names else "forbid"
+        checked = type(
             model.__name__,
             (model,),
-            {"model_config": {**model.model_config, "extra": "forbid"}, "__module__": __name__},
+            {"model_config": {**model.model_config, "extra": extra}, "__module__": __name__},
         )
-        self._inner = PydanticValidator(pydantic.TypeAdapter(closed), schema, target)
+        self._inner = PydanticValidator(pydantic.TypeAdapter(checked), schema, target)
 
     def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
         # Any: the adapter validates into an instance of the model, not a mapping.
         model: Any = self._inner.validate(arguments, strict=strict)
-        return {name: getattr(model, name) for name in model.model_fields_set}
+        values = {name: getattr(model, name) for name in model.model_fields_set}
+        values.update(model.model_extra or {})  # names a model with extra="allow" accepts
+        return values
 
 
 class _JsonSchemaArguments:
@@ -210,7 +221,13 @@ def _entry(tool: BaseTool, options: EntryOptions) -> Entry:
         schema = schema_source.model_json_schema()
         schema.pop("title", None)
         schema.pop("description", None)
-        validator = _ModelArguments(schema_source, schema, name)
+        declared = tool.args_schema
+        open_names = (
+            isinstance(declared, type)
+            and issubclass(declared, pydantic.BaseModel)
+            and declared.model_config.get("extra") == "allow"
+        )
+        validator = _ModelArguments(schema_source, schema, name, open_names=open_names)
     else:
         raise RegistrationError(
             f"LangChain tool {tool.name!r} has a pydantic.v1 args_schema; toolware checks "

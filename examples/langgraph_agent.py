@@ -70,8 +70,8 @@ async def audit_calls(request: RequestContext, call_next: CallNext) -> ResponseC
 
 
 recorder = StatsRecorder()
-pipeline = default_builder(registry, recorder=recorder).use(audit_calls, after="stats")
-pipeline = pipeline.route(registry).build()
+builder = default_builder(registry, recorder=recorder).use(audit_calls, after="stats")
+pipeline = builder.route(registry).build()
 tools = langchain_tools(pipeline, registry, principal=Principal(id="agent-7"))
 
 # -- a scripted model and the agent graph --------------------------------------------------

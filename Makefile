@@ -51,6 +51,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tracing.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/debug_profile.py
+	$(BIN)/python benchmarks/mcp_client.py
+	$(BIN)/python benchmarks/frameworks.py
 
 # Real processes, a real redis-server (installed separately), faults on purpose: exits non-zero
 # when an invariant fails (1) or a scenario could not run (2). One scenario:

@@ -1,0 +1,148 @@
+"""Run the rewrites over files: a unified diff, the rewritten files, or a check for CI.
+
+Each file is parsed once with libcst and passed through the rewrites in order (imports, then
+handler classes, then call sites); formatting and comments are kept because libcst prints
+what it does not change byte for byte. A file that cannot be read or parsed is reported and
+skipped, never fatal to the run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import libcst as cst
+import msgspec
+
+from toolware.migrate import call_sites, handlers, imports
+from toolware.migrate._lines import line_map
+from toolware.migrate.findings import Finding
+from toolware.migrate.options import MigrateOptions
+
+__all__ = ["FileOutcome", "MigrationRun", "migrate_paths", "migrate_source", "python_files"]
+
+logger = logging.getLogger("toolware.migrate")
+
+Rewrite = Callable[[cst.Module, str, MigrateOptions], tuple[cst.Module, list[Finding]]]
+REWRITES: tuple[Rewrite, ...] = (imports.rewrite, handlers.rewrite, call_sites.rewrite)
+_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist"})
+
+
+class FileOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """One file: its text before and after, what was left, or why it was not migrated."""
+
+    path: str
+    before: str
+    after: str
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the rewrites changed the text."""
+        return self.after != self.before
+
+    def diff(self) -> str:
+        """The unified diff from ``before`` to ``after`` (empty when unchanged)."""
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+
+class MigrationRun(msgspec.Struct, frozen=True, kw_only=True):
+    """Every file of one run, in path order."""
+
+    files: tuple[FileOutcome, ...]
+
+    @property
+    def changed(self) -> tuple[FileOutcome, ...]:
+        """The files the rewrites change."""
+        return tuple(f for f in self.files if f.changed)
+
+    @property
+    def failed(self) -> tuple[FileOutcome, ...]:
+        """The files that could not be read or parsed."""
+        return tuple(f for f in self.files if f.error is not None)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """What no rewrite could do, file by file, line by line."""
+        return tuple(finding for f in self.files for finding in f.findings)
+
+
+def migrate_source(source: str, path: str, options: MigrateOptions | None = None) -> FileOutcome:
+    """Rewrite one module's text; ``path`` names it in findings and diffs."""
+    options = options if options is not None else MigrateOptions()
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        logger.warning("migrate.unparsable path=%s line=%s", path, exc.raw_line)
+        return FileOutcome(
+            path=path,
+            before=source,
+            after=source,
+            error=f"cannot parse line {exc.raw_line}, column {exc.raw_column}: {exc.message}",
+        )
+    findings: list[Finding] = []
+    for rewrite in REWRITES:
+        # Each rewrite reports lines of its own input; map them back to the user's file.
+        to_original = line_map(source, module.code)
+        module, found = rewrite(module, path, options)
+        findings.extend(msgspec.structs.replace(f, line=to_original(f.line)) for f in found)
+    findings.sort(key=lambda f: f.line)
+    return FileOutcome(path=path, before=source, after=module.code, findings=tuple(findings))
+
+
+def python_files(paths: Iterable[Path]) -> list[Path]:
+    """The ``.py`` files named or found under ``paths`` (hidden and build folders skipped).
+
+    Raises ``FileNotFoundError`` naming a path that does not exist.
+    """
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_file():
+            found[path] = None
+        elif path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS
+                )
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        found[Path(root) / name] = None
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}; pass a .py file or a folder")
+    return list(found)
+
+
+def migrate_paths(
+    paths: Sequence[Path], options: MigrateOptions | None = None, *, write: bool = False
+) -> MigrationRun:
+    """Migrate every Python file under ``paths``; with ``write``, save the changed ones."""
+    outcomes = []
+    for path in python_files(paths):
+        name = path.as_posix()
+        try:
+            # newline="" keeps \r\n line ends as they are: libcst preserves them too.
+            with path.open(encoding="utf-8", newline="") as file:
+                source = file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            outcomes.append(
+                FileOutcome(path=name, before="", after="", error=f"cannot read: {exc}")
+            )
+            continue
+        outcome = migrate_source(source, name, options)
+        if write and outcome.changed:
+            with path.open("w", encoding="utf-8", newline="") as file:
+                file.write(outcome.after)
+            logger.info("migrate.wrote path=%s", name, extra={"path": name})
+        outcomes.append(outcome)
+    return MigrationRun(files=tuple(outcomes))

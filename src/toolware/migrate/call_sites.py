@@ -24,10 +24,8 @@ import json
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
-from toolware.migrate._base import RecordingTransformer, code_of
+from toolware.migrate._base import RecordingTransformer, add_imports, code_of
 from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 
@@ -211,8 +209,5 @@ def rewrite(
     transformer = _CallSiteRewriter(path, options)
     result = cst.MetadataWrapper(module).visit(transformer)
     if transformer.rewritten:
-        context = CodemodContext()
-        AddImportsVisitor.add_needed_import(context, "json")
-        AddImportsVisitor.add_needed_import(context, "toolware.error_codes", "http_status")
-        result = AddImportsVisitor(context).transform_module(result)
+        result = add_imports(result, [("json", None), ("toolware.error_codes", "http_status")])
     return result, transformer.findings

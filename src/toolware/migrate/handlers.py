@@ -22,12 +22,10 @@ import json
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
 from toolware.errors import RegistrationError
-from toolware.migrate._base import RecordingTransformer
+from toolware.migrate._base import RecordingTransformer, add_imports
 from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 from toolware.registry.names import check_name
@@ -142,66 +140,83 @@ class _HandlerRewriter(RecordingTransformer):
         )
         if any(m.matches(d, registered) for d in original_node.decorators):
             return updated_node  # already migrated
-        suggestion = f'@{self.registry}.plugin(name="<identifier>", include=["<method>", ...])'
         problem = self._problem(original_node, run, identifier)
         if problem is not None:
-            self.report(original_node, f"class {name}: {problem}", suggestion)
+            self.report(original_node, f"class {name}: {problem[0]}", problem[1])
             return updated_node
-        plugin = identifier or ""  # _problem refused a missing one
-        actions, by_getattr = _dispatch(run)
-        arguments = [cst.Arg(cst.SimpleString(json.dumps(plugin)), keyword=cst.Name("name"))]
-        selection = ("exclude", ["run"]) if by_getattr else ("include", actions or [])
-        arguments.append(
-            cst.Arg(
-                cst.List([cst.Element(cst.SimpleString(json.dumps(a))) for a in selection[1]]),
-                keyword=cst.Name(selection[0]),
-            )
-        )
-        description = _attribute_value(original_node, "description")[1]
-        if description is not None:
-            arguments.append(
-                cst.Arg(cst.SimpleString(json.dumps(description)), keyword=cst.Name("description"))
-            )
-        call = cst.Call(
-            func=cst.Attribute(value=cst.Name(self.registry), attr=cst.Name("plugin")),
-            args=_keyword_spacing(arguments),
-        )
+        text = _decorator(self.registry, self._arguments(original_node, run, identifier))
+        decorator = cst.ensure_type(
+            cst.parse_statement(f"{text}\nclass _Class:\n    pass\n"), cst.ClassDef
+        ).decorators[0]
         self.converted += 1
-        return updated_node.with_changes(decorators=[cst.Decorator(call), *updated_node.decorators])
+        return updated_node.with_changes(decorators=[decorator, *updated_node.decorators])
+
+    def _arguments(
+        self, cls: cst.ClassDef, run: cst.FunctionDef, identifier: str | None
+    ) -> list[str]:
+        """The keyword arguments of the registration, as source text."""
+        actions, by_getattr = _dispatch(run)
+        arguments = [f"name={json.dumps(identifier or '<identifier>')}"]
+        if by_getattr:
+            arguments.append('exclude=["run"]')
+        else:
+            listed = ", ".join(json.dumps(a) for a in actions or ["<method>"])
+            arguments.append(f"include=[{listed}]")
+        description = _attribute_value(cls, "description")[1]
+        if description is not None:
+            arguments.append(f"description={json.dumps(description)}")
+        return arguments
 
     def _problem(
         self, cls: cst.ClassDef, run: cst.FunctionDef, identifier: str | None
-    ) -> str | None:
+    ) -> tuple[str, str] | None:
+        """Why the class cannot be registered as it is, and what to write instead."""
+        suggestion = _decorator(self.registry, self._arguments(cls, run, identifier), wrap=False)
         if self.depth > 0:
-            return "a nested class cannot be registered at module level"
+            return "a nested class cannot be registered at module level", (
+                f"{self.registry}.plugin({cls.name.value}, ...) where the class is reachable"
+            )
         if self.registry_bound:
             return (
                 f"the module already binds {self.registry!r} to something other than a "
-                "LocalRegistry; choose another name with --registry-name"
+                "LocalRegistry",
+                "choose another name with --registry-name",
             )
         if identifier is None:
-            return "its identifier is not a string literal, so the plugin name is unknown"
+            return "its identifier is not a string literal, so the plugin name is unknown", (
+                suggestion
+            )
         try:
             check_name(identifier, "plugin name")
         except RegistrationError as exc:
-            return f"its identifier cannot be a native name: {exc}"
-        if _needs_arguments(cls):
-            return (
-                "its constructor needs arguments; register an instance instead: "
-                f"{self.registry}.plugin({cls.name.value}(...), name={identifier!r}, ...)"
-            )
+            return f"its identifier cannot be a native name: {exc}", suggestion
         actions, by_getattr = _dispatch(run)
         if actions is None and not by_getattr:
             return (
                 "run() does not dispatch in a form the tool recognises "
                 '(`if method == "x": return self.x(**params)` or '
-                "`getattr(self, method)(**params)`)"
+                "`getattr(self, method)(**params)`)",
+                suggestion,
             )
         defined = {s.name.value for s in cls.body.body if isinstance(s, cst.FunctionDef)}
         missing = [a for a in actions or () if a not in defined]
         if missing:
-            return f"run() dispatches to {', '.join(missing)}, not defined in the class itself"
+            return (
+                f"run() dispatches to {', '.join(missing)}, not defined in the class itself",
+                suggestion,
+            )
+        if _needs_arguments(cls):
+            call = suggestion.removeprefix("@").replace("(", f"({cls.name.value}(...), ", 1)
+            return "its constructor needs arguments", f"after the class: {call}"
         return None
+
+
+def _decorator(registry: str, arguments: list[str], *, wrap: bool = True) -> str:
+    """``@registry.plugin(...)`` on one line, or one argument a line when that is too long."""
+    line = f"@{registry}.plugin({', '.join(arguments)})"
+    if len(line) <= 100 or not wrap:
+        return line
+    return f"@{registry}.plugin(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
 
 
 def _keyword_spacing(arguments: list[cst.Arg]) -> list[cst.Arg]:
@@ -257,7 +272,5 @@ def rewrite(
     result = cst.MetadataWrapper(module).visit(transformer)
     if transformer.converted and not bound:
         result = _insert_registry(result, options.registry_name)
-        context = CodemodContext()
-        AddImportsVisitor.add_needed_import(context, "toolware", "LocalRegistry")
-        result = AddImportsVisitor(context).transform_module(result)
+        result = add_imports(result, [("toolware", "LocalRegistry")])
     return result, transformer.findings

@@ -8,14 +8,14 @@ import textwrap
 from toolware import LocalRegistry, default_pipeline
 from toolware.migrate import MigrateOptions, migrate_source
 
-AGENT = '''\
+AGENT = """\
 import json
 
 
 class Agent:
     async def ask(self, text):
         # the model asked for a note
-        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": text}}})  # kept
+        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": text}}})  # noqa: E501
         return status, body
 
     async def count(self):
@@ -23,7 +23,7 @@ class Agent:
 
     async def fire(self, response):
         self.to_middleware({"notes": {"method": "add", "params": {"text": response}}})
-'''
+"""
 
 MAPPING = (
     "        # V1 status: 201 = the tool ran (body: its result as indented JSON). V1 also "
@@ -48,7 +48,7 @@ def test_async_call_sites_become_invoke_with_the_status_mapping_written_out() ->
         "class Agent:\n"
         "    async def ask(self, text):\n"
         "        # the model asked for a note\n"
-        '        response = await self.pipeline.invoke("notes.add", {"text": text})  # kept\n'
+        '        response = await self.pipeline.invoke("notes.add", {"text": text})  # noqa: E501\n'
         + MAPPING
         + "        if response.ok:\n"
         "            status, body = 201, json.dumps(response.value, indent=2)\n"

@@ -80,7 +80,8 @@ async def test_the_registration_runs_and_answers_as_the_v1_run_did() -> None:
         counted = await pipeline.invoke("notes", {}, action="count", kind=Kind.PLUGIN)
         missing = await pipeline.invoke("notes.helper", {})
     assert (added.unwrap(), counted.unwrap()) == (1, 1)
-    assert missing.error is not None and missing.error.category == "not_found"
+    assert missing.error is not None
+    assert missing.error.category == "not_found"
     v1 = namespace["Notes"]()  # type: ignore[operator]
     assert v1.run({"method": "add", "params": {"text": "x"}}) == 1
 
@@ -111,7 +112,9 @@ def test_a_getattr_dispatch_excludes_run_and_a_class_identifier_is_read() -> Non
 
 def test_a_long_registration_is_wrapped_one_argument_a_line() -> None:
     """Past 100 characters the decorator takes one argument a line, as a formatter would."""
-    source = HANDLER.replace('"Keeps notes"', '"Keeps the notes of the whole conversation, in order"')
+    source = HANDLER.replace(
+        '"Keeps notes"', '"Keeps the notes of the whole conversation, in order"'
+    )
     after, _ = _migrate(source, native_all=True)
     assert (
         "@native_registry.plugin(\n"
@@ -168,8 +171,14 @@ def test_a_second_run_changes_nothing() -> None:
             'description="Keeps notes")',
         ),
     ],
-    ids=["identifier-not-literal", "bad-name", "constructor-args", "renamed", "no-dispatch",
-         "missing-method"],
+    ids=[
+        "identifier-not-literal",
+        "bad-name",
+        "constructor-args",
+        "renamed",
+        "no-dispatch",
+        "missing-method",
+    ],
 )
 def test_what_cannot_be_registered_is_reported_at_the_class(
     change: tuple[str, str], message: str, suggestion: str
@@ -205,7 +214,7 @@ def test_an_existing_local_registry_is_reused() -> None:
 
 def test_nested_classes_and_classes_without_identifier() -> None:
     """A nested handler cannot be registered at module level; a run() alone is not a handler."""
-    source = '''\
+    source = """\
     class Outer:
         class Inner:
             identifier = "inner"
@@ -217,7 +226,7 @@ def test_nested_classes_and_classes_without_identifier() -> None:
     class Runner:
         def run(self, payload):
             return payload
-    '''
+    """
     after, findings = _migrate(source, native_all=True)
     assert after == textwrap.dedent(source)
     assert findings == [

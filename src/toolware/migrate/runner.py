@@ -84,12 +84,12 @@ def migrate_source(source: str, path: str, options: MigrateOptions | None = None
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        logger.warning("migrate.unparsable path=%s line=%s", path, exc.raw_line)
+        logger.warning("migrate.unparsable path=%s line=%s", path, exc.editor_line)
         return FileOutcome(
             path=path,
             before=source,
             after=source,
-            error=f"cannot parse line {exc.raw_line}, column {exc.raw_column}: {exc.message}",
+            error=f"cannot parse line {exc.editor_line}, column {exc.editor_column}: {exc.message}",
         )
     findings: list[Finding] = []
     for rewrite in REWRITES:

@@ -13,9 +13,9 @@ import json
 
 
 class Agent:
-    async def ask(self, text):
+    async def ask(self, t):
         # the model asked for a note
-        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": text}}})  # noqa: E501
+        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": t}}})  # kept
         return status, body
 
     async def count(self):
@@ -46,9 +46,9 @@ def test_async_call_sites_become_invoke_with_the_status_mapping_written_out() ->
         "from toolware.error_codes import http_status\n"
         "\n\n"
         "class Agent:\n"
-        "    async def ask(self, text):\n"
+        "    async def ask(self, t):\n"
         "        # the model asked for a note\n"
-        '        response = await self.pipeline.invoke("notes.add", {"text": text})  # noqa: E501\n'
+        '        response = await self.pipeline.invoke("notes.add", {"text": t})  # kept\n'
         + MAPPING
         + "        if response.ok:\n"
         "            status, body = 201, json.dumps(response.value, indent=2)\n"

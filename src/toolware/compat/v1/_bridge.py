@@ -1,0 +1,111 @@
+"""Running the async pipeline for synchronous V1 callers, from any thread.
+
+V1 is synchronous; toolware is async. Every call from a synchronous caller is handed to one
+event loop running on a daemon thread of its own (started on first use, started afresh in a
+forked child), and the caller waits for the answer with a bound of its own. So it works the
+same from the main thread, from worker threads, and from code already running inside an event
+loop (an async agent calling the synchronous V1 API): that loop is blocked for the call, as it
+would be by any synchronous call, but nothing fails with "this event loop is already running".
+
+No signals are used (V1 used ``SIGALRM``: main thread only, process-wide, none on Windows). The
+pipeline's timeout answers on time; the caller's own bound is a safety net for a pipeline
+without a timeout stage, after which the caller stops waiting and the call is cancelled.
+
+A synchronous call made *on* the bridge loop itself (an async handler of the host's own
+pipeline calling the V1 API) cannot wait for that loop, so it runs on a private loop in a
+thread of its own instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["BridgeTimeout", "LoopThread", "bridge"]
+
+T = TypeVar("T")
+
+
+class BridgeTimeout(Exception):
+    """The caller's own bound passed before the pipeline answered."""
+
+
+class LoopThread:
+    """An event loop on a daemon thread, for synchronous callers."""
+
+    __slots__ = ("_lock", "_loop", "_name", "_pid")
+
+    def __init__(self, name: str = "toolware-compat-v1") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running bridge loop, started on first use (and after ``fork()``)."""
+        loop = self._loop
+        if loop is not None and self._pid == os.getpid():
+            return loop
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=_serve, args=(loop,), name=self._name, daemon=True)
+                thread.start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
+        """``await make()`` on the bridge loop; wait at most ``wait`` seconds (``None``: no
+        bound), else cancel it and raise :class:`BridgeTimeout`."""
+        loop = self.loop()
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            return _run_aside(make, wait)
+        future = asyncio.run_coroutine_threadsafe(make(), loop)
+        try:
+            return future.result(timeout=wait)
+        except TimeoutError:
+            if future.done():  # the coroutine itself raised TimeoutError: not our bound
+                raise
+            future.cancel()
+            raise BridgeTimeout(f"no answer within {wait} s") from None
+        except BaseException:
+            future.cancel()  # KeyboardInterrupt while waiting: do not leave the call running
+            raise
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    loop.run_forever()
+
+
+def _run_aside(make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
+    """Run on a private loop in a new thread: the caller is the bridge loop's own thread."""
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, asyncio.run(make())))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=target, name="toolware-compat-v1-aside", daemon=True)
+    thread.start()
+    thread.join(wait)
+    if not outcome:
+        raise BridgeTimeout(f"no answer within {wait} s")
+    ok, value = outcome[0]
+    if ok:
+        result: T = value
+        return result
+    raise value
+
+
+bridge = LoopThread()
+"""The process-wide bridge every V1 adapter uses."""

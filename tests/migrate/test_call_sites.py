@@ -15,7 +15,7 @@ import json
 class Agent:
     async def ask(self, t):
         # the model asked for a note
-        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": t}}})  # kept
+        status, body = self.to_middleware({"notes": {"method": "add", "params": {"text": t}}})  # ok
         return status, body
 
     async def count(self):
@@ -48,7 +48,7 @@ def test_async_call_sites_become_invoke_with_the_status_mapping_written_out() ->
         "class Agent:\n"
         "    async def ask(self, t):\n"
         "        # the model asked for a note\n"
-        '        response = await self.pipeline.invoke("notes.add", {"text": t})  # kept\n'
+        '        response = await self.pipeline.invoke("notes.add", {"text": t})  # ok\n'
         + MAPPING
         + "        if response.ok:\n"
         "            status, body = 201, json.dumps(response.value, indent=2)\n"

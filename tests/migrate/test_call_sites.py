@@ -98,14 +98,14 @@ def test_a_taken_response_name_is_not_shadowed() -> None:
     """``response`` is a parameter of fire(): the rewrite picks another name there."""
     source = """\
     class Agent:
-        async def fire(self, response, tool_response):
+        async def fire(self, response, tool_response, tool_response_2):
             result = self.to_middleware({"notes": {"method": "add", "params": {"text": response}}})
             return result
     """
     after, _ = _migrate(source, native_all=True, pipeline="pipe")
-    assert '        tool_response_2 = await pipe.invoke("notes.add", {"text": response})\n' in after
-    assert "            result = 201, json.dumps(tool_response_2.value, indent=2)\n" in after
-    assert "result = http_status(tool_response_2.error), str(tool_response_2.error)\n" in after
+    assert '        tool_response_3 = await pipe.invoke("notes.add", {"text": response})\n' in after
+    assert "            result = 201, json.dumps(tool_response_3.value, indent=2)\n" in after
+    assert "result = http_status(tool_response_3.error), str(tool_response_3.error)\n" in after
 
 
 def test_what_cannot_be_rewritten_is_reported_with_its_line() -> None:
@@ -119,6 +119,8 @@ def test_what_cannot_be_rewritten_is_reported_with_its_line() -> None:
             status, body = self.to_middleware(request)
             both = self.to_middleware({"a": {"method": "x"}, "b": {"method": "y"}})
             print(self.to_middleware({"a": {"method": "x"}}))
+            self.to_middleware({key: {"method": "x"}})
+            self.to_middleware()
             return self.to_middleware({"a": {"method": "x", "other": 1}})
 
 
@@ -139,7 +141,9 @@ def test_what_cannot_be_rewritten_is_reported_with_its_line() -> None:
         "8: to_middleware call inside a larger expression | assign its result first, or call "
         'await self.pipeline.invoke("<action id>.<method>", <params>)',
         f"9: {not_literal}",
-        "12: to_middleware call in a synchronous function (pipeline.invoke is async) | make the "
+        f"10: {not_literal}",
+        f"11: {not_literal}",
+        "14: to_middleware call in a synchronous function (pipeline.invoke is async) | make the "
         'function async, then: response = await self.pipeline.invoke("a.x", {}); status 201 '
         "when response.ok, else http_status(response.error)",
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,49 @@ def test_write_and_check_together_are_refused(capsys: pytest.CaptureFixture[str]
         _parser().parse_args(["migrate", "--write", "--check", "."])
     assert exited.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_registered_in_the_main_parser_it_runs_through_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the integrator registers it in COMMAND_MODULES: `toolware migrate --check` works."""
+    from toolware.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("toolware.cli.migrate",))
+    (tmp_path / "agent.py").write_text(LEGACY)
+    assert cli_main.main(["migrate", "--check", str(tmp_path)]) == EXIT_CHANGES
+    assert capsys.readouterr().out == f"would change: {(tmp_path / 'agent.py').as_posix()}\n"
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+
+
+def test_registering_the_command_does_not_import_libcst() -> None:
+    """Every `toolware` run registers the command; only running it needs the migrate extra."""
+    done = _python(
+        "import sys, argparse\n"
+        "from toolware.cli.migrate import register\n"
+        "register(argparse.ArgumentParser().add_subparsers())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'libcst'"
+        " or m.startswith('toolware.migrate')))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
+def test_without_libcst_the_command_names_the_extra() -> None:
+    """libcst missing: exit 1 and the pip command, no traceback."""
+    done = _python(
+        "import sys\n"
+        "sys.modules['libcst'] = None  # as if libcst were not installed\n"
+        "from toolware.cli import main as cli_main\n"
+        "cli_main.COMMAND_MODULES = ('toolware.cli.migrate',)\n"
+        "sys.exit(cli_main.main(['migrate', '.']))"
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "toolware migrate: toolware.migrate needs libcst: pip install 'toolware[migrate]'\n"
+    )

@@ -12,6 +12,8 @@ level ``LocalRegistry`` (``--registry-name``, default ``native_registry``), and 
 (``--pipeline``, default ``self.pipeline``). What could not be rewritten is listed on stderr
 as ``path:line: reason`` with the suggested replacement; it does not change the exit status.
 
+Needs libcst (``pip install 'toolware[migrate]'``); without it the command says so and exits 1.
+
 Exit status: 0 done (nothing to change, or the diff printed, or the files written); 1 with
 ``--check`` when a file would change, and in every mode when a file could not be read or
 parsed (the others are still migrated); 2 usage errors (a path that does not exist, a bad
@@ -22,13 +24,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
 from toolware.error_codes import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE
-from toolware.migrate import MigrateOptions, MigrationRun, migrate_paths
+
+if TYPE_CHECKING:
+    from toolware.migrate import MigrationRun
 
 __all__ = ["EXIT_CHANGES", "register", "run"]
 
@@ -75,6 +79,13 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Migrate the paths; print the diff, the written files or the check, then the findings."""
+    try:
+        # Imported here: the command is registered in every `toolware` run, libcst is needed
+        # only by this one (the `migrate` extra).
+        from toolware.migrate import MigrateOptions, migrate_paths
+    except ImportError as exc:
+        err.print(Text(f"toolware migrate: {exc}"), soft_wrap=True)
+        return EXIT_CALL_FAILED
     try:
         options = MigrateOptions(
             native=frozenset(args.native),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 try:
     import libcst as _libcst  # noqa: F401
-except ImportError as exc:  # pragma: no cover - the dev environment has it
+except ImportError as exc:  # pragma: no cover - run in a subprocess by tests/cli/test_migrate.py
     raise ImportError("toolware.migrate needs libcst: pip install 'toolware[migrate]'") from exc
 
 from toolware.migrate.findings import Finding

@@ -1,1 +1,1 @@
-"""Compatibility layers for code written against older middleware (see :mod:`toolware.compat.v1`)."""
+"""Compatibility layers for code written against older middleware: see toolware.compat.v1."""

@@ -1,11 +1,14 @@
 """Running the async pipeline for synchronous V1 callers, from any thread.
 
-V1 is synchronous; toolware is async. Every call from a synchronous caller is handed to one
-event loop running on a daemon thread of its own (started on first use, started afresh in a
-forked child), and the caller waits for the answer with a bound of its own. So it works the
-same from the main thread, from worker threads, and from code already running inside an event
-loop (an async agent calling the synchronous V1 API): that loop is blocked for the call, as it
-would be by any synchronous call, but nothing fails with "this event loop is already running".
+V1 is synchronous; toolware is async. A caller whose thread runs no event loop (the main
+thread of a script, a worker thread, a handler calling back into the V1 API) runs the call on
+an event loop of its own thread, kept for the thread's next calls and closed when the thread
+ends: no thread hop beyond the pipeline's own (synchronous handlers run on its worker
+threads). A caller already inside a running event loop (an async agent calling the
+synchronous V1 API) cannot run another loop in its thread: its call is handed to one event loop
+running on a daemon thread of its own (started on first use, started afresh in a forked child),
+and it waits for the answer. That loop is blocked for the call, as it would be by any
+synchronous call, but nothing fails with "this event loop is already running".
 
 No signals are used (V1 used ``SIGALRM``: main thread only, process-wide, none on Windows). The
 pipeline's timeout answers on time; the caller's own bound is a safety net for a pipeline
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -36,13 +40,14 @@ class BridgeTimeout(Exception):
 class LoopThread:
     """An event loop on a daemon thread, for synchronous callers."""
 
-    __slots__ = ("_lock", "_loop", "_name", "_pid")
+    __slots__ = ("_local", "_lock", "_loop", "_name", "_pid")
 
     def __init__(self, name: str = "toolware-compat-v1") -> None:
         self._name = name
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = 0
+        self._local = threading.local()
 
     def loop(self) -> asyncio.AbstractEventLoop:
         """The running bridge loop, started on first use (and after ``fork()``)."""
@@ -58,13 +63,12 @@ class LoopThread:
             return self._loop
 
     def run(self, make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
-        """``await make()`` on the bridge loop; wait at most ``wait`` seconds (``None``: no
-        bound), else cancel it and raise :class:`BridgeTimeout`."""
+        """``await make()``; wait at most ``wait`` seconds (``None``: no bound), else cancel
+        it and raise :class:`BridgeTimeout`."""
+        running = asyncio._get_running_loop()
+        if running is None:
+            return self._run_here(make, wait)
         loop = self.loop()
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
         if running is loop:
             return _run_aside(make, wait)
         future = asyncio.run_coroutine_threadsafe(make(), loop)
@@ -78,6 +82,55 @@ class LoopThread:
         except BaseException:
             future.cancel()  # KeyboardInterrupt while waiting: do not leave the call running
             raise
+
+    def _run_here(self, make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
+        """On this thread's own loop (no loop runs in it)."""
+        holder: _ThreadLoop | None = getattr(self._local, "holder", None)
+        if holder is None or holder.loop.is_closed():
+            holder = self._local.holder = _ThreadLoop()
+        loop = holder.loop
+        task = loop.create_task(make())
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        timer = None if wait is None else loop.call_later(wait, expire)
+        try:
+            return loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if expired:
+                raise BridgeTimeout(f"no answer within {wait} s") from None
+            raise
+        except BaseException:
+            if not task.done():  # interrupted (Ctrl-C): this loop is not reused
+                task.cancel()
+                self._local.holder = None
+                holder.close()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+
+class _ThreadLoop:
+    """A thread's own event loop, closed when the thread ends (its ``threading.local`` goes)."""
+
+    __slots__ = ("__weakref__", "loop")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        weakref.finalize(self, _close, self.loop)
+
+    def close(self) -> None:
+        _close(self.loop)
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
 
 
 def _serve(loop: asyncio.AbstractEventLoop) -> None:

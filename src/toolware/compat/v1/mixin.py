@@ -31,7 +31,6 @@ Switching it off: like V1's ``AgentWrapper`` (``self.__allow_middleware = False`
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from toolware.context import Kind, ResponseContext
@@ -99,7 +98,7 @@ class MiddlewareMixin:
         before the tool registry for MCP calls."""
         self.workflow_context = ctx
 
-    def use_mcp_direct(self, tool_id: str, method: str, params: Mapping[str, Any]) -> Any:
+    def use_mcp_direct(self, tool_id: str, method: str, params: Any) -> Any:
         """Call ``method`` of the MCP tool ``tool_id``; the result, or raise its error."""
         return _unwrap(self._mcp_direct(tool_id, method, params))
 
@@ -243,8 +242,6 @@ class MiddlewareMixin:
             method, params = request["method"], request.get("params", {})
             if not isinstance(method, str):
                 return 400, f"MCP request 'method' must be a string, got {type(method).__name__}"
-            if not isinstance(params, dict):
-                return 400, f"MCP request 'params' must be an object, got {type(params).__name__}"
             self._log(f"Using direct MCP: {tool_id}.{method}", "info")
             response = self._mcp_direct(tool_id, method, params)
         else:
@@ -259,14 +256,19 @@ class MiddlewareMixin:
         status = http_status(error) if self.middleware_strict else 500
         return status, f"[ERROR] {reason}"
 
-    def _mcp_direct(self, tool_id: str, method: str, params: Mapping[str, Any]) -> ResponseContext:
+    def _mcp_direct(self, tool_id: str, method: str, params: Any) -> ResponseContext:
+        """A dict of params is the call's arguments; anything else (``None``, a string holding
+        a JSON object, which McpCalls reads as V1 did, or a value it refuses) goes to McpCalls
+        as it is, and the request carries no arguments."""
         calls = self._mcp_calls()
+        given = isinstance(params, dict)
 
         def direct(**arguments: Any) -> Any:
-            return calls.direct(tool_id, method, arguments)
+            return calls.direct(tool_id, method, arguments if given else params)
 
         entry = make_entry(Kind.TOOL, tool_id, method, direct, f"MCP tool {tool_id}")
-        return self._runtime().call(Kind.TOOL, tool_id, method, params, entry)
+        arguments = params if given else {}
+        return self._runtime().call(Kind.TOOL, tool_id, method, arguments, entry)
 
     def _mcp_intent(self, tool_id: str, intent: str, context: str) -> ResponseContext:
         calls = self._mcp_calls()

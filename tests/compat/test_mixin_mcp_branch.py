@@ -1,0 +1,302 @@
+"""The ``"mcp"`` branch of to_middleware, through McpCalls and the pipeline (local tools; the
+remote transport is tested with the loopback server in test_mcp_remote.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.compat.test_runtime import Recorder
+from tests.compat.v1_support import Agent, Handler
+from toolware import Kind, PipelineBuilder
+from toolware.compat.v1 import V1Source
+from toolware.compat.v1.mcp import McpToolNotFoundError
+
+INFO, ERR = "info", "error"
+
+
+class LocalTool(Handler):
+    """An MCP tool run in process (``local_mode``)."""
+
+    local_mode = True
+
+
+class IntentTool(Handler):
+    """An MCP tool that handles intents itself."""
+
+    type = "mcp-remote"
+    mcp_url = "http://127.0.0.1:9/mcp"
+
+    def handle_intent(self, intent: str, context: str) -> dict[str, str]:
+        return {"intent": intent, "context": context}
+
+
+class MCPStyleTool(Handler):
+    """An MCP-type handler without intent handling."""
+
+    type = "mcp-remote"
+    mcp_url = "http://127.0.0.1:9/mcp"
+
+
+class Loader:
+    def __init__(self, tools: dict[str, Any]) -> None:
+        self.tools = tools
+
+
+def resolver(tool_id: str, handler: object, intent: str, context: str) -> dict[str, str]:
+    return {"resolved": f"{tool_id}: {intent} / {context}"}
+
+
+@pytest.fixture
+def host() -> Agent:
+    return Agent(
+        tool_registry={
+            "fs": LocalTool("fs"),
+            "gh": IntentTool("gh"),
+            "plain": MCPStyleTool("plain"),
+        }
+    )
+
+
+NOT_FOUND = "Tool 'nope' not found in registry. Available tools: ['fs', 'gh', 'plain']"
+
+CASES: list[tuple[str, Any, int, str, list[tuple[str, str]] | None]] = [
+    ("no tool", {"mcp": {"method": "x"}}, 400, "MCP request missing 'tool' field", []),
+    ("empty tool", {"mcp": {"tool": ""}}, 400, "MCP request missing 'tool' field", None),
+    (
+        "neither intent nor method",
+        {"mcp": {"tool": "fs"}},
+        400,
+        "MCP request must have either 'intent' or 'method' field",
+        None,
+    ),
+    (
+        "tool not a string",
+        {"mcp": {"tool": 5, "method": "m"}},
+        400,
+        "MCP request 'tool' must be a string, got int",
+        None,
+    ),
+    (
+        "method not a string",
+        {"mcp": {"tool": "fs", "method": 5}},
+        400,
+        "MCP request 'method' must be a string, got int",
+        None,
+    ),
+    (
+        "intent not a string",
+        {"mcp": {"tool": "gh", "intent": 5}},
+        400,
+        "MCP request 'intent' and 'context' must be strings",
+        None,
+    ),
+    (
+        "Fix: mcp not an object",
+        {"mcp": "fs"},
+        400,
+        "MCP request must be an object with a 'tool' field (or a list of them), got str",
+        None,
+    ),
+    (
+        "mcp an empty list",
+        {"mcp": []},
+        400,
+        "MCP request list is empty: send one call object or a list of them",
+        None,
+    ),
+    (
+        "direct",
+        {"mcp": {"tool": "fs", "method": "echo", "params": {"a": 1}}},
+        201,
+        '{\n  "a": 1\n}',
+        [(INFO, "Using direct MCP: fs.echo")],
+    ),
+    (
+        "mcp is checked first: sibling keys are ignored",
+        {
+            "response": "text",
+            "calc": {},
+            "mcp": {"tool": "fs", "method": "echo", "params": {"a": 1}},
+        },
+        201,
+        '{\n  "a": 1\n}',
+        None,
+    ),
+    ("params default to {}", {"mcp": {"tool": "fs", "method": "echo"}}, 201, "{}", None),
+    (
+        "params as a JSON string",
+        {"mcp": {"tool": "fs", "method": "echo", "params": '{"a": 2}'}},
+        201,
+        '{\n  "a": 2\n}',
+        None,
+    ),
+    (
+        "unknown tool: 500 with V1's message",
+        {"mcp": {"tool": "nope", "method": "x"}},
+        500,
+        f"[ERROR] {NOT_FOUND}",
+        [(INFO, "Using direct MCP: nope.x"), (ERR, f"MCP tool nope error: {NOT_FOUND}")],
+    ),
+    (
+        "the tool raised",
+        {"mcp": {"tool": "fs", "method": "fail"}},
+        500,
+        "[ERROR] bad input",
+        [(INFO, "Using direct MCP: fs.fail"), (ERR, "MCP tool fs error: bad input")],
+    ),
+    (
+        "intent: handle_intent",
+        {"mcp": {"tool": "gh", "intent": "open issue", "context": "bug 7"}},
+        201,
+        json.dumps({"intent": "open issue", "context": "bug 7"}, indent=2),
+        [(INFO, "Using intent-based MCP: gh")],
+    ),
+    (
+        "intent: context defaults to empty",
+        {"mcp": {"tool": "gh", "intent": "open issue"}},
+        201,
+        json.dumps({"intent": "open issue", "context": ""}, indent=2),
+        None,
+    ),
+    (
+        "Fix: a list of calls runs each",
+        {
+            "mcp": [
+                {"tool": "fs", "method": "echo", "params": {"a": 1}},
+                {"tool": "nope", "method": "x"},
+            ]
+        },
+        500,
+        '{\n  "a": 1\n}\n\n' + f"[ERROR] {NOT_FOUND}",
+        None,
+    ),
+    (
+        "a list with something that is not a call",
+        {"mcp": [{"tool": "fs", "method": "echo"}, 3]},
+        400,
+        "{}\n\nMCP request must be an object with a 'tool' field (or a list of them), got int",
+        None,
+    ),
+    (
+        "legacy action on an MCP-type handler: V1's input string as the intent",
+        {"gh": {"method": "read", "params": {"path": "/x"}}},
+        201,
+        json.dumps({"intent": "Tool use input: read and {'path': '/x'}", "context": ""}, indent=2),
+        [(INFO, "Executing: gh - read"), (INFO, "Action executed successfully")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("agent_input", "status", "body", "logs"),
+    [pytest.param(*case[1:], id=case[0]) for case in CASES],
+)
+def test_mcp_branch(
+    host: Agent, agent_input: Any, status: int, body: str, logs: list[tuple[str, str]] | None
+) -> None:
+    """Each MCP input gets V1's status, body and log lines."""
+    assert host.to_middleware(agent_input) == (status, body)
+    if logs is not None:
+        assert host.events == [(level, "Agent tester: " + line) for level, line in logs]
+
+
+def test_intent_without_handling_or_resolver(host: Agent) -> None:
+    """No handle_intent, no resolver: a clear 500."""
+    status, body = host.to_middleware({"mcp": {"tool": "plain", "intent": "x"}})
+    assert status == 500
+    assert body.startswith("[ERROR] Tool 'plain'")
+
+
+def test_intent_resolver(host: Agent) -> None:
+    """The adapter's intent resolver runs intents for tools without handle_intent."""
+    host.middleware_intent_resolver = resolver
+    answer = host.to_middleware({"mcp": {"tool": "plain", "intent": "sum", "context": "c"}})
+    assert answer == (201, json.dumps({"resolved": "plain: sum / c"}, indent=2))
+
+
+def test_legacy_mcp_handler_with_the_resolver(host: Agent) -> None:
+    """A legacy action on an MCP-type handler goes to the resolver with V1's input string."""
+    host.middleware_intent_resolver = resolver
+    answer = host.to_middleware({"plain": {"method": "m", "params": {}}})
+    assert answer == (201, json.dumps({"resolved": "plain: Tool use input: m and {} / "}, indent=2))
+
+
+def test_legacy_mcp_handler_without_resolver(host: Agent) -> None:
+    """...and without one the action's error, V1-style (201)."""
+    status, body = host.to_middleware({"plain": {"method": "m", "params": {}}})
+    assert status == 201
+    assert body.startswith("\"An error occurred with action m: Tool 'plain'")
+
+
+def test_config_loader_tools_come_first(host: Agent) -> None:
+    """The workflow context's config_loader.tools is searched before the tool registry."""
+    other = LocalTool("fs", description="from the loader")
+    host.set_workflow_context({"config_loader": Loader({"fs": other})})
+    assert host.workflow_context == {"config_loader": host.workflow_context["config_loader"]}
+    answer = host.to_middleware({"mcp": {"tool": "fs", "method": "where"}})
+    assert answer == (201, json.dumps({"result": "from the loader", "success": True}, indent=2))
+    assert host.to_middleware({"mcp": {"tool": "nope", "method": "x"}}) == (
+        500,
+        "[ERROR] Tool 'nope' not found in registry. Available tools: ['fs', 'gh', 'plain']",
+    )
+
+
+@pytest.mark.parametrize(
+    ("mcp", "status"),
+    [
+        ({"tool": "nope", "method": "x"}, 404),
+        ({"tool": "fs", "method": "fail"}, 502),
+        ({"tool": "fs", "method": "echo", "params": [1]}, 400),
+        ({"tool": "fs", "method": "echo"}, 201),
+    ],
+)
+def test_strict_statuses(host: Agent, mcp: dict[str, Any], status: int) -> None:
+    """strict: each failure carries its own status."""
+    host.middleware_strict = True
+    assert host.to_middleware({"mcp": mcp})[0] == status
+
+
+def test_a_blocking_mcp_tool_times_out_on_time(host: Agent) -> None:
+    """The mixin owns the MCP call's timeout too."""
+    host.timeout = 0.2
+    started = time.monotonic()
+    status, body = host.to_middleware({"mcp": {"tool": "fs", "method": "block"}})
+    assert (status, body) == (
+        500,
+        "[ERROR] 'fs.block' did not complete within the allowed timeout of 0.200s",
+    )
+    assert time.monotonic() - started < 4.0
+
+
+def test_mcp_calls_are_request_contexts(host: Agent) -> None:
+    """Direct: target = tool, action = method, arguments = params; intent: the intent and
+    context as arguments."""
+    recorder = Recorder()
+    host.middleware_pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    host.to_middleware({"mcp": {"tool": "fs", "method": "echo", "params": {"a": 1}}})
+    host.to_middleware({"mcp": {"tool": "gh", "intent": "i", "context": "c"}})
+    seen = [(r.kind, r.target, r.action, dict(r.arguments)) for r in recorder.requests]
+    assert seen == [
+        (Kind.TOOL, "fs", "echo", {"a": 1}),
+        (Kind.TOOL, "gh", None, {"intent": "i", "context": "c"}),
+    ]
+
+
+def test_use_mcp_direct(host: Agent) -> None:
+    """The result, or V1's exception: the tool's own, or the not-found error."""
+    assert host.use_mcp_direct("fs", "echo", {"a": 1}) == {"a": 1}
+    with pytest.raises(ValueError, match=r"^bad input$"):
+        host.use_mcp_direct("fs", "fail", {})
+    with pytest.raises(McpToolNotFoundError) as caught:
+        host.use_mcp_direct("nope", "x", {})
+    assert str(caught.value) == NOT_FOUND
+
+
+def test_use_mcp_workflow(host: Agent) -> None:
+    """The intent's result."""
+    assert host.use_mcp_workflow("gh", "open", "ctx") == {"intent": "open", "context": "ctx"}
+    assert host.use_mcp_workflow("gh", "open") == {"intent": "open", "context": ""}

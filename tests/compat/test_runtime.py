@@ -1,0 +1,276 @@
+"""Every action is a toolware call: contexts, pipelines, timeouts, threads, recursion."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.compat.v1_support import Agent, Handler
+from toolware import (
+    CallNext,
+    Kind,
+    PipelineBuilder,
+    Principal,
+    RequestContext,
+    ResponseContext,
+    StatsRecorder,
+    default_builder,
+)
+from toolware.compat.v1 import V1Source
+from toolware.compat.v1._runtime import MAX_NESTING, host_timeout, nesting_depth
+
+BLOCK = {"calc": {"method": "block", "params": {}}}
+TIMED_OUT = '"The action timed out."'
+# Generous: the machine is shared and loaded; the handler would block for 10 s.
+ON_TIME = 4.0
+
+
+class Recorder:
+    """An interceptor keeping every request it sees."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.requests: list[RequestContext] = []
+
+    async def __call__(self, request: RequestContext, call_next: CallNext) -> ResponseContext:
+        self.requests.append(request)
+        return await call_next(request)
+
+
+def test_each_action_is_a_request_context(agent: Agent) -> None:
+    """kind from the registry found in, target = id, action = method, arguments = params,
+    principal from the host, a deadline from its timeout."""
+    recorder = Recorder()
+    agent.middleware_pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    agent.principal = Principal(id="alice")
+    agent.timeout = 30
+    status, _ = agent.to_middleware(
+        {
+            "docs": {"method": "who", "params": {"q": "x"}},
+            "calc": {"method": "echo", "params": {"a": 1}},
+            "notes": {"method": "who", "params": {}},
+        }
+    )
+    assert status == 201
+    seen = [(r.kind, r.target, r.action, dict(r.arguments)) for r in recorder.requests]
+    assert seen == [
+        (Kind.RAG, "docs", "who", {"q": "x"}),
+        (Kind.TOOL, "calc", "echo", {"a": 1}),
+        (Kind.PLUGIN, "notes", "who", {}),
+    ]
+    first = recorder.requests[0]
+    assert first.principal == Principal(id="alice")
+    assert first.deadline is not None
+    assert 29.0 < first.deadline - agent.middleware_pipeline.clock.monotonic() <= 30.0
+    assert first.entry is not None
+    assert first.entry.description == "Adds numbers\n\nInstructions: Use add"
+
+
+def test_principal_given_as_an_id(agent: Agent) -> None:
+    """A string principal on the host is a Principal with that id."""
+    recorder = Recorder()
+    agent.middleware_pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    agent.principal = "bob"
+    agent.to_middleware({"calc": {"method": "plain", "params": {}}})
+    assert recorder.requests[0].principal == Principal(id="bob")
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "body"),
+    [
+        (
+            "principal",
+            42,
+            "[ERROR] the host's principal must be a toolware Principal, a non-empty id "
+            "string or None, got int",
+        ),
+        (
+            "timeout",
+            "soon",
+            "[ERROR] the host's timeout must be a number of seconds (or None for no limit), "
+            "got str",
+        ),
+        (
+            "timeout",
+            -1,
+            "[ERROR] the host's timeout must be a finite number of seconds > 0, got -1",
+        ),
+        (
+            "timeout",
+            math.inf,
+            "[ERROR] the host's timeout must be a finite number of seconds > 0, got inf",
+        ),
+        (
+            "timeout",
+            True,
+            "[ERROR] the host's timeout must be a number of seconds (or None for no limit), "
+            "got bool",
+        ),
+        (
+            "middleware_pipeline",
+            "not a pipeline",
+            "[ERROR] middleware_pipeline must be a toolware Pipeline, got str; build one with "
+            "default_builder(...).build()",
+        ),
+    ],
+)
+def test_bad_host_options(agent: Agent, attribute: str, value: Any, body: str) -> None:
+    """A bad host option is a 500 naming it, and logged; nothing raises."""
+    setattr(agent, attribute, value)
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (500, body)
+    assert agent.events[-1] == ("error", f"Agent tester: Tool calc error: {body[8:]}")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), (0, None), (2, 2.0), (0.5, 0.5)])
+def test_host_timeout(value: Any, expected: float | None) -> None:
+    """None and 0 mean no limit (V1's alarm(0)); numbers are seconds."""
+    assert host_timeout(Agent(timeout=value)) == expected
+
+
+def test_host_timeout_defaults_to_60() -> None:
+    """A host without ``timeout`` gets V1's 60 s."""
+    assert host_timeout(object()) == 60.0
+
+
+def test_no_timeout_still_runs(agent: Agent) -> None:
+    """timeout=None: the call has no deadline and completes."""
+    agent.timeout = None
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')
+
+
+def test_the_default_pipeline_keeps_statistics(agent: Agent) -> None:
+    """A host-supplied default builder with a recorder sees the V1 calls by qualified name."""
+    recorder = StatsRecorder()
+    agent.middleware_pipeline = (
+        default_builder(V1Source({}), recorder=recorder).route(V1Source({})).build()
+    )
+    agent.to_middleware(
+        {"calc": {"method": "plain", "params": {}}, "docs": {"method": "fail", "params": {}}}
+    )
+    stats = recorder.snapshot()
+    assert stats.get("calc", action="plain").calls == 1
+    assert stats.get("docs", kind=Kind.RAG, action="fail").errors == {"tool_failed": 1}
+
+
+def test_the_default_pipeline_is_rebuilt_when_the_timeout_changes(agent: Agent) -> None:
+    """The pipeline follows the host's timeout."""
+    agent.to_middleware({"calc": {"method": "plain", "params": {}}})
+    first = agent._runtime().pipeline(60.0)
+    assert agent._runtime().pipeline(60.0) is first
+    assert agent._runtime().pipeline(5.0) is not first
+
+
+def run_blocking_call(agent: Agent) -> tuple[tuple[int, Any], float]:
+    started = time.monotonic()
+    answer = agent.to_middleware(BLOCK)
+    return answer, time.monotonic() - started
+
+
+def test_timeout_in_the_main_thread(agent: Agent) -> None:
+    """A handler blocking past the timeout: the caller gets V1's timeout body on time."""
+    agent.timeout = 0.2
+    answer, took = run_blocking_call(agent)
+    assert answer == (201, TIMED_OUT)
+    assert 0.2 <= took < ON_TIME
+    assert agent.events[-1] == ("error", "Agent tester: Action execution timed out")
+
+
+def test_timeout_in_a_worker_thread(agent: Agent) -> None:
+    """Fix: no SIGALRM; the timeout works off the main thread too."""
+    agent.timeout = 0.2
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: run_blocking_call(agent), range(2)))
+    for answer, took in answers:
+        assert answer == (201, TIMED_OUT)
+        assert took < ON_TIME
+
+
+def test_strict_timeout_is_504(agent: Agent) -> None:
+    """strict: the timeout carries 504."""
+    agent.timeout = 0.2
+    agent.middleware_strict = True
+    assert run_blocking_call(agent)[0] == (504, TIMED_OUT)
+
+
+def test_called_from_inside_a_running_event_loop(agent: Agent) -> None:
+    """An async agent calling the synchronous API: it works, and its timeout too."""
+
+    async def main() -> tuple[Any, Any, float]:
+        answer = agent.to_middleware({"calc": {"method": "add", "params": {"a": 1, "b": 2}}})
+        agent.timeout = 0.2
+        blocked, took = run_blocking_call(agent)
+        return answer, blocked, took
+
+    answer, blocked, took = asyncio.run(main())
+    assert answer == (201, "3")
+    assert blocked == (201, TIMED_OUT)
+    assert took < ON_TIME
+
+
+def test_many_threads_at_once(agent: Agent) -> None:
+    """Concurrent callers each get their own answer."""
+
+    def call(n: int) -> tuple[int, Any]:
+        return agent.to_middleware({"calc": {"method": "add", "params": {"a": n, "b": 1}}})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(call, range(40)))
+    assert answers == [(201, str(n + 1)) for n in range(40)]
+
+
+def test_handlers_run_on_worker_threads(agent: Agent) -> None:
+    """Sync handlers run on the pipeline's workers, never in the caller's thread."""
+    agent.to_middleware({"calc": {"method": "plain", "params": {}}})
+    assert agent.tool_registry.get_tool("calc").threads[0].startswith("toolware-worker-")
+
+
+def test_a_handler_calling_to_middleware_on_its_host(agent: Agent) -> None:
+    """Recursion: the inner call runs and the outer one gets its answer; no deadlock."""
+    inner = {"docs": {"method": "who", "params": {}}}
+    status, body = agent.to_middleware({"calc": {"method": "nested", "params": {"input": inner}}})
+    assert (status, body) == (201, '[\n  201,\n  "\\"docs\\""\n]')
+
+
+def test_unbounded_recursion_is_refused(agent: Agent) -> None:
+    """A handler that always recurses is stopped at MAX_NESTING levels, quickly."""
+    started = time.monotonic()
+    status, body = agent.to_middleware({"calc": {"method": "recurse", "params": {}}})
+    assert status == 201
+    assert f"to_middleware nested {MAX_NESTING} calls deep" in body
+    assert time.monotonic() - started < 10
+    assert nesting_depth() == 0
+
+
+def test_inner_calls_never_outlive_the_outer_deadline(agent: Agent) -> None:
+    """A nested call inherits the outer call's deadline."""
+    agent.timeout = 0.5
+    started = time.monotonic()
+    status, body = agent.to_middleware({"calc": {"method": "nested", "params": {"input": BLOCK}}})
+    assert status == 201
+    assert body in (TIMED_OUT, '[\n  201,\n  "\\"The action timed out.\\""\n]')
+    assert time.monotonic() - started < ON_TIME
+
+
+def test_a_thousand_actions_in_one_input() -> None:
+    """1,000 actions run in order; 999 found, one not; joined bodies; status 404."""
+    handler = Handler("t")
+    tools = {f"t{n}": handler for n in range(999)}
+    host = Agent(tool_registry=tools)
+    agent_input: dict[str, Any] = {
+        f"t{n}": {"method": "add", "params": {"a": n, "b": 0}} for n in range(999)
+    }
+    agent_input["missing"] = {"method": "x", "params": {}}
+    started = time.monotonic()
+    status, body = host.to_middleware(agent_input)
+    assert status == 404
+    parts = body.split("\n\n")
+    assert parts[:999] == [str(n) for n in range(999)]
+    assert parts[999] == "Missing 'x' not found."
+    assert len(handler.payloads) == 999
+    assert time.monotonic() - started < 30

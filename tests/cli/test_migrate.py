@@ -98,6 +98,19 @@ def test_usage_errors_exit_2(
     assert err.startswith(message)
 
 
+def test_a_native_class_found_nowhere_is_refused_before_writing(tmp_path: Path) -> None:
+    """A typo in --native: exit 2 naming it, and nothing written even with --write."""
+    module = tmp_path / "agent.py"
+    module.write_text(LEGACY + "class Agent(MiddlewareMixin):\n    pass\n")
+    status, out, err = _run("--write", "--native", "Agnet", "--native", "Agent", str(tmp_path))
+    assert (status, out) == (2, "")
+    assert err == (
+        "toolware migrate: --native Agnet: no class of that name in the files given; check the "
+        "spelling, or use --native-all\n"
+    )
+    assert module.read_text().startswith(LEGACY)
+
+
 def test_write_and_check_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """The two modes exclude each other: argparse exits 2 saying so."""
     with pytest.raises(SystemExit) as exited:

@@ -97,3 +97,24 @@ def test_the_run_collects_findings_file_by_file(tmp_path: Path) -> None:
     run = migrate_paths([tmp_path], MigrateOptions())
     assert [(Path(f.path).name, f.line) for f in run.findings] == [("a.py", 1), ("b.py", 3)]
     assert all(isinstance(f, Finding) for f in run.findings)
+
+
+def test_a_last_line_without_newline_is_marked_in_the_diff() -> None:
+    """The diff applies with ``patch``/``git apply``: the no-newline marker follows the line."""
+    outcome = migrate_source(LEGACY.rstrip("\n"), "m.py")
+    assert outcome.diff() == (
+        "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n"
+        "-from langswarm.synapse.registry.tools import ToolRegistry\n"
+        "\\ No newline at end of file\n"
+        "+from toolware.compat.v1 import ToolRegistry\n"
+        "\\ No newline at end of file\n"
+    )
+
+
+def test_native_names_no_file_defines_are_listed(tmp_path: Path) -> None:
+    """``unmatched`` names the ``native`` classes found in no file, sorted."""
+    (tmp_path / "a.py").write_text("class Agent:\n    class Inner:\n        pass\n")
+    options = MigrateOptions(native=frozenset({"Agent", "Inner", "Ghost", "Agnet"}))
+    run = migrate_paths([tmp_path], options)
+    assert run.files[0].classes == frozenset({"Agent", "Inner"})
+    assert run.unmatched(options) == ["Agnet", "Ghost"]

@@ -13,11 +13,12 @@ level ``LocalRegistry`` (``--registry-name``, default ``native_registry``), and 
 as ``path:line: reason`` with the suggested replacement; it does not change the exit status.
 
 Needs libcst (``pip install 'toolware[migrate]'``); without it the command says so and exits 1.
+A ``--native`` name that no file defines is refused (exit 2) before anything is written.
 
 Exit status: 0 done (nothing to change, or the diff printed, or the files written); 1 with
 ``--check`` when a file would change, and in every mode when a file could not be read or
 parsed (the others are still migrated); 2 usage errors (a path that does not exist, a bad
-option).
+option, a ``--native`` class found nowhere).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         # Imported here: the command is registered in every `toolware` run, libcst is needed
         # only by this one (the `migrate` extra).
         from toolware.migrate import MigrateOptions, migrate_paths
-    except ImportError as exc:
+    except ImportError as exc:  # pragma: no cover - run in a subprocess by the tests
         err.print(Text(f"toolware migrate: {exc}"), soft_wrap=True)
         return EXIT_CALL_FAILED
     try:
@@ -93,10 +94,22 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
             registry_name=args.registry_name,
             pipeline=args.pipeline,
         )
-        result = migrate_paths(args.paths, options, write=args.write)
+        result = migrate_paths(args.paths, options)
     except (ValueError, FileNotFoundError) as exc:
         err.print(Text(f"toolware migrate: {exc}"), soft_wrap=True)
         return EXIT_USAGE
+    unmatched = result.unmatched(options)
+    if unmatched:  # refused before anything is written: a typo would migrate nothing
+        err.print(
+            Text(
+                f"toolware migrate: --native {', '.join(unmatched)}: no class of that name in "
+                "the files given; check the spelling, or use --native-all"
+            ),
+            soft_wrap=True,
+        )
+        return EXIT_USAGE
+    if args.write:
+        result.write()
     for outcome in result.changed:
         if args.check:
             out.print(Text(f"would change: {outcome.path}"), soft_wrap=True)

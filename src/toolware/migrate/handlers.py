@@ -219,13 +219,6 @@ def _decorator(registry: str, arguments: list[str], *, wrap: bool = True) -> str
     return f"@{registry}.plugin(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
 
 
-def _keyword_spacing(arguments: list[cst.Arg]) -> list[cst.Arg]:
-    no_space = cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-    )
-    return [a.with_changes(equal=no_space) for a in arguments]
-
-
 def _registry_binding(module: cst.Module, registry: str) -> tuple[bool, bool]:
     """Whether ``registry`` is bound at module level, and whether to a ``LocalRegistry(...)``."""
     for statement in module.body:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 import msgspec
 
 from toolware.migrate import call_sites, handlers, imports
@@ -39,6 +40,8 @@ class FileOutcome(msgspec.Struct, frozen=True, kw_only=True):
     after: str
     findings: tuple[Finding, ...] = ()
     error: str | None = None
+    classes: frozenset[str] = frozenset()
+    """The names of the classes the file defines (for ``--native`` names that match none)."""
 
     @property
     def changed(self) -> bool:
@@ -47,13 +50,16 @@ class FileOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
     def diff(self) -> str:
         """The unified diff from ``before`` to ``after`` (empty when unchanged)."""
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"a/{self.path}",
+            tofile=f"b/{self.path}",
+        )
+        # A last line without a newline gets the marker `patch` and `git apply` expect.
         return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
-            )
+            line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n"
+            for line in lines
         )
 
 
@@ -77,6 +83,19 @@ class MigrationRun(msgspec.Struct, frozen=True, kw_only=True):
         """What no rewrite could do, file by file, line by line."""
         return tuple(finding for f in self.files for finding in f.findings)
 
+    def unmatched(self, options: MigrateOptions) -> list[str]:
+        """The ``native`` class names that no file defines (a typo, or the wrong path)."""
+        defined = set().union(*(f.classes for f in self.files))
+        return sorted(options.native - defined)
+
+    def write(self) -> None:
+        """Save every changed file."""
+        for outcome in self.changed:
+            # newline="": the text keeps the line ends it was read with.
+            with Path(outcome.path).open("w", encoding="utf-8", newline="") as file:
+                file.write(outcome.after)
+            logger.info("migrate.wrote path=%s", outcome.path, extra={"path": outcome.path})
+
 
 def migrate_source(source: str, path: str, options: MigrateOptions | None = None) -> FileOutcome:
     """Rewrite one module's text; ``path`` names it in findings and diffs."""
@@ -91,6 +110,9 @@ def migrate_source(source: str, path: str, options: MigrateOptions | None = None
             after=source,
             error=f"cannot parse line {exc.editor_line}, column {exc.editor_column}: {exc.message}",
         )
+    classes = frozenset(
+        cst.ensure_type(node, cst.ClassDef).name.value for node in m.findall(module, m.ClassDef())
+    )
     findings: list[Finding] = []
     for rewrite in REWRITES:
         # Each rewrite reports lines of its own input; map them back to the user's file.
@@ -98,7 +120,9 @@ def migrate_source(source: str, path: str, options: MigrateOptions | None = None
         module, found = rewrite(module, path, options)
         findings.extend(msgspec.structs.replace(f, line=to_original(f.line)) for f in found)
     findings.sort(key=lambda f: f.line)
-    return FileOutcome(path=path, before=source, after=module.code, findings=tuple(findings))
+    return FileOutcome(
+        path=path, before=source, after=module.code, findings=tuple(findings), classes=classes
+    )
 
 
 def python_files(paths: Iterable[Path]) -> list[Path]:
@@ -139,10 +163,8 @@ def migrate_paths(
                 FileOutcome(path=name, before="", after="", error=f"cannot read: {exc}")
             )
             continue
-        outcome = migrate_source(source, name, options)
-        if write and outcome.changed:
-            with path.open("w", encoding="utf-8", newline="") as file:
-                file.write(outcome.after)
-            logger.info("migrate.wrote path=%s", name, extra={"path": name})
-        outcomes.append(outcome)
-    return MigrationRun(files=tuple(outcomes))
+        outcomes.append(migrate_source(source, name, options))
+    run = MigrationRun(files=tuple(outcomes))
+    if write:
+        run.write()
+    return run

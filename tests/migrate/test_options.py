@@ -29,6 +29,7 @@ def test_native_names_and_all() -> None:
     ("options", "error", "message"),
     [
         ({"native": frozenset({"not a class"})}, ValueError, "native must be a Python identifier"),
+        ({"native": ["Agent"]}, TypeError, r"native takes a frozenset of class names, .*got list"),
         ({"native_all": "yes"}, TypeError, "native_all must be True or False, got 'yes'"),
         ({"registry_name": "class"}, ValueError, "registry_name must be a Python identifier"),
         ({"pipeline": "self."}, ValueError, "pipeline must be a Python expression"),

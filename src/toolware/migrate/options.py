@@ -32,6 +32,11 @@ class MigrateOptions(msgspec.Struct, frozen=True, kw_only=True):
     pipeline: str = "self.pipeline"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.native, frozenset):
+            raise TypeError(
+                "native takes a frozenset of class names, e.g. frozenset({'Agent'}); "
+                f"got {type(self.native).__name__}"
+            )
         for name in self.native:
             _identifier(name, "native")
         if not isinstance(self.native_all, bool):

@@ -118,3 +118,10 @@ def test_native_names_no_file_defines_are_listed(tmp_path: Path) -> None:
     run = migrate_paths([tmp_path], options)
     assert run.files[0].classes == frozenset({"Agent", "Inner"})
     assert run.unmatched(options) == ["Agnet", "Ghost"]
+
+
+def test_a_byte_order_mark_is_kept() -> None:
+    """libcst drops a BOM; the runner puts it back, so such a file is not a change."""
+    assert migrate_source("\ufeffx = 1\n", "m.py").changed is False
+    outcome = migrate_source("\ufeff" + LEGACY, "m.py")
+    assert outcome.after == "\ufefffrom toolware.compat.v1 import ToolRegistry\n"

@@ -100,8 +100,11 @@ class MigrationRun(msgspec.Struct, frozen=True, kw_only=True):
 def migrate_source(source: str, path: str, options: MigrateOptions | None = None) -> FileOutcome:
     """Rewrite one module's text; ``path`` names it in findings and diffs."""
     options = options if options is not None else MigrateOptions()
+    # libcst drops a byte order mark: keep it aside, or every such file would "change".
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
+    text = source.removeprefix(bom)
     try:
-        module = cst.parse_module(source)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         logger.warning("migrate.unparsable path=%s line=%s", path, exc.editor_line)
         return FileOutcome(
@@ -116,12 +119,16 @@ def migrate_source(source: str, path: str, options: MigrateOptions | None = None
     findings: list[Finding] = []
     for rewrite in REWRITES:
         # Each rewrite reports lines of its own input; map them back to the user's file.
-        to_original = line_map(source, module.code)
+        to_original = line_map(text, module.code)
         module, found = rewrite(module, path, options)
         findings.extend(msgspec.structs.replace(f, line=to_original(f.line)) for f in found)
     findings.sort(key=lambda f: f.line)
     return FileOutcome(
-        path=path, before=source, after=module.code, findings=tuple(findings), classes=classes
+        path=path,
+        before=source,
+        after=bom + module.code,
+        findings=tuple(findings),
+        classes=classes,
     )
 
 

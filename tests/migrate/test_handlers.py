@@ -233,3 +233,21 @@ def test_nested_classes_and_classes_without_identifier() -> None:
         "2: class Inner: a nested class cannot be registered at module level | "
         "native_registry.plugin(Inner, ...) where the class is reachable"
     ]
+
+
+def test_a_module_without_imports_gets_the_registry_above_the_class() -> None:
+    """The import, the registry, then two blank lines before what followed."""
+    source = HANDLER.split("import math\n\n\n")[1].replace("math.pi", "3.14")
+    after, findings = _migrate(source, native_all=True)
+    assert findings == []
+    assert after.startswith(
+        "from toolware import LocalRegistry\n\n"
+        "native_registry = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
+        '\n\n@native_registry.plugin(name="notes", '
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(after, "h.py", "exec"), namespace)
+    assert [d.qualified_name for d in namespace["native_registry"].list()] == [  # type: ignore[attr-defined]
+        "notes.add",
+        "notes.count",
+    ]

@@ -253,6 +253,9 @@ def _insert_registry(module: cst.Module, registry: str) -> cst.Module:
         f"{registry} = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
     )
     body.insert(index, assignment.with_changes(leading_lines=[cst.EmptyLine()]))
+    following = body[index + 1]  # there is one: the class being registered, at the latest
+    if not following.leading_lines:
+        body[index + 1] = following.with_changes(leading_lines=[cst.EmptyLine()] * 2)
     return module.with_changes(body=body)
 
 

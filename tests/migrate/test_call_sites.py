@@ -121,6 +121,7 @@ def test_what_cannot_be_rewritten_is_reported_with_its_line() -> None:
             print(self.to_middleware({"a": {"method": "x"}}))
             self.to_middleware({key: {"method": "x"}})
             self.to_middleware()
+            self.to_middleware({"a": "x"})
             self.to_middleware(agent_input={"a": {"method": "x"}})
             return self.to_middleware({"a": {"method": "x", "other": 1}})
 
@@ -145,7 +146,8 @@ def test_what_cannot_be_rewritten_is_reported_with_its_line() -> None:
         f"10: {not_literal}",
         f"11: {not_literal}",
         f"12: {not_literal}",
-        "15: to_middleware call in a synchronous function (pipeline.invoke is async) | make the "
+        f"13: {not_literal}",
+        "16: to_middleware call in a synchronous function (pipeline.invoke is async) | make the "
         'function async, then: response = await self.pipeline.invoke("a.x", {}); status 201 '
         "when response.ok, else http_status(response.error)",
     ]

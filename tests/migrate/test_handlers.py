@@ -251,3 +251,28 @@ def test_a_module_without_imports_gets_the_registry_above_the_class() -> None:
         "notes.add",
         "notes.count",
     ]
+
+
+@pytest.mark.parametrize(
+    ("prelude", "refused"),
+    [
+        (
+            "import typing\nif typing.TYPE_CHECKING:\n    from app import native_registry\n",
+            True,
+        ),
+        ("try:\n    import json\nexcept ImportError:\n    native_registry = None\n", True),
+        (
+            "if False:\n    pass\nelif True:\n    pass\nelse:\n    import native_registry.sub\n",
+            True,
+        ),
+        ("def native_registry():\n    pass\n", True),
+        ("def helper():\n    native_registry = 1\n    return native_registry\n", False),
+    ],
+    ids=["type-checking-import", "except-assignment", "else-import", "function", "local-only"],
+)
+def test_module_level_bindings_of_the_registry_name_are_found(prelude: str, refused: bool) -> None:
+    """Conditional blocks bind at module level; a function's own local does not."""
+    source = prelude + "\n\n" + HANDLER.split("import math\n\n\n")[1]
+    after, findings = _migrate(source, native_all=True)
+    assert (after == source) is refused
+    assert len(findings) == int(refused)

@@ -29,7 +29,7 @@ from toolware.migrate._base import RecordingTransformer, add_imports, code_of
 from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 
-__all__ = ["rewrite"]
+__all__ = ["rewrite", "wanted"]
 
 _CALL = m.Call(func=m.Attribute(attr=m.Name("to_middleware")))
 _MAPPING_NOTE = (
@@ -160,10 +160,12 @@ class _CallSiteRewriter(RecordingTransformer):
                 "else http_status(response.error)",
             )
             return updated_node
-        body = list(cst.parse_module(code).body)
-        body[0] = body[0].with_changes(leading_lines=original_node.leading_lines)
-        if isinstance(body[0], cst.SimpleStatementLine):
-            body[0] = body[0].with_changes(trailing_whitespace=original_node.trailing_whitespace)
+        body: list[cst.BaseStatement] = list(cst.parse_module(code).body)
+        # The comments above the call and after it stay with its first line, the invoke.
+        body[0] = cst.ensure_type(body[0], cst.SimpleStatementLine).with_changes(
+            leading_lines=original_node.leading_lines,
+            trailing_whitespace=original_node.trailing_whitespace,
+        )
         self.rewritten += isinstance(statement, cst.Assign | cst.Return)
         return cst.FlattenSentinel(body)
 
@@ -202,12 +204,17 @@ def _free_name(taken: set[str]) -> str:
     return f"tool_response_{number}"
 
 
+def wanted(text: str, options: MigrateOptions) -> bool:
+    """Whether :func:`rewrite` can change or report anything."""
+    return bool(options.native or options.native_all) and "to_middleware" in text
+
+
 def rewrite(
     module: cst.Module, path: str, options: MigrateOptions
 ) -> tuple[cst.Module, list[Finding]]:
     """``module`` with the chosen classes' ``to_middleware`` calls made native."""
     transformer = _CallSiteRewriter(path, options)
-    result = cst.MetadataWrapper(module).visit(transformer)
+    result = cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.rewritten:
         result = add_imports(result, [("json", None), ("toolware.error_codes", "http_status")])
     return result, transformer.findings

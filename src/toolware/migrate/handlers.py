@@ -19,6 +19,7 @@ arguments, a dispatch it does not recognise) is reported with the registration t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -30,7 +31,7 @@ from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 from toolware.registry.names import check_name
 
-__all__ = ["rewrite"]
+__all__ = ["rewrite", "wanted"]
 
 
 def _method(body: cst.BaseSuite, name: str) -> cst.FunctionDef | None:
@@ -219,22 +220,49 @@ def _decorator(registry: str, arguments: list[str], *, wrap: bool = True) -> str
     return f"@{registry}.plugin(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
 
 
+def _bindings(
+    statements: Sequence[cst.BaseStatement],
+) -> Iterator[tuple[str, cst.BaseExpression | None]]:
+    """The names module-level code binds, with the assigned value when there is one.
+
+    Conditional blocks (``if TYPE_CHECKING:``, ``try: import ...``) bind at module level too;
+    function and class bodies do not.
+    """
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name):
+                            yield target.target.value, small.value
+                elif isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    for alias in small.names:
+                        yield (alias.evaluated_alias or alias.evaluated_name).split(".")[0], None
+        elif isinstance(statement, cst.FunctionDef | cst.ClassDef):
+            yield statement.name.value, None
+        elif isinstance(statement, cst.If | cst.Try):
+            blocks: list[cst.BaseSuite] = [statement.body]
+            if isinstance(statement, cst.Try):
+                blocks += [handler.body for handler in statement.handlers]
+            orelse = statement.orelse
+            while orelse is not None:
+                blocks.append(orelse.body)
+                orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+            for block in blocks:
+                if isinstance(block, cst.IndentedBlock):
+                    yield from _bindings(block.body)
+
+
 def _registry_binding(module: cst.Module, registry: str) -> tuple[bool, bool]:
     """Whether ``registry`` is bound at module level, and whether to a ``LocalRegistry(...)``."""
-    for statement in module.body:
-        for assign in m.findall(statement, m.Assign(targets=[m.AssignTarget(m.Name(registry))])):
-            value = cst.ensure_type(assign, cst.Assign).value
+    for name, value in _bindings(module.body):
+        if name == registry:
             is_local = isinstance(value, cst.Call) and (
                 get_full_name_for_node(value.func) or ""
             ).endswith("LocalRegistry")
             return True, is_local
-        imported = m.ImportAlias(name=m.Name(registry), asname=None) | m.ImportAlias(
-            asname=m.AsName(m.Name(registry))
-        )
-        if m.findall(statement, imported) or m.findall(
-            statement, (m.FunctionDef(name=m.Name(registry)) | m.ClassDef(name=m.Name(registry)))
-        ):
-            return True, False
     return False, False
 
 
@@ -259,13 +287,18 @@ def _insert_registry(module: cst.Module, registry: str) -> cst.Module:
     return module.with_changes(body=body)
 
 
+def wanted(text: str, options: MigrateOptions) -> bool:
+    """Whether :func:`rewrite` can change anything: some class was chosen, and ``run`` exists."""
+    return bool(options.native or options.native_all) and "def run" in text
+
+
 def rewrite(
     module: cst.Module, path: str, options: MigrateOptions
 ) -> tuple[cst.Module, list[Finding]]:
     """``module`` with the chosen V1 handler classes registered as native plugins."""
     bound, is_local = _registry_binding(module, options.registry_name)
     transformer = _HandlerRewriter(path, options, registry_bound=bound and not is_local)
-    result = cst.MetadataWrapper(module).visit(transformer)
+    result = cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.converted and not bound:
         result = _insert_registry(result, options.registry_name)
         result = add_imports(result, [("toolware", "LocalRegistry")])

@@ -15,7 +15,7 @@ from toolware.migrate._base import RecordingTransformer
 from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 
-__all__ = ["LEGACY_MODULES", "TARGET", "rewrite"]
+__all__ = ["LEGACY_MODULES", "TARGET", "rewrite", "wanted"]
 
 TARGET = "toolware.compat.v1"
 LEGACY_MODULES: dict[str, frozenset[str]] = {
@@ -124,6 +124,12 @@ class _ImportRewriter(RecordingTransformer):
         return updated_node
 
 
+def wanted(text: str, options: MigrateOptions) -> bool:
+    """Whether :func:`rewrite` can change or report anything: the text names langswarm."""
+    del options  # the imports are always rewritten
+    return "langswarm" in text
+
+
 def rewrite(
     module: cst.Module, path: str, options: MigrateOptions
 ) -> tuple[cst.Module, list[Finding]]:
@@ -132,5 +138,5 @@ def rewrite(
     plain = _PlainImports()
     module.visit(plain)
     transformer = _ImportRewriter(path, plain.modules)
-    result = cst.MetadataWrapper(module).visit(transformer)
+    result = cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     return result, transformer.findings

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import libcst as cst
-import libcst.matchers as m
 import msgspec
 
 from toolware.migrate import call_sites, handlers, imports
@@ -28,7 +27,24 @@ __all__ = ["FileOutcome", "MigrationRun", "migrate_paths", "migrate_source", "py
 logger = logging.getLogger("toolware.migrate")
 
 Rewrite = Callable[[cst.Module, str, MigrateOptions], tuple[cst.Module, list[Finding]]]
-REWRITES: tuple[Rewrite, ...] = (imports.rewrite, handlers.rewrite, call_sites.rewrite)
+Wanted = Callable[[str, MigrateOptions], bool]
+# In order; each with a cheap test on the text that skips a tree walk with nothing to do.
+REWRITES: tuple[tuple[Wanted, Rewrite], ...] = (
+    (imports.wanted, imports.rewrite),
+    (handlers.wanted, handlers.rewrite),
+    (call_sites.wanted, call_sites.rewrite),
+)
+
+
+class _ClassNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.names.add(node.name.value)
+
+
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist"})
 
 
@@ -113,22 +129,27 @@ def migrate_source(source: str, path: str, options: MigrateOptions | None = None
             after=source,
             error=f"cannot parse line {exc.editor_line}, column {exc.editor_column}: {exc.message}",
         )
-    classes = frozenset(
-        cst.ensure_type(node, cst.ClassDef).name.value for node in m.findall(module, m.ClassDef())
-    )
+    classes = _ClassNames()
+    if options.native:  # only to tell a --native name that matches nothing
+        module.visit(classes)
     findings: list[Finding] = []
-    for rewrite in REWRITES:
-        # Each rewrite reports lines of its own input; map them back to the user's file.
-        to_original = line_map(text, module.code)
+    current = text
+    for wanted, rewrite in REWRITES:
+        if not wanted(current, options):
+            continue
         module, found = rewrite(module, path, options)
-        findings.extend(msgspec.structs.replace(f, line=to_original(f.line)) for f in found)
+        if found:
+            # Each rewrite reports lines of its own input; map them back to the user's file.
+            to_original = line_map(text, current)
+            findings.extend(msgspec.structs.replace(f, line=to_original(f.line)) for f in found)
+        current = module.code
     findings.sort(key=lambda f: f.line)
     return FileOutcome(
         path=path,
         before=source,
-        after=bom + module.code,
+        after=bom + current,
         findings=tuple(findings),
-        classes=classes,
+        classes=frozenset(classes.names),
     )
 
 

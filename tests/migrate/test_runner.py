@@ -66,7 +66,7 @@ def test_files_are_found_in_order_skipping_hidden_and_build_folders(tmp_path: Pa
     for name in ("b.py", "a/z.py", "a/y.txt", ".venv/x.py", "__pycache__/c.py", "build/d.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
-    listed = python_files([tmp_path, tmp_path / "b.py"])
+    listed = python_files([tmp_path, tmp_path / "b.py", tmp_path / "a" / ".." / "a" / "z.py"])
     assert [p.relative_to(tmp_path).as_posix() for p in listed] == ["b.py", "a/z.py"]
     with pytest.raises(FileNotFoundError, match=r"no such file or folder: .*nope"):
         python_files([tmp_path / "nope"])

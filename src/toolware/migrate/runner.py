@@ -158,10 +158,10 @@ def python_files(paths: Iterable[Path]) -> list[Path]:
 
     Raises ``FileNotFoundError`` naming a path that does not exist.
     """
-    found: dict[Path, None] = {}
+    found: dict[Path, Path] = {}  # resolved path -> the path as the user spelled it
     for path in paths:
         if path.is_file():
-            found[path] = None
+            found.setdefault(path.resolve(), path)
         elif path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(
@@ -169,10 +169,11 @@ def python_files(paths: Iterable[Path]) -> list[Path]:
                 )
                 for name in sorted(files):
                     if name.endswith(".py"):
-                        found[Path(root) / name] = None
+                        file = Path(root) / name
+                        found.setdefault(file.resolve(), file)
         else:
             raise FileNotFoundError(f"no such file or folder: {path}; pass a .py file or a folder")
-    return list(found)
+    return list(found.values())
 
 
 def migrate_paths(

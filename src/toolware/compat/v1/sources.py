@@ -50,7 +50,7 @@ from ._entries import (
     make_entry,
 )
 
-__all__ = ["GETTERS", "LISTINGS", "V1Source", "find_handler", "registry_ids"]
+__all__ = ["GETTERS", "LISTINGS", "V1Source", "find_handler", "registry_ids", "registry_shape"]
 
 logger = logging.getLogger("toolware.compat.v1")
 
@@ -93,6 +93,18 @@ def registry_ids(registry: object, kind: Kind) -> list[str] | None:
     return [key for key in list(listing) if isinstance(key, str)]
 
 
+def registry_shape(registry: object, kind: Kind) -> Kind | None:
+    """Which V1 registry shape ``registry`` has: ``kind`` for a dict or when it has that
+    kind's getter, else the kind of the getter it has (a ``ToolRegistry`` addressed as
+    plugins), ``None`` when it has none."""
+    if isinstance(registry, dict) or callable(getattr(registry, GETTERS[kind], None)):
+        return kind
+    for other in (Kind.TOOL, Kind.RAG, Kind.PLUGIN):
+        if callable(getattr(registry, GETTERS[other], None)):
+            return other
+    return None
+
+
 def _default_mcp_runner(action_id: str, handler: object, text: str) -> Any:
     from toolware.compat.v1.mcp import McpCalls
 
@@ -115,7 +127,7 @@ def _default_mcp_runner(action_id: str, handler: object, text: str) -> Any:
 class V1Source:
     """A toolware registry over one V1 registry (see the module docstring)."""
 
-    __slots__ = ("_cache", "_mcp_runner", "kind", "name", "registry")
+    __slots__ = ("_cache", "_mcp_runner", "_shape", "kind", "name", "registry")
 
     def __init__(
         self,
@@ -125,15 +137,19 @@ class V1Source:
         name: str = "v1",
         mcp_runner: McpRunner | None = None,
     ) -> None:
-        """``kind`` is how this registry's handlers are addressed; ``mcp_runner`` runs
-        MCP-type handlers (default: :class:`~toolware.compat.v1.mcp.McpCalls` intents)."""
+        """``kind`` is how this registry's handlers are addressed (any V1 registry can be
+        addressed as any kind: a ``ToolRegistry`` as plugins uses its ``get_tool``);
+        ``mcp_runner`` runs MCP-type handlers (default:
+        :class:`~toolware.compat.v1.mcp.McpCalls` intents)."""
         if not isinstance(kind, Kind):
             raise TypeError(f"kind must be a toolware Kind (Kind.PLUGIN...), got {kind!r}")
-        if not isinstance(registry, dict) and not callable(getattr(registry, GETTERS[kind], None)):
+        shape = registry_shape(registry, kind)
+        if shape is None:
             raise TypeError(
-                f"V1Source takes a dict of id -> handler or an object with "
-                f"{GETTERS[kind]}(name), got {type(registry).__name__}"
+                f"V1Source takes a dict of id -> handler or an object with get_tool(name), "
+                f"get_rag(name) or get_plugin(name), got {type(registry).__name__}"
             )
+        self._shape = shape
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.registry = registry
@@ -145,7 +161,7 @@ class V1Source:
     @property
     def revision(self) -> int:
         """Moves when the set of ids changes (a cheap fingerprint of them)."""
-        ids = registry_ids(self.registry, self.kind)
+        ids = registry_ids(self.registry, self._shape)
         return 0 if ids is None else hash(frozenset(ids)) & 0x7FFFFFFFFFFFFFFF
 
     @property
@@ -160,7 +176,7 @@ class V1Source:
         if kind is not self.kind or action is None:
             return None
         try:
-            handler = find_handler(self.registry, kind, name)
+            handler = find_handler(self.registry, self._shape, name)
         except Exception:
             return None
         if handler is None:
@@ -191,7 +207,7 @@ class V1Source:
                 f"{self.name!r} holds {self.kind.value} entries",
                 hint=f"address its handlers as kind {self.kind.value!r}",
             )
-        handler = find_handler(self.registry, kind, name)
+        handler = find_handler(self.registry, self._shape, name)
         if handler is None:
             raise UnknownEntryError(
                 f"{kind.value} {qualified_name(name, action)!r} not found in V1 source "
@@ -207,13 +223,13 @@ class V1Source:
         return self.entry(handler, name, action)
 
     def list(self) -> tuple[EntryDescription, ...]:
-        ids = registry_ids(self.registry, self.kind)
+        ids = registry_ids(self.registry, self._shape)
         if ids is None:
             return ()
         descriptions = []
         for action_id in ids:
             try:
-                handler = find_handler(self.registry, self.kind, action_id)
+                handler = find_handler(self.registry, self._shape, action_id)
             except Exception:
                 handler = None
             descriptions.append(
@@ -229,14 +245,14 @@ class V1Source:
         return tuple(descriptions)
 
     async def health(self) -> RegistryHealth:
-        ids = registry_ids(self.registry, self.kind)
+        ids = registry_ids(self.registry, self._shape)
         if ids is None:
             return RegistryHealth(
                 status=HealthStatus.DEGRADED,
                 entries=0,
                 problems={
                     self.name: f"cannot list its handlers: no dict and no "
-                    f".{LISTINGS[self.kind]} dict (they resolve by name only)"
+                    f".{LISTINGS[self._shape]} dict (they resolve by name only)"
                 },
             )
         return RegistryHealth(status=HealthStatus.OK, entries=len(ids))

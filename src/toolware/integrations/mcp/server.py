@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - the extra is installed for the 
     ) from exc
 
 from toolware import __version__
+from toolware.context import MAX_COLLECTED_CHUNKS
 from toolware.integrations.mcp._server_calls import PrincipalHook, ToolCalls
 from toolware.integrations.mcp._server_catalogue import ToolNameCollisionError, ToolNames
 from toolware.pipeline import Pipeline
@@ -75,6 +76,9 @@ class McpServer:
     ``pipeline`` runs every call; ``registry`` is what is published, by default the registry the
     pipeline routes to (required when it routes to a plain handler). ``name`` and ``version``
     are the server's ``serverInfo``; ``instructions`` the text a client may show its model.
+    ``principal`` maps each request to its caller (:data:`PrincipalHook`); ``tool_names`` and
+    ``rag_prefix`` choose the published names; ``max_chunks`` bounds one streamed result
+    (a longer stream is closed there and answered with ``invalid_request``).
     """
 
     __slots__ = ("_calls", "_server", "pipeline", "registry")
@@ -90,6 +94,7 @@ class McpServer:
         principal: PrincipalHook | None = None,
         tool_names: ToolNames = "canonical",
         rag_prefix: str = "",
+        max_chunks: int = MAX_COLLECTED_CHUNKS,
     ) -> None:
         if not isinstance(pipeline, Pipeline):
             raise TypeError(
@@ -121,10 +126,20 @@ class McpServer:
                 f"McpServer(principal=...) must be a function (ctx) -> Principal | None, "
                 f"got {type(principal).__name__}"
             )
+        if isinstance(max_chunks, bool) or not isinstance(max_chunks, int) or max_chunks < 1:
+            raise ValueError(
+                f"McpServer(max_chunks=...) must be a whole number >= 1 (the most chunks one "
+                f"streamed result may hold), got {max_chunks!r}"
+            )
         self.pipeline = pipeline
         self.registry = registry
         self._calls = ToolCalls(
-            pipeline, registry, principal=principal, names=tool_names, rag_prefix=rag_prefix
+            pipeline,
+            registry,
+            principal=principal,
+            names=tool_names,
+            rag_prefix=rag_prefix,
+            max_chunks=max_chunks,
         )
         server: Server[Any] = Server(
             name,

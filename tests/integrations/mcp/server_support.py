@@ -38,6 +38,7 @@ class Events:
     def __init__(self) -> None:
         self.log: list[str] = []
         self.started = asyncio.Event()
+        self.cancelled = asyncio.Event()
 
 
 def build_registry(events: Events) -> LocalRegistry:
@@ -89,6 +90,7 @@ def build_registry(events: Events) -> LocalRegistry:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             events.log.append("cancelled")
+            events.cancelled.set()
             raise
         return "never"
 

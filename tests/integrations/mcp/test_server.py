@@ -75,7 +75,8 @@ async def test_list_tools_publishes_every_entry_with_its_schemas(server: McpServ
         "properties": {"result": {"type": "integer"}},
         "required": ["result"],
     }
-    assert add.annotations is not None and add.annotations.idempotent_hint is True
+    assert add.annotations is not None
+    assert add.annotations.idempotent_hint is True
     assert add.annotations.read_only_hint is None
     assert tools["profile"].output_schema == {
         "additionalProperties": {"type": "string"},
@@ -88,7 +89,8 @@ async def test_list_tools_publishes_every_entry_with_its_schemas(server: McpServ
     assert set(notes_list["$defs"]) == {"Note"}
     assert tools["notes.add"].description == "Store a note; returns its id."
     docs = tools["docs"]
-    assert docs.annotations is not None and docs.annotations.read_only_hint is True
+    assert docs.annotations is not None
+    assert docs.annotations.read_only_hint is True
     assert set(docs.input_schema["properties"]) == {"query", "k"}
     assert server.tool_names == tuple(tools)
 
@@ -98,10 +100,12 @@ async def test_list_tools_in_both_eras(server: McpServer, mode: str) -> None:
     """The handshake era and the 2026 era list the same tools; the server says who it is."""
     async with Client(server.server, mode=mode) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
-        assert client.server_info is not None and client.server_info.name == "toolware"
+        assert client.server_info is not None
+        assert client.server_info.name == "toolware"
         expected_version = "2025-11-25" if mode == "legacy" else "2026-07-28"
         assert client.protocol_version == expected_version
-    assert names[:2] == ["add", "profile"] and len(names) == 10
+    assert names[:2] == ["add", "profile"]
+    assert len(names) == 10
 
 
 async def test_function_names_and_rag_prefix(registry: LocalRegistry) -> None:
@@ -112,8 +116,10 @@ async def test_function_names_and_rag_prefix(registry: LocalRegistry) -> None:
         names = [tool.name for tool in (await client.list_tools()).tools]
         result = await client.call_tool("notes__add", {"text": "four"})
         docs = await client.call_tool("rag_docs", {"query": "tea", "k": 1})
-    assert "notes__add" in names and "notes.add" not in names
-    assert "rag_docs" in names and "docs" not in names
+    assert "notes__add" in names
+    assert "notes.add" not in names
+    assert "rag_docs" in names
+    assert "docs" not in names
     assert result.structured_content == {"result": 4}
     assert docs.structured_content["result"][0]["id"] == "d2"
 
@@ -223,7 +229,8 @@ async def test_tool_failure_is_an_error_result_with_the_typed_error(
     data = _error_data(result)
     assert data["category"] == "tool_failed"
     assert data["message"] == "'explode' raised RuntimeError: boom: x"
-    assert data["target"] == "explode" and data["retryable"] is False
+    assert data["target"] == "explode"
+    assert data["retryable"] is False
     assert data["causes"] == ["RuntimeError"]
     assert len(result.content) == 1
 
@@ -377,8 +384,7 @@ async def test_cancelled_notification_cancels_the_pipeline_call(
             await client.call_tool("wait_forever", {}, read_timeout_seconds=0.2)
         assert caught.value.code == -32001  # the SDK client's own request timeout
         with anyio.fail_after(10):
-            while "cancelled" not in events.log:
-                await anyio.sleep(0.01)
+            await events.cancelled.wait()
         after = await client.call_tool("add", {"a": 1, "b": 1})
     assert events.log == ["waiting", "cancelled"]
     assert [r.target for r in recorder.requests] == ["wait_forever", "add"]
@@ -389,12 +395,11 @@ async def test_caller_cancelling_in_process_cancels_the_call(
     events: Events, server: McpServer
 ) -> None:
     """The 2026-era in-process client: cancelling the caller cancels the tool."""
-    async with Client(server.server) as client:
-        async with anyio.create_task_group() as group:
-            group.start_soon(client.call_tool, "wait_forever", {})
-            with anyio.fail_after(10):
-                await events.started.wait()
-            group.cancel_scope.cancel()
+    async with Client(server.server) as client, anyio.create_task_group() as group:
+        group.start_soon(client.call_tool, "wait_forever", {})
+        with anyio.fail_after(10):
+            await events.started.wait()
+        group.cancel_scope.cancel()
     assert events.log == ["waiting", "cancelled"]
 
 
@@ -467,7 +472,8 @@ async def test_crashing_principal_hook_is_internal_and_logged(
     assert "hunter2" not in json.dumps(caught.value.data)
     [record] = caplog.records
     assert record.getMessage() == "mcp_server.principal_hook_failed tool=add"
-    assert record.exc_info is not None and "hunter2" in str(record.exc_info[1])
+    assert record.exc_info is not None
+    assert "hunter2" in str(record.exc_info[1])
 
 
 async def test_retriever_is_a_tool_with_ranked_documents(server: McpServer) -> None:
@@ -534,5 +540,6 @@ async def test_name_version_and_instructions_reach_the_client(registry: LocalReg
     )
     async with Client(server.server, mode="legacy") as client:
         info = client.server_info
-        assert info is not None and (info.name, info.version) == ("shop", "1.2")
+        assert info is not None
+        assert (info.name, info.version) == ("shop", "1.2")
         assert client.instructions == "Use add."

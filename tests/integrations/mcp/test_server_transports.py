@@ -3,6 +3,7 @@ loopback; and the command's usage errors in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -15,8 +16,16 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from tests.integrations.mcp.server_support import child_env, command, write_app
+from tests.integrations.mcp.server_support import (
+    Events,
+    build_registry,
+    child_env,
+    command,
+    write_app,
+)
+from toolware import default_pipeline
 from toolware.cli import main as cli_main
+from toolware.integrations.mcp.server import McpServer
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -141,6 +150,24 @@ async def test_streamable_http_on_loopback(http_server: str) -> None:
     assert bad.is_error is True
     assert bad.structured_content["error"]["category"] == "invalid_request"
     assert again.structured_content == {"result": 10}
+
+
+async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
+    """McpServer.run_http serves in the caller's loop; cancelling it closes the socket."""
+    server = McpServer(default_pipeline(build_registry(Events())), name="inproc")
+    port = _free_port()
+    serving = asyncio.ensure_future(server.run_http(port=port))
+    url = f"http://127.0.0.1:{port}/mcp"
+    async with await _connected(url) as client:
+        added = await client.call_tool("add", {"a": 20, "b": 22})
+        assert client.server_info is not None
+        assert client.server_info.name == "inproc"
+    serving.cancel()
+    with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
+        await serving
+    assert added.structured_content == {"result": 42}
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), 1.0).close()
 
 
 # -- the command's usage errors ---------------------------------------------------------

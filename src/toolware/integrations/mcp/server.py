@@ -42,6 +42,7 @@ What each part of MCP becomes (MCP specification 2025-11-25):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -191,11 +192,16 @@ class McpServer:
     async def run_http(
         self, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp", **options: Any
     ) -> None:
-        """Serve streamable HTTP with uvicorn at ``http://host:port/path`` until cancelled."""
+        """Serve streamable HTTP with uvicorn at ``http://host:port/path`` until Ctrl-C or
+        until cancelled; either way the socket is closed and open sessions get up to 5 s to end.
+        """
         import uvicorn
 
         app = self.http_app(path=path, host=host, **options)
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5
+        )
+        server = uvicorn.Server(config)
         logger.info(
             "mcp_server.http_serving url=http://%s:%s%s tools=%s",
             host,
@@ -204,4 +210,11 @@ class McpServer:
             len(self.tool_names),
             extra={"host": host, "port": port, "path": path},
         )
-        await uvicorn.Server(config).serve()
+        serving = asyncio.ensure_future(server.serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            # Cancelling uvicorn's own task would leave the socket bound: ask it to stop.
+            server.should_exit = True
+            await serving
+            raise

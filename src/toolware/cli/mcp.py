@@ -18,16 +18,18 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
 from toolware.cli.inputs import DEFAULT_APP, UsageError, load_pipeline
 from toolware.error_codes import EXIT_OK
-from toolware.pipeline import Pipeline
 
-__all__ = ["register", "run"]
+if TYPE_CHECKING:
+    from toolware.integrations.mcp.server import McpServer
+
+__all__ = ["build_server", "register", "run"]
 
 
 def _port(text: str) -> int:
@@ -72,38 +74,42 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Serve until the client leaves (stdio) or the process is interrupted (HTTP)."""
-    from toolware.integrations.mcp.server import McpServer, ToolNameCollisionError
-
-    if args.transport == "http" and not args.path.startswith("/"):
-        raise UsageError(f"--path must start with '/', e.g. /mcp; got {args.path!r}")
-    pipeline = load_pipeline(args.app)
-    try:
-        server = McpServer(
-            pipeline,
-            name=args.name,
-            tool_names=args.tool_names,
-            rag_prefix=args.rag_prefix,
-        )
-    except (TypeError, ToolNameCollisionError) as exc:
-        pipeline.close()
-        raise UsageError(f"--app {args.app!r}: {exc}") from None
+    server = build_server(args)
     _log_to_stderr()
     err.print(
         Text(f"toolware mcp: {len(server.tool_names)} tools over {args.transport}"),
         soft_wrap=True,
     )
-    asyncio.run(_serve(server, pipeline, args))
+    asyncio.run(_serve(server, args))
     return EXIT_OK
 
 
-async def _serve(server: Any, pipeline: Pipeline, args: argparse.Namespace) -> None:
+def build_server(args: argparse.Namespace) -> McpServer:
+    """The server the options describe; :class:`UsageError` for an ``--app`` it cannot serve."""
+    try:
+        from toolware.integrations.mcp.server import McpServer, ToolNameCollisionError
+    except ImportError as exc:  # pragma: no cover - the extra is installed for the tests
+        raise UsageError(str(exc)) from None
+    if args.transport == "http" and not args.path.startswith("/"):
+        raise UsageError(f"--path must start with '/', e.g. /mcp; got {args.path!r}")
+    pipeline = load_pipeline(args.app)
+    try:
+        return McpServer(
+            pipeline, name=args.name, tool_names=args.tool_names, rag_prefix=args.rag_prefix
+        )
+    except (TypeError, ToolNameCollisionError) as exc:
+        pipeline.close()
+        raise UsageError(f"--app {args.app!r}: {exc}") from None
+
+
+async def _serve(server: McpServer, args: argparse.Namespace) -> None:
     try:
         if args.transport == "stdio":
             await server.run_stdio()
         else:
             await server.run_http(args.host, args.port, path=args.path)
     finally:
-        await pipeline.aclose()
+        await server.pipeline.aclose()
 
 
 def _log_to_stderr() -> None:

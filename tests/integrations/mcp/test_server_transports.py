@@ -3,6 +3,7 @@ loopback; and the command's usage errors in-process."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import socket
@@ -25,6 +26,7 @@ from tests.integrations.mcp.server_support import (
 )
 from toolware import default_pipeline
 from toolware.cli import main as cli_main
+from toolware.cli.mcp import build_server, register
 from toolware.integrations.mcp.server import McpServer
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -214,6 +216,40 @@ def test_serve_refuses_colliding_names(
     err = capsys.readouterr().err.replace("\n", " ")
     assert status == 2
     assert "two entries would be the MCP tool 'docs'" in err
+
+
+def test_serve_options_shape_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tool-names, --rag-prefix and --name reach the server; a registry gets the default
+    pipeline (its stages), which the server closes with itself."""
+    (tmp_path / "shaped_app.py").write_text(
+        "import toolware\n"
+        "registry = toolware.LocalRegistry()\n"
+        "@registry.plugin\n"
+        "class Notes:\n"
+        "    def add(self, text: str) -> int:\n"
+        "        return len(text)\n"
+        "def search(query: str, k: int) -> list[toolware.Document]:\n"
+        "    return []\n"
+        "registry.retriever(search, name='docs')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    argv = ["mcp", "serve", "--app", "shaped_app:registry", "--name", "shaped"]
+    args = parser.parse_args([*argv, "--tool-names", "function", "--rag-prefix", "rag_"])
+    server = build_server(args)
+    assert server.tool_names == ("notes__add", "rag_docs")
+    assert server.server.name == "shaped"
+    assert server.pipeline.describe() == ("stats", "timeout", "validation", "router")
+    defaults_args = parser.parse_args(argv)
+    defaults = build_server(defaults_args)
+    assert defaults.tool_names == ("notes.add", "docs")
+    assert (defaults_args.transport, defaults_args.host, defaults_args.port, defaults_args.path) == (
+        "stdio", "127.0.0.1", 8000, "/mcp",
+    )  # fmt: skip
+    assert parser.parse_args([*argv, "--port", "0"]).port == 0
+    server.pipeline.close()
+    defaults.pipeline.close()
 
 
 @pytest.mark.parametrize(

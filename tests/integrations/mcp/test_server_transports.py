@@ -241,10 +241,10 @@ def test_serve_options_shape_the_server(tmp_path: Path, monkeypatch: pytest.Monk
     assert server.tool_names == ("notes__add", "rag_docs")
     assert server.server.name == "shaped"
     assert server.pipeline.describe() == ("stats", "timeout", "validation", "router")
-    defaults_args = parser.parse_args(argv)
-    defaults = build_server(defaults_args)
+    plain = parser.parse_args(argv)
+    defaults = build_server(plain)
     assert defaults.tool_names == ("notes.add", "docs")
-    assert (defaults_args.transport, defaults_args.host, defaults_args.port, defaults_args.path) == (
+    assert (plain.transport, plain.host, plain.port, plain.path) == (
         "stdio", "127.0.0.1", 8000, "/mcp",
     )  # fmt: skip
     assert parser.parse_args([*argv, "--port", "0"]).port == 0

@@ -94,6 +94,18 @@ def build_registry(events: Events) -> LocalRegistry:
             raise
         return "never"
 
+    @registry.tool
+    async def trickle() -> AsyncIterator[int]:
+        """One chunk, then nothing until cancelled."""
+        try:
+            yield 1
+            events.started.set()
+            await asyncio.sleep(3600)
+            yield 2
+        finally:
+            events.log.append("trickle closed")
+            events.cancelled.set()
+
     @registry.plugin
     class Notes:
         """Notes kept in memory."""

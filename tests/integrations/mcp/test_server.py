@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 from tests.integrations.mcp.server_support import Events, Recorder, build_registry
 from toolware import (
     CallCancelledError,
+    InvalidRequestError,
     LocalRegistry,
     PipelineBuilder,
     Principal,
@@ -64,7 +65,7 @@ async def test_list_tools_publishes_every_entry_with_its_schemas(server: McpServ
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert list(tools) == [
         "add", "profile", "explode", "busy", "count", "break_after", "wait_forever",
-        "notes.add", "notes.list", "docs",
+        "trickle", "notes.add", "notes.list", "docs",
     ]  # fmt: skip
     add = tools["add"]
     assert add.description == "Add two integers."
@@ -105,7 +106,7 @@ async def test_list_tools_in_both_eras(server: McpServer, mode: str) -> None:
         expected_version = "2025-11-25" if mode == "legacy" else "2026-07-28"
         assert client.protocol_version == expected_version
     assert names[:2] == ["add", "profile"]
-    assert len(names) == 10
+    assert len(names) == 11
 
 
 async def test_function_names_and_rag_prefix(registry: LocalRegistry) -> None:
@@ -136,7 +137,7 @@ async def test_list_follows_registry_changes(registry: LocalRegistry) -> None:
 
         names = [tool.name for tool in (await client.list_tools()).tools]
         result = await client.call_tool("late", {"x": 21})
-    assert (before, names[-1], result.structured_content) == (10, "late", {"result": 42})
+    assert (before, names[-1], result.structured_content) == (11, "late", {"result": 42})
 
 
 async def test_name_collision_is_refused_at_construction(registry: LocalRegistry) -> None:
@@ -167,7 +168,7 @@ async def test_collision_after_a_change_keeps_the_last_good_list(
         return query
 
     with caplog.at_level(logging.ERROR, logger="toolware.mcp"):
-        assert len(server.tool_names) == 10
+        assert len(server.tool_names) == 11
     [record] = caplog.records
     assert record.getMessage().startswith("mcp_server.catalogue_refused revision=")
     assert "two entries would be the MCP tool 'docs'" in record.getMessage()
@@ -249,11 +250,16 @@ async def test_bad_arguments_are_an_error_result_naming_the_fields(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_unknown_tool_is_invalid_params(server: McpServer, mode: str) -> None:
-    """-32602 with the typed error (and close matches) as data."""
-    async with Client(server.server, mode=mode) as client:
-        with pytest.raises(MCPError) as caught:
-            await client.call_tool("ad", {"a": 1, "b": 2})
+async def test_unknown_tool_is_invalid_params(
+    server: McpServer, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """-32602 with the typed error (and close matches) as data; logged at debug."""
+    with caplog.at_level(logging.DEBUG, logger="toolware.mcp"):
+        async with Client(server.server, mode=mode) as client:
+            with pytest.raises(MCPError) as caught:
+                await client.call_tool("ad", {"a": 1, "b": 2})
+    logged = [r.getMessage() for r in caplog.records if r.name == "toolware.mcp"]
+    assert logged == ["mcp_server.protocol_error target=ad category=not_found code=-32602"]
     assert caught.value.code == -32602
     assert caught.value.message == "no MCP tool named 'ad'"
     data = caught.value.data
@@ -403,6 +409,19 @@ async def test_caller_cancelling_in_process_cancels_the_call(
     assert events.log == ["waiting", "cancelled"]
 
 
+async def test_cancelling_a_stream_closes_its_producer(events: Events, server: McpServer) -> None:
+    """notifications/cancelled while a stream waits for its second chunk: the generator's
+    finally runs, and the session serves on."""
+    async with Client(server.server, mode="legacy") as client:
+        with pytest.raises(MCPError):
+            await client.call_tool("trickle", {}, read_timeout_seconds=0.2)
+        with anyio.fail_after(10):
+            await events.cancelled.wait()
+        after = await client.call_tool("add", {"a": 2, "b": 2})
+    assert events.log == ["trickle closed"]
+    assert after.structured_content == {"result": 4}
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_meta_trace_context_reaches_the_request(registry: LocalRegistry, mode: str) -> None:
     """params._meta traceparent/tracestate become RequestContext.trace; none without."""
@@ -432,7 +451,8 @@ async def test_principal_hook_names_the_caller(registry: LocalRegistry) -> None:
     [request] = recorder.requests
     assert request.principal == Principal(id="alice", roles=frozenset({"reader"}))
     assert (request.target, request.action, request.kind.value) == ("notes", "add", "plugin")
-    assert seen == ["tools/call"]
+    # The client lists the tools after its first call, to check the result's output schema.
+    assert seen == ["tools/call", "tools/list"]
 
 
 async def test_principal_hook_may_refuse(registry: LocalRegistry) -> None:
@@ -453,6 +473,37 @@ async def test_principal_hook_may_refuse(registry: LocalRegistry) -> None:
     assert recorder.requests == []
 
 
+async def test_refusing_hook_hides_the_tools(registry: LocalRegistry) -> None:
+    """A refused caller gets -32010 for tools/list and for a name that does not exist, so
+    it learns neither the tools nor close matches."""
+
+    def refuse(ctx: Any) -> Principal | None:
+        raise UnauthenticatedError("send a bearer token")
+
+    async with Client(McpServer(default_pipeline(registry), principal=refuse).server) as client:
+        with pytest.raises(MCPError) as listing:
+            await client.list_tools()
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("ad", {})
+    assert (listing.value.code, listing.value.data["target"]) == (-32010, "tools/list")
+    assert (unknown.value.code, unknown.value.data["target"]) == (-32010, "ad")
+    assert "candidates" not in unknown.value.data
+
+
+async def test_hook_error_without_a_code_is_internal(registry: LocalRegistry) -> None:
+    """A hook raising a category that is normally a tool result: -32603, category kept."""
+
+    def confused(ctx: Any) -> Principal | None:
+        raise InvalidRequestError("the x-user header is not an email address")
+
+    async with Client(McpServer(default_pipeline(registry), principal=confused).server) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("add", {"a": 1, "b": 2})
+    assert caught.value.code == -32603
+    assert caught.value.message == "the x-user header is not an email address"
+    assert caught.value.data["category"] == "invalid_request"
+
+
 async def test_crashing_principal_hook_is_internal_and_logged(
     server: McpServer, registry: LocalRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -471,7 +522,7 @@ async def test_crashing_principal_hook_is_internal_and_logged(
     assert caught.value.data["interceptor"] == "principal"
     assert "hunter2" not in json.dumps(caught.value.data)
     [record] = caplog.records
-    assert record.getMessage() == "mcp_server.principal_hook_failed tool=add"
+    assert record.getMessage() == "mcp_server.principal_hook_failed target=add"
     assert record.exc_info is not None
     assert "hunter2" in str(record.exc_info[1])
 

@@ -18,8 +18,10 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import MCPError
 
 from toolware.context import MAX_COLLECTED_CHUNKS, Principal
+from toolware.error_codes import JSONRPC_INTERNAL_ERROR
 from toolware.errors import InternalError, NotFoundError, ResultTooLargeError, ToolwareError
 from toolware.ids import new_request_id
 from toolware.integrations.mcp._server_catalogue import (
@@ -116,31 +118,21 @@ class ToolCalls:
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams
     ) -> dict[str, Any]:
+        hook = self._principal
+        if hook is not None:
+            # A caller the hook refuses learns nothing, not even which tools exist.
+            self._caller(hook, ctx, "tools/list")
         return self.catalogue.listing  # type: ignore[return-value]
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> dict[str, Any]:
-        spec = self.catalogue.tools.get(params.name)
+        name = params.name
+        hook = self._principal
+        principal = None if hook is None else self._caller(hook, ctx, name)
+        spec = self.catalogue.tools.get(name)
         if spec is None:
-            return _answer_error(self._unknown(params.name))
-        principal = None
-        if self._principal is not None:
-            try:
-                principal = self._principal(ctx)
-            except ToolwareError as refusal:
-                return _answer_error(self._bound(refusal, spec.mcp_name))
-            except Exception as exc:
-                # The text may hold a token or a header: it goes to the log, not to the client.
-                logger.exception(
-                    "mcp_server.principal_hook_failed tool=%s",
-                    spec.mcp_name,
-                    extra={"tool": spec.mcp_name},
-                )
-                crash = InternalError(
-                    f"the principal hook raised {type(exc).__name__}", interceptor="principal"
-                )
-                return _answer_error(self._bound(crash, spec.mcp_name))
+            return _answer_error(self._unknown(name))
         response = await self._pipeline.invoke(
             spec.name,
             params.arguments,
@@ -156,6 +148,31 @@ class ToolCalls:
         if error is None:
             return value_result(response.value, wrap=spec.wrap_result)
         return _answer_error(error)
+
+    def _caller(
+        self, hook: PrincipalHook, ctx: ServerRequestContext[Any, Any], target: str
+    ) -> Principal | None:
+        """The principal hook's answer; a refusal or a crash is raised as a protocol error."""
+        try:
+            return hook(ctx)
+        except ToolwareError as refusal:
+            error = self._bound(refusal, target)
+        except Exception as exc:
+            # The text may hold a token or a header: it goes to the log, not to the client.
+            logger.exception(
+                "mcp_server.principal_hook_failed target=%s", target, extra={"target": target}
+            )
+            error = self._bound(
+                InternalError(
+                    f"the principal hook raised {type(exc).__name__}", interceptor="principal"
+                ),
+                target,
+            )
+        # No result to carry it (tools/list has none): a category without a JSON-RPC code of
+        # its own is an internal error.
+        raise protocol_error(error) or MCPError(
+            code=JSONRPC_INTERNAL_ERROR, message=error.message, data=error.to_dict()
+        )
 
     def _unknown(self, name: str) -> ToolwareError:
         candidates = close_matches(name, self.catalogue.tools)

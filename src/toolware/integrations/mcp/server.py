@@ -37,7 +37,8 @@ What each part of MCP becomes (MCP specification 2025-11-25):
   context: on streamable HTTP ``ctx.request`` is the Starlette request (headers, and the
   SDK's bearer-token auth user when the app is built with ``token_verifier=``); on stdio the
   caller is whoever started the process, so a fixed principal is usual. Raising
-  ``UnauthenticatedError`` refuses the call (-32010).
+  ``UnauthenticatedError`` refuses the call (-32010); the hook guards ``tools/list`` and
+  unknown names too, so a refused caller learns nothing about the tools.
 """
 
 from __future__ import annotations

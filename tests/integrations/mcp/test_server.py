@@ -206,6 +206,22 @@ async def test_successful_call_has_text_and_structured_content(
     }
 
 
+async def test_entry_without_a_return_type_has_no_output_schema() -> None:
+    """No annotation, no outputSchema: the value is still structured, under result."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def double(x: int):  # type: ignore[no-untyped-def]
+        return [x, x]
+
+    async with Client(McpServer(default_pipeline(registry)).server) as client:
+        [tool] = (await client.list_tools()).tools
+        result = await client.call_tool("double", {"x": 4})
+    assert tool.output_schema is None
+    assert result.structured_content == {"result": [4, 4]}
+    assert result.content[0].text == "[4, 4]"  # type: ignore[union-attr]
+
+
 async def test_string_result_is_the_text_itself() -> None:
     """A string value is sent as it is, not as a JSON string."""
     registry = LocalRegistry()

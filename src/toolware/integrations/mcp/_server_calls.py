@@ -122,7 +122,7 @@ class ToolCalls:
         if hook is not None:
             # A caller the hook refuses learns nothing, not even which tools exist.
             self._caller(hook, ctx, "tools/list")
-        return self.catalogue.listing  # type: ignore[return-value]
+        return self.catalogue.listing
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams

@@ -55,7 +55,8 @@ class Catalogue:
 
     revision: int
     tools: Mapping[str, ToolSpec]
-    listing: Mapping[str, Any]
+    listing: dict[str, Any]
+    """Never changed once built: the SDK copies a handler's result before shaping it."""
 
 
 def build_catalogue(

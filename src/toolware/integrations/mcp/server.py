@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import mcp_types as types
@@ -64,6 +64,9 @@ from toolware.integrations.mcp._server_catalogue import ToolNameCollisionError, 
 from toolware.pipeline import Pipeline
 from toolware.registry.base import Registry
 from toolware.router import Router
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["McpServer", "PrincipalHook", "ToolNameCollisionError", "ToolNames"]
 
@@ -180,7 +183,7 @@ class McpServer:
                 read_stream, write_stream, self._server.create_initialization_options()
             )
 
-    def http_app(self, *, path: str = "/mcp", host: str = "127.0.0.1", **options: Any) -> Any:
+    def http_app(self, *, path: str = "/mcp", host: str = "127.0.0.1", **options: Any) -> Starlette:
         """A Starlette ASGI app serving streamable HTTP at ``path``.
 
         ``host`` is where it will listen: for loopback the SDK turns on DNS-rebinding

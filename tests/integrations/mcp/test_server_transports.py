@@ -10,6 +10,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -24,7 +25,7 @@ from tests.integrations.mcp.server_support import (
     command,
     write_app,
 )
-from toolware import default_pipeline
+from toolware import Principal, default_pipeline
 from toolware.cli import main as cli_main
 from toolware.cli.mcp import build_server, register
 from toolware.integrations.mcp.server import McpServer
@@ -155,8 +156,16 @@ async def test_streamable_http_on_loopback(http_server: str) -> None:
 
 
 async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
-    """McpServer.run_http serves in the caller's loop; cancelling it closes the socket."""
-    server = McpServer(default_pipeline(build_registry(Events())), name="inproc")
+    """McpServer.run_http serves in the caller's loop (the principal hook sees the HTTP
+    request, in both eras); cancelling it closes the socket."""
+    hosts: list[str] = []
+
+    def principal_of(ctx: Any) -> Principal:
+        hosts.append(ctx.request.headers["host"])
+        return Principal(id="web")
+
+    registry = build_registry(Events())
+    server = McpServer(default_pipeline(registry), name="inproc", principal=principal_of)
     port = _free_port()
     serving = asyncio.ensure_future(server.run_http(port=port))
     url = f"http://127.0.0.1:{port}/mcp"
@@ -164,10 +173,14 @@ async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
         added = await client.call_tool("add", {"a": 20, "b": 22})
         assert client.server_info is not None
         assert client.server_info.name == "inproc"
+    async with Client(url, mode="legacy") as legacy:
+        await legacy.call_tool("add", {"a": 1, "b": 1})
     serving.cancel()
     with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
         await serving
     assert added.structured_content == {"result": 42}
+    assert set(hosts) == {f"127.0.0.1:{port}"}
+    assert len(hosts) == 4  # per era: the call, and the listing the client checks it against
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), 1.0).close()
 

@@ -9,6 +9,7 @@
     toolware debug TARGET [--app module:pipeline] [--arg k=v ...] [--json '{...}']
     toolware report --app module:recorder [--objective S] [--json]
     toolware migrate PATH... [--write | --check] [--native CLASS ...] [--native-all]
+    toolware mcp serve [--app module:attr] [--transport stdio|http] [--host H] [--port P]
 
 A call to a streaming entry prints each chunk as it arrives, one line per chunk; when the
 stream fails part way, the chunks already printed stay and the error follows on stderr, as for
@@ -133,6 +134,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "toolware.cli.debug",
     "toolware.cli.report",
     "toolware.cli.migrate",
+    "toolware.cli.mcp",
 )
 """Commands in modules of their own. Each has ``register(commands)``, which adds its parser to
 the subparsers and sets ``handler`` as a default: ``handler(args, out, err) -> exit status``."""

@@ -184,15 +184,8 @@ def last_trace() -> str:
 pipeline = toolware.default_builder(registry).use(record, first=True).route(registry).build()
 '''
 
-LAUNCHER = (
-    "import sys\n"
-    "from toolware.cli import main\n"
-    "if 'toolware.cli.mcp' not in main.COMMAND_MODULES:\n"
-    "    main.COMMAND_MODULES += ('toolware.cli.mcp',)\n"
-    "from toolware.cli import run\n"
-    "sys.exit(run())\n"
-)
-"""``toolware`` with the ``mcp`` command registered (until cli/main.py lists it)."""
+LAUNCHER = "import sys\nfrom toolware.cli import run\nsys.exit(run())\n"
+"""The ``toolware`` console script, run by the interpreter under test."""
 
 
 def write_app(directory: Path) -> str:

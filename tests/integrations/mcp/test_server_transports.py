@@ -34,12 +34,9 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 @pytest.fixture
-def mcp_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``toolware mcp`` registered in-process (until cli/main.py lists it)."""
-    if "toolware.cli.mcp" not in cli_main.COMMAND_MODULES:
-        monkeypatch.setattr(
-            cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "toolware.cli.mcp")
-        )
+def mcp_command() -> None:
+    """``toolware mcp`` is one of the command line's commands."""
+    assert "toolware.cli.mcp" in cli_main.COMMAND_MODULES
 
 
 async def test_stdio_subprocess(tmp_path: Path) -> None:

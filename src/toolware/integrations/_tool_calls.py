@@ -46,6 +46,7 @@ from toolware.router import Router
 
 __all__ = [
     "TOOL_CALL_ID",
+    "CallProblem",
     "ChunkHook",
     "Route",
     "ToolCall",
@@ -67,6 +68,17 @@ Api = Literal["chat", "responses", "anthropic"]
 """Which API a call came from, and so the shape of its answer."""
 
 
+_JSON_HINT = 'send the arguments as one JSON object, e.g. {"query": "tea"}'
+
+
+@dataclass(frozen=True, slots=True)
+class CallProblem:
+    """Why a call cannot run, answered as ``invalid_request``: the message and the fix."""
+
+    message: str
+    hint: str
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """One tool call as the model sent it, read from whichever shape it came in.
@@ -81,7 +93,7 @@ class ToolCall:
     name: str
     arguments: Mapping[str, Any] | None
     raw_arguments: str
-    problem: str | None = None
+    problem: CallProblem | None = None
     api: Api = "chat"
 
 
@@ -90,12 +102,15 @@ class ToolCallOutcome:
     """A call, the pipeline's response (never a stream: read to its end), the answer sent
     back to the model (``message``: a chat ``tool`` message, a Responses
     ``function_call_output`` item or an Anthropic ``tool_result`` block) and, for a streamed
-    answer, how many chunks arrived (``None``: it did not stream)."""
+    answer, how many chunks arrived (``None``: it did not stream). ``seconds`` is how long
+    the call took on the pipeline's clock, its stream read to the end included (0 for a call
+    answered without running: bad arguments, a duplicate id)."""
 
     call: ToolCall
     response: ResponseContext
     message: dict[str, Any]
     chunks: int | None = None
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -167,7 +182,7 @@ def route_for(name: str, known: Mapping[str, Route]) -> Route:
     return Route(Kind.TOOL, name)
 
 
-def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, str | None]:
+def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem | None]:
     """The arguments object from the model's JSON text (a mapping passes as it is; empty
     text is ``{}``), or ``None`` and why not."""
     if isinstance(text, Mapping):
@@ -175,13 +190,15 @@ def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, str | None]
     if text is None or text == "":
         return {}, None
     if not isinstance(text, str):
-        return None, f"the arguments must be a JSON object, got {type(text).__name__}"
+        problem = f"the arguments must be a JSON object, got {type(text).__name__}"
+        return None, CallProblem(problem, _JSON_HINT)
     try:
         arguments = json.loads(text)
     except ValueError as exc:
-        return None, f"the arguments are not valid JSON: {exc}"
+        return None, CallProblem(f"the arguments are not valid JSON: {exc}", _JSON_HINT)
     if not isinstance(arguments, dict):
-        return None, f"the arguments must be a JSON object, got {type(arguments).__name__}"
+        problem = f"the arguments must be a JSON object, got {type(arguments).__name__}"
+        return None, CallProblem(problem, _JSON_HINT)
     return arguments, None
 
 
@@ -262,8 +279,11 @@ def duplicates(calls: Sequence[ToolCall]) -> list[ToolCall]:
             call = replace(
                 call,
                 arguments=None,
-                problem=f"tool call id {call.id!r} was already used by call {first} of this "
-                "batch; it was not run: give each call its own id",
+                problem=CallProblem(
+                    f"tool call id {call.id!r} was already used by call {first} of this batch; "
+                    "this call was not run",
+                    "give each tool call its own id",
+                ),
             )
         marked.append(call)
     return marked
@@ -300,8 +320,11 @@ async def _run_one(
     limit: asyncio.Semaphore | None,
 ) -> ToolCallOutcome:
     route = route_for(call.name, known)
-    if call.problem is not None or call.arguments is None:
-        error = InvalidRequestError(call.problem or "the call has no arguments")
+    problem = call.problem
+    if problem is not None or call.arguments is None:
+        if problem is None:  # a ToolCall made by hand without arguments
+            problem = CallProblem("the call has no arguments", _JSON_HINT)
+        error = InvalidRequestError(problem.message, hint=problem.hint)
         logger.info(
             "tool_calls.refused call_id=%s function=%s",
             call.id,
@@ -310,14 +333,16 @@ async def _run_one(
         )
         response = ResponseContext.failure(error.bind(call.id, call.name))
         return ToolCallOutcome(call, response, render(call, response, content_of(response, route)))
+    clock = pipeline.clock
     if limit is None:
+        started = clock.monotonic()
         response, chunks = await _invoke(pipeline, call, route, options)
     else:
-        async with limit:
+        async with limit:  # the wait for a slot is not the call's time
+            started = clock.monotonic()
             response, chunks = await _invoke(pipeline, call, route, options)
-    return ToolCallOutcome(
-        call, response, render(call, response, content_of(response, route)), chunks
-    )
+    message = render(call, response, content_of(response, route))
+    return ToolCallOutcome(call, response, message, chunks, clock.monotonic() - started)
 
 
 async def _invoke(
@@ -393,9 +418,12 @@ def call_id(position: int, item: object, key: str) -> str:
     return value
 
 
-def call_name(item: object, key: str = "name") -> tuple[str, str | None]:
+def call_name(item: object, key: str = "name") -> tuple[str, CallProblem | None]:
     """The function name, or ``""`` and why it is missing."""
     value = field(item, key)
     if isinstance(value, str) and value:
         return value, None
-    return "", f"the tool call has no function name (got {type(value).__name__})"
+    return "", CallProblem(
+        f"the tool call has no function name (got {type(value).__name__})",
+        "call one of the functions offered in tools, by its name",
+    )

@@ -45,6 +45,7 @@ from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
     Api,
     CallOptions,
+    CallProblem,
     ChunkHook,
     ToolCall,
     ToolCallOutcome,
@@ -121,7 +122,7 @@ def _read(position: int, item: object) -> ToolCall | None:
     if kind == _CHAT or (kind is None and field(item, "function") is not None):
         function = field(item, "function")
         ident = call_id(position, item, "id")
-        name, missing = call_name(function) if function is not None else ("", "no 'function'")
+        name, missing = call_name(function)
         raw = field(function, "arguments") if function is not None else None
         return _call(ident, name, raw, missing, "chat")
     if kind == _RESPONSES:
@@ -137,8 +138,10 @@ def _read(position: int, item: object) -> ToolCall | None:
             custom_name if isinstance(custom_name, str) else "",
             None,
             "",
-            "custom (free-text) tools are not run by toolware: offer the function tools "
-            "of chat_tools()/responses_tools() instead",
+            CallProblem(
+                "custom (free-text) tools are not run by toolware",
+                "offer the function tools of chat_tools() or responses_tools() instead",
+            ),
             api="chat" if kind == _CUSTOM else "responses",
         )
     if isinstance(kind, str):
@@ -149,7 +152,7 @@ def _read(position: int, item: object) -> ToolCall | None:
     )
 
 
-def _call(ident: str, name: str, raw: object, missing: str | None, api: Api) -> ToolCall:
+def _call(ident: str, name: str, raw: object, missing: CallProblem | None, api: Api) -> ToolCall:
     arguments, problem = parse_arguments(raw)
     text = raw if isinstance(raw, str) else ("" if raw is None else to_json(raw))
     problem = missing or problem

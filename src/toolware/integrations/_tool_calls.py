@@ -22,12 +22,14 @@ The answer's content is JSON text (:func:`toolware.encoding.to_json`): the value
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
+from toolware import _limits
 from toolware.context import (
     MAX_COLLECTED_CHUNKS,
     PARTIAL_CHUNKS,
@@ -37,7 +39,7 @@ from toolware.context import (
     TraceContext,
 )
 from toolware.encoding import to_json
-from toolware.errors import InvalidRequestError, ResultTooLargeError, ToolwareError
+from toolware.errors import ErrorCategory, InvalidRequestError, ResultTooLargeError, ToolwareError
 from toolware.extras import EMPTY_EXTRAS, ExtraKey, Extras
 from toolware.pipeline import Pipeline
 from toolware.registry.base import EntryDescription, Registry
@@ -202,18 +204,27 @@ def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem
     return arguments, None
 
 
-def error_payload(error: ToolwareError, route: Route | None = None) -> dict[str, Any]:
+def error_payload(
+    error: ToolwareError, route: Route | None = None, offered: Iterable[str] = ()
+) -> dict[str, Any]:
     """What a model needs from an error: category, message, hint, and the fields, close
-    matches (as function names) or ``retry_after`` (seconds, to the millisecond)."""
+    matches (as function names) or ``retry_after`` (seconds, to the millisecond).
+
+    A ``not_found`` error without close matches gets some from ``offered`` (the function
+    names the model was given): the registry compares names within one kind, the model
+    confuses them across kinds (``notes_add`` for ``notes__add``)."""
     data = error.to_dict()
     content = {key: data[key] for key in ("category", "message", "hint")}
     if data.get("fields"):
         content["fields"] = data["fields"]
-    candidates = data.get("candidates")
+    given = candidates = data.get("candidates")
+    if not candidates and error.category is ErrorCategory.NOT_FOUND and route is not None:
+        wanted = route.name if route.action is None else f"{route.name}__{route.action}"
+        candidates = difflib.get_close_matches(wanted, list(offered), n=_limits.MAX_CANDIDATES)
     if candidates:
         named = [_as_function(c, route) for c in candidates]
         content["candidates"] = named
-        if named != candidates:
+        if named != given:
             content["hint"] = "did you mean " + " or ".join(repr(n) for n in named) + "?"
     retry_after = data.get("retry_after")
     if retry_after is not None:
@@ -227,11 +238,11 @@ def _as_function(candidate: str, route: Route | None) -> str:
     return candidate.replace(".", ACTION_SEPARATOR)
 
 
-def content_of(response: ResponseContext, route: Route | None) -> str:
+def content_of(response: ResponseContext, route: Route | None, offered: Iterable[str] = ()) -> str:
     """The JSON text answering a call: its value, or its error (with partial chunks)."""
     if response.error is None:
         return to_json(response.value)
-    body = error_payload(response.error, route)
+    body = error_payload(response.error, route, offered)
     partial = response.get(PARTIAL_CHUNKS)
     if partial:
         body["partial_chunks"] = list(partial)
@@ -341,7 +352,7 @@ async def _run_one(
         async with limit:  # the wait for a slot is not the call's time
             started = clock.monotonic()
             response, chunks = await _invoke(pipeline, call, route, options)
-    message = render(call, response, content_of(response, route))
+    message = render(call, response, content_of(response, route, known))
     return ToolCallOutcome(call, response, message, chunks, clock.monotonic() - started)
 
 

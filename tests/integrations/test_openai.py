@@ -433,10 +433,7 @@ async def test_calls_without_a_name_and_custom_calls_are_invalid(
     ]
     async with default_pipeline(registry) as pipeline:
         outcomes = await execute_tool_calls(pipeline, calls)
-    errors = [
-        errors = [json.loads(o.message.get("content") or o.message["output"]) for o in outcomes]
-        for o in outcomes
-    ]
+    errors = [json.loads(o.message.get("content") or o.message["output"]) for o in outcomes]
     assert [e["error"]["message"] for e in errors] == [
         "the tool call has no function name (got NoneType)",
         "the tool call has no function name (got NoneType)",

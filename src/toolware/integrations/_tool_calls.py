@@ -135,7 +135,7 @@ class Route(NamedTuple):
 
 def field(item: object, name: str) -> Any:
     """``item[name]`` for a mapping, ``item.name`` for an SDK object; ``None`` if absent."""
-    if isinstance(item, Mapping):
+    if type(item) is dict or isinstance(item, Mapping):  # a dict skips the ABC check
         return item.get(name)
     return getattr(item, name, None)
 
@@ -187,13 +187,15 @@ def route_for(name: str, known: Mapping[str, Route]) -> Route:
 def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem | None]:
     """The arguments object from the model's JSON text (a mapping passes as it is; empty
     text is ``{}``), or ``None`` and why not."""
-    if isinstance(text, Mapping):
-        return text, None
-    if text is None or text == "":
-        return {}, None
     if not isinstance(text, str):
+        if isinstance(text, Mapping):
+            return text, None
+        if text is None:
+            return {}, None
         problem = f"the arguments must be a JSON object, got {type(text).__name__}"
         return None, CallProblem(problem, _JSON_HINT)
+    if not text:
+        return {}, None
     try:
         arguments = json.loads(text)
     except ValueError as exc:

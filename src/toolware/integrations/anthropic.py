@@ -21,6 +21,7 @@ duplicate ids, unknown names and streamed answers are handled as for OpenAI (see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -79,7 +80,7 @@ def _read(position: int, item: object) -> ToolCall | None:
         raw = field(item, "input")
         arguments, problem = parse_arguments(raw)
         problem = missing or problem
-        text = raw if isinstance(raw, str) else to_json(raw)
+        text = raw if isinstance(raw, str) else _text(raw)
         return ToolCall(ident, name, None if problem else arguments, text, problem, "anthropic")
     if isinstance(kind, str):
         return None  # text, thinking, a server tool's block: not a call for us to answer
@@ -87,6 +88,13 @@ def _read(position: int, item: object) -> ToolCall | None:
         f"item {position} is not a content block: {type(item).__name__} without a 'type'; "
         "pass message.content"
     )
+
+
+def _text(value: object) -> str:
+    try:  # the input came from JSON: plain json.dumps is enough, and much cheaper
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # a block made by hand may hold anything
+        return to_json(value)
 
 
 def read_tool_calls(content: Iterable[object] | None) -> list[ToolCall]:

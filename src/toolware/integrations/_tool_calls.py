@@ -25,6 +25,7 @@ import asyncio
 import difflib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
@@ -157,6 +158,7 @@ def registry_of(source: object) -> Registry:
 
 _ROUTES: dict[int, tuple[tuple[EntryDescription, ...], dict[str, Route]]] = {}
 _ROUTES_KEPT = 16
+_ROUTES_LOCK = threading.Lock()
 
 
 def routes(registry: Registry) -> dict[str, Route]:
@@ -166,9 +168,10 @@ def routes(registry: Registry) -> dict[str, Route]:
     if kept is not None and kept[0] is listing:
         return kept[1]
     found = {function_name(d): Route(d.kind, d.name, d.action, d) for d in listing}
-    if len(_ROUTES) >= _ROUTES_KEPT:  # listings change rarely: forget the oldest
-        del _ROUTES[next(iter(_ROUTES))]
-    _ROUTES[id(listing)] = (listing, found)
+    with _ROUTES_LOCK:  # event loops in several threads may share a registry
+        while len(_ROUTES) >= _ROUTES_KEPT:  # listings change rarely: forget the oldest
+            del _ROUTES[next(iter(_ROUTES))]
+        _ROUTES[id(listing)] = (listing, found)
     return found
 
 

@@ -19,6 +19,11 @@ not calls (messages, reasoning) are passed over. Each answer is JSON text: the v
 ``{"error": {"category", "message", "hint", ...}}`` the model can act on. See
 :mod:`toolware.integrations._tool_calls` for bad JSON, duplicate ids, unknown names and streams.
 
+A streamed completion (``stream=True``) is joined into its message first::
+
+    collected = await collect_chat_stream(await client.chat.completions.create(..., stream=True))
+    messages += [collected.message, *await run_tool_calls(pipeline, collected.tool_calls)]
+
 ``strict=True`` makes every function strict (all properties required, ``additionalProperties:
 false``, optional ones nullable) or raises :class:`StrictSchemaError` naming each function that
 cannot be; ``strict="where_possible"`` sends those without strict mode instead. Pass
@@ -34,6 +39,7 @@ from typing import Any
 from toolware.context import MAX_COLLECTED_CHUNKS, Principal, ResponseContext, TraceContext
 from toolware.encoding import to_json
 from toolware.extras import EMPTY_EXTRAS, Extras
+from toolware.integrations._chat_stream import ChatStreamResult, collect_chat_stream
 from toolware.integrations._definitions import (
     Strictness,
     StrictSchemaError,
@@ -64,12 +70,14 @@ from toolware.registry.base import Registry
 
 __all__ = [
     "TOOL_CALL_ID",
+    "ChatStreamResult",
     "ChunkHook",
     "StrictSchemaError",
     "StrictSchemaProblem",
     "ToolCall",
     "ToolCallOutcome",
     "chat_tools",
+    "collect_chat_stream",
     "execute_tool_calls",
     "read_tool_calls",
     "responses_tools",

@@ -176,6 +176,8 @@ def test_blocks_that_cannot_be_answered_are_refused() -> None:
     assert read_tool_calls(None) == []
     [call] = read_tool_calls([tool_use("t1", "add", {"a": 1})])
     assert call == ToolCall("t1", "add", {"a": 1}, '{"a": 1}', None, "anthropic")
+    [odd] = read_tool_calls([tool_use("t3", "add", {"tags": {"b"}})])  # made by hand
+    assert odd.raw_arguments == '{"tags": ["b"]}'
     [nameless] = read_tool_calls([{"type": "tool_use", "id": "t2", "input": {}}])
     assert nameless.problem is not None
     assert nameless.problem.message == "the tool call has no function name (got NoneType)"

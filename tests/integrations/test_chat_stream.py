@@ -39,6 +39,8 @@ STREAM = [
     chunk(piece(1, id="call_2", type="function", function={"name": "notes__add"})),
     chunk(piece(0, function={"arguments": '{"a": '})),
     chunk(piece(1, function={"arguments": '{"text": "hi"}'})),
+    chunk(piece(1, function={})),
+    chunk(piece(1)),
     chunk(piece(0, function={"arguments": "40}"})),
     chunk({}, finish="tool_calls"),
     chunk({"content": "other choice"}, index=1),

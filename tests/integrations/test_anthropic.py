@@ -173,6 +173,9 @@ def test_blocks_that_cannot_be_answered_are_refused() -> None:
     with pytest.raises(TypeError, match="item 1 is not a content block: tuple without a 'type'"):
         read_tool_calls([{"type": "text", "text": "x"}, ("a", "b")])
     assert read_tool_calls([{"type": "thinking", "thinking": "hm"}]) == []
+    whole = message(tool_use("t1", "add", {"a": 1}))
+    with pytest.raises(TypeError, match=r"got Message; pass message\.content"):
+        read_tool_calls(whole)  # type: ignore[arg-type]
     assert read_tool_calls(None) == []
     [call] = read_tool_calls([tool_use("t1", "add", {"a": 1})])
     assert call == ToolCall("t1", "add", {"a": 1}, '{"a": 1}', None, "anthropic")

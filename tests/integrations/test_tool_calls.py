@@ -111,6 +111,10 @@ def test_error_payload_is_what_a_model_needs() -> None:
     assert guessed["error"]["hint"] == "did you mean 'calc'?"
     unguessed = error_payload(NotFoundError("no such"), None, ["calc"])
     assert "candidates" not in unguessed["error"]
+    huge = error_payload(NotFoundError("no such"), Route(Kind.TOOL, "calc" * 40), ["calc" * 40])
+    assert "candidates" not in huge["error"]  # a name no entry can have is not compared
+    fits = error_payload(NotFoundError("no such"), Route(Kind.TOOL, "c" * 128), ["c" * 127])
+    assert fits["error"]["candidates"] == ["c" * 127]
 
 
 async def test_a_call_made_by_hand_without_arguments_is_answered() -> None:

@@ -25,12 +25,14 @@ import asyncio
 import difflib
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
 from toolware import _limits
+from toolware.clock import Clock
 from toolware.context import (
     MAX_COLLECTED_CHUNKS,
     PARTIAL_CHUNKS,
@@ -38,13 +40,19 @@ from toolware.context import (
     Principal,
     ResponseContext,
     TraceContext,
+    checked_deadline,
 )
 from toolware.encoding import to_json
 from toolware.errors import ErrorCategory, InvalidRequestError, ResultTooLargeError, ToolwareError
 from toolware.extras import EMPTY_EXTRAS, ExtraKey, Extras
 from toolware.pipeline import Pipeline
 from toolware.registry.base import EntryDescription, Registry
-from toolware.registry.names import ACTION_SEPARATOR, function_name, parse_function_name
+from toolware.registry.names import (
+    ACTION_SEPARATOR,
+    MAX_NAME_LENGTH,
+    function_name,
+    parse_function_name,
+)
 from toolware.router import Router
 
 __all__ = [
@@ -157,6 +165,7 @@ def registry_of(source: object) -> Registry:
 
 
 _ROUTES: dict[int, tuple[tuple[EntryDescription, ...], dict[str, Route]]] = {}
+_CONTAINERS = ("tool_calls", "output", "content")  # a message or a response, passed whole
 _ROUTES_KEPT = 16
 _ROUTES_LOCK = threading.Lock()
 
@@ -203,6 +212,8 @@ def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem
         arguments = json.loads(text)
     except ValueError as exc:
         return None, CallProblem(f"the arguments are not valid JSON: {exc}", _JSON_HINT)
+    except RecursionError:  # [[[[...]]]] thousands deep: the parser's stack, not the process
+        return None, CallProblem("the arguments are nested too deeply to read", _JSON_HINT)
     if not isinstance(arguments, dict):
         problem = f"the arguments must be a JSON object, got {type(arguments).__name__}"
         return None, CallProblem(problem, _JSON_HINT)
@@ -223,7 +234,12 @@ def error_payload(
     if data.get("fields"):
         content["fields"] = data["fields"]
     given = candidates = data.get("candidates")
-    if not candidates and error.category is ErrorCategory.NOT_FOUND and route is not None:
+    if (
+        not candidates
+        and error.category is ErrorCategory.NOT_FOUND
+        and route is not None
+        and len(route.name) <= 2 * MAX_NAME_LENGTH  # an invented 16 MB name: no matching
+    ):
         wanted = route.name if route.action is None else f"{route.name}__{route.action}"
         candidates = difflib.get_close_matches(wanted, list(offered), n=_limits.MAX_CANDIDATES)
     if candidates:
@@ -270,8 +286,21 @@ class CallOptions:
     strict: bool = False
 
 
-def check_options(max_concurrency: int | None, max_chunks: int) -> None:
-    """Refuse bad batch options with what to pass instead."""
+def call_options(
+    clock: Clock,
+    *,
+    principal: Principal | None,
+    timeout: float | None,
+    deadline: float | None,
+    trace: TraceContext | None,
+    extras: Extras,
+    max_concurrency: int | None,
+    max_chunks: int,
+    on_chunk: ChunkHook | None,
+    strict: bool = False,
+) -> CallOptions:
+    """The options of one batch, checked (a ``ValueError``/``TypeError`` says what to pass);
+    ``timeout`` becomes a deadline shared by the batch's calls."""
     if max_concurrency is not None and (
         isinstance(max_concurrency, bool)
         or not isinstance(max_concurrency, int)
@@ -283,6 +312,26 @@ def check_options(max_concurrency: int | None, max_chunks: int) -> None:
         )
     if isinstance(max_chunks, bool) or not isinstance(max_chunks, int) or max_chunks < 1:
         raise ValueError(f"max_chunks must be a whole number >= 1, got {max_chunks!r}")
+    checked_deadline(deadline)
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(f"timeout must be a number of seconds, got {timeout!r}")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(
+                f"timeout must be a finite number of seconds > 0, got {timeout!r}; "
+                "pass timeout=None (the default) for no deadline of the batch's own"
+            )
+        ends = clock.monotonic() + timeout
+        deadline = ends if deadline is None else min(deadline, ends)
+    return CallOptions(
+        principal=principal,
+        deadline=deadline,
+        trace=trace,
+        extras=extras,
+        max_chunks=max_chunks,
+        on_chunk=on_chunk,
+        strict=strict,
+    )
 
 
 def duplicates(calls: Sequence[ToolCall]) -> list[ToolCall]:
@@ -319,12 +368,19 @@ async def run_calls(
     limit = None if max_concurrency is None else asyncio.Semaphore(max_concurrency)
     if len(calls) == 1:  # no task for a single call: it is the common case, and cheaper
         return [await _run_one(pipeline, calls[0], known, render, options, limit)]
-    async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(_run_one(pipeline, call, known, render, options, limit))
-            for call in calls
-        ]
-    return [task.result() for task in tasks]
+    tasks = [
+        asyncio.ensure_future(_run_one(pipeline, call, known, render, options, limit))
+        for call in calls
+    ]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # Only the caller's own code (on_chunk) raises here: stop the other calls, wait for
+        # them to end, and raise its exception as it is (as a single call would).
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _run_one(
@@ -406,14 +462,15 @@ async def _invoke(
 
 
 def read_calls(
-    items: Iterable[object], read: Callable[[int, object], ToolCall | None]
+    items: Iterable[object], read: Callable[[int, object], ToolCall | None], hint: str
 ) -> list[ToolCall]:
-    """Each item ``read`` turns into a call (``None``: not a call, passed over)."""
-    if isinstance(items, str | bytes | Mapping):
-        raise TypeError(
-            f"expected a list of tool calls, got {type(items).__name__}; pass "
-            "message.tool_calls (or response.output, or message.content for Anthropic)"
-        )
+    """Each item ``read`` turns into a call (``None``: not a call, passed over); ``hint``
+    says what to pass when ``items`` is a whole message or a single call."""
+    if isinstance(items, str | bytes | Mapping) or (
+        not isinstance(items, list | tuple)
+        and any(getattr(items, name, None) is not None for name in _CONTAINERS)
+    ):
+        raise TypeError(f"expected a list of tool calls, got {type(items).__name__}; {hint}")
     calls: list[ToolCall] = []
     for position, item in enumerate(items):
         call = read(position, item)

@@ -31,13 +31,12 @@ from toolware.extras import EMPTY_EXTRAS, Extras
 from toolware.integrations._definitions import definitions
 from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
-    CallOptions,
     ChunkHook,
     ToolCall,
     ToolCallOutcome,
     call_id,
     call_name,
-    check_options,
+    call_options,
     field,
     parse_arguments,
     read_calls,
@@ -100,7 +99,7 @@ def _text(value: object) -> str:
 def read_tool_calls(content: Iterable[object] | None) -> list[ToolCall]:
     """The ``tool_use`` blocks of a message's ``content``, parsed (``ValueError`` for a block
     without an id, ``TypeError`` for an item that is no content block)."""
-    return read_calls(content or (), _read)
+    return read_calls(content or (), _read, "pass message.content")
 
 
 def _render(call: ToolCall, response: ResponseContext, content: str) -> dict[str, Any]:
@@ -129,20 +128,19 @@ async def execute_tool_calls(
     """Run the ``tool_use`` blocks of ``content`` through ``pipeline``; one
     :class:`ToolCallOutcome` per block, in order (``outcome.message`` is its ``tool_result``).
     Options as :func:`toolware.integrations.openai.execute_tool_calls`."""
-    check_options(max_concurrency, max_chunks)
-    parsed = read_tool_calls(content)
-    known = routes(registry if registry is not None else registry_of(pipeline))
-    if timeout is not None:
-        ends = pipeline.clock.monotonic() + timeout
-        deadline = ends if deadline is None else min(deadline, ends)
-    options = CallOptions(
+    options = call_options(
+        pipeline.clock,
         principal=principal,
+        timeout=timeout,
         deadline=deadline,
         trace=trace,
         extras=extras,
+        max_concurrency=max_concurrency,
         max_chunks=max_chunks,
         on_chunk=on_chunk,
     )
+    parsed = read_tool_calls(content)
+    known = routes(registry if registry is not None else registry_of(pipeline))
     return await run_calls(pipeline, parsed, known, _render, options, max_concurrency)
 
 

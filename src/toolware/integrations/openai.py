@@ -50,14 +50,13 @@ from toolware.integrations._definitions import (
 from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
     Api,
-    CallOptions,
     CallProblem,
     ChunkHook,
     ToolCall,
     ToolCallOutcome,
     call_id,
     call_name,
-    check_options,
+    call_options,
     field,
     parse_arguments,
     read_calls,
@@ -173,7 +172,7 @@ def read_tool_calls(calls: Iterable[object] | None) -> list[ToolCall]:
     Raises ``ValueError`` for a call without an id (it could not be answered) and
     ``TypeError`` for an item that is no call at all; bad arguments are the call's
     ``problem``, answered ``invalid_request`` when run."""
-    return read_calls(calls or (), _read)
+    return read_calls(calls or (), _read, "pass message.tool_calls, or response.output")
 
 
 def _render(call: ToolCall, response: ResponseContext, content: str) -> dict[str, Any]:
@@ -207,21 +206,20 @@ async def execute_tool_calls(
     at once); ``max_chunks`` bounds a streamed answer; ``on_chunk(call, number, chunk)`` hears
     each chunk as it arrives (an exception from it cancels the batch and propagates).
     """
-    check_options(max_concurrency, max_chunks)
-    parsed = read_tool_calls(calls)
-    known = routes(registry if registry is not None else registry_of(pipeline))
-    if timeout is not None:
-        ends = pipeline.clock.monotonic() + timeout
-        deadline = ends if deadline is None else min(deadline, ends)
-    options = CallOptions(
+    options = call_options(
+        pipeline.clock,
         principal=principal,
+        timeout=timeout,
         deadline=deadline,
         trace=trace,
         extras=extras,
+        max_concurrency=max_concurrency,
         max_chunks=max_chunks,
         on_chunk=on_chunk,
         strict=strict,
     )
+    parsed = read_tool_calls(calls)
+    known = routes(registry if registry is not None else registry_of(pipeline))
     return await run_calls(pipeline, parsed, known, _render, options, max_concurrency)
 
 

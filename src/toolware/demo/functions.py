@@ -16,7 +16,8 @@ from typing import Any
 
 from toolware.context import ResponseContext
 from toolware.errors import ToolwareError
-from toolware.integrations._tool_calls import Route, content_of, error_payload, route_for, routes
+from toolware.integrations._answers import content_of, error_payload
+from toolware.integrations._routes import Route, route_for, routes
 from toolware.integrations.openai import chat_tools
 from toolware.registry.base import Registry
 from toolware.registry.names import function_name

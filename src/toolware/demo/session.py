@@ -23,7 +23,8 @@ from typing import Any
 
 from toolware.context import ResponseContext
 from toolware.demo.functions import Route
-from toolware.integrations._tool_calls import CallOptions, ToolCall, ToolCallOutcome, run_calls
+from toolware.integrations._calls import ToolCall
+from toolware.integrations._tool_calls import CallOptions, ToolCallOutcome, run_calls
 from toolware.integrations.openai import read_tool_calls
 from toolware.markers import CACHE_HIT
 from toolware.pipeline import Pipeline

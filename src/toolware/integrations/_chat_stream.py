@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolware.integrations._tool_calls import field as read
+from toolware.integrations._calls import field as read
 
 __all__ = ["ChatStreamResult", "collect_chat_stream"]
 

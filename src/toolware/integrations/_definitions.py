@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from toolware.integrations._routes import registry_of
 from toolware.integrations._strict_schema import make_strict
-from toolware.integrations._tool_calls import registry_of
 from toolware.registry.base import EntryDescription
 from toolware.registry.names import function_name
 

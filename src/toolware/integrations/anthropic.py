@@ -28,20 +28,21 @@ from typing import Any
 from toolware.context import MAX_COLLECTED_CHUNKS, Principal, ResponseContext, TraceContext
 from toolware.encoding import to_json
 from toolware.extras import EMPTY_EXTRAS, Extras
-from toolware.integrations._definitions import definitions
-from toolware.integrations._tool_calls import (
-    TOOL_CALL_ID,
-    ChunkHook,
+from toolware.integrations._calls import (
     ToolCall,
-    ToolCallOutcome,
     call_id,
     call_name,
-    call_options,
     field,
     parse_arguments,
     read_calls,
-    registry_of,
-    routes,
+)
+from toolware.integrations._definitions import definitions
+from toolware.integrations._routes import registry_of, routes
+from toolware.integrations._tool_calls import (
+    TOOL_CALL_ID,
+    ChunkHook,
+    ToolCallOutcome,
+    call_options,
     run_calls,
 )
 from toolware.pipeline import Pipeline

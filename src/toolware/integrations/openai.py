@@ -39,6 +39,16 @@ from typing import Any
 from toolware.context import MAX_COLLECTED_CHUNKS, Principal, ResponseContext, TraceContext
 from toolware.encoding import to_json
 from toolware.extras import EMPTY_EXTRAS, Extras
+from toolware.integrations._calls import (
+    Api,
+    CallProblem,
+    ToolCall,
+    call_id,
+    call_name,
+    field,
+    parse_arguments,
+    read_calls,
+)
 from toolware.integrations._chat_stream import ChatStreamResult, collect_chat_stream
 from toolware.integrations._definitions import (
     Strictness,
@@ -47,21 +57,12 @@ from toolware.integrations._definitions import (
     definitions,
     strict_problems,
 )
+from toolware.integrations._routes import registry_of, routes
 from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
-    Api,
-    CallProblem,
     ChunkHook,
-    ToolCall,
     ToolCallOutcome,
-    call_id,
-    call_name,
     call_options,
-    field,
-    parse_arguments,
-    read_calls,
-    registry_of,
-    routes,
     run_calls,
 )
 from toolware.pipeline import Pipeline

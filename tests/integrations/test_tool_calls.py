@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from tests.integrations.tool_call_support import build_registry
-from toolware import ResponseContext, default_pipeline
+from toolware import LocalRegistry, PipelineBuilder, ResponseContext, default_pipeline
 from toolware.integrations._calls import ToolCall
 from toolware.integrations._routes import routes
 from toolware.integrations._tool_calls import CallOptions, run_calls
+from toolware.testing import FakeClock
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -74,3 +77,30 @@ def test_plain_dicts_work_without_the_sdks() -> None:
         [{"type": "tool_result", "tool_use_id": "t1", "content": "7", "is_error": False}],
         "add",
     ]
+
+
+async def test_seconds_count_the_call_not_the_wait_for_a_slot() -> None:
+    """On the pipeline clock: each call took 2 s, though the second waited 2 s for a slot."""
+    clock = FakeClock()
+    registry = LocalRegistry()
+
+    @registry.tool
+    async def slow(n: int) -> int:
+        await clock.sleep(2.0)
+        return n
+
+    pipeline = PipelineBuilder(clock=clock).route(registry).build()
+    calls = [ToolCall("c1", "slow", {"n": 1}, ""), ToolCall("c2", "slow", {"n": 2}, "")]
+    task = asyncio.create_task(
+        run_calls(pipeline, calls, routes(registry), _answer, CallOptions(), 1)
+    )
+    await clock.advance(2.0)
+    await clock.advance(2.0)
+    first, second = await task
+    assert (first.seconds, second.seconds) == (2.0, 2.0)
+    assert [first.message["content"], second.message["content"]] == ["1", "2"]
+    await pipeline.aclose()
+
+
+def _answer(call: ToolCall, response: ResponseContext, content: str) -> dict[str, Any]:
+    return {"content": content}

@@ -118,7 +118,7 @@ async def test_input_that_is_not_an_object_is_an_invalid_request(
     assert json.loads(outcome.message["content"])["error"] == {
         "category": "invalid_request",
         "message": problem,
-        "hint": 'send the arguments as one JSON object, e.g. {"query": "tea"}',
+        "hint": "send the arguments as one JSON object with the function's parameters as keys",
     }
 
 

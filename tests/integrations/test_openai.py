@@ -310,7 +310,7 @@ async def test_responses_output_gets_function_call_outputs(registry: LocalRegist
             "category": "invalid_request",
             "message": "the arguments are not valid JSON: Expecting property name enclosed in "
             "double quotes: line 1 column 2 (char 1)",
-            "hint": 'send the arguments as one JSON object, e.g. {"query": "tea"}',
+            "hint": "send the arguments as one JSON object with the function's parameters as keys",
         }
     }
     assert len(outputs) == 2

@@ -29,7 +29,7 @@ Api = Literal["chat", "responses", "anthropic"]
 """Which API a call came from, and so the shape of its answer."""
 
 
-JSON_HINT = 'send the arguments as one JSON object, e.g. {"query": "tea"}'
+JSON_HINT = "send the arguments as one JSON object with the function's parameters as keys"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@
     tools = chat_tools(registry)                       # Chat Completions
     completion = await client.chat.completions.create(model=..., messages=..., tools=tools)
     message = completion.choices[0].message
-    messages += [message, *await run_tool_calls(pipeline, message.tool_calls)]
+    messages.append(message.model_dump(exclude_none=True))
+    messages += await run_tool_calls(pipeline, message.tool_calls)
 
     tools = responses_tools(registry)                  # Responses API
     response = await client.responses.create(model=..., input=..., tools=tools)

@@ -12,11 +12,14 @@ from anthropic.types import Message, MessageParam, ToolParam, ToolResultBlockPar
 from tests.integrations.tool_call_support import build_registry
 from toolware import LocalRegistry, PipelineBuilder, Principal, default_pipeline
 from toolware.integrations.anthropic import (
+    StrictSchemaError,
+    StrictSchemaProblem,
     ToolCall,
     execute_tool_calls,
     messages_tools,
     read_tool_calls,
     run_tool_calls,
+    strict_problems,
     tool_results_message,
 )
 from toolware.testing import FakeClock
@@ -184,3 +187,46 @@ def test_blocks_that_cannot_be_answered_are_refused() -> None:
     [nameless] = read_tool_calls([{"type": "tool_use", "id": "t2", "input": {}}])
     assert nameless.problem is not None
     assert nameless.problem.message == "the tool call has no function name (got NoneType)"
+
+
+def test_strict_tools_follow_anthropic_rules(registry: LocalRegistry) -> None:
+    """strict=True closes every object and says strict; what Anthropic refuses is named."""
+    with pytest.raises(StrictSchemaError) as caught:
+        messages_tools(registry, strict=True)
+    assert caught.value.problems == (
+        StrictSchemaProblem(
+            "docs",
+            (
+                "$.query: 'minLength' is not supported in anthropic strict mode",
+                "$.k: 'minimum' is not supported in anthropic strict mode",
+                "$.k: 'maximum' is not supported in anthropic strict mode",
+            ),
+        ),
+    )
+    assert strict_problems(registry) == caught.value.problems
+    tools = messages_tools(registry, strict="where_possible")
+    adapter = pydantic.TypeAdapter(ToolParam)
+    for tool in tools:
+        adapter.validate_python(tool)
+    by_name = {tool["name"]: tool for tool in tools}
+    assert "strict" not in by_name["docs"]
+    assert by_name["docs"]["input_schema"] == registry.list()[-1].args_schema
+    assert by_name["add"] == {
+        "name": "add",
+        "description": "Add two numbers.",
+        "input_schema": {
+            "additionalProperties": False,
+            "properties": {
+                "a": {"title": "A", "type": "integer"},
+                "b": {"default": 2, "title": "B", "type": "integer"},
+                "note": {
+                    "anyOf": [{"type": "string"}, {"type": "null"}],
+                    "default": None,
+                    "title": "Note",
+                },
+            },
+            "required": ["a"],
+            "type": "object",
+        },
+        "strict": True,
+    }

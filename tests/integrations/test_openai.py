@@ -157,20 +157,22 @@ def test_strict_refuses_every_function_that_cannot_be_strict(registry: LocalRegi
     with pytest.raises(StrictSchemaError) as caught:
         chat_tools(registry, strict=True)
     assert caught.value.problems == (
-        StrictSchemaProblem("docs", ("$.query: 'minLength' is not supported in strict mode",)),
+        StrictSchemaProblem(
+            "docs", ("$.query: 'minLength' is not supported in openai strict mode",)
+        ),
         StrictSchemaProblem(
             "tag",
             (
                 "$.labels: an object that accepts any further keys ('additionalProperties') "
                 "cannot be strict; give it fixed properties (a model or TypedDict instead of a "
                 "dict)",
-                "$.names: 'uniqueItems' is not supported in strict mode",
+                "$.names: 'uniqueItems' is not supported in openai strict mode",
             ),
         ),
     )
     assert str(caught.value).startswith(
-        "2 function(s) cannot be strict: docs: $.query: 'minLength' is not supported in strict "
-        "mode; tag: $.labels: "
+        "2 function(s) cannot be strict: docs: $.query: 'minLength' is not supported in openai "
+        "strict mode; tag: $.labels: "
     )
     assert str(caught.value).endswith(
         "; change their signatures, or pass strict='where_possible' to send them without "
@@ -196,7 +198,7 @@ def test_strict_where_possible_sends_the_others_as_they_are(
     assert by_name["add"]["strict"] is True
     assert [r.getMessage() for r in caplog.records] == [
         "definitions.not_strict function=docs reasons=$.query: 'minLength' is not supported in "
-        "strict mode",
+        "openai strict mode",
         "definitions.not_strict function=tag reasons=$.labels: an object that accepts any "
         "further keys ('additionalProperties') cannot be strict; give it fixed properties (a "
         "model or TypedDict instead of a dict)",

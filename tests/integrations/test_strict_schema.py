@@ -7,7 +7,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from toolware.integrations._strict_schema import drop_absent_nulls, make_strict
+from toolware.integrations._strict_schema import ANTHROPIC, drop_absent_nulls, make_strict
 
 
 class Address(pydantic.BaseModel):
@@ -66,11 +66,11 @@ def test_the_input_schema_is_not_changed() -> None:
         ({"type": "array"}, ("$: the arguments must be an object schema with 'type': 'object'",)),
         (
             {"type": "object", "properties": {"x": {"type": "string", "maxLength": 3}}},
-            ("$.x: 'maxLength' is not supported in strict mode",),
+            ("$.x: 'maxLength' is not supported in openai strict mode",),
         ),
         (
             {"type": "object", "properties": {"x": {"oneOf": [{"type": "string"}]}}},
-            ("$.x: 'oneOf' is not supported in strict mode",),
+            ("$.x: 'oneOf' is not supported in openai strict mode",),
         ),
         (
             {"type": "object", "properties": {"x": {"type": "object"}}},
@@ -86,18 +86,18 @@ def test_the_input_schema_is_not_changed() -> None:
         ),
         (
             {"type": "object", "properties": {"x": {"type": "array", "items": {"not": {}}}}},
-            ("$.x[]: 'not' is not supported in strict mode",),
+            ("$.x[]: 'not' is not supported in openai strict mode",),
         ),
         (
             {
                 "type": "object",
                 "properties": {"x": {"anyOf": [{"type": "string", "minLength": 1}]}},
             },
-            ("$.x.anyOf[0]: 'minLength' is not supported in strict mode",),
+            ("$.x.anyOf[0]: 'minLength' is not supported in openai strict mode",),
         ),
         (
             {"type": "object", "$defs": {"D": {"type": "string", "allOf": []}}, "properties": {}},
-            ("$.$defs.D: 'allOf' is not supported in strict mode",),
+            ("$.$defs.D: 'allOf' is not supported in openai strict mode",),
         ),
     ],
 )
@@ -205,3 +205,107 @@ def test_refs_outside_defs_are_not_followed() -> None:
         "$.x: '$ref' '#/definitions/X' does not name an entry of '$defs'",
     )
     assert drop_absent_nulls(schema, {"x": {"a": None}}) == {"x": {"a": None}}
+
+
+def test_anthropic_rules_close_objects_and_keep_optionals() -> None:
+    """Anthropic: additionalProperties false everywhere, optionals and defaults kept."""
+    result = make_strict(order_schema(), ANTHROPIC)
+    assert result.problems == ()
+    assert result.schema is not None
+    assert result.schema["required"] == ["item", "ship_to"]
+    assert result.schema["$defs"]["Address"] == {
+        "title": "Address",
+        "type": "object",
+        "properties": {
+            "street": {"title": "Street", "type": "string"},
+            "zip_code": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "default": None,
+                "title": "Zip Code",
+            },
+            "floor": {"default": 0, "title": "Floor", "type": "integer"},
+        },
+        "required": ["street"],
+        "additionalProperties": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("schema", "problems"),
+    [
+        (
+            {"type": "object", "properties": {"k": {"type": "integer", "minimum": 1}}},
+            ("$.k: 'minimum' is not supported in anthropic strict mode",),
+        ),
+        (
+            {"type": "object", "properties": {"k": {"type": "array", "minItems": 2}}},
+            ("$.k: 'minItems' above 1 is not supported in anthropic strict mode",),
+        ),
+        (
+            {
+                "type": "object",
+                "$defs": {
+                    "Node": {
+                        "type": "object",
+                        "properties": {
+                            "next": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]}
+                        },
+                    },
+                    "Leaf": {"type": "object", "properties": {"v": {"type": "string"}}},
+                },
+                "properties": {"n": {"$ref": "#/$defs/Node"}, "l": {"$ref": "#/$defs/Leaf"}},
+            },
+            ("$.$defs.Node: a recursive schema is not supported in anthropic strict mode",),
+        ),
+        (
+            {
+                "type": "object",
+                "$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}},
+                "properties": {"a": {"$ref": "#/$defs/A"}},
+            },
+            (
+                "$.$defs.A: a recursive schema is not supported in anthropic strict mode",
+                "$.$defs.B: a recursive schema is not supported in anthropic strict mode",
+            ),
+        ),
+    ],
+)
+def test_anthropic_rules_refuse_bounds_and_recursion(
+    schema: dict[str, Any], problems: tuple[str, ...]
+) -> None:
+    """Numeric bounds, minItems above 1 and recursive $defs are refused, at their paths."""
+    assert make_strict(schema, ANTHROPIC).problems == problems
+
+
+def test_allof_is_refused_by_openai_and_walked_for_anthropic() -> None:
+    """allOf: OpenAI refuses it; Anthropic takes it, its branches made strict too."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "x": {"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}}]}
+        },
+    }
+    assert make_strict(schema).problems == ("$.x: 'allOf' is not supported in openai strict mode",)
+    strict = make_strict(schema, ANTHROPIC).schema
+    assert strict is not None
+    assert strict["properties"]["x"]["allOf"][0]["additionalProperties"] is False
+
+
+def test_shared_refs_are_not_recursion() -> None:
+    """A model used twice, through a chain of models, is not a recursive schema."""
+    schema = {
+        "type": "object",
+        "$defs": {
+            "Pair": {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/$defs/Point"}, "b": {"$ref": "#/$defs/Point"}},
+            },
+            "Point": {"type": "object", "properties": {"x": {"$ref": "#/$defs/Coord"}}},
+            "Coord": {"type": "number"},
+        },
+        "properties": {"pair": {"$ref": "#/$defs/Pair"}},
+    }
+    result = make_strict(schema, ANTHROPIC)
+    assert result.problems == ()
+    assert result.schema is not None
+    assert result.schema["$defs"]["Coord"] == {"type": "number"}

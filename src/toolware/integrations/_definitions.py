@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from toolware.integrations._routes import registry_of
-from toolware.integrations._strict_schema import make_strict
+from toolware.integrations._strict_schema import OPENAI, StrictRules, make_strict
 from toolware.registry.base import EntryDescription
 from toolware.registry.names import function_name
 
@@ -72,8 +72,11 @@ def _parameters(description: EntryDescription) -> dict[str, Any]:
     return schema
 
 
-def definitions(source: object, strict: Strictness) -> list[Definition]:
-    """A definition per entry of ``source`` (a registry, or a pipeline routed to one)."""
+def definitions(
+    source: object, strict: Strictness, rules: StrictRules = OPENAI
+) -> list[Definition]:
+    """A definition per entry of ``source`` (a registry, or a pipeline routed to one), strict
+    by ``rules`` when ``strict`` asks for it."""
     if strict not in (True, False, "where_possible"):
         raise ValueError(f"strict must be True, False or 'where_possible', got {strict!r}")
     listing = registry_of(source).list()
@@ -84,7 +87,7 @@ def definitions(source: object, strict: Strictness) -> list[Definition]:
     for description in listing:
         name = function_name(description)
         parameters = _parameters(description)
-        result = _strict_for(description, parameters)
+        result = _strict_for(description, parameters, rules)
         if result.schema is not None:
             made.append(Definition(name, description.description, result.schema, True))
             continue
@@ -108,18 +111,20 @@ class _Outcome:
     problems: tuple[str, ...]
 
 
-def _strict_for(description: EntryDescription, parameters: Mapping[str, Any]) -> _Outcome:
+def _strict_for(
+    description: EntryDescription, parameters: Mapping[str, Any], rules: StrictRules
+) -> _Outcome:
     if not description.loaded:
         return _Outcome(None, ("$: a lazy entry not imported yet; its arguments are unknown",))
-    result = make_strict(parameters)
+    result = make_strict(parameters, rules)
     return _Outcome(result.schema, result.problems)
 
 
-def strict_problems(source: object) -> tuple[StrictSchemaProblem, ...]:
+def strict_problems(source: object, rules: StrictRules = OPENAI) -> tuple[StrictSchemaProblem, ...]:
     """The functions of ``source`` that strict mode would refuse, each with its reasons."""
     problems = []
     for description in registry_of(source).list():
-        result = _strict_for(description, _parameters(description))
+        result = _strict_for(description, _parameters(description), rules)
         if result.schema is None:
             problems.append(StrictSchemaProblem(function_name(description), result.problems))
     return tuple(problems)

@@ -1,11 +1,13 @@
-"""Argument schemas made strict-compatible for OpenAI strict function calling, or refused.
+"""Argument schemas made strict-compatible for OpenAI or Anthropic strict tool use, or refused.
 
-OpenAI's strict mode (Structured Outputs) accepts a subset of JSON Schema: every object lists
-all its properties as ``required`` and says ``additionalProperties: false``; an optional
-property is written as required and nullable, the model sending ``null`` for "not given".
-:func:`make_strict` rewrites a schema that way. What cannot be rewritten without changing what
-the tool accepts (a free-form ``dict`` argument, a length limit, ``uniqueItems`` from a ``set``,
-a ``oneOf``) is refused with every reason, each at its JSON path, never dropped quietly.
+Strict mode (grammar-constrained sampling) accepts a subset of JSON Schema, a different one per
+provider (:class:`StrictRules`). Both want ``additionalProperties: false`` on every object.
+OpenAI also wants every property ``required``: an optional property is written as required
+and nullable, the model sending ``null`` for "not given". Anthropic keeps optional properties
+optional, but refuses numeric bounds and recursive schemas. :func:`make_strict` rewrites a
+schema for one set of rules. What cannot be rewritten without changing what the tool accepts
+(a free-form ``dict`` argument, a length limit, ``uniqueItems`` from a ``set``, a ``oneOf``) is
+refused with every reason, each at its JSON path, never dropped quietly.
 
 A strict call then carries ``null`` for the optionals the model left out; :func:`drop_absent_nulls`
 removes exactly those (an optional property whose own schema does not accept ``null``), so
@@ -18,12 +20,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["StrictResult", "drop_absent_nulls", "make_strict"]
+__all__ = [
+    "ANTHROPIC",
+    "OPENAI",
+    "StrictResult",
+    "StrictRules",
+    "drop_absent_nulls",
+    "make_strict",
+]
 
-# Keywords strict mode refuses (OpenAI function-calling guide, "Supported schemas"); dropping
-# any of them would let the model send what the tool refuses, so each is a reason to refuse.
-_UNSUPPORTED = (
-    "allOf",
+# Keywords each strict mode refuses (OpenAI's function-calling guide, "Supported schemas";
+# Anthropic's structured outputs, "JSON Schema limitations"); dropping any of them would let the
+# model send what the tool refuses, so each is a reason to refuse the function.
+_UNSUPPORTED_BY_BOTH = (
     "oneOf",
     "not",
     "if",
@@ -49,6 +58,42 @@ _NULL = {"type": "null"}
 
 
 @dataclass(frozen=True, slots=True)
+class StrictRules:
+    """What one provider's strict mode accepts.
+
+    ``all_required``: every property must be required, so an optional one is made required and
+    nullable and loses its ``default`` (OpenAI); otherwise optional properties stay optional
+    (Anthropic). ``unsupported``: keywords refused wherever they appear; ``max_min_items``:
+    the largest ``minItems`` accepted (``None``: any); ``recursion``: whether a ``$defs``
+    entry may refer to itself.
+    """
+
+    name: str
+    all_required: bool
+    unsupported: tuple[str, ...]
+    max_min_items: int | None = None
+    recursion: bool = True
+
+
+OPENAI = StrictRules(name="openai", all_required=True, unsupported=("allOf", *_UNSUPPORTED_BY_BOTH))
+ANTHROPIC = StrictRules(
+    name="anthropic",
+    all_required=False,
+    unsupported=(
+        *_UNSUPPORTED_BY_BOTH,
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "maxItems",
+    ),
+    max_min_items=1,
+    recursion=False,
+)
+
+
+@dataclass(frozen=True, slots=True)
 class StrictResult:
     """The strict schema, or ``None`` with the reasons it cannot be made (``"path: why"``)."""
 
@@ -56,51 +101,96 @@ class StrictResult:
     problems: tuple[str, ...]
 
 
-def make_strict(schema: Mapping[str, Any]) -> StrictResult:
-    """``schema`` rewritten for strict mode (a new dict; ``schema`` is not changed)."""
-    problems: list[str] = []
+@dataclass(slots=True)
+class _Walk:
+    defs: Mapping[str, Any]
+    rules: StrictRules
+    problems: list[str]
+
+
+def make_strict(schema: Mapping[str, Any], rules: StrictRules = OPENAI) -> StrictResult:
+    """``schema`` rewritten for ``rules`` (a new dict; ``schema`` is not changed)."""
     root = dict(schema)
     if root.get("type") != "object":
-        problems.append("$: the arguments must be an object schema with 'type': 'object'")
-        return StrictResult(None, tuple(problems))
+        return StrictResult(
+            None, ("$: the arguments must be an object schema with 'type': 'object'",)
+        )
     defs = root.get("$defs")
-    strict = _strict(root, "$", defs if isinstance(defs, Mapping) else {}, problems)
+    walk = _Walk(defs if isinstance(defs, Mapping) else {}, rules, [])
+    strict = _strict(root, "$", walk)
     if isinstance(defs, Mapping):
         strict["$defs"] = {
-            name: _strict(sub, f"$.$defs.{name}", defs, problems) for name, sub in defs.items()
+            name: _strict(sub, f"$.$defs.{name}", walk) for name, sub in defs.items()
         }
-    return StrictResult(None if problems else strict, tuple(problems))
+        if not rules.recursion:
+            walk.problems.extend(
+                f"$.$defs.{name}: a recursive schema is not supported in {rules.name} strict mode"
+                for name in defs
+                if _refers_to(defs, name, name, set())
+            )
+    return StrictResult(None if walk.problems else strict, tuple(walk.problems))
 
 
-def _strict(node: Any, path: str, defs: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+def _refers_to(defs: Mapping[str, Any], start: str, wanted: str, seen: set[str]) -> bool:
+    """Whether the ``$defs`` entry ``start`` reaches ``wanted`` through its ``$ref`` s."""
+    for ref in _refs(defs.get(start)):
+        name = ref.removeprefix("#/$defs/")
+        if name == wanted:
+            return True
+        if name not in seen:
+            seen.add(name)
+            if _refers_to(defs, name, wanted, seen):
+                return True
+    return False
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, Mapping):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _strict(node: Any, path: str, walk: _Walk) -> dict[str, Any]:
+    problems, rules = walk.problems, walk.rules
     if not isinstance(node, Mapping):
         problems.append(f"{path}: a schema must be an object, got {type(node).__name__}")
         return {}
-    out = {key: value for key, value in node.items() if key not in ("$defs", "default")}
-    for keyword in _UNSUPPORTED:
+    dropped = ("$defs", "default") if rules.all_required else ("$defs",)
+    out = {key: value for key, value in node.items() if key not in dropped}
+    for keyword in rules.unsupported:
         if keyword in node:
-            problems.append(f"{path}: '{keyword}' is not supported in strict mode")
+            problems.append(f"{path}: '{keyword}' is not supported in {rules.name} strict mode")
+    least = node.get("minItems")
+    if rules.max_min_items is not None and isinstance(least, int) and least > rules.max_min_items:
+        problems.append(
+            f"{path}: 'minItems' above {rules.max_min_items} is not supported in "
+            f"{rules.name} strict mode"
+        )
     ref = out.get("$ref")
     if isinstance(ref, str) and len(out) > 1:
         # Strict mode refuses siblings of $ref (a description next to it): inline the target.
-        target = _resolve(ref, defs)
+        target = _resolve(ref, walk.defs)
         if target is None:
             problems.append(f"{path}: '$ref' {ref!r} does not name an entry of '$defs'")
             return out
         merged = {**target, **out}
         del merged["$ref"]
-        return _strict(merged, path, defs, problems)
+        return _strict(merged, path, walk)
     if _is_object(out):
-        _strict_object(out, path, defs, problems)
+        _strict_object(out, path, walk)
     items = out.get("items")
     if isinstance(items, Mapping):
-        out["items"] = _strict(items, f"{path}[]", defs, problems)
-    any_of = out.get("anyOf")
-    if isinstance(any_of, list):
-        out["anyOf"] = [
-            _strict(variant, f"{path}.anyOf[{i}]", defs, problems)
-            for i, variant in enumerate(any_of)
-        ]
+        out["items"] = _strict(items, f"{path}[]", walk)
+    for combiner in ("anyOf", "allOf"):
+        variants = out.get(combiner)
+        if isinstance(variants, list):
+            out[combiner] = [
+                _strict(variant, f"{path}.{combiner}[{i}]", walk)
+                for i, variant in enumerate(variants)
+            ]
     return out
 
 
@@ -109,19 +199,17 @@ def _is_object(node: Mapping[str, Any]) -> bool:
     return kind == "object" or (isinstance(kind, list) and "object" in kind)
 
 
-def _strict_object(
-    out: dict[str, Any], path: str, defs: Mapping[str, Any], problems: list[str]
-) -> None:
+def _strict_object(out: dict[str, Any], path: str, walk: _Walk) -> None:
     properties = out.get("properties")
     extra = out.get("additionalProperties", False)
     if extra is not False:
-        problems.append(
+        walk.problems.append(
             f"{path}: an object that accepts any further keys ('additionalProperties') cannot "
             "be strict; give it fixed properties (a model or TypedDict instead of a dict)"
         )
     if not isinstance(properties, Mapping) or not properties:
         if extra is False and "additionalProperties" not in out and path != "$":
-            problems.append(
+            walk.problems.append(
                 f"{path}: an object without 'properties' accepts any keys and cannot be strict"
             )
         out["additionalProperties"] = False
@@ -129,15 +217,14 @@ def _strict_object(
             out["properties"] = {}
             out["required"] = []
         return
-    required = set(out.get("required", ()))
-    converted: dict[str, Any] = {}
-    for name, sub in properties.items():
-        strict = _strict(sub, f"{path}.{name}", defs, problems)
-        if name not in required and not _accepts_null(strict, defs):
-            strict = _nullable(strict)
-        converted[name] = strict
+    converted = {name: _strict(sub, f"{path}.{name}", walk) for name, sub in properties.items()}
+    if walk.rules.all_required:
+        required = set(out.get("required", ()))
+        for name, strict in converted.items():
+            if name not in required and not _accepts_null(strict, walk.defs):
+                converted[name] = _nullable(strict)
+        out["required"] = list(converted)
     out["properties"] = converted
-    out["required"] = list(converted)
     out["additionalProperties"] = False
 
 

@@ -36,8 +36,15 @@ from toolware.integrations._calls import (
     parse_arguments,
     read_calls,
 )
-from toolware.integrations._definitions import definitions
+from toolware.integrations._definitions import (
+    Strictness,
+    StrictSchemaError,
+    StrictSchemaProblem,
+    definitions,
+)
+from toolware.integrations._definitions import strict_problems as _strict_problems
 from toolware.integrations._routes import registry_of, routes
+from toolware.integrations._strict_schema import ANTHROPIC
 from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
     ChunkHook,
@@ -51,25 +58,47 @@ from toolware.registry.base import Registry
 __all__ = [
     "TOOL_CALL_ID",
     "ChunkHook",
+    "StrictSchemaError",
+    "StrictSchemaProblem",
     "ToolCall",
     "ToolCallOutcome",
     "execute_tool_calls",
     "messages_tools",
     "read_tool_calls",
     "run_tool_calls",
+    "strict_problems",
     "tool_results_message",
 ]
 
 _TOOL_USE = "tool_use"
 
 
-def messages_tools(source: Registry | Pipeline) -> list[dict[str, Any]]:
+def messages_tools(
+    source: Registry | Pipeline, *, strict: Strictness = False
+) -> list[dict[str, Any]]:
     """The Messages API ``tools=[...]``: ``{"name", "description", "input_schema"}`` per entry
-    of ``source`` (a registry, or a pipeline routed to one)."""
-    return [
-        {"name": d.name, "description": d.description, "input_schema": d.parameters}
-        for d in definitions(source, False)
-    ]
+    of ``source`` (a registry, or a pipeline routed to one).
+
+    ``strict=True`` adds ``"strict": true`` with every object closed
+    (``additionalProperties: false``), or raises :class:`StrictSchemaError` naming each
+    function Anthropic's strict mode cannot take (numeric bounds, length limits, recursive
+    models, free-form dicts...); ``strict="where_possible"`` sends those without it."""
+    tools: list[dict[str, Any]] = []
+    for d in definitions(source, strict, ANTHROPIC):
+        tool: dict[str, Any] = {
+            "name": d.name,
+            "description": d.description,
+            "input_schema": d.parameters,
+        }
+        if d.strict:
+            tool["strict"] = True
+        tools.append(tool)
+    return tools
+
+
+def strict_problems(source: Registry | Pipeline) -> tuple[StrictSchemaProblem, ...]:
+    """The functions of ``source`` Anthropic's strict mode would refuse, with the reasons."""
+    return _strict_problems(source, ANTHROPIC)
 
 
 def _read(position: int, item: object) -> ToolCall | None:

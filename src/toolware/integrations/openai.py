@@ -56,9 +56,10 @@ from toolware.integrations._definitions import (
     StrictSchemaError,
     StrictSchemaProblem,
     definitions,
-    strict_problems,
 )
+from toolware.integrations._definitions import strict_problems as _strict_problems
 from toolware.integrations._routes import registry_of, routes
+from toolware.integrations._strict_schema import OPENAI
 from toolware.integrations._tool_calls import (
     TOOL_CALL_ID,
     ChunkHook,
@@ -124,6 +125,11 @@ def responses_tools(
         }
         for d in definitions(source, strict)
     ]
+
+
+def strict_problems(source: Registry | Pipeline) -> tuple[StrictSchemaProblem, ...]:
+    """The functions of ``source`` OpenAI's strict mode would refuse, with the reasons."""
+    return _strict_problems(source, OPENAI)
 
 
 def _read(position: int, item: object) -> ToolCall | None:

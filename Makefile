@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tracing.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/debug_profile.py
+	$(BIN)/python benchmarks/tool_calls.py
 	$(BIN)/python benchmarks/mcp_server.py
 	$(BIN)/python benchmarks/mcp_client.py
 	$(BIN)/python benchmarks/frameworks.py

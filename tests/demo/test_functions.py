@@ -48,9 +48,12 @@ def test_tool_list_has_one_function_per_entry() -> None:
 def test_routes_map_function_names_to_entries() -> None:
     """Plugin actions use name__action; tools and retrievers keep their names."""
     known = routes(build_registry())
-    assert known["notes__search"] == Route(Kind.PLUGIN, "notes", "search")
-    assert known["docs"] == Route(Kind.RAG, "docs")
-    assert known["calculator"] == Route(Kind.TOOL, "calculator")
+    assert known["notes__search"][:3] == (Kind.PLUGIN, "notes", "search")
+    assert known["docs"][:3] == (Kind.RAG, "docs", None)
+    assert known["calculator"][:3] == (Kind.TOOL, "calculator", None)
+    description = known["calculator"].description
+    assert description is not None
+    assert description.qualified_name == "calculator"
 
 
 def test_unknown_names_are_routed_so_the_registry_can_answer() -> None:

@@ -1,7 +1,8 @@
 """A scripted agent session: assistant turns with tool calls, as a chat-completions API sends them.
 
 Each turn's calls run concurrently, as agents issue parallel tool calls; every call goes through
-the pipeline and comes back as a ``{"role": "tool"}`` message. The script exercises every path:
+the pipeline and comes back as a ``{"role": "tool"}`` message, by the machinery of
+:mod:`toolware.integrations.openai` (``run_tool_calls``). The script exercises every path:
 success, bad arguments, a failing tool, a timeout, a RAG query, plugin actions, a tool name
 the model made up, a streamed report read chunk by chunk, and a stream cut short by its idle
 timeout; then the resilience stages of :func:`toolware.demo.pipeline.demo_pipeline`: a flaky
@@ -15,18 +16,18 @@ chunks, or the error with the chunks received before it (an agent may still use 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolware.context import PARTIAL_CHUNKS, ResponseContext
-from toolware.demo.functions import Route, route_for, tool_message
-from toolware.errors import InvalidRequestError, ToolwareError
+from toolware.context import ResponseContext
+from toolware.demo.functions import Route
+from toolware.integrations._calls import ToolCall
+from toolware.integrations._tool_calls import CallOptions, ToolCallOutcome, run_calls
+from toolware.integrations.openai import read_tool_calls
 from toolware.markers import CACHE_HIT
 from toolware.pipeline import Pipeline
-from toolware.streams import ResponseStream
 
 __all__ = ["EXPECTED_CATEGORIES", "SCRIPT", "CallOutcome", "ChunkHook", "TurnHook", "run_session"]
 
@@ -156,70 +157,24 @@ class CallOutcome:
     """Answered from the cache (``markers.CACHE_HIT``) without calling the tool."""
 
 
-async def _run_call(
-    pipeline: Pipeline,
-    known: Mapping[str, Route],
-    turn: int,
-    call: Mapping[str, Any],
-    on_chunk: ChunkHook | None,
-) -> CallOutcome:
-    function = call["function"]
-    route = route_for(function["name"], known)
-    clock = pipeline.clock
-    started = clock.monotonic()
-    arguments = _parse_arguments(function["arguments"])
-    if isinstance(arguments, InvalidRequestError):
-        response = ResponseContext.failure(arguments.bind(call["id"], function["name"]))
-    else:
-        response = await pipeline.invoke(
-            route.name, arguments, kind=route.kind, action=route.action
-        )
-    chunks: int | None = None
-    if response.stream is not None:
-        response, chunks = await _read_stream(response, response.stream, call["id"], on_chunk)
+def _outcome(turn: int, outcome: ToolCallOutcome) -> CallOutcome:
+    response = outcome.response
     return CallOutcome(
         turn=turn,
-        call_id=call["id"],
-        function=function["name"],
-        arguments=function["arguments"],
-        message=tool_message(call["id"], response),
+        call_id=outcome.call.id,
+        function=outcome.call.name,
+        arguments=outcome.call.raw_arguments,
+        message=outcome.message,
         category=None if response.error is None else response.error.category.value,
-        seconds=clock.monotonic() - started,
-        chunks=chunks,
+        seconds=outcome.seconds,
+        chunks=outcome.chunks,
         attempts=response.attempts,
         cache_hit=response.get(CACHE_HIT) is True,
     )
 
 
-async def _read_stream(
-    response: ResponseContext, stream: ResponseStream, call_id: str, on_chunk: ChunkHook | None
-) -> tuple[ResponseContext, int]:
-    """Read a streamed answer chunk by chunk; a plain response with the list of chunks, or the
-    error that ended the stream (and the chunks before it under ``PARTIAL_CHUNKS``)."""
-    received: list[Any] = []
-    try:
-        async with stream as chunks:
-            async for chunk in chunks:
-                received.append(chunk)
-                if on_chunk is not None:
-                    on_chunk(call_id, len(received), chunk)
-    except ToolwareError as error:
-        extras = response.extras.with_value(PARTIAL_CHUNKS, tuple(received))
-        return response.evolve(stream=None, error=error, extras=extras), len(received)
-    return response.evolve(stream=None, value=received), len(received)
-
-
-def _parse_arguments(text: str) -> dict[str, Any] | InvalidRequestError:
-    """Models sometimes send broken JSON: that is the agent's invalid request, not a crash."""
-    try:
-        arguments = json.loads(text or "{}")
-    except ValueError as exc:
-        return InvalidRequestError(f"the arguments are not valid JSON: {exc}")
-    if not isinstance(arguments, dict):
-        return InvalidRequestError(
-            f"the arguments must be a JSON object, got {type(arguments).__name__}"
-        )
-    return arguments
+def _answer(call: ToolCall, response: ResponseContext, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call.id, "content": content}
 
 
 async def run_session(
@@ -237,14 +192,21 @@ async def run_session(
     number, chunk)`` as each chunk of a streamed answer arrives, and ``on_turn(number, turn,
     outcomes)`` as each turn finishes, to show progress.
     """
+    hook = None
+    if on_chunk is not None:
+        chunk_hook = on_chunk
+
+        def hook(call: ToolCall, number: int, chunk: Any) -> None:
+            chunk_hook(call.id, number, chunk)
+
+    options = CallOptions(on_chunk=hook)
     outcomes: list[CallOutcome] = []
     for number, turn in enumerate(script, start=1):
-        calls = turn.get("tool_calls") or []
+        calls = read_tool_calls(turn.get("tool_calls"))
         if on_turn_start is not None:
             on_turn_start(number, turn)
-        done = await asyncio.gather(
-            *(_run_call(pipeline, known, number, c, on_chunk) for c in calls)
-        )
+        ran = await run_calls(pipeline, calls, known, _answer, options, None)
+        done = [_outcome(number, outcome) for outcome in ran]
         if on_turn is not None:
             on_turn(number, turn, done)
         outcomes.extend(done)

@@ -1,155 +1,133 @@
-"""One call through a pipeline on behalf of a framework's tool: the part LangChain and
-LlamaIndex tools share.
+"""A model's tool calls read from SDK objects or plain dicts alike, into :class:`ToolCall`.
 
-A framework tool knows its entry's description and gets arguments from the agent; this module
-builds the :class:`~toolware.context.RequestContext` (principal, trace context, deadline on the
-pipeline's clock), runs it, collects a streamed answer, and returns the value or raises the
-typed :class:`~toolware.errors.ToolwareError`. The synchronous path runs the same coroutine on
-a loop of its own (or on the loop given), for frameworks that call tools from worker threads.
+Fields are read by key from a mapping and by attribute from an SDK object (:func:`field`), so
+the SDKs need not be importable. What cannot run (arguments that are not a JSON object, a
+missing name) becomes the call's :class:`CallProblem`, answered ``invalid_request``; what
+cannot even be answered (no id, an item that is no call) raises.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-from collections.abc import Callable, Coroutine, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Literal
 
-from toolware.clock import Clock, system_clock
-from toolware.context import Principal, RequestContext, TraceContext
-from toolware.encoding import to_json
-from toolware.pipeline import Pipeline
-from toolware.propagation import current_trace
-from toolware.registry.base import EntryDescription
-from toolware.types import Handler
+__all__ = [
+    "JSON_HINT",
+    "Api",
+    "CallProblem",
+    "ToolCall",
+    "call_id",
+    "call_name",
+    "field",
+    "parse_arguments",
+    "read_calls",
+]
 
-__all__ = ["CallSettings", "content_text", "run_sync"]
+Api = Literal["chat", "responses", "anthropic"]
+"""Which API a call came from, and so the shape of its answer."""
 
-C = TypeVar("C")
-T = TypeVar("T")
+
+JSON_HINT = "send the arguments as one JSON object with the function's parameters as keys"
 
 
 @dataclass(frozen=True, slots=True)
-class CallSettings(Generic[C]):
-    """How a framework tool calls its entry: through which handler, as whom, within what.
+class CallProblem:
+    """Why a call cannot run, answered as ``invalid_request``: the message and the fix."""
 
-    ``principal`` and ``trace`` are fixed values or functions of the framework's per-call
-    context ``C``; ``trace=None`` sends the current OpenTelemetry span's context when there is
-    one. ``timeout`` (seconds) becomes the request's deadline on ``clock``.
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call as the model sent it, read from whichever shape it came in.
+
+    ``arguments`` is the parsed JSON object, or ``None`` when ``problem`` says why the call
+    cannot run (bad JSON, a duplicate id, no name); ``raw_arguments`` is the text the model
+    sent (JSON text for OpenAI, the input re-encoded for Anthropic), for logs and display;
+    ``api`` is the API it came from, which decides the shape of its answer.
     """
 
-    handler: Handler
-    clock: Clock
-    principal: Principal | Callable[[C], Principal | None] | None = None
-    trace: TraceContext | Callable[[C], TraceContext | None] | None = None
-    timeout: float | None = None
-
-    @classmethod
-    def create(
-        cls,
-        handler: Handler,
-        *,
-        principal: Principal | Callable[[C], Principal | None] | None,
-        trace: TraceContext | Callable[[C], TraceContext | None] | None,
-        timeout: float | None,
-        clock: Clock | None,
-    ) -> CallSettings[C]:
-        """Checked settings; the clock defaults to the pipeline's own."""
-        if not callable(handler):
-            raise TypeError(
-                f"pipeline must be a toolware Pipeline or an async (request) -> response "
-                f"handler, got {type(handler).__name__}"
-            )
-        if principal is not None and not (isinstance(principal, Principal) or callable(principal)):
-            raise TypeError(
-                f"principal must be a toolware Principal or a function returning one, got "
-                f"{type(principal).__name__}"
-            )
-        if trace is not None and not (isinstance(trace, TraceContext) or callable(trace)):
-            raise TypeError(
-                f"trace must be a toolware TraceContext or a function returning one, got "
-                f"{type(trace).__name__}"
-            )
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not (math.isfinite(timeout) and timeout > 0)
-        ):
-            raise ValueError(
-                f"timeout must be a finite number of seconds > 0, or None for the pipeline's "
-                f"own limits, got {timeout!r}"
-            )
-        if clock is None:
-            clock = handler.clock if isinstance(handler, Pipeline) else system_clock
-        return cls(handler, clock, principal, trace, timeout)
-
-    def request(
-        self, description: EntryDescription, arguments: Mapping[str, Any], context: C
-    ) -> RequestContext:
-        """The request for one call of ``description``'s entry."""
-        principal = self.principal
-        if principal is not None and not isinstance(principal, Principal):
-            principal = principal(context)
-        trace = self.trace
-        if trace is not None and not isinstance(trace, TraceContext):
-            trace = trace(context)
-        elif trace is None:
-            trace = current_trace()
-        deadline = None if self.timeout is None else self.clock.monotonic() + self.timeout
-        return RequestContext.create(
-            description.name,
-            arguments,
-            kind=description.kind,
-            action=description.action,
-            principal=principal,
-            trace=trace,
-            deadline=deadline,
-            clock=self.clock,
-        )
-
-    async def call(
-        self, description: EntryDescription, arguments: Mapping[str, Any], context: C
-    ) -> Any:
-        """The entry's value (a stream collected into a list, refused past
-        ``MAX_COLLECTED_CHUNKS`` chunks), or raise its typed error."""
-        response = await self.handler(self.request(description, arguments, context))
-        if response.stream is not None:
-            response = await response.collect()
-        return response.unwrap()
+    id: str
+    name: str
+    arguments: Mapping[str, Any] | None
+    raw_arguments: str
+    problem: CallProblem | None = None
+    api: Api = "chat"
 
 
-def run_sync(
-    coroutine: Callable[[], Coroutine[Any, Any, T]], loop: asyncio.AbstractEventLoop | None
-) -> T:
-    """Run ``coroutine()`` to completion from synchronous code.
+def field(item: object, name: str) -> Any:
+    """``item[name]`` for a mapping, ``item.name`` for an SDK object; ``None`` if absent."""
+    if type(item) is dict or isinstance(item, Mapping):  # a dict skips the ABC check
+        return item.get(name)
+    return getattr(item, name, None)
 
-    With ``loop`` (an event loop running in another thread, where the pipeline lives) the call
-    is submitted there and this thread waits; without one it runs on a fresh loop here. A
-    thread whose own loop is running cannot wait for a result without blocking that loop, so
-    it is refused with the async method to use instead.
-    """
+
+def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem | None]:
+    """The arguments object from the model's JSON text (a mapping passes as it is; empty
+    text is ``{}``), or ``None`` and why not."""
+    if not isinstance(text, str):
+        if isinstance(text, Mapping):
+            return text, None
+        if text is None:
+            return {}, None
+        problem = f"the arguments must be a JSON object, got {type(text).__name__}"
+        return None, CallProblem(problem, JSON_HINT)
+    if not text:
+        return {}, None
     try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is not None:
-        raise RuntimeError(
-            "a toolware tool was called synchronously from a running event loop, which would "
-            "block it; await the tool's async method (ainvoke / acall) instead, or pass loop= to "
-            "run calls on the pipeline's loop from other threads"
-        )
-    if loop is None:
-        return asyncio.run(coroutine())
-    if not loop.is_running():  # nothing would ever run the call: refuse rather than hang
-        raise RuntimeError(
-            "the event loop given as loop= is not running; pass the loop the pipeline runs on "
-            "while it runs, or leave loop= out to run each call on its own loop"
-        )
-    return asyncio.run_coroutine_threadsafe(coroutine(), loop).result()
+        arguments = json.loads(text)
+    except ValueError as exc:
+        return None, CallProblem(f"the arguments are not valid JSON: {exc}", JSON_HINT)
+    except RecursionError:  # [[[[...]]]] thousands deep: the parser's stack, not the process
+        return None, CallProblem("the arguments are nested too deeply to read", JSON_HINT)
+    if not isinstance(arguments, dict):
+        problem = f"the arguments must be a JSON object, got {type(arguments).__name__}"
+        return None, CallProblem(problem, JSON_HINT)
+    return arguments, None
 
 
-def content_text(value: Any) -> str:
-    """What a model reads of a value: a string as is, anything else as JSON (a ``Document``
-    as an object, a set as a sorted list: :func:`toolware.encoding.to_json`)."""
-    return value if isinstance(value, str) else to_json(value)
+_CONTAINERS = ("tool_calls", "output", "content")  # a message or a response, passed whole
+
+
+def read_calls(
+    items: Iterable[object], read: Callable[[int, object], ToolCall | None], hint: str
+) -> list[ToolCall]:
+    """Each item ``read`` turns into a call (``None``: not a call, passed over); ``hint``
+    says what to pass when ``items`` is a whole message or a single call."""
+    if isinstance(items, str | bytes | Mapping) or (
+        not isinstance(items, list | tuple)
+        and any(getattr(items, name, None) is not None for name in _CONTAINERS)
+    ):
+        raise TypeError(f"expected a list of tool calls, got {type(items).__name__}; {hint}")
+    calls: list[ToolCall] = []
+    for position, item in enumerate(items):
+        call = read(position, item)
+        if call is not None:
+            calls.append(call)
+    return calls
+
+
+def call_id(position: int, item: object, key: str) -> str:
+    """The call's id, or a ``ValueError`` naming the item: a call without one cannot be
+    answered (the API matches answers to calls by it)."""
+    value = field(item, key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(
+            f"tool call {position} has no {key!r} (got {type(value).__name__}); every call "
+            "needs the id the model gave it, to answer it"
+        )
+    return value
+
+
+def call_name(item: object, key: str = "name") -> tuple[str, CallProblem | None]:
+    """The function name, or ``""`` and why it is missing."""
+    value = field(item, key)
+    if isinstance(value, str) and value:
+        return value, None
+    return "", CallProblem(
+        f"the tool call has no function name (got {type(value).__name__})",
+        "call one of the functions offered in tools, by its name",
+    )

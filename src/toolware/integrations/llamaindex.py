@@ -39,7 +39,7 @@ import pydantic
 from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
 from toolware.encoding import to_json
-from toolware.integrations._calls import CallSettings, content_text, run_sync
+from toolware.integrations._framework_calls import CallSettings, content_text, run_sync
 from toolware.integrations._selection import checked_description, loaded_descriptions, pick
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name

@@ -1,7 +1,9 @@
 """Integrations with agent frameworks and tool protocols, one module each.
 
-Each module imports its third-party library at import time and names the extra to install
-when it is missing; nothing here is imported by ``import toolware``.
+The MCP, LangChain and LlamaIndex modules import their library at import time and name the
+extra to install when it is missing; the OpenAI and Anthropic modules work on plain dicts
+without their SDKs and read SDK objects by attribute. Nothing here is imported by
+``import toolware``.
 
 - :mod:`toolware.integrations.openai`: OpenAI tool definitions (Chat Completions and Responses,
   strict mode) and ``run_tool_calls`` (extra ``openai``, optional: plain dicts work without it);

@@ -98,12 +98,11 @@ class LoopThread:
             task.cancel()
 
         timer = None if wait is None else loop.call_later(wait, expire)
+        task.add_done_callback(_stop_loop)
         try:
-            return loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            if expired:
-                raise BridgeTimeout(f"no answer within {wait} s") from None
-            raise
+            # run_forever and a done callback rather than run_until_complete: the outcome is
+            # read from the task below, so no exception has to cross this frame's handlers.
+            loop.run_forever()
         except BaseException:
             if not task.done():  # interrupted (Ctrl-C): this loop is not reused
                 task.cancel()
@@ -113,6 +112,13 @@ class LoopThread:
         finally:
             if timer is not None:
                 timer.cancel()
+        if task.cancelled() and expired:
+            raise BridgeTimeout(f"no answer within {wait} s")
+        return task.result()
+
+
+def _stop_loop(task: asyncio.Task[Any]) -> None:
+    task.get_loop().stop()
 
 
 class _ThreadLoop:

@@ -300,3 +300,17 @@ def test_use_mcp_workflow(host: Agent) -> None:
     """The intent's result."""
     assert host.use_mcp_workflow("gh", "open", "ctx") == {"intent": "open", "context": "ctx"}
     assert host.use_mcp_workflow("gh", "open") == {"intent": "open", "context": ""}
+
+
+def test_the_hosts_transport_carries_remote_calls() -> None:
+    """middleware_transport gets the handler's mcp_url and the wire payload."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def transport(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append((url, payload))
+        return {"ok": True}
+
+    host = Agent(tool_registry={"gh": IntentTool("gh")}, transport=transport)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"n": 1}}})
+    assert answer == (201, '{\n  "ok": true\n}')
+    assert calls == [("http://127.0.0.1:9/mcp", {"name": "list", "arguments": {"n": 1}})]

@@ -27,8 +27,15 @@ def safe_str(value: object) -> str:
             return f"<unprintable {type(value).__name__} object>"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def dumps(value: Any) -> str:
     """``json.dumps(value, indent=2)``; values JSON cannot hold become their ``str()``."""
+    if type(value) in _SCALARS:
+        # indent only lays out containers: a scalar's text is the same, and the C encoder
+        # writes it in a tenth of the time of the pure-Python one that indent selects.
+        return json.dumps(value)
     try:
         return json.dumps(value, indent=2, default=safe_str)
     except (TypeError, ValueError, RecursionError):

@@ -72,6 +72,19 @@ def test_each_action_is_a_request_context(agent: Agent) -> None:
     assert first.entry.description == "Adds numbers\n\nInstructions: Use add"
 
 
+def test_a_principal_attribute_of_another_type_is_the_hosts_own(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not a Principal nor an id: the call runs anonymous; a DEBUG record says why."""
+    recorder = Recorder()
+    agent.middleware_pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    agent.principal = {"user": "carol"}
+    with caplog.at_level("DEBUG", logger="toolware.compat.v1"):
+        assert agent.to_middleware({"calc": {"method": "plain", "params": {}}})[0] == 201
+    assert recorder.requests[0].principal is None
+    assert caplog.records[0].getMessage() == "compat.v1.principal_ignored type=dict"
+
+
 def test_principal_given_as_an_id(agent: Agent) -> None:
     """A string principal on the host is a Principal with that id."""
     recorder = Recorder()
@@ -84,12 +97,6 @@ def test_principal_given_as_an_id(agent: Agent) -> None:
 @pytest.mark.parametrize(
     ("attribute", "value", "body"),
     [
-        (
-            "principal",
-            42,
-            "[ERROR] the host's principal must be a toolware Principal, a non-empty id "
-            "string or None, got int",
-        ),
         (
             "timeout",
             "soon",

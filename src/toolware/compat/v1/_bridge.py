@@ -86,7 +86,8 @@ class LoopThread:
     def _run_here(self, make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
         """On this thread's own loop (no loop runs in it)."""
         holder: _ThreadLoop | None = getattr(self._local, "holder", None)
-        if holder is None or holder.loop.is_closed():
+        if holder is None or holder.pid != os.getpid() or holder.loop.is_closed():
+            # A forked child inherits the parent's loop object, whose selector it shares.
             holder = self._local.holder = _ThreadLoop()
         loop = holder.loop
         task = loop.create_task(make())
@@ -124,9 +125,10 @@ def _stop_loop(task: asyncio.Task[Any]) -> None:
 class _ThreadLoop:
     """A thread's own event loop, closed when the thread ends (its ``threading.local`` goes)."""
 
-    __slots__ = ("__weakref__", "loop")
+    __slots__ = ("__weakref__", "loop", "pid")
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         weakref.finalize(self, _close, self.loop)
 

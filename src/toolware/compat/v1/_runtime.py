@@ -16,6 +16,7 @@ recurses forever is refused at :data:`MAX_NESTING` levels instead of filling eve
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -45,6 +46,9 @@ GRACE = 1.0
 stops waiting (only a pipeline without a timeout stage needs it)."""
 DEFAULT_TIMEOUT = 60
 _WORKERS = 2 * MAX_NESTING  # every nesting level holds one worker thread while it waits
+
+
+logger = logging.getLogger("toolware.compat.v1")
 
 
 class _Nesting(msgspec.Struct, frozen=True):
@@ -79,16 +83,23 @@ def host_timeout(host: object) -> float | None:
 
 
 def host_principal(host: object) -> Principal | None:
-    """The host's ``principal``: a :class:`Principal`, a non-empty id string, or ``None``."""
+    """The host's ``principal``: a :class:`Principal`, or a non-empty id string made into one.
+
+    Anything else there is the host's own data, not meant for toolware (V1 had no such
+    attribute, and an agent may use the name for something else): the call runs without a
+    principal, and a ``compat.v1.principal_ignored`` DEBUG record says so.
+    """
     value = getattr(host, "principal", None)
     if value is None or isinstance(value, Principal):
         return value
     if isinstance(value, str) and value:
         return Principal(id=value)
-    raise TypeError(
-        f"the host's principal must be a toolware Principal, a non-empty id string or None, "
-        f"got {type(value).__name__}"
+    logger.debug(
+        "compat.v1.principal_ignored type=%s",
+        type(value).__name__,
+        extra={"type": type(value).__name__},
     )
+    return None
 
 
 class HostRegistries:

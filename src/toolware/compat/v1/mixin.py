@@ -22,7 +22,8 @@ default ``default_pipeline`` over the host's registries with its ``timeout``),
 ``middleware_strict`` (failures carry 4xx/5xx statuses instead of V1's 201),
 ``middleware_intent_resolver`` and ``middleware_transport`` (for MCP calls, see
 :mod:`toolware.compat.v1.mcp`). The host's ``principal`` (a ``Principal`` or an id string), when
-it has one, is every call's principal.
+it has one, is every call's principal (a value of another type is left alone: the call
+runs without one).
 
 Switching it off: like V1's ``AgentWrapper`` (``self.__allow_middleware = False``, stored as
 ``_AgentWrapper__allow_middleware``), or on any host with ``allow_middleware = False``.
@@ -181,7 +182,7 @@ class MiddlewareMixin:
         try:
             entry = runtime.source(kind).entry(handler, action_id, method)
             response = runtime.call(kind, action_id, method, params, entry)
-        except Exception as exc:  # a bad host option (timeout, principal, pipeline)
+        except Exception as exc:  # a bad host option (timeout, pipeline)
             self._log(f"Tool {action_id} error: {safe_str(exc)}", "error")
             return 500, f"[ERROR] {safe_str(exc)}"
         return self._legacy_answer(action_id, method, response)

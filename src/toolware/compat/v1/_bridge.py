@@ -90,7 +90,7 @@ class LoopThread:
             # A forked child inherits the parent's loop object, whose selector it shares.
             holder = self._local.holder = _ThreadLoop()
         loop = holder.loop
-        task = loop.create_task(make())
+        task = loop.create_task(_then_stop(make(), loop))
         expired = False
 
         def expire() -> None:
@@ -99,10 +99,10 @@ class LoopThread:
             task.cancel()
 
         timer = None if wait is None else loop.call_later(wait, expire)
-        task.add_done_callback(_stop_loop)
         try:
-            # run_forever and a done callback rather than run_until_complete: the outcome is
-            # read from the task below, so no exception has to cross this frame's handlers.
+            # run_forever, stopped by the task itself, rather than run_until_complete: one
+            # loop iteration fewer (no done callback to schedule), and the outcome is read
+            # from the task below, so no exception has to cross this frame's handlers.
             loop.run_forever()
         except BaseException:
             if not task.done():  # interrupted (Ctrl-C): this loop is not reused
@@ -113,13 +113,16 @@ class LoopThread:
         finally:
             if timer is not None:
                 timer.cancel()
-        if task.cancelled() and expired:
+        if expired:  # whatever the call made of its cancellation, the bound has passed
             raise BridgeTimeout(f"no answer within {wait} s")
         return task.result()
 
 
-def _stop_loop(task: asyncio.Task[Any]) -> None:
-    task.get_loop().stop()
+async def _then_stop(coroutine: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
+    try:
+        return await coroutine
+    finally:
+        loop.stop()
 
 
 class _ThreadLoop:

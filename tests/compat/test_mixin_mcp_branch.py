@@ -296,6 +296,14 @@ def test_use_mcp_direct(host: Agent) -> None:
     assert str(caught.value) == NOT_FOUND
 
 
+def test_use_mcp_direct_when_the_tool_raises_a_base_exception(host: Agent) -> None:
+    """KeyboardInterrupt in the tool is that call's failure, raised as tool_failed."""
+    from toolware import ToolFailedError
+
+    with pytest.raises(ToolFailedError, match="KeyboardInterrupt"):
+        host.use_mcp_direct("fs", "interrupt", {})
+
+
 def test_use_mcp_workflow(host: Agent) -> None:
     """The intent's result."""
     assert host.use_mcp_workflow("gh", "open", "ctx") == {"intent": "open", "context": "ctx"}

@@ -134,6 +134,15 @@ def test_bad_host_options(agent: Agent, attribute: str, value: Any, body: str) -
     assert agent.events[-1] == ("error", f"Agent tester: Tool calc error: {body[8:]}")
 
 
+def test_false_is_not_a_timeout(agent: Agent) -> None:
+    """False is a bool, not 0 seconds: refused like True."""
+    agent.timeout = False
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (
+        500,
+        "[ERROR] the host's timeout must be a number of seconds (or None for no limit), got bool",
+    )
+
+
 @pytest.mark.parametrize(("value", "expected"), [(None, None), (0, None), (2, 2.0), (0.5, 0.5)])
 def test_host_timeout(value: Any, expected: float | None) -> None:
     """None and 0 mean no limit (V1's alarm(0)); numbers are seconds."""

@@ -7,11 +7,12 @@ these helpers are module-scoped, so a test module pays for one start-up.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,6 +20,10 @@ import uvicorn
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
 
 START_TIMEOUT = 20.0
 """Seconds a server may take to start on a loaded machine before the fixture gives up."""
@@ -126,7 +131,9 @@ def running_mcp_server() -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="mcp-test-server", daemon=True
     )
@@ -141,8 +148,8 @@ def running_mcp_server() -> Iterator[str]:
 
 
 class _Misbehaving(BaseHTTPRequestHandler):
-    """POST /hang never answers; /badjson answers 200 with broken JSON; /status500 answers 500;
-    every request's headers are recorded on the server."""
+    """POST /hang never answers; /badjson answers 200 with broken JSON; /cut... sends part of a
+    body and closes; anything else answers 500; every request's headers are recorded."""
 
     server: _RecordingServer
 
@@ -152,6 +159,14 @@ class _Misbehaving(BaseHTTPRequestHandler):
         self.server.seen_headers.append(dict(self.headers))
         if self.path == "/hang":
             self.server.release.wait(30)
+            return
+        if self.path.startswith("/cut"):
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"partial')
+            self.close_connection = True
             return
         if self.path == "/badjson":
             self._answer(200, "application/json", b"{not json")
@@ -200,3 +215,91 @@ def refused_url() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/mcp"
+
+
+def build_v1_task_app() -> Starlette:
+    """A V1 tool server as ``BaseMCPToolServer.build_app()`` made it (FastAPI there; the same
+    routes and answers here in Starlette): ``POST /<task>`` with the arguments as the body."""
+
+    async def add(request: Request) -> Response:
+        body = await request.json()
+        if not isinstance(body.get("a"), int) or not isinstance(body.get("b"), int):
+            detail = [{"loc": ["body", "a"], "msg": "field required", "type": "missing"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"sum": body["a"] + body["b"], "seen": dict(request.headers)})
+
+    async def explode(request: Request) -> Response:
+        return JSONResponse({"detail": "disk quota exceeded"}, status_code=500)
+
+    async def listing(request: Request) -> Response:
+        return JSONResponse([1, 2])
+
+    async def garbage(request: Request) -> Response:
+        return PlainTextResponse("<html>proxy error</html>")
+
+    async def teapot(request: Request) -> Response:
+        return PlainTextResponse("short and stout", status_code=418)
+
+    async def overloaded(request: Request) -> Response:
+        return PlainTextResponse("x" * 600, status_code=503)
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(30)
+        return JSONResponse({})
+
+    routes = [
+        Route("/add", add, methods=["POST"]),
+        Route("/explode", explode, methods=["POST"]),
+        Route("/listing", listing, methods=["POST"]),
+        Route("/garbage", garbage, methods=["POST"]),
+        Route("/teapot", teapot, methods=["POST"]),
+        Route("/overloaded", overloaded, methods=["POST"]),
+        Route("/slow", slow, methods=["POST"]),
+    ]
+    return Starlette(routes=[Mount("/tools/math", routes=routes)])
+
+
+@contextmanager
+def running_v1_task_server() -> Iterator[str]:
+    """The base URL (``.../tools/math``) of a V1-style tool server on a free loopback port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        build_v1_task_app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="v1-task-server", daemon=True
+    )
+    thread.start()
+    try:
+        _wait(lambda: server.started, "the V1 task server")
+        yield f"http://127.0.0.1:{port}/tools/math"
+    finally:
+        server.should_exit = True
+        thread.join(START_TIMEOUT)
+        sock.close()
+
+
+@contextmanager
+def full_backlog_url() -> Iterator[str]:
+    """An http URL whose connection attempts hang: the listening socket never accepts and its
+    backlog is full, so the kernel drops further SYNs (a connect timeout, for real)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}/tools"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

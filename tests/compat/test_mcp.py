@@ -154,6 +154,7 @@ def test_params_accepted(host: Host, params: Any, arguments: dict[str, Any]) -> 
         ("[1, 2]", "MCP params of files.read are a string that is not a JSON object"),
         ("__import__('os')", "MCP params of files.read are a string that is not a JSON object"),
         ("'text'", "MCP params of files.read are a string that is not a JSON object"),
+        ("{" * 5000, "MCP params of files.read are a string that is not a JSON object"),
         ([("path", "/x")], "MCP params of files.read must be a dict, not list"),
         (7, "MCP params of files.read must be a dict, not int"),
     ],

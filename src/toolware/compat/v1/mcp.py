@@ -2,7 +2,7 @@
 
 :class:`McpCalls` is what the mixin delegates to; it is synchronous like V1 and raises
 :class:`McpCallError` subclasses whose ``str()`` is the message the mixin shows after
-``"[ERROR] "`` (status 500).
+``"[ERROR] "`` (status 500; a malformed call, :class:`McpCallRefusedError`, is a 400).
 
 Direct calls (``{"mcp": {"tool": t, "method": m, "params": p}}``):
 
@@ -31,6 +31,8 @@ Direct calls (``{"mcp": {"tool": t, "method": m, "params": p}}``):
      suggestion"`` (``"warning"``).
 
    An error result (``{"error": {...}}``) is otherwise an ordinary result: status 201.
+   V1 logged these lines from ``to_middleware`` only, with an emoji before ``CRITICAL``; the
+   adapter logs them for every direct call (``use_mcp_direct`` too), without the emoji.
 
 Intent calls (``{"mcp": {"tool": t, "intent": i, "context": c}}``): the handler's
 ``handle_intent(intent, context)`` when it has one, else the adapter's ``intent_resolver``,
@@ -40,7 +42,8 @@ input :func:`intent_input` builds; a resolver that does the same passes that str
 The default transport (:func:`default_transport`) runs ``local://`` calls in process as V1 did
 (see :mod:`toolware.compat.v1._mcp_local`) and sends the others over MCP streamable HTTP
 (:class:`toolware.compat.v1.transport.McpHttpTransport`, whose SDK is imported on the first
-remote call only).
+remote call only). V1 tool servers that predate MCP (``POST <base>/<task>``) are called with
+``default_transport(lookup, remote=TaskHttpTransport())`` (:mod:`._mcp_task_http`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from toolware.compat.v1._mcp_errors import (
     McpUnavailableError,
 )
 from toolware.compat.v1._mcp_local import call_local, tool_call
+from toolware.compat.v1._mcp_task_http import TaskHttpTransport
 
 if TYPE_CHECKING:
     from toolware.compat.v1.transport import McpHttpTransport
@@ -75,6 +79,7 @@ __all__ = [
     "McpTimeoutError",
     "McpToolNotFoundError",
     "McpUnavailableError",
+    "TaskHttpTransport",
     "Transport",
     "default_transport",
     "intent_input",

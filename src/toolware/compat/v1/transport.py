@@ -16,10 +16,12 @@ error result ``{"error": {...}}``). A call that cannot complete raises, never ha
   :class:`McpProtocolError` (with the JSON-RPC ``code``);
 - no answer within ``timeout`` seconds → :class:`McpTimeoutError`.
 
-What V1 servers speak: V1's own client POSTed the bare payload ``{"name", "arguments"}`` to
-``mcp_url`` and returned the response JSON. That is not MCP; current V1 tool servers and every
-MCP server answer MCP over streamable HTTP, which is what this transport speaks. A server that
-only takes the bare POST needs a transport of your own (``transport=`` on the mixin).
+What V1 servers speak: a V1 tool server (``BaseMCPToolServer.build_app()``) served each task
+as ``POST <base>/<task>`` with the arguments as the body, not MCP; V1's own remote call POSTed
+``{"name", "arguments"}`` to ``mcp_url``. Servers that speak MCP (current V1 tool servers, and
+every MCP server) take this transport; V1 task servers take
+:class:`~toolware.compat.v1.mcp.TaskHttpTransport`
+(``default_transport(lookup, remote=TaskHttpTransport())``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ try:
     import mcp_types
     from mcp.client.client import Client
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
     from mcp.shared.exceptions import MCPError
     from pydantic import ValidationError
 except ImportError as exc:  # pragma: no cover - the extra is installed in development
@@ -119,7 +120,8 @@ class McpHttpTransport:
     async def _call(
         self, url: str, name: str, arguments: dict[str, Any], meta: Any
     ) -> mcp_types.CallToolResult:
-        http = create_mcp_http_client(headers=self.headers, timeout=httpx2.Timeout(self.timeout))
+        # As the SDK makes its default client (redirects off), with our timeout and headers.
+        http = httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(self.timeout))
         async with (
             http,
             Client(streamable_http_client(url, http_client=http), cache=None) as client,
@@ -153,7 +155,7 @@ def _check_serialisable(name: str, arguments: dict[str, Any]) -> None:
 
 def _leaf(exc: BaseException) -> BaseException:
     """The first real error inside the SDK's (nested) task-group exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+    while isinstance(exc, BaseExceptionGroup):  # never empty: the constructor refuses that
         exc = exc.exceptions[0]
     return exc
 

@@ -59,7 +59,10 @@ def run_block(block: Block, filename: str) -> None:
 
 BLOCKS = guide_blocks(GUIDE.read_text())
 PAGE_BLOCKS = [
-    (page, block) for page in PAGES for block in guide_blocks(page.read_text()) if not block.fragment
+    (page, block)
+    for page in PAGES
+    for block in guide_blocks(page.read_text())
+    if not block.fragment
 ]
 
 

@@ -1,0 +1,165 @@
+"""``toolware migrate`` on the command line: options, modes and exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolware.cli.migrate import EXIT_CHANGES, register
+from toolware.cli.render import make_console
+
+LEGACY = "from langswarm.core.wrappers.middleware import MiddlewareMixin\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolware")
+    register(parser.add_subparsers())
+    return parser
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    args = _parser().parse_args(["migrate", *argv])
+    out, err = io.StringIO(), io.StringIO()
+    status = args.handler(
+        args, make_console(out, terminal=False), make_console(err, terminal=False)
+    )
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_the_modes_print_a_diff_write_or_check(tmp_path: Path) -> None:
+    """Diff by default (nothing written), --check exits 1 and names the file, --write saves."""
+    module = tmp_path / "agent.py"
+    module.write_text(LEGACY)
+    status, out, err = _run(str(module))
+    assert status == 0
+    assert out.endswith(
+        "-from langswarm.core.wrappers.middleware import MiddlewareMixin\n"
+        "+from toolware.compat.v1 import MiddlewareMixin\n"
+    )
+    assert err == "1 files, 1 changed, 0 left to do by hand, 0 not parsed\n"
+    assert module.read_text() == LEGACY
+    assert _run("--check", str(module))[:2] == (EXIT_CHANGES, f"would change: {module}\n")
+    assert _run("--write", str(module))[:2] == (0, f"rewrote: {module}\n")
+    assert module.read_text() == "from toolware.compat.v1 import MiddlewareMixin\n"
+    assert _run("--check", str(module))[:2] == (0, "")
+
+
+def test_findings_are_listed_but_do_not_fail_a_check(tmp_path: Path) -> None:
+    """What is left by hand goes to stderr; --check still exits 0 when nothing would change."""
+    (tmp_path / "old.py").write_text("import json\nfrom langswarm.core.utils import helper\n")
+    status, out, err = _run("--check", str(tmp_path))
+    assert (status, out) == (0, "")
+    assert err.splitlines() == [
+        "could not rewrite (1):",
+        f"{(tmp_path / 'old.py').as_posix()}:2: import from langswarm.core.utils, which has no "
+        "counterpart in toolware.compat.v1",
+        "    suggested: import MiddlewareMixin, ToolRegistry, RAGRegistry or PluginRegistry "
+        "from toolware.compat.v1",
+        "1 files, 0 changed, 1 left to do by hand, 0 not parsed",
+    ]
+
+
+def test_native_options_reach_the_rewrite(tmp_path: Path) -> None:
+    """--native CLASS, --registry-name and --pipeline shape the rewritten code."""
+    (tmp_path / "bot.py").write_text(
+        "class Bot:\n"
+        "    async def ask(self):\n"
+        '        return self.to_middleware({"a": {"method": "b"}})\n'
+        "class Other:\n"
+        "    async def ask(self):\n"
+        '        return self.to_middleware({"a": {"method": "b"}})\n'
+    )
+    status, out, _ = _run("--native", "Bot", "--pipeline", "self.pipe", str(tmp_path))
+    assert status == 0
+    assert out.count('await self.pipe.invoke("a.b", {})') == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing_folder"], "toolware migrate: no such file or folder: missing_folder"),
+        (["--native", "not-a-class", "."], "toolware migrate: native must be a Python identifier"),
+        (["--registry-name", "1x", "."], "toolware migrate: registry_name must be a Python"),
+        (["--pipeline", "self.", "."], "toolware migrate: pipeline must be a Python expression"),
+    ],
+)
+def test_usage_errors_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
+    """A path that does not exist or a bad option: exit 2 and one line saying which."""
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(*argv)
+    assert (status, out) == (2, "")
+    assert err.startswith(message)
+
+
+def test_a_native_class_found_nowhere_is_refused_before_writing(tmp_path: Path) -> None:
+    """A typo in --native: exit 2 naming it, and nothing written even with --write."""
+    module = tmp_path / "agent.py"
+    module.write_text(LEGACY + "class Agent(MiddlewareMixin):\n    pass\n")
+    status, out, err = _run("--write", "--native", "Agnet", "--native", "Agent", str(tmp_path))
+    assert (status, out) == (2, "")
+    assert err == (
+        "toolware migrate: --native Agnet: no class of that name in the files given; check the "
+        "spelling, or use --native-all\n"
+    )
+    assert module.read_text().startswith(LEGACY)
+
+
+def test_write_and_check_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """The two modes exclude each other: argparse exits 2 saying so."""
+    with pytest.raises(SystemExit) as exited:
+        _parser().parse_args(["migrate", "--write", "--check", "."])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_registered_in_the_main_parser_it_runs_through_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the integrator registers it in COMMAND_MODULES: `toolware migrate --check` works."""
+    from toolware.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("toolware.cli.migrate",))
+    (tmp_path / "agent.py").write_text(LEGACY)
+    assert cli_main.main(["migrate", "--check", str(tmp_path)]) == EXIT_CHANGES
+    assert capsys.readouterr().out == f"would change: {(tmp_path / 'agent.py').as_posix()}\n"
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+
+
+def test_registering_the_command_does_not_import_libcst() -> None:
+    """Every `toolware` run registers the command; only running it needs the migrate extra."""
+    done = _python(
+        "import sys, argparse\n"
+        "from toolware.cli.migrate import register\n"
+        "register(argparse.ArgumentParser().add_subparsers())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'libcst'"
+        " or m.startswith('toolware.migrate')))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
+def test_without_libcst_the_command_names_the_extra() -> None:
+    """libcst missing: exit 1 and the pip command, no traceback."""
+    done = _python(
+        "import sys\n"
+        "sys.modules['libcst'] = None  # as if libcst were not installed\n"
+        "from toolware.cli import main as cli_main\n"
+        "cli_main.COMMAND_MODULES = ('toolware.cli.migrate',)\n"
+        "sys.exit(cli_main.main(['migrate', '.']))"
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "toolware migrate: toolware.migrate needs libcst: pip install 'toolware[migrate]'\n"
+    )

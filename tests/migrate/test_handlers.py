@@ -1,0 +1,278 @@
+"""V1 handler classes get a native plugin registration, opt-in per class."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from toolware import Kind, default_pipeline
+from toolware.migrate import MigrateOptions, migrate_source
+
+HANDLER = '''\
+"""Handlers."""
+
+import math
+
+
+class Notes:
+    """Keeps notes."""
+
+    def __init__(self, prefix="- "):
+        self.identifier = "notes"
+        self.description = "Keeps notes"
+        self.prefix = prefix
+        self.notes = []
+
+    def run(self, payload):
+        method = payload["method"]
+        if method == "add":
+            return self.add(**payload["params"])
+        if method == "count":
+            return self.count(**payload["params"])
+        raise ValueError(method)
+
+    def add(self, text):
+        self.notes.append(self.prefix + text)
+        return len(self.notes)
+
+    def count(self):
+        return len(self.notes)
+
+    def helper(self):
+        return math.pi
+'''
+
+
+def _migrate(source: str, **options: object) -> tuple[str, list[str]]:
+    outcome = migrate_source(textwrap.dedent(source), "h.py", MigrateOptions(**options))  # type: ignore[arg-type]
+    return outcome.after, [f"{f.line}: {f.message} | {f.suggestion}" for f in outcome.findings]
+
+
+def test_nothing_changes_unless_the_class_is_chosen() -> None:
+    """The handler rewrite is opt-in."""
+    assert _migrate(HANDLER) == (HANDLER, [])
+    assert _migrate(HANDLER, native=frozenset({"Other"})) == (HANDLER, [])
+
+
+def test_an_if_dispatch_gives_exactly_its_actions() -> None:
+    """``include`` lists the dispatched methods: helper() stays out; the registry is created."""
+    after, findings = _migrate(HANDLER, native=frozenset({"Notes"}))
+    assert findings == []
+    assert after.startswith(
+        '"""Handlers."""\n\nimport math\nfrom toolware import LocalRegistry\n\n'
+        "native_registry = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
+        "\n\n"
+        '@native_registry.plugin(name="notes", include=["add", "count"], '
+        'description="Keeps notes")\nclass Notes:\n'
+    )
+    assert after.endswith(HANDLER.split("class Notes:\n", 1)[1])
+
+
+async def test_the_registration_runs_and_answers_as_the_v1_run_did() -> None:
+    """The rewritten module registers a working plugin; V1's run() still works too."""
+    after, _ = _migrate(HANDLER, native_all=True)
+    namespace: dict[str, object] = {}
+    exec(compile(after, "h.py", "exec"), namespace)
+    registry = namespace["native_registry"]
+    async with default_pipeline(registry) as pipeline:  # type: ignore[arg-type]
+        added = await pipeline.invoke("notes.add", {"text": "tea"})
+        counted = await pipeline.invoke("notes", {}, action="count", kind=Kind.PLUGIN)
+        missing = await pipeline.invoke("notes.helper", {})
+    assert (added.unwrap(), counted.unwrap()) == (1, 1)
+    assert missing.error is not None
+    assert missing.error.category == "not_found"
+    v1 = namespace["Notes"]()  # type: ignore[operator]
+    assert v1.run({"method": "add", "params": {"text": "x"}}) == 1
+
+
+def test_a_getattr_dispatch_excludes_run_and_a_class_identifier_is_read() -> None:
+    """``getattr(self, method)(**params)``: every public method but run is an action."""
+    source = """\
+    from toolware import LocalRegistry
+
+    tools = LocalRegistry()
+
+
+    class Clock:
+        identifier = "clock"
+
+        def run(self, payload):
+            return getattr(self, payload["method"])(**payload["params"])
+
+        def now(self):
+            return 12
+    """
+    after, findings = _migrate(source, native_all=True, registry_name="tools")
+    assert findings == []
+    assert after == textwrap.dedent(source).replace(
+        "class Clock:", '@tools.plugin(name="clock", exclude=["run"])\nclass Clock:'
+    )
+
+
+def test_a_long_registration_is_wrapped_one_argument_a_line() -> None:
+    """Past 100 characters the decorator takes one argument a line, as a formatter would."""
+    source = HANDLER.replace(
+        '"Keeps notes"', '"Keeps the notes of the whole conversation, in order"'
+    )
+    after, _ = _migrate(source, native_all=True)
+    assert (
+        "@native_registry.plugin(\n"
+        '    name="notes",\n'
+        '    include=["add", "count"],\n'
+        '    description="Keeps the notes of the whole conversation, in order",\n'
+        ")\nclass Notes:\n"
+    ) in after
+
+
+def test_a_second_run_changes_nothing() -> None:
+    """Idempotent: the registration is recognised and not added twice."""
+    once, _ = _migrate(HANDLER, native_all=True)
+    assert _migrate(once, native_all=True) == (once, [])
+
+
+@pytest.mark.parametrize(
+    ("change", "message", "suggestion"),
+    [
+        (
+            ('self.identifier = "notes"', "self.identifier = name"),
+            "its identifier is not a string literal, so the plugin name is unknown",
+            '@native_registry.plugin(name="<identifier>", include=["add", "count"], '
+            'description="Keeps notes")',
+        ),
+        (
+            ('self.identifier = "notes"', 'self.identifier = "my notes"'),
+            "its identifier cannot be a native name: plugin name 'my notes'",
+            '@native_registry.plugin(name="my notes", include=["add", "count"], '
+            'description="Keeps notes")',
+        ),
+        (
+            ('prefix="- "', "prefix"),
+            "its constructor needs arguments",
+            'after the class: native_registry.plugin(Notes(...), name="notes", '
+            'include=["add", "count"], description="Keeps notes")',
+        ),
+        (
+            ('if method == "count":', 'if method == "total":'),
+            "run() does not dispatch in a form the tool recognises",
+            '@native_registry.plugin(name="notes", include=["<method>"], '
+            'description="Keeps notes")',
+        ),
+        (
+            ('(**payload["params"])', '(payload["params"])'),
+            "run() does not dispatch in a form the tool recognises",
+            '@native_registry.plugin(name="notes", include=["<method>"], '
+            'description="Keeps notes")',
+        ),
+        (
+            ("def count(self):", "def total(self):"),
+            "run() dispatches to count, not defined in the class itself",
+            '@native_registry.plugin(name="notes", include=["add", "count"], '
+            'description="Keeps notes")',
+        ),
+    ],
+    ids=[
+        "identifier-not-literal",
+        "bad-name",
+        "constructor-args",
+        "renamed",
+        "no-dispatch",
+        "missing-method",
+    ],
+)
+def test_what_cannot_be_registered_is_reported_at_the_class(
+    change: tuple[str, str], message: str, suggestion: str
+) -> None:
+    """The class line, why, and the registration to write by hand; the class is left alone."""
+    source = HANDLER.replace(*change)
+    after, findings = _migrate(source, native_all=True)
+    assert after == source
+    assert len(findings) == 1
+    assert findings[0].startswith(f"6: class Notes: {message}")
+    assert findings[0].endswith(f" | {suggestion}")
+
+
+def test_a_registry_name_bound_to_something_else_is_refused() -> None:
+    """The chosen name is taken by an import: report instead of shadowing it."""
+    source = "from app import native_registry\n\n\n" + HANDLER.split("import math\n\n\n")[1]
+    after, findings = _migrate(source, native_all=True)
+    assert after == source
+    assert findings == [
+        "4: class Notes: the module already binds 'native_registry' to something other than a "
+        "LocalRegistry | choose another name with --registry-name"
+    ]
+
+
+def test_an_existing_local_registry_is_reused() -> None:
+    """A module that already has the registry gets no second one."""
+    source = "from toolware import LocalRegistry\n\nnative_registry = LocalRegistry()\n\n\n"
+    source += HANDLER.split("import math\n\n\n")[1]
+    after, _ = _migrate(source, native_all=True)
+    assert after.count("LocalRegistry()") == 1
+    assert after.count("@native_registry.plugin(") == 1
+
+
+def test_nested_classes_and_classes_without_identifier() -> None:
+    """A nested handler cannot be registered at module level; a run() alone is not a handler."""
+    source = """\
+    class Outer:
+        class Inner:
+            identifier = "inner"
+
+            def run(self, payload):
+                return getattr(self, payload["method"])(**payload["params"])
+
+
+    class Runner:
+        def run(self, payload):
+            return payload
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "2: class Inner: a nested class cannot be registered at module level | "
+        "native_registry.plugin(Inner, ...) where the class is reachable"
+    ]
+
+
+def test_a_module_without_imports_gets_the_registry_above_the_class() -> None:
+    """The import, the registry, then two blank lines before what followed."""
+    source = HANDLER.split("import math\n\n\n")[1].replace("math.pi", "3.14")
+    after, findings = _migrate(source, native_all=True)
+    assert findings == []
+    assert after.startswith(
+        "from toolware import LocalRegistry\n\n"
+        "native_registry = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
+        '\n\n@native_registry.plugin(name="notes", '
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(after, "h.py", "exec"), namespace)
+    assert [d.qualified_name for d in namespace["native_registry"].list()] == [  # type: ignore[attr-defined]
+        "notes.add",
+        "notes.count",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("prelude", "refused"),
+    [
+        (
+            "import typing\nif typing.TYPE_CHECKING:\n    from app import native_registry\n",
+            True,
+        ),
+        ("try:\n    import json\nexcept ImportError:\n    native_registry = None\n", True),
+        (
+            "if False:\n    pass\nelif True:\n    pass\nelse:\n    import native_registry.sub\n",
+            True,
+        ),
+        ("def native_registry():\n    pass\n", True),
+        ("def helper():\n    native_registry = 1\n    return native_registry\n", False),
+    ],
+    ids=["type-checking-import", "except-assignment", "else-import", "function", "local-only"],
+)
+def test_module_level_bindings_of_the_registry_name_are_found(prelude: str, refused: bool) -> None:
+    """Conditional blocks bind at module level; a function's own local does not."""
+    source = prelude + "\n\n" + HANDLER.split("import math\n\n\n")[1]
+    after, findings = _migrate(source, native_all=True)
+    assert (after == source) is refused
+    assert len(findings) == int(refused)

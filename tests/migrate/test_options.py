@@ -1,0 +1,43 @@
+"""The options of a migration are checked when made, naming the option and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolware.migrate import MigrateOptions
+
+
+def test_defaults_choose_no_class() -> None:
+    """Imports only, unless told."""
+    options = MigrateOptions()
+    assert (options.wants("Agent"), options.wants(None)) == (False, False)
+    assert (options.registry_name, options.pipeline) == ("native_registry", "self.pipeline")
+
+
+def test_native_names_and_all() -> None:
+    """``native`` chooses by class name; ``native_all`` chooses module level code too."""
+    options = MigrateOptions(native=frozenset({"Agent"}))
+    assert (options.wants("Agent"), options.wants("Other"), options.wants(None)) == (
+        True,
+        False,
+        False,
+    )
+    assert MigrateOptions(native_all=True).wants(None) is True
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"native": frozenset({"not a class"})}, ValueError, "native must be a Python identifier"),
+        ({"native": ["Agent"]}, TypeError, r"native takes a frozenset of class names, .*got list"),
+        ({"native_all": "yes"}, TypeError, "native_all must be True or False, got 'yes'"),
+        ({"registry_name": "class"}, ValueError, "registry_name must be a Python identifier"),
+        ({"pipeline": "self."}, ValueError, "pipeline must be a Python expression"),
+    ],
+)
+def test_bad_options_are_refused(
+    options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """Each bad option is refused with its name in the message."""
+    with pytest.raises(error, match=message):
+        MigrateOptions(**options)  # type: ignore[arg-type]

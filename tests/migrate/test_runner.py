@@ -1,0 +1,127 @@
+"""The runner: files found, diffs, writes, unparsable files, findings on the user's lines."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from toolware.migrate import Finding, MigrateOptions, migrate_paths, migrate_source
+from toolware.migrate.runner import python_files
+
+LEGACY = "from langswarm.synapse.registry.tools import ToolRegistry\n"
+
+
+def test_a_diff_names_both_sides_and_only_changed_lines() -> None:
+    """A unified diff with a/ and b/ paths; an unchanged file has an empty diff."""
+    outcome = migrate_source("import os\n" + LEGACY, "pkg/m.py")
+    assert outcome.changed
+    assert outcome.diff() == (
+        "--- a/pkg/m.py\n+++ b/pkg/m.py\n@@ -1,2 +1,2 @@\n import os\n"
+        "-from langswarm.synapse.registry.tools import ToolRegistry\n"
+        "+from toolware.compat.v1 import ToolRegistry\n"
+    )
+    same = migrate_source("import os\n", "pkg/n.py")
+    assert (same.changed, same.diff(), same.findings) == (False, "", ())
+
+
+def test_an_unparsable_file_is_reported_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """The error names the line; the text is kept as it was; a log record says so."""
+    with caplog.at_level(logging.WARNING, logger="toolware.migrate"):
+        outcome = migrate_source("import os\nx = = 1\n", "bad.py")
+    assert outcome.error is not None
+    assert outcome.error.startswith("cannot parse line 2, column 1: parser error: error at 2:6")
+    assert (outcome.changed, outcome.after) == (False, "import os\nx = = 1\n")
+    assert caplog.messages == ["migrate.unparsable path=bad.py line=2"]
+
+
+def test_findings_of_later_rewrites_name_the_original_lines() -> None:
+    """The handler rewrite inserts lines above; the call site finding keeps its own line."""
+    source = (
+        "class Notes:\n"
+        '    identifier = "notes"\n'
+        "    def run(self, payload):\n"
+        '        return getattr(self, payload["method"])(**payload["params"])\n'
+        "    def add(self, text):\n"
+        "        return 1\n"
+        "def use(agent):\n"
+        '    return agent.to_middleware({"notes": {"method": "add"}})\n'
+    )
+    outcome = migrate_source(source, "m.py", MigrateOptions(native_all=True))
+    assert "@native_registry.plugin(" in outcome.after
+    assert [(f.path, f.line) for f in outcome.findings] == [("m.py", 8)]
+    assert (
+        outcome.findings[0]
+        .format()
+        .startswith(
+            "m.py:8: to_middleware call in a synchronous function (pipeline.invoke is async)\n"
+            "    suggested: make the function async"
+        )
+    )
+
+
+def test_files_are_found_in_order_skipping_hidden_and_build_folders(tmp_path: Path) -> None:
+    """Each folder's files first, sorted; .venv, __pycache__ and build are skipped."""
+    for name in ("b.py", "a/z.py", "a/y.txt", ".venv/x.py", "__pycache__/c.py", "build/d.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    listed = python_files([tmp_path, tmp_path / "b.py", tmp_path / "a" / ".." / "a" / "z.py"])
+    assert [p.relative_to(tmp_path).as_posix() for p in listed] == ["b.py", "a/z.py"]
+    with pytest.raises(FileNotFoundError, match=r"no such file or folder: .*nope"):
+        python_files([tmp_path / "nope"])
+
+
+def test_write_saves_changed_files_and_keeps_line_ends(tmp_path: Path) -> None:
+    """Only changed files are written; CRLF stays CRLF; unreadable files are reported."""
+    crlf = tmp_path / "crlf.py"
+    crlf.write_bytes(b"import os\r\n" + LEGACY.encode().replace(b"\n", b"\r\n"))
+    untouched = tmp_path / "plain.py"
+    untouched.write_text("import os\n")
+    (tmp_path / "latin.py").write_bytes(b"x = '\xe9'\n")
+    run = migrate_paths([tmp_path], write=True)
+    assert crlf.read_bytes() == b"import os\r\nfrom toolware.compat.v1 import ToolRegistry\r\n"
+    assert [f.path for f in run.changed] == [crlf.as_posix()]
+    assert [f.path for f in run.failed] == [(tmp_path / "latin.py").as_posix()]
+    assert run.failed[0].error is not None
+    assert run.failed[0].error.startswith("cannot read: 'utf-8' codec can't decode")
+    assert run.findings == ()
+    again = migrate_paths([tmp_path])
+    assert again.changed == ()
+
+
+def test_the_run_collects_findings_file_by_file(tmp_path: Path) -> None:
+    """``MigrationRun.findings`` lists each file's findings in path order."""
+    (tmp_path / "a.py").write_text("from langswarm.core import x\n")
+    (tmp_path / "b.py").write_text("\n\nimport langswarm\n")
+    run = migrate_paths([tmp_path], MigrateOptions())
+    assert [(Path(f.path).name, f.line) for f in run.findings] == [("a.py", 1), ("b.py", 3)]
+    assert all(isinstance(f, Finding) for f in run.findings)
+
+
+def test_a_last_line_without_newline_is_marked_in_the_diff() -> None:
+    """The diff applies with ``patch``/``git apply``: the no-newline marker follows the line."""
+    outcome = migrate_source(LEGACY.rstrip("\n"), "m.py")
+    assert outcome.diff() == (
+        "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n"
+        "-from langswarm.synapse.registry.tools import ToolRegistry\n"
+        "\\ No newline at end of file\n"
+        "+from toolware.compat.v1 import ToolRegistry\n"
+        "\\ No newline at end of file\n"
+    )
+
+
+def test_native_names_no_file_defines_are_listed(tmp_path: Path) -> None:
+    """``unmatched`` names the ``native`` classes found in no file, sorted."""
+    (tmp_path / "a.py").write_text("class Agent:\n    class Inner:\n        pass\n")
+    options = MigrateOptions(native=frozenset({"Agent", "Inner", "Ghost", "Agnet"}))
+    run = migrate_paths([tmp_path], options)
+    assert run.files[0].classes == frozenset({"Agent", "Inner"})
+    assert run.unmatched(options) == ["Agnet", "Ghost"]
+
+
+def test_a_byte_order_mark_is_kept() -> None:
+    """libcst drops a BOM; the runner puts it back, so such a file is not a change."""
+    assert migrate_source("\ufeffx = 1\n", "m.py").changed is False
+    outcome = migrate_source("\ufeff" + LEGACY, "m.py")
+    assert outcome.after == "\ufefffrom toolware.compat.v1 import ToolRegistry\n"

@@ -1,0 +1,1 @@
+"""weatherbot: answers questions about the weather, remembers notes, searches its docs."""

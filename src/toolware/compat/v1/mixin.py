@@ -355,6 +355,14 @@ class MiddlewareMixin:
 
 def _malformed(action_id: Any, action: Any) -> str | None:
     """Why a legacy action cannot run (the 400 body), or ``None``."""
+    if (
+        type(action) is dict
+        and len(action) == 2
+        and type(action.get("method")) is str
+        and type(action.get("params")) is dict
+        and type(action_id) is str
+    ):
+        return None  # the usual, well-formed action: one pass of cheap checks
     if not isinstance(action_id, str):
         return f"Action id must be a string, got {type(action_id).__name__}"
     if not isinstance(action, dict):

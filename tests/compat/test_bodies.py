@@ -29,6 +29,14 @@ class ReprOnly:
         (Unprintable(), '"<unprintable Unprintable object>"'),
         ({(1,): 2}, '"{(1,): 2}"'),
         ("é", '"\\u00e9"'),
+        ('say "hi"\n', '"say \\"hi\\"\\n"'),
+        (True, "true"),
+        (False, "false"),
+        (7, "7"),
+        (-(2**70), "-1180591620717411303424"),
+        (1.5, "1.5"),
+        (float("nan"), "NaN"),
+        ([True, None], "[\n  true,\n  null\n]"),
     ],
 )
 def test_dumps(value: Any, text: str) -> None:
@@ -75,3 +83,14 @@ def test_not_found_body(action_id: str, method: str, text: str) -> None:
 def test_final_status(statuses: list[int], final: int) -> None:
     """The first neither 200 nor 201; else 201 if any; else 200."""
     assert final_status(statuses) == final
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "plain", "é ✓ \x00", 'q"\\', 0, -3, 2**80, True, False, None, 1.5, -0.0, 1e300],
+)
+def test_scalars_are_written_as_json_dumps_writes_them(value: Any) -> None:
+    """The scalar shortcut is byte for byte json.dumps(value, indent=2)."""
+    import json
+
+    assert dumps(value) == json.dumps(value, indent=2)

@@ -361,3 +361,11 @@ def test_name_defaults_to_the_class_name() -> None:
     host = Nameless()
     host.to_middleware(None)
     assert host.events == ["Agent Nameless: No action detected, forwarding input"]
+
+
+def test_actions_in_dict_subclasses_run(agent: Agent) -> None:
+    """An action given as a dict subclass (an OrderedDict from a parser) is an object too."""
+    from collections import OrderedDict
+
+    action = OrderedDict([("params", {"a": 1}), ("method", "echo")])
+    assert agent.to_middleware({"calc": action}) == (201, '{\n  "a": 1\n}')

@@ -296,7 +296,29 @@ def test_use_mcp_direct(host: Agent) -> None:
     assert str(caught.value) == NOT_FOUND
 
 
+def test_use_mcp_direct_when_the_tool_raises_a_base_exception(host: Agent) -> None:
+    """KeyboardInterrupt in the tool is that call's failure, raised as tool_failed."""
+    from toolware import ToolFailedError
+
+    with pytest.raises(ToolFailedError, match="KeyboardInterrupt"):
+        host.use_mcp_direct("fs", "interrupt", {})
+
+
 def test_use_mcp_workflow(host: Agent) -> None:
     """The intent's result."""
     assert host.use_mcp_workflow("gh", "open", "ctx") == {"intent": "open", "context": "ctx"}
     assert host.use_mcp_workflow("gh", "open") == {"intent": "open", "context": ""}
+
+
+def test_the_hosts_transport_carries_remote_calls() -> None:
+    """middleware_transport gets the handler's mcp_url and the wire payload."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def transport(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append((url, payload))
+        return {"ok": True}
+
+    host = Agent(tool_registry={"gh": IntentTool("gh")}, transport=transport)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"n": 1}}})
+    assert answer == (201, '{\n  "ok": true\n}')
+    assert calls == [("http://127.0.0.1:9/mcp", {"name": "list", "arguments": {"n": 1}})]

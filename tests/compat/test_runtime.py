@@ -72,6 +72,19 @@ def test_each_action_is_a_request_context(agent: Agent) -> None:
     assert first.entry.description == "Adds numbers\n\nInstructions: Use add"
 
 
+def test_a_principal_attribute_of_another_type_is_the_hosts_own(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not a Principal nor an id: the call runs anonymous; a DEBUG record says why."""
+    recorder = Recorder()
+    agent.middleware_pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    agent.principal = {"user": "carol"}
+    with caplog.at_level("DEBUG", logger="toolware.compat.v1"):
+        assert agent.to_middleware({"calc": {"method": "plain", "params": {}}})[0] == 201
+    assert recorder.requests[0].principal is None
+    assert caplog.records[0].getMessage() == "compat.v1.principal_ignored type=dict"
+
+
 def test_principal_given_as_an_id(agent: Agent) -> None:
     """A string principal on the host is a Principal with that id."""
     recorder = Recorder()
@@ -84,12 +97,6 @@ def test_principal_given_as_an_id(agent: Agent) -> None:
 @pytest.mark.parametrize(
     ("attribute", "value", "body"),
     [
-        (
-            "principal",
-            42,
-            "[ERROR] the host's principal must be a toolware Principal, a non-empty id "
-            "string or None, got int",
-        ),
         (
             "timeout",
             "soon",
@@ -125,6 +132,15 @@ def test_bad_host_options(agent: Agent, attribute: str, value: Any, body: str) -
     setattr(agent, attribute, value)
     assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (500, body)
     assert agent.events[-1] == ("error", f"Agent tester: Tool calc error: {body[8:]}")
+
+
+def test_false_is_not_a_timeout(agent: Agent) -> None:
+    """False is a bool, not 0 seconds: refused like True."""
+    agent.timeout = False
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (
+        500,
+        "[ERROR] the host's timeout must be a number of seconds (or None for no limit), got bool",
+    )
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, None), (0, None), (2, 2.0), (0.5, 0.5)])
@@ -274,3 +290,96 @@ def test_a_thousand_actions_in_one_input() -> None:
     assert parts[999] == "Missing 'x' not found."
     assert len(handler.payloads) == 999
     assert time.monotonic() - started < 30
+
+
+def test_the_default_pipeline_routes_to_the_hosts_registries(agent: Agent) -> None:
+    """Its registry holds the host's three registries by kind (what a re-targeted call, or
+    a listing, sees)."""
+    pipeline = agent._runtime().pipeline(60.0)
+    registry = pipeline.terminal.registry  # type: ignore[attr-defined]
+    names = [(d.kind, d.name) for d in registry.list()]
+    assert names == [
+        (Kind.RAG, "docs"),
+        (Kind.RAG, "shared"),
+        (Kind.TOOL, "calc"),
+        (Kind.TOOL, "shared"),
+        (Kind.TOOL, "both"),
+    ]
+    before = registry.revision
+    agent.tool_registry.register_tool(Handler("new"))
+    assert registry.revision != before
+    entry = registry.resolve(Kind.TOOL, "calc", "plain")
+    assert entry.function.handler is agent.tool_registry.get_tool("calc")
+    health = asyncio.run(registry.health())
+    assert (health.status.value, health.entries) == ("degraded", 6)
+    assert list(health.problems) == ["plugin_registry"]
+
+
+def test_a_retargeted_call_is_resolved_in_the_hosts_registries(agent: Agent) -> None:
+    """An interceptor sending the call elsewhere: the default router finds the new target."""
+
+    async def reroute(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request.with_target("docs", kind=Kind.RAG, action="who"))
+
+    router = agent._runtime().pipeline(60.0).terminal
+    agent.middleware_pipeline = PipelineBuilder().use(reroute).route(router, owned=False).build()
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"docs"')
+
+
+def test_a_pipeline_without_a_timeout_stage_is_still_bounded(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's own bound (deadline + GRACE) answers the timeout."""
+    from toolware.compat.v1 import _runtime
+
+    monkeypatch.setattr(_runtime, "GRACE", 0.1)
+    agent.middleware_pipeline = PipelineBuilder().route(V1Source({})).build()
+    agent.timeout = 0.2
+    answer, took = run_blocking_call(agent)
+    assert answer == (201, TIMED_OUT)
+    assert took < ON_TIME
+
+
+async def refuse(request: RequestContext, call_next: CallNext) -> ResponseContext:
+    from toolware import RateLimitedError
+
+    return ResponseContext.failure(RateLimitedError("slow down", retry_after=2.0))
+
+
+def test_other_failures_carry_their_http_status(agent: Agent) -> None:
+    """A category V1 never had (a rate limit the host added): its HTTP status, [ERROR]."""
+    agent.middleware_pipeline = PipelineBuilder().use(refuse).route(V1Source({})).build()
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (
+        429,
+        "[ERROR] slow down",
+    )
+    assert agent.events[-1] == ("error", "Agent tester: Tool calc error: slow down")
+
+
+def test_a_miss_in_the_hosts_pipeline_is_v1s_404(agent: Agent) -> None:
+    """A host pipeline answering not_found (its own routing) gets V1's 404 text."""
+
+    async def elsewhere(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request.with_target("nowhere", action="x"))
+
+    agent.middleware_pipeline = PipelineBuilder().use(elsewhere).route(V1Source({})).build()
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (
+        404,
+        "Calc 'plain' not found.",
+    )
+
+
+def test_options_in_the_constructor() -> None:
+    """pipeline=, intent_resolver=, transport= set the host's attributes."""
+    pipeline = PipelineBuilder().route(V1Source({})).build()
+
+    def resolver(tool_id: str, handler: object, intent: str, context: str) -> str:
+        return intent
+
+    def transport(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"url": url, **payload}
+
+    host = Agent(pipeline=pipeline, intent_resolver=resolver, transport=transport)
+    assert host.middleware_pipeline is pipeline
+    assert host.middleware_intent_resolver is resolver
+    assert host.middleware_transport is transport

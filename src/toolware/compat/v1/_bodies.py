@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 __all__ = ["dumps", "final_status", "not_found_body", "safe_str"]
@@ -29,6 +30,19 @@ def safe_str(value: object) -> str:
 
 def dumps(value: Any) -> str:
     """``json.dumps(value, indent=2)``; values JSON cannot hold become their ``str()``."""
+    # indent only lays out containers, so a scalar's text is what json writes for it alone:
+    # written here as json does (its own C string encoder, int.__repr__), without building an
+    # encoder per call; most V1 results are one string.
+    kind = type(value)
+    if kind is str:
+        text: str = encode_basestring_ascii(value)
+        return text
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
     try:
         return json.dumps(value, indent=2, default=safe_str)
     except (TypeError, ValueError, RecursionError):

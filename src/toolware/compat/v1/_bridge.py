@@ -86,10 +86,11 @@ class LoopThread:
     def _run_here(self, make: Callable[[], Coroutine[Any, Any, T]], wait: float | None) -> T:
         """On this thread's own loop (no loop runs in it)."""
         holder: _ThreadLoop | None = getattr(self._local, "holder", None)
-        if holder is None or holder.loop.is_closed():
+        if holder is None or holder.pid != os.getpid() or holder.loop.is_closed():
+            # A forked child inherits the parent's loop object, whose selector it shares.
             holder = self._local.holder = _ThreadLoop()
         loop = holder.loop
-        task = loop.create_task(make())
+        task = loop.create_task(_then_stop(make(), loop))
         expired = False
 
         def expire() -> None:
@@ -99,11 +100,10 @@ class LoopThread:
 
         timer = None if wait is None else loop.call_later(wait, expire)
         try:
-            return loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            if expired:
-                raise BridgeTimeout(f"no answer within {wait} s") from None
-            raise
+            # run_forever, stopped by the task itself, rather than run_until_complete: one
+            # loop iteration fewer (no done callback to schedule), and the outcome is read
+            # from the task below, so no exception has to cross this frame's handlers.
+            loop.run_forever()
         except BaseException:
             if not task.done():  # interrupted (Ctrl-C): this loop is not reused
                 task.cancel()
@@ -113,14 +113,25 @@ class LoopThread:
         finally:
             if timer is not None:
                 timer.cancel()
+        if expired:  # whatever the call made of its cancellation, the bound has passed
+            raise BridgeTimeout(f"no answer within {wait} s")
+        return task.result()
+
+
+async def _then_stop(coroutine: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop) -> T:
+    try:
+        return await coroutine
+    finally:
+        loop.stop()
 
 
 class _ThreadLoop:
     """A thread's own event loop, closed when the thread ends (its ``threading.local`` goes)."""
 
-    __slots__ = ("__weakref__", "loop")
+    __slots__ = ("__weakref__", "loop", "pid")
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         weakref.finalize(self, _close, self.loop)
 

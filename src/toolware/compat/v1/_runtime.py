@@ -16,6 +16,7 @@ recurses forever is refused at :data:`MAX_NESTING` levels instead of filling eve
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -45,6 +46,9 @@ GRACE = 1.0
 stops waiting (only a pipeline without a timeout stage needs it)."""
 DEFAULT_TIMEOUT = 60
 _WORKERS = 2 * MAX_NESTING  # every nesting level holds one worker thread while it waits
+
+
+logger = logging.getLogger("toolware.compat.v1")
 
 
 class _Nesting(msgspec.Struct, frozen=True):
@@ -79,16 +83,23 @@ def host_timeout(host: object) -> float | None:
 
 
 def host_principal(host: object) -> Principal | None:
-    """The host's ``principal``: a :class:`Principal`, a non-empty id string, or ``None``."""
+    """The host's ``principal``: a :class:`Principal`, or a non-empty id string made into one.
+
+    Anything else there is the host's own data, not meant for toolware (V1 had no such
+    attribute, and an agent may use the name for something else): the call runs without a
+    principal, and a ``compat.v1.principal_ignored`` DEBUG record says so.
+    """
     value = getattr(host, "principal", None)
     if value is None or isinstance(value, Principal):
         return value
     if isinstance(value, str) and value:
         return Principal(id=value)
-    raise TypeError(
-        f"the host's principal must be a toolware Principal, a non-empty id string or None, "
-        f"got {type(value).__name__}"
+    logger.debug(
+        "compat.v1.principal_ignored type=%s",
+        type(value).__name__,
+        extra={"type": type(value).__name__},
     )
+    return None
 
 
 class HostRegistries:
@@ -150,6 +161,12 @@ class Runtime:
         return source
 
     def pipeline(self, timeout: float | None) -> Pipeline:
+        """The host's ``middleware_pipeline``, else its default pipeline for ``timeout``."""
+        return self._pipeline(timeout)[0]
+
+    def _pipeline(self, timeout: float | None) -> tuple[Pipeline, bool]:
+        """The pipeline, and whether it is our default one (whose timeout stage bounds every
+        call with the host's timeout, so the caller needs no bound of its own)."""
         supplied = getattr(self._host, "middleware_pipeline", None)
         if supplied is not None:
             if not isinstance(supplied, Pipeline):
@@ -157,10 +174,10 @@ class Runtime:
                     f"middleware_pipeline must be a toolware Pipeline, got "
                     f"{type(supplied).__name__}; build one with default_builder(...).build()"
                 )
-            return supplied
+            return supplied, False
         built = self._built
         if built is not None and built[0] == timeout:
-            return built[1]
+            return built[1], True
         with self._lock:
             built = self._built
             if built is None or built[0] != timeout:
@@ -168,7 +185,7 @@ class Runtime:
                     HostRegistries(self.source), timeout=timeout, workers=_WORKERS
                 )
                 self._built = built = (timeout, pipeline)
-            return built[1]
+            return built[1], True
 
     def call(
         self,
@@ -181,7 +198,7 @@ class Runtime:
         """Run one call through the host's pipeline and wait for it, bounded."""
         timeout = host_timeout(self._host)
         principal = host_principal(self._host)
-        pipeline = self.pipeline(timeout)
+        pipeline, bounded = self._pipeline(timeout)
         clock = pipeline.clock
         outer = _NESTING.get()
         now = clock.monotonic()
@@ -198,7 +215,9 @@ class Runtime:
             deadline=deadline,
             resolution=entry,
         )
-        wait = None if deadline is None else max(deadline - now, 0.0) + GRACE
+        # Our default pipeline's timeout stage answers at the deadline; a host's pipeline may
+        # have none, so the caller then stops waiting GRACE seconds after it.
+        wait = None if deadline is None or bounded else max(deadline - now, 0.0) + GRACE
         token = _NESTING.set(_Nesting(1 if outer is None else outer.depth + 1, clock, deadline))
         try:
             return bridge.run(lambda: pipeline(request), wait)

@@ -22,7 +22,8 @@ default ``default_pipeline`` over the host's registries with its ``timeout``),
 ``middleware_strict`` (failures carry 4xx/5xx statuses instead of V1's 201),
 ``middleware_intent_resolver`` and ``middleware_transport`` (for MCP calls, see
 :mod:`toolware.compat.v1.mcp`). The host's ``principal`` (a ``Principal`` or an id string), when
-it has one, is every call's principal.
+it has one, is every call's principal (a value of another type is left alone: the call
+runs without one).
 
 Switching it off: like V1's ``AgentWrapper`` (``self.__allow_middleware = False``, stored as
 ``_AgentWrapper__allow_middleware``), or on any host with ``allow_middleware = False``.
@@ -37,6 +38,7 @@ from toolware.context import Kind, ResponseContext
 from toolware.error_codes import http_status
 from toolware.errors import ErrorCategory, ToolwareError
 
+from ._actions import malformed
 from ._bodies import dumps, final_status, not_found_body, safe_str
 from ._entries import make_entry
 from ._runtime import MAX_NESTING, Runtime, nesting_depth
@@ -49,7 +51,6 @@ __all__ = ["MiddlewareMixin"]
 logger = logging.getLogger("toolware.compat.v1")
 
 _LOOKUP_ORDER = (Kind.RAG, Kind.TOOL, Kind.PLUGIN)
-_ACTION_KEYS = frozenset({"method", "params"})
 TIMED_OUT = "The action timed out."
 _STRICT_STATUS = {ErrorCategory.TOOL_FAILED: 502, ErrorCategory.TIMEOUT: 504}
 
@@ -155,7 +156,7 @@ class MiddlewareMixin:
     # -- legacy actions --------------------------------------------------------------------
 
     def _action_answer(self, action_id: Any, action: Any) -> Answer:
-        problem = _malformed(action_id, action)
+        problem = malformed(action_id, action)
         if problem is not None:
             self._log(problem, "error")
             return 400, problem
@@ -181,7 +182,7 @@ class MiddlewareMixin:
         try:
             entry = runtime.source(kind).entry(handler, action_id, method)
             response = runtime.call(kind, action_id, method, params, entry)
-        except Exception as exc:  # a bad host option (timeout, principal, pipeline)
+        except Exception as exc:  # a bad host option (timeout, pipeline)
             self._log(f"Tool {action_id} error: {safe_str(exc)}", "error")
             return 500, f"[ERROR] {safe_str(exc)}"
         return self._legacy_answer(action_id, method, response)
@@ -350,33 +351,6 @@ class MiddlewareMixin:
                 exc_info=exc,
                 extra={"level": level},
             )
-
-
-def _malformed(action_id: Any, action: Any) -> str | None:
-    """Why a legacy action cannot run (the 400 body), or ``None``."""
-    if not isinstance(action_id, str):
-        return f"Action id must be a string, got {type(action_id).__name__}"
-    if not isinstance(action, dict):
-        return (
-            f'Action \'{action_id}\' must be an object {{"method": ..., "params": {{...}}}}, '
-            f"got {type(action).__name__}"
-        )
-    if "method" not in action:
-        return f"Action '{action_id}' is missing 'method'"
-    if "params" not in action:
-        return f"Action '{action_id}' is missing 'params'; send \"params\": {{}} for none"
-    extra = sorted(safe_str(key) for key in action if key not in _ACTION_KEYS)
-    if extra:
-        return f"Action '{action_id}' has unexpected keys {extra}: only 'method' and 'params'"
-    if not isinstance(action["method"], str):
-        return (
-            f"Action '{action_id}' method must be a string, got {type(action['method']).__name__}"
-        )
-    if not isinstance(action["params"], dict):
-        return (
-            f"Action '{action_id}' params must be an object, got {type(action['params']).__name__}"
-        )
-    return None
 
 
 def _reason(error: ToolwareError) -> str:

@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mcp_server.py
 	$(BIN)/python benchmarks/mcp_client.py
 	$(BIN)/python benchmarks/frameworks.py
+	$(BIN)/python benchmarks/v1_compat.py
 
 # Real processes, a real redis-server (installed separately), faults on purpose: exits non-zero
 # when an invariant fails (1) or a scenario could not run (2). One scenario:

@@ -218,6 +218,17 @@ def test_package_is_typed() -> None:
         "toolware.interceptors.fault_injection",
         "toolware.interceptors.cache",
         "toolware.defaults",
+        "toolware.integrations.openai",
+        "toolware.integrations.anthropic",
+        "toolware.integrations.langchain",
+        "toolware.integrations.llamaindex",
+        "toolware.integrations.mcp",
+        "toolware.integrations.mcp.server",
+        "toolware.integrations.mcp.client",
+        "toolware.compat.v1",
+        "toolware.compat.v1.mcp",
+        "toolware.compat.v1.transport",
+        "toolware.migrate",
     ],
 )
 def test_core_module_all_names_exist(module_name: str) -> None:

@@ -5,3 +5,8 @@
 - :mod:`toolware.integrations.mcp.client`: remote MCP servers as a registry source, each call
   going through the local pipeline first.
 """
+
+from toolware.integrations.mcp.client import McpRegistry
+from toolware.integrations.mcp.server import McpServer
+
+__all__ = ["McpRegistry", "McpServer"]

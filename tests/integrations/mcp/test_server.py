@@ -520,6 +520,27 @@ async def test_hook_error_without_a_code_is_internal(registry: LocalRegistry) ->
     assert caught.value.data["category"] == "invalid_request"
 
 
+async def test_a_hook_returning_no_principal_is_internal(registry: LocalRegistry) -> None:
+    """A hook returning something else than a Principal or None (a user name): -32603 naming
+    what it returned, and no call runs with it as the principal."""
+    recorder = Recorder()
+    pipeline = PipelineBuilder().use(recorder).route(registry).build()
+    wrong = McpServer(pipeline, principal=lambda ctx: "alice")
+    async with Client(wrong.server) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("add", {"a": 1, "b": 2})
+        with pytest.raises(MCPError) as listing:
+            await client.list_tools()
+    assert caught.value.code == -32603
+    assert caught.value.message == (
+        "the principal hook returned str, not a Principal or None; return "
+        "Principal(id=...) for a known caller, None for an anonymous one"
+    )
+    assert caught.value.data["interceptor"] == "principal"
+    assert listing.value.message == caught.value.message
+    assert recorder.requests == []
+
+
 async def test_crashing_principal_hook_is_internal_and_logged(
     server: McpServer, registry: LocalRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -356,3 +356,38 @@ async def test_a_composite_sees_a_remote_list_change() -> None:
             await wait_for(lambda: composite.revision != before)
             assert [d.name for d in composite.list()][-1] == "tools.fresh"
             assert (await pipeline.invoke("tools.fresh")).unwrap() == "I am fresh"
+
+
+async def test_toolware_served_tools_give_their_values_back_unwrapped() -> None:
+    """toolware's own server behind the registry: a result it wrapped as {"result": ...}
+    (a number, a list, a stream's chunks) comes back as the value itself; an object as is."""
+    from toolware import LocalRegistry
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    @local.tool
+    async def count(n: int) -> AsyncIterator[int]:
+        """Count."""
+        for i in range(n):
+            yield i
+
+    @local.tool
+    def card(name: str) -> dict[str, str]:
+        """A card."""
+        return {"name": name}
+
+    served = McpServer(default_pipeline(local))
+    async with McpRegistry(served.server, name="self") as remote:
+        async with default_pipeline(remote) as pipeline:
+            added = await pipeline.invoke("add", {"a": 1, "b": 2})
+            counted = await pipeline.invoke("count", {"n": 3})
+            carded = await pipeline.invoke("card", {"name": "bo"})
+        schemas = {d.name: dict(d.result_schema) for d in remote.list()}
+    assert (added.value, counted.value, carded.value) == (3, [0, 1, 2], {"name": "bo"})
+    assert schemas["add"] == {"type": "integer"}

@@ -75,6 +75,7 @@ async def test_list_tools_publishes_every_entry_with_its_schemas(server: McpServ
         "type": "object",
         "properties": {"result": {"type": "integer"}},
         "required": ["result"],
+        "x-fastmcp-wrap-result": True,
     }
     assert add.annotations is not None
     assert add.annotations.idempotent_hint is True

@@ -30,6 +30,10 @@ RESULT_KEY = "result"
 """The ``structuredContent`` key holding a result whose schema is not a JSON object: MCP
 2025-11-25 requires an object there (and an ``outputSchema`` of type object)."""
 
+WRAP_MARKER = "x-fastmcp-wrap-result"
+"""Said in a wrapped ``outputSchema``: clients that know it (FastMCP's, toolware's
+``McpRegistry``) give back the value under ``result``, not the wrapper."""
+
 
 class ToolNameCollisionError(ValueError):
     """Two registry entries would be published under one MCP tool name."""
@@ -133,6 +137,7 @@ def _output_schema(description: EntryDescription) -> tuple[dict[str, Any] | None
         "type": "object",
         "properties": {RESULT_KEY: schema},
         "required": [RESULT_KEY],
+        WRAP_MARKER: True,
     }
     if defs is not None:
         wrapper["$defs"] = defs

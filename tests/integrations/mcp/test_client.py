@@ -391,3 +391,24 @@ async def test_toolware_served_tools_give_their_values_back_unwrapped() -> None:
         schemas = {d.name: dict(d.result_schema) for d in remote.list()}
     assert (added.value, counted.value, carded.value) == (3, [0, 1, 2], {"name": "bo"})
     assert schemas["add"] == {"type": "integer"}
+
+
+async def test_a_toolware_server_object_is_a_replica_in_memory() -> None:
+    """McpRegistry(McpServer(...)) connects in memory, as McpRegistry(server.server) does."""
+    from toolware import LocalRegistry
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    served = McpServer(default_pipeline(local), name="local")
+    async with McpRegistry(served, name="self") as remote:
+        async with default_pipeline(remote) as pipeline:
+            answer = await pipeline.invoke("ping")
+        [status] = remote.replicas()
+    assert answer.value == "pong"
+    assert status.label == "0: memory: local"

@@ -26,7 +26,7 @@ from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
 from toolware.errors import ToolwareError
 from toolware.integrations._framework_calls import CallSettings, content_text, run_sync
-from toolware.integrations._selection import checked_description, loaded_descriptions, pick
+from toolware.integrations._selection import checked_description, selected
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name
 from toolware.types import Handler
@@ -144,5 +144,5 @@ def langchain_tools(
             loop=loop,
             handle_tool_error=handle_tool_error,
         )
-        for description in pick(loaded_descriptions(registry), names)
+        for description in selected(registry, names)
     ]

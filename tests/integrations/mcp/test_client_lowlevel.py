@@ -329,3 +329,22 @@ async def test_a_retry_moves_an_idempotent_call_to_the_next_replica() -> None:
         assert (
             registry.replicas()[0].reason == "the connection failed during a call (BrokenPipeError)"
         )
+
+
+async def test_a_start_cancelled_while_waiting_stops_the_replicas() -> None:
+    """`async with registry:` cancelled during start (an outer timeout): __aexit__ never
+    runs, so start itself stops what it started; no owner task is left behind."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    server: Server[Any] = Server("stuck", on_list_tools=never)
+    registry = McpRegistry(
+        server, name="stuck", list_timeout=60.0, start_timeout=30.0, close_timeout=0.5
+    )
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3), registry:
+            pytest.fail("start() cannot have finished")  # pragma: no cover
+    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("mcp:")]
+    assert left == []
+    assert registry.replicas()[0].state is ReplicaState.STOPPED

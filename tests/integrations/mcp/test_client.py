@@ -382,15 +382,23 @@ async def test_toolware_served_tools_give_their_values_back_unwrapped() -> None:
         """A card."""
         return {"name": name}
 
+    @local.tool
+    def untyped(x: int):  # type: ignore[no-untyped-def]
+        """No return annotation."""
+        return [x, x]
+
     served = McpServer(default_pipeline(local))
     async with McpRegistry(served.server, name="self") as remote:
         async with default_pipeline(remote) as pipeline:
             added = await pipeline.invoke("add", {"a": 1, "b": 2})
             counted = await pipeline.invoke("count", {"n": 3})
             carded = await pipeline.invoke("card", {"name": "bo"})
+            doubled = await pipeline.invoke("untyped", {"x": 4})
         schemas = {d.name: dict(d.result_schema) for d in remote.list()}
     assert (added.value, counted.value, carded.value) == (3, [0, 1, 2], {"name": "bo"})
+    assert doubled.value == [4, 4]
     assert schemas["add"] == {"type": "integer"}
+    assert schemas["untyped"] == {}
 
 
 async def test_a_toolware_server_object_is_a_replica_in_memory() -> None:

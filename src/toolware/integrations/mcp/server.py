@@ -16,8 +16,9 @@ What each part of MCP becomes (MCP specification 2025-11-25):
   picked by the host application rather than by the model. ``rag_prefix="rag_"`` publishes them
   apart when a tool and a retriever share a name. ``inputSchema`` is the entry's argument
   schema; ``outputSchema`` its result schema, wrapped as ``{"result": ...}`` when it is not an
-  object (MCP wants an object there). Idempotent entries carry ``idempotentHint``, retrievers
-  ``readOnlyHint``.
+  object (MCP wants an object there) or unknown (any value), and marked
+  ``x-fastmcp-wrap-result`` so that clients give back the value itself. Idempotent entries
+  carry ``idempotentHint``, retrievers ``readOnlyHint``.
 - **Results.** A value is one text block (a string as it is, anything else as JSON) and
   ``structuredContent``. A streamed result sends each chunk as a ``notifications/progress``
   (``progress`` counts the chunks, ``message`` is the chunk's text) when the client asked for

@@ -420,3 +420,61 @@ async def test_a_toolware_server_object_is_a_replica_in_memory() -> None:
         [status] = remote.replicas()
     assert answer.value == "pong"
     assert status.label == "0: memory: local"
+
+
+async def test_a_toolware_servers_refusals_keep_their_category() -> None:
+    """toolware's server answers rate_limited, circuit_open, timeout and unavailable as
+    JSON-RPC errors -32012..-32015 with the typed error as data: they come back with their
+    category, retry_after and retryability (so a retry moves an unavailable call on), not as
+    tool_failed."""
+    from toolware import LocalRegistry
+    from toolware.errors import (
+        CallTimeoutError,
+        CircuitOpenError,
+        RateLimitedError,
+        UnavailableError,
+    )
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def busy() -> str:
+        """Rate limited."""
+        raise RateLimitedError("slow down", retry_after=2.5)
+
+    @local.tool
+    def resting() -> str:
+        """Circuit open."""
+        raise CircuitOpenError("resting", retry_after=4.0)
+
+    @local.tool
+    def late() -> str:
+        """Timed out."""
+        raise CallTimeoutError("too slow", limit=1.5)
+
+    @local.tool
+    def down() -> str:
+        """Unavailable."""
+        raise UnavailableError("the index is down")
+
+    served = McpServer(default_pipeline(local))
+    remote = McpRegistry(served, name="remote")
+    async with remote, PipelineBuilder().route(remote).build() as pipeline:
+        errors = [(await pipeline.invoke(n)).error for n in ("busy", "resting", "late", "down")]
+    busy_e, resting_e, late_e, down_e = errors
+    assert busy_e is not None
+    assert resting_e is not None
+    assert late_e is not None
+    assert down_e is not None
+    assert [e.category for e in errors if e is not None] == [
+        "rate_limited", "circuit_open", "timeout", "unavailable",
+    ]  # fmt: skip
+    assert busy_e.message == "MCP server 'remote' refused the call to 'busy': slow down"
+    assert isinstance(busy_e, RateLimitedError)
+    assert isinstance(resting_e, CircuitOpenError)
+    assert (busy_e.retry_after, resting_e.retry_after) == (2.5, 4.0)
+    assert isinstance(late_e, CallTimeoutError)
+    assert late_e.limit == 1.5
+    assert (busy_e.retryable, late_e.retryable, down_e.retryable) == (True, False, True)
+    assert down_e.message == "MCP server 'remote' refused the call to 'down': the index is down"

@@ -348,3 +348,44 @@ async def test_a_start_cancelled_while_waiting_stops_the_replicas() -> None:
     left = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("mcp:")]
     assert left == []
     assert registry.replicas()[0].state is ReplicaState.STOPPED
+
+
+async def test_refusal_codes_are_read_only_with_a_matching_typed_error() -> None:
+    """-32012..-32015 keep a category only when data is a toolware error of that category
+    (another server may use the codes for something else), with what it needs."""
+
+    def raising(code: int, data: Any) -> Any:
+        async def answer(params: Any) -> Any:
+            raise MCPError(code=code, message="no", data=data)
+
+        return answer
+
+    answers = {
+        "foreign": raising(-32012, None),
+        "mismatch": raising(-32012, {"category": "unavailable"}),
+        "no_wait": raising(-32012, {"category": "rate_limited", "retry_after": True}),
+        "nan_wait": raising(-32013, {"category": "circuit_open", "retry_after": float("nan")}),
+        "kept": raising(-32015, {"category": "unavailable", "hint": "h", "retryable": False}),
+        "bare_timeout": raising(-32014, {"category": "timeout", "hint": 3}),
+        "access": raising(-32011, {"category": "forbidden"}),
+    }
+    server = lowlevel_server([tool(name) for name in answers], answers)
+    async with McpRegistry(server, name="raw") as registry, default_pipeline(registry) as pipeline:
+        errors = {name: (await pipeline.invoke(name)).error for name in answers}
+    shapes = {name: (e.category.value, e.retryable) for name, e in errors.items() if e is not None}
+    assert shapes == {
+        "foreign": ("tool_failed", False),
+        "mismatch": ("tool_failed", False),
+        "no_wait": ("tool_failed", False),
+        "nan_wait": ("tool_failed", False),
+        "kept": ("unavailable", False),
+        "bare_timeout": ("timeout", False),
+        "access": ("tool_failed", False),
+    }
+    kept, bare = errors["kept"], errors["bare_timeout"]
+    assert kept is not None
+    assert bare is not None
+    assert (kept.message, kept.hint) == ("MCP server 'raw' refused the call to 'kept': no", "h")
+    assert isinstance(bare, CallTimeoutError)
+    assert bare.limit == 0.0
+    assert bare.hint == CallTimeoutError.default_hint

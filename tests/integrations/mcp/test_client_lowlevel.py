@@ -389,3 +389,21 @@ async def test_refusal_codes_are_read_only_with_a_matching_typed_error() -> None
     assert isinstance(bare, CallTimeoutError)
     assert bare.limit == 0.0
     assert bare.hint == CallTimeoutError.default_hint
+
+
+async def test_aclose_does_not_wait_for_a_replica_still_connecting() -> None:
+    """A replica that never finished connecting has no session to end gracefully: aclose
+    cancels it at once rather than waiting close_timeout (30 s here) for it."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    server: Server[Any] = Server("stuck", on_list_tools=never)
+    registry = McpRegistry(
+        server, name="stuck", list_timeout=60.0, start_timeout=0.2, close_timeout=30.0
+    )
+    await registry.start()
+    assert registry.replicas()[0].state is ReplicaState.CONNECTING
+    async with asyncio.timeout(10):  # far below close_timeout: not waited for
+        await registry.aclose()
+    assert registry.replicas()[0].state is ReplicaState.STOPPED

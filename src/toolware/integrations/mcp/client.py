@@ -264,13 +264,17 @@ class McpRegistry:
 
     async def aclose(self) -> None:
         """Disconnect every replica (a subprocess is stopped); waits at most
-        ``close_timeout`` seconds, then cancels the owner tasks still running."""
+        ``close_timeout`` seconds, then cancels the owner tasks still running. A replica
+        still connecting has no session to end: its task is cancelled at once."""
         timeout = self._close_timeout
         for replica in self._replicas:
             replica.stop()
         tasks, self._tasks = self._tasks, []
         if not tasks:
             return
+        for replica, task in zip(self._replicas, tasks, strict=True):
+            if replica.state is ReplicaState.CONNECTING:
+                task.cancel()
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for task in pending:
             task.cancel()

@@ -5,7 +5,7 @@ wire."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import mcp_types
 import pytest
@@ -406,4 +406,29 @@ async def test_aclose_does_not_wait_for_a_replica_still_connecting() -> None:
     assert registry.replicas()[0].state is ReplicaState.CONNECTING
     async with asyncio.timeout(10):  # far below close_timeout: not waited for
         await registry.aclose()
+    assert registry.replicas()[0].state is ReplicaState.STOPPED
+
+
+class _SlowToClose(RecordingTransport):
+    """A transport whose closing never ends on its own (a server that ignores the close)."""
+
+    closing: ClassVar[list[str]] = []
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.closing.append("closing")
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await super().__aexit__(*exc)
+
+
+async def test_aclose_cancels_a_connection_that_does_not_close_in_time() -> None:
+    """An up replica gets close_timeout to end its session, then its task is cancelled."""
+    server = lowlevel_server([tool("t")], {"t": OK})
+    registry = McpRegistry(lambda: _SlowToClose(server, []), name="raw", close_timeout=0.2)
+    await registry.start()
+    assert registry.replicas()[0].state is ReplicaState.UP
+    async with asyncio.timeout(10):
+        await registry.aclose()
+    assert _SlowToClose.closing == ["closing"]
     assert registry.replicas()[0].state is ReplicaState.STOPPED

@@ -37,3 +37,18 @@ def test_error_payload_is_what_a_model_needs() -> None:
     assert "candidates" not in huge["error"]  # a name no entry can have is not compared
     fits = error_payload(NotFoundError("no such"), Route(Kind.TOOL, "c" * 128), ["c" * 127])
     assert fits["error"]["candidates"] == ["c" * 127]
+
+
+def test_an_unknown_plugin_gets_function_names_not_plugin_names() -> None:
+    """The registry's candidates for an unknown plugin are plugins: replaced by the offered
+    function that looks like the call; an action's candidates stay actions of the plugin."""
+    offered = ["notes__add", "notes__list", "calc"]
+    plugins = NotFoundError("no plugin named 'Notes'", candidates=("notes",))
+    answer = error_payload(plugins, Route(Kind.PLUGIN, "Notes", "add"), offered)["error"]
+    assert answer["candidates"] == ["notes__add"]
+    assert answer["hint"] == "did you mean 'notes__add'?"
+    bare = error_payload(NotFoundError("no such"), Route(Kind.PLUGIN, "Notes", "add"), offered)
+    assert bare["error"]["candidates"] == ["notes__add"]
+    actions = NotFoundError("plugin 'notes' has no action 'ad'", candidates=("add",))
+    kept = error_payload(actions, Route(Kind.PLUGIN, "notes", "ad"), offered)["error"]
+    assert kept["candidates"] == ["notes__add"]

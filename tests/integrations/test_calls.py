@@ -25,3 +25,20 @@ def test_parse_arguments() -> None:
     assert arguments is None
     assert problem is not None
     assert problem.message == "the arguments must be a JSON object, got list"
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    """Python's parser takes NaN and Infinity, JSON does not: a model's NaN is refused,
+    never run as a float that comes back as null."""
+    for text, constant in [
+        ('{"x": NaN}', "NaN"),
+        ('{"x": [Infinity]}', "Infinity"),
+        ('{"x": -Infinity}', "-Infinity"),
+    ]:
+        arguments, problem = parse_arguments(text)
+        assert arguments is None
+        assert problem is not None
+        assert problem.message == (
+            f"the arguments are not valid JSON: {constant} is not a JSON number"
+        )
+    assert parse_arguments('{"x": "NaN"}') == ({"x": "NaN"}, None)

@@ -428,3 +428,32 @@ def test_a_loop_that_is_not_running_is_refused_instead_of_hanging() -> None:
             tool.invoke({"a": 1, "b": 2})
     finally:
         loop.close()
+
+
+def test_names_leave_out_a_lazy_entry_that_cannot_be_imported() -> None:
+    """The refusal says to leave a broken lazy entry out with names=[...]: doing so works,
+    and only the lazy entries picked are imported."""
+    registry = LocalRegistry()
+    registry.add_lazy("toolware_no_such_module:thing", name="thing")
+    registry.add_lazy("toolware.demo.calculator:calculator")
+    registry.add_lazy("toolware.demo.notes:Notes", kind=Kind.PLUGIN)
+    pipeline = default_pipeline(registry)
+    tools = langchain_tools(pipeline, registry, names=iter(["calculator", "notes.add"]))
+    assert [tool.name for tool in tools] == ["calculator", "notes__add"]
+    assert [(d.name, d.loaded) for d in registry.list() if d.name == "thing"] == [("thing", False)]
+
+
+def test_arguments_named_like_the_tools_own_parameters_reach_the_entry() -> None:
+    """self, config, callbacks, run_manager: argument names of the entry, not of the tool
+    object; async and sync calls alike."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def odd(self: str, config: str, callbacks: int, run_manager: str = "rm") -> str:
+        """Arguments with awkward names."""
+        return f"{self}|{config}|{callbacks}|{run_manager}"
+
+    [tool] = langchain_tools(default_pipeline(registry), registry)
+    arguments = {"self": "S", "config": "C", "callbacks": 1, "run_manager": "R"}
+    assert asyncio.run(tool.ainvoke(arguments)) == "S|C|1|R"
+    assert tool.invoke(arguments) == "S|C|1|R"

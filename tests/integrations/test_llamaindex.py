@@ -353,3 +353,12 @@ async def test_a_function_agent_calls_entries_through_the_pipeline() -> None:
             "metadata": {"price": 1.5, "note": "null"},
         }
     ]
+
+
+def test_names_leave_out_a_lazy_entry_that_cannot_be_imported() -> None:
+    """As for LangChain: a broken lazy entry left out with names=[...] is not imported."""
+    registry = LocalRegistry()
+    registry.add_lazy("toolware_no_such_module:thing", name="thing")
+    registry.add_lazy("toolware.demo.calculator:calculator")
+    tools = llamaindex_tools(default_pipeline(registry), registry, names=["calculator"])
+    assert [tool.metadata.name for tool in tools] == ["calculator"]

@@ -655,3 +655,22 @@ def test_read_tool_calls_keeps_what_the_model_sent() -> None:
     )
     assert chat == ToolCall("c1", "add", {"a": 1}, '{"a": 1}', None, "chat")
     assert responses == ToolCall("c2", "add", {}, "{}", None, "responses")
+
+
+async def test_a_misspelt_plugin_is_answered_with_its_function_name(
+    registry: LocalRegistry,
+) -> None:
+    """A plugin name the registry does not know (Notes__add, notes__add__x): its close
+    matches are plugins, so the answer names the function, never plugin '__' plugin."""
+    async with default_pipeline(registry) as pipeline:
+        answers = await run_tool_calls(
+            pipeline,
+            [
+                chat_call("c1", "Notes__add", '{"text": "x"}'),
+                chat_call("c2", "notes__add__x", '{"text": "x"}'),
+            ],
+        )
+    errors = [c["error"] for c in contents(answers)]
+    assert [e["category"] for e in errors] == ["not_found"] * 2
+    assert [e["candidates"] for e in errors] == [["notes__add"], ["notes__add"]]
+    assert [e["hint"] for e in errors] == ["did you mean 'notes__add'?"] * 2

@@ -107,7 +107,10 @@ async def _serve(server: McpServer, args: argparse.Namespace) -> None:
         if args.transport == "stdio":
             await server.run_stdio()
         else:
-            await server.run_http(args.host, args.port, path=args.path)
+            try:
+                await server.run_http(args.host, args.port, path=args.path)
+            except OSError as exc:  # the address is taken or cannot be bound: change --port
+                raise UsageError(str(exc)) from None
     finally:
         await server.pipeline.aclose()
 

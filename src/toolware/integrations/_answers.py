@@ -30,16 +30,21 @@ def error_payload(
     if data.get("fields"):
         content["fields"] = data["fields"]
     given = candidates = data.get("candidates")
+    offered = list(offered)
+    named: list[str] = []
+    # For a plugin it does not know, the registry suggests plugin names; the model needs a
+    # function name, found below among the functions it was offered.
+    if candidates and not _unknown_plugin(route, offered):
+        named = [_as_function(c, route) for c in candidates]
     if (
-        not candidates
+        not named
         and error.category is ErrorCategory.NOT_FOUND
         and route is not None
         and len(route.name) <= 2 * MAX_NAME_LENGTH  # an invented 16 MB name: no matching
     ):
         wanted = route.name if route.action is None else f"{route.name}__{route.action}"
-        candidates = difflib.get_close_matches(wanted, list(offered), n=_limits.MAX_CANDIDATES)
-    if candidates:
-        named = [_as_function(c, route) for c in candidates]
+        named = difflib.get_close_matches(wanted, offered, n=_limits.MAX_CANDIDATES)
+    if named:
         content["candidates"] = named
         if named != given:
             content["hint"] = "did you mean " + " or ".join(repr(n) for n in named) + "?"
@@ -47,6 +52,14 @@ def error_payload(
     if retry_after is not None:
         content["retry_after"] = round(retry_after, 3)
     return {"error": content}
+
+
+def _unknown_plugin(route: Route | None, offered: list[str]) -> bool:
+    """Whether ``route`` is an action of a plugin none of the ``offered`` functions belong to."""
+    if route is None or route.kind is not Kind.PLUGIN or not offered:
+        return False
+    prefix = route.name + ACTION_SEPARATOR
+    return not any(name.startswith(prefix) for name in offered)
 
 
 def _as_function(candidate: str, route: Route | None) -> str:

@@ -78,7 +78,7 @@ def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem
     if not text:
         return {}, None
     try:
-        arguments = json.loads(text)
+        arguments = json.loads(text, parse_constant=_not_json)
     except ValueError as exc:
         return None, CallProblem(f"the arguments are not valid JSON: {exc}", JSON_HINT)
     except RecursionError:  # [[[[...]]]] thousands deep: the parser's stack, not the process
@@ -87,6 +87,12 @@ def parse_arguments(text: object) -> tuple[Mapping[str, Any] | None, CallProblem
         problem = f"the arguments must be a JSON object, got {type(arguments).__name__}"
         return None, CallProblem(problem, JSON_HINT)
     return arguments, None
+
+
+def _not_json(constant: str) -> Any:
+    # Python's parser takes NaN and Infinity; JSON has no such numbers, and a NaN run
+    # through a tool comes back as null: the model is told instead.
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 _CONTAINERS = ("tool_calls", "output", "content")  # a message or a response, passed whole

@@ -91,9 +91,20 @@ class CallSettings(Generic[C]):
         principal = self.principal
         if principal is not None and not isinstance(principal, Principal):
             principal = principal(context)
+            if principal is not None and not isinstance(principal, Principal):
+                raise TypeError(
+                    f"the principal function returned {type(principal).__name__}, not a "
+                    "Principal or None; return Principal(id=...) for a known caller, None for "
+                    "an anonymous one"
+                )
         trace = self.trace
         if trace is not None and not isinstance(trace, TraceContext):
             trace = trace(context)
+            if trace is not None and not isinstance(trace, TraceContext):
+                raise TypeError(
+                    f"the trace function returned {type(trace).__name__}, not a TraceContext "
+                    "or None; return TraceContext(traceparent=...), or None for no trace context"
+                )
         elif trace is None:
             trace = current_trace()
         deadline = None if self.timeout is None else self.clock.monotonic() + self.timeout

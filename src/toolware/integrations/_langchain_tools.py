@@ -26,7 +26,7 @@ from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
 from toolware.errors import ToolwareError
 from toolware.integrations._framework_calls import CallSettings, content_text, run_sync
-from toolware.integrations._selection import checked_description, loaded_descriptions, pick
+from toolware.integrations._selection import checked_description, selected
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name
 from toolware.types import Handler
@@ -62,9 +62,9 @@ class PipelineTool(BaseTool):
         """The description of the entry this tool calls."""
         return self._entry
 
-    async def _arun(self, **arguments: Any) -> tuple[str, Any]:
+    async def _arun(self, /, **arguments: Any) -> tuple[str, Any]:
         # The config arrives through LangChain's context variable, not a parameter, so an
-        # entry may have an argument named "config".
+        # entry may have an argument named "config" (and, self being positional-only, "self").
         config = ensure_config()
         try:
             value = await self._settings.call(self._entry, arguments, config)
@@ -72,7 +72,7 @@ class PipelineTool(BaseTool):
             raise ToolwareToolException(error) from error
         return content_text(value), value
 
-    def _run(self, **arguments: Any) -> tuple[str, Any]:
+    def _run(self, /, **arguments: Any) -> tuple[str, Any]:
         return run_sync(lambda: self._arun(**arguments), self._loop)
 
 
@@ -144,5 +144,5 @@ def langchain_tools(
             loop=loop,
             handle_tool_error=handle_tool_error,
         )
-        for description in pick(loaded_descriptions(registry), names)
+        for description in selected(registry, names)
     ]

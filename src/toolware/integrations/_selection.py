@@ -11,14 +11,31 @@ from collections.abc import Iterable
 from toolware.errors import ToolwareError
 from toolware.registry.base import EntryDescription, Registry, close_matches
 
-__all__ = ["checked_description", "loaded_descriptions", "pick"]
+__all__ = ["checked_description", "loaded_descriptions", "pick", "selected"]
 
 
-def loaded_descriptions(registry: Registry) -> tuple[EntryDescription, ...]:
+def selected(registry: Registry, names: Iterable[str] | None) -> tuple[EntryDescription, ...]:
+    """The descriptions :func:`pick` chooses by ``names``, the lazy ones among them imported
+    first (only those: a broken entry is left out by leaving out its name)."""
+    wanted = None if names is None else [names] if isinstance(names, str) else list(names)
+    return pick(loaded_descriptions(registry, wanted), wanted)
+
+
+def _picked(description: EntryDescription, wanted: Iterable[str] | None) -> bool:
+    if wanted is None:
+        return True
+    name = description.name  # a plugin's qualified names start with it: notes → notes.add
+    return any(w == name or w.startswith(name + ".") for w in wanted)
+
+
+def loaded_descriptions(
+    registry: Registry, wanted: Iterable[str] | None = None
+) -> tuple[EntryDescription, ...]:
     """Every description, lazy entries imported first (a plugin's actions are only known
-    once it is). An entry whose import fails is refused, naming it."""
+    once it is), or only those a name in ``wanted`` may stand for. An entry whose import
+    fails is refused, naming it."""
     descriptions = registry.list()
-    lazy = [d for d in descriptions if not d.loaded]
+    lazy = [d for d in descriptions if not d.loaded and _picked(d, wanted)]
     for description in lazy:
         try:
             registry.resolve(description.kind, description.name)

@@ -40,7 +40,7 @@ from toolware.clock import Clock
 from toolware.context import Principal, TraceContext
 from toolware.encoding import to_json
 from toolware.integrations._framework_calls import CallSettings, content_text, run_sync
-from toolware.integrations._selection import checked_description, loaded_descriptions, pick
+from toolware.integrations._selection import checked_description, selected
 from toolware.registry.base import EntryDescription, Registry
 from toolware.registry.names import function_name
 from toolware.registry.rag import Document
@@ -199,5 +199,5 @@ def llamaindex_tools(
             clock=clock,
             loop=loop,
         )
-        for description in pick(loaded_descriptions(registry), names)
+        for description in selected(registry, names)
     ]

@@ -356,3 +356,125 @@ async def test_a_composite_sees_a_remote_list_change() -> None:
             await wait_for(lambda: composite.revision != before)
             assert [d.name for d in composite.list()][-1] == "tools.fresh"
             assert (await pipeline.invoke("tools.fresh")).unwrap() == "I am fresh"
+
+
+async def test_toolware_served_tools_give_their_values_back_unwrapped() -> None:
+    """toolware's own server behind the registry: a result it wrapped as {"result": ...}
+    (a number, a list, a stream's chunks) comes back as the value itself; an object as is."""
+    from toolware import LocalRegistry
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    @local.tool
+    async def count(n: int) -> AsyncIterator[int]:
+        """Count."""
+        for i in range(n):
+            yield i
+
+    @local.tool
+    def card(name: str) -> dict[str, str]:
+        """A card."""
+        return {"name": name}
+
+    @local.tool
+    def untyped(x: int):  # type: ignore[no-untyped-def]
+        """No return annotation."""
+        return [x, x]
+
+    served = McpServer(default_pipeline(local))
+    async with McpRegistry(served.server, name="self") as remote:
+        async with default_pipeline(remote) as pipeline:
+            added = await pipeline.invoke("add", {"a": 1, "b": 2})
+            counted = await pipeline.invoke("count", {"n": 3})
+            carded = await pipeline.invoke("card", {"name": "bo"})
+            doubled = await pipeline.invoke("untyped", {"x": 4})
+        schemas = {d.name: dict(d.result_schema) for d in remote.list()}
+    assert (added.value, counted.value, carded.value) == (3, [0, 1, 2], {"name": "bo"})
+    assert doubled.value == [4, 4]
+    assert schemas["add"] == {"type": "integer"}
+    assert schemas["untyped"] == {}
+
+
+async def test_a_toolware_server_object_is_a_replica_in_memory() -> None:
+    """McpRegistry(McpServer(...)) connects in memory, as McpRegistry(server.server) does."""
+    from toolware import LocalRegistry
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    served = McpServer(default_pipeline(local), name="local")
+    async with McpRegistry(served, name="self") as remote:
+        async with default_pipeline(remote) as pipeline:
+            answer = await pipeline.invoke("ping")
+        [status] = remote.replicas()
+    assert answer.value == "pong"
+    assert status.label == "0: memory: local"
+
+
+async def test_a_toolware_servers_refusals_keep_their_category() -> None:
+    """toolware's server answers rate_limited, circuit_open, timeout and unavailable as
+    JSON-RPC errors -32012..-32015 with the typed error as data: they come back with their
+    category, retry_after and retryability (so a retry moves an unavailable call on), not as
+    tool_failed."""
+    from toolware import LocalRegistry
+    from toolware.errors import (
+        CallTimeoutError,
+        CircuitOpenError,
+        RateLimitedError,
+        UnavailableError,
+    )
+    from toolware.integrations.mcp.server import McpServer
+
+    local = LocalRegistry("app")
+
+    @local.tool
+    def busy() -> str:
+        """Rate limited."""
+        raise RateLimitedError("slow down", retry_after=2.5)
+
+    @local.tool
+    def resting() -> str:
+        """Circuit open."""
+        raise CircuitOpenError("resting", retry_after=4.0)
+
+    @local.tool
+    def late() -> str:
+        """Timed out."""
+        raise CallTimeoutError("too slow", limit=1.5)
+
+    @local.tool
+    def down() -> str:
+        """Unavailable."""
+        raise UnavailableError("the index is down")
+
+    served = McpServer(default_pipeline(local))
+    remote = McpRegistry(served, name="remote")
+    async with remote, PipelineBuilder().route(remote).build() as pipeline:
+        errors = [(await pipeline.invoke(n)).error for n in ("busy", "resting", "late", "down")]
+    busy_e, resting_e, late_e, down_e = errors
+    assert busy_e is not None
+    assert resting_e is not None
+    assert late_e is not None
+    assert down_e is not None
+    assert [e.category for e in errors if e is not None] == [
+        "rate_limited", "circuit_open", "timeout", "unavailable",
+    ]  # fmt: skip
+    assert busy_e.message == "MCP server 'remote' refused the call to 'busy': slow down"
+    assert isinstance(busy_e, RateLimitedError)
+    assert isinstance(resting_e, CircuitOpenError)
+    assert (busy_e.retry_after, resting_e.retry_after) == (2.5, 4.0)
+    assert isinstance(late_e, CallTimeoutError)
+    assert late_e.limit == 1.5
+    assert (busy_e.retryable, late_e.retryable, down_e.retryable) == (True, False, True)
+    assert down_e.message == "MCP server 'remote' refused the call to 'down': the index is down"

@@ -5,7 +5,7 @@ wire."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import mcp_types
 import pytest
@@ -329,3 +329,106 @@ async def test_a_retry_moves_an_idempotent_call_to_the_next_replica() -> None:
         assert (
             registry.replicas()[0].reason == "the connection failed during a call (BrokenPipeError)"
         )
+
+
+async def test_a_start_cancelled_while_waiting_stops_the_replicas() -> None:
+    """`async with registry:` cancelled during start (an outer timeout): __aexit__ never
+    runs, so start itself stops what it started; no owner task is left behind."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    server: Server[Any] = Server("stuck", on_list_tools=never)
+    registry = McpRegistry(
+        server, name="stuck", list_timeout=60.0, start_timeout=30.0, close_timeout=0.5
+    )
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3), registry:
+            pytest.fail("start() cannot have finished")  # pragma: no cover
+    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("mcp:")]
+    assert left == []
+    assert registry.replicas()[0].state is ReplicaState.STOPPED
+
+
+async def test_refusal_codes_are_read_only_with_a_matching_typed_error() -> None:
+    """-32012..-32015 keep a category only when data is a toolware error of that category
+    (another server may use the codes for something else), with what it needs."""
+
+    def raising(code: int, data: Any) -> Any:
+        async def answer(params: Any) -> Any:
+            raise MCPError(code=code, message="no", data=data)
+
+        return answer
+
+    answers = {
+        "foreign": raising(-32012, None),
+        "mismatch": raising(-32012, {"category": "unavailable"}),
+        "no_wait": raising(-32012, {"category": "rate_limited", "retry_after": True}),
+        "nan_wait": raising(-32013, {"category": "circuit_open", "retry_after": float("nan")}),
+        "kept": raising(-32015, {"category": "unavailable", "hint": "h", "retryable": False}),
+        "bare_timeout": raising(-32014, {"category": "timeout", "hint": 3}),
+        "access": raising(-32011, {"category": "forbidden"}),
+    }
+    server = lowlevel_server([tool(name) for name in answers], answers)
+    async with McpRegistry(server, name="raw") as registry, default_pipeline(registry) as pipeline:
+        errors = {name: (await pipeline.invoke(name)).error for name in answers}
+    shapes = {name: (e.category.value, e.retryable) for name, e in errors.items() if e is not None}
+    assert shapes == {
+        "foreign": ("tool_failed", False),
+        "mismatch": ("tool_failed", False),
+        "no_wait": ("tool_failed", False),
+        "nan_wait": ("tool_failed", False),
+        "kept": ("unavailable", False),
+        "bare_timeout": ("timeout", False),
+        "access": ("tool_failed", False),
+    }
+    kept, bare = errors["kept"], errors["bare_timeout"]
+    assert kept is not None
+    assert bare is not None
+    assert (kept.message, kept.hint) == ("MCP server 'raw' refused the call to 'kept': no", "h")
+    assert isinstance(bare, CallTimeoutError)
+    assert bare.limit == 0.0
+    assert bare.hint == CallTimeoutError.default_hint
+
+
+async def test_aclose_does_not_wait_for_a_replica_still_connecting() -> None:
+    """A replica that never finished connecting has no session to end gracefully: aclose
+    cancels it at once rather than waiting close_timeout (30 s here) for it."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    server: Server[Any] = Server("stuck", on_list_tools=never)
+    registry = McpRegistry(
+        server, name="stuck", list_timeout=60.0, start_timeout=0.2, close_timeout=30.0
+    )
+    await registry.start()
+    assert registry.replicas()[0].state is ReplicaState.CONNECTING
+    async with asyncio.timeout(10):  # far below close_timeout: not waited for
+        await registry.aclose()
+    assert registry.replicas()[0].state is ReplicaState.STOPPED
+
+
+class _SlowToClose(RecordingTransport):
+    """A transport whose closing never ends on its own (a server that ignores the close)."""
+
+    closing: ClassVar[list[str]] = []
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.closing.append("closing")
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await super().__aexit__(*exc)
+
+
+async def test_aclose_cancels_a_connection_that_does_not_close_in_time() -> None:
+    """An up replica gets close_timeout to end its session, then its task is cancelled."""
+    server = lowlevel_server([tool("t")], {"t": OK})
+    registry = McpRegistry(lambda: _SlowToClose(server, []), name="raw", close_timeout=0.2)
+    await registry.start()
+    assert registry.replicas()[0].state is ReplicaState.UP
+    async with asyncio.timeout(10):
+        await registry.aclose()
+    assert _SlowToClose.closing == ["closing"]
+    assert registry.replicas()[0].state is ReplicaState.STOPPED

@@ -31,6 +31,12 @@ from toolware.testing import FakeHandler
 # "legacy" runs the 2025-11-25 handshake over the SDK's in-memory JSON-RPC streams.
 MODES = ["auto", "legacy"]
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+ANY_VALUE = {
+    "type": "object",
+    "properties": {"result": {}},
+    "required": ["result"],
+    "x-fastmcp-wrap-result": True,
+}
 
 
 @pytest.fixture
@@ -75,6 +81,7 @@ async def test_list_tools_publishes_every_entry_with_its_schemas(server: McpServ
         "type": "object",
         "properties": {"result": {"type": "integer"}},
         "required": ["result"],
+        "x-fastmcp-wrap-result": True,
     }
     assert add.annotations is not None
     assert add.annotations.idempotent_hint is True
@@ -175,13 +182,13 @@ async def test_collision_after_a_change_keeps_the_last_good_list(
 
 
 async def test_lazy_entry_is_listed_with_an_open_schema(registry: LocalRegistry) -> None:
-    """A lazy entry not imported yet: any object as input, no output schema."""
+    """A lazy entry not imported yet: any object as input; any value as output, wrapped."""
     registry.add_lazy("json:dumps", name="dumps")
     server = McpServer(default_pipeline(registry))
     async with Client(server.server, mode="legacy") as client:
         [dumps] = [tool for tool in (await client.list_tools()).tools if tool.name == "dumps"]
     assert dumps.input_schema == {"type": "object"}
-    assert dumps.output_schema is None
+    assert dumps.output_schema == ANY_VALUE
 
 
 # -- tools/call ---------------------------------------------------------------------------
@@ -206,8 +213,9 @@ async def test_successful_call_has_text_and_structured_content(
     }
 
 
-async def test_entry_without_a_return_type_has_no_output_schema() -> None:
-    """No annotation, no outputSchema: the value is still structured, under result."""
+async def test_entry_without_a_return_type_has_an_open_output_schema() -> None:
+    """No annotation: any value, structured under result, and the schema says it is wrapped
+    (so a client gives back the value, not the wrapper)."""
     registry = LocalRegistry()
 
     @registry.tool
@@ -217,7 +225,7 @@ async def test_entry_without_a_return_type_has_no_output_schema() -> None:
     async with Client(McpServer(default_pipeline(registry)).server) as client:
         [tool] = (await client.list_tools()).tools
         result = await client.call_tool("double", {"x": 4})
-    assert tool.output_schema is None
+    assert tool.output_schema == ANY_VALUE
     assert result.structured_content == {"result": [4, 4]}
     assert result.content[0].text == "[4, 4]"  # type: ignore[union-attr]
 
@@ -518,6 +526,27 @@ async def test_hook_error_without_a_code_is_internal(registry: LocalRegistry) ->
     assert caught.value.code == -32603
     assert caught.value.message == "the x-user header is not an email address"
     assert caught.value.data["category"] == "invalid_request"
+
+
+async def test_a_hook_returning_no_principal_is_internal(registry: LocalRegistry) -> None:
+    """A hook returning something else than a Principal or None (a user name): -32603 naming
+    what it returned, and no call runs with it as the principal."""
+    recorder = Recorder()
+    pipeline = PipelineBuilder().use(recorder).route(registry).build()
+    wrong = McpServer(pipeline, principal=lambda ctx: "alice")
+    async with Client(wrong.server) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("add", {"a": 1, "b": 2})
+        with pytest.raises(MCPError) as listing:
+            await client.list_tools()
+    assert caught.value.code == -32603
+    assert caught.value.message == (
+        "the principal hook returned str, not a Principal or None; return "
+        "Principal(id=...) for a known caller, None for an anonymous one"
+    )
+    assert caught.value.data["interceptor"] == "principal"
+    assert listing.value.message == caught.value.message
+    assert recorder.requests == []
 
 
 async def test_crashing_principal_hook_is_internal_and_logged(

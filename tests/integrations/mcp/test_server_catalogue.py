@@ -57,6 +57,7 @@ def test_listing_is_exact(registry: LocalRegistry) -> None:
             "type": "object",
             "properties": {"result": {"type": "number"}},
             "required": ["result"],
+            "x-fastmcp-wrap-result": True,
         },
         "annotations": {"idempotentHint": True},
     }
@@ -88,7 +89,7 @@ def test_specs_say_what_each_name_calls(registry: LocalRegistry) -> None:
 def test_defs_move_to_the_wrapper_root(registry: LocalRegistry) -> None:
     """A wrapped schema keeps $defs at the root, where its $refs point."""
     docs = build_catalogue(registry).tools["docs"].listing["outputSchema"]
-    assert list(docs) == ["type", "properties", "required", "$defs"]
+    assert list(docs) == ["type", "properties", "required", "x-fastmcp-wrap-result", "$defs"]
     assert docs["properties"]["result"] == {"items": {"$ref": "#/$defs/Document"}, "type": "array"}
     assert set(docs["$defs"]) == {"Document"}
     assert "$defs" in registry.list()[-1].result_schema  # the registry's own is untouched

@@ -278,3 +278,39 @@ def test_serve_usage_errors(
     status = cli_main.main(["mcp", "serve", *argv])
     assert status == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+async def test_run_http_on_a_port_in_use_raises_os_error() -> None:
+    """uvicorn ends a failed start with sys.exit, which would stop the caller's event loop:
+    run_http turns it into an OSError naming the address and the fix."""
+    server = McpServer(default_pipeline(build_registry(Events())))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with anyio.fail_after(20), pytest.raises(OSError, match="could not serve MCP") as refused:
+            await server.run_http(port=port)
+    assert str(refused.value) == (
+        f"could not serve MCP at http://127.0.0.1:{port}/mcp: uvicorn failed to start "
+        "(its log says why, most often a port in use); pick another port"
+    )
+    await server.pipeline.aclose()
+
+
+def test_serve_on_a_port_in_use_exits_2_with_the_reason(
+    mcp_command: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`toolware mcp serve --transport http` on a taken port: exit 2 and a one-line reason,
+    not a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli_main.main(["mcp", "serve", "--transport", "http", "--port", str(port)])
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert status == 2
+    assert (
+        f"toolware mcp: error: could not serve MCP at http://127.0.0.1:{port}/mcp: uvicorn "
+        "failed to start (its log says why, most often a port in use); pick another port" in err
+    )
+    assert "Traceback" not in err

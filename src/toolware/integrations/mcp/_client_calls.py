@@ -8,12 +8,16 @@ the connection closes or breaks     ``unavailable``, retryable; the replica is d
 a result that is not MCP, or does   ``unavailable``, not retryable
 not fit the tool's outputSchema
 JSON-RPC error -32602               ``invalid_request``
+-32012..-32015 with a toolware      ``rate_limited``, ``circuit_open``, ``timeout``,
+error as data (toolware's server)   ``unavailable``: category, ``retry_after`` and
+                                    retryability kept
 another JSON-RPC error              ``tool_failed`` with its code and message
 =================================  ==============================================
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +28,17 @@ from pydantic import ValidationError
 
 from toolware.clock import Clock
 from toolware.context import RequestContext
-from toolware.errors import CallTimeoutError, InvalidRequestError, ToolFailedError, UnavailableError
+from toolware.error_codes import JSONRPC_CODE
+from toolware.errors import (
+    CallTimeoutError,
+    CircuitOpenError,
+    ErrorCategory,
+    InvalidRequestError,
+    RateLimitedError,
+    ToolFailedError,
+    ToolwareError,
+    UnavailableError,
+)
 from toolware.integrations.mcp._client_replica import Replica
 from toolware.integrations.mcp._client_results import result_value
 from toolware.propagation import inject_mcp_meta
@@ -109,6 +123,53 @@ def _protocol_error(
         )
     if code == mcp_types.INVALID_PARAMS:
         return InvalidRequestError(f"MCP server {server!r} refused the call to {name!r}: {message}")
+    refusal = _remote_refusal(
+        code, exc.error.data, f"MCP server {server!r} refused the call to {name!r}: {message}"
+    )
+    if refusal is not None:
+        return refusal
     return ToolFailedError(
         f"MCP server {server!r} answered the call to {name!r} with error {code}: {message}"
     )
+
+
+_KEPT = (
+    ErrorCategory.RATE_LIMITED,
+    ErrorCategory.CIRCUIT_OPEN,
+    ErrorCategory.TIMEOUT,
+    ErrorCategory.UNAVAILABLE,
+)
+"""Refusals a toolware server sends as JSON-RPC errors that decide what a caller does next
+(wait, retry elsewhere); the others (unauthenticated, forbidden) are about this client's own
+access to the server, not the caller's, and stay ``tool_failed``."""
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _remote_refusal(code: int, data: object, message: str) -> ToolwareError | None:
+    """A toolware server's refusal, by its code and its typed error in ``data``, kept as
+    its category; ``None`` for any other error (another server's use of the code)."""
+    if not isinstance(data, Mapping):
+        return None
+    category = next((c for c in _KEPT if c.value == data.get("category")), None)
+    if category is None or JSONRPC_CODE[category] != code:
+        return None
+    hint = data.get("hint") if isinstance(data.get("hint"), str) else None
+    retryable = data.get("retryable") if isinstance(data.get("retryable"), bool) else None
+    wait = _number(data.get("retry_after"))
+    if category is ErrorCategory.RATE_LIMITED and wait is not None:
+        return RateLimitedError(message, retry_after=wait, hint=hint, retryable=retryable)
+    if category is ErrorCategory.CIRCUIT_OPEN and wait is not None:
+        return CircuitOpenError(message, retry_after=wait, hint=hint, retryable=retryable)
+    if category is ErrorCategory.TIMEOUT:
+        limit = _number(data.get("limit"))
+        return CallTimeoutError(
+            message, limit=0.0 if limit is None else limit, hint=hint, retryable=retryable
+        )
+    if category is ErrorCategory.UNAVAILABLE:
+        return UnavailableError(message, hint=hint, retryable=retryable)
+    return None

@@ -5,8 +5,9 @@ A transport is an async context manager that can be entered once, so a replica k
 
 - ``"http://host:port/mcp"`` (a URL): streamable HTTP;
 - :class:`mcp.StdioServerParameters`: a subprocess spoken to over stdin/stdout;
-- an :class:`mcp.server.Server`, an SDK ``MCPServer``, or a FastMCP server: the SDK's
-  in-memory transport, in this process (the server runs in the replica's task);
+- an :class:`mcp.server.Server`, an SDK ``MCPServer``, a FastMCP server or toolware's own
+  ``McpServer``: the SDK's in-memory transport, in this process (the server runs in the
+  replica's task);
 - a function of no arguments returning an :class:`mcp.client.Transport`: anything else.
 
 The transport's read stream is watched, so the replica learns at once that its connection
@@ -39,13 +40,19 @@ module); ``Any`` covers FastMCP servers, recognised by their low-level ``Server`
 
 _ACCEPTED = (
     "a URL string (streamable HTTP), mcp.StdioServerParameters, an mcp Server / MCPServer / "
-    "FastMCP server (in memory), or a function of no arguments returning an mcp Transport"
+    "FastMCP / toolware McpServer (in memory), or a function of no arguments returning an mcp "
+    "Transport"
 )
 
 
 def _lowlevel(target: Any) -> Server[Any] | MCPServer | None:
     if isinstance(target, Server | MCPServer):
         return target
+    # toolware's own McpServer holds its SDK server in `server` (not imported here: the
+    # client must not load the server's modules).
+    if type(target).__module__ == "toolware.integrations.mcp.server":
+        inner = getattr(target, "server", None)
+        return inner if isinstance(inner, Server) else None
     # FastMCP keeps its SDK server in `_mcp_server`; its own in-memory transport reads it there.
     # Checked on the class's bases too: applications subclass FastMCP.
     if not any(cls.__module__.startswith("fastmcp") for cls in type(target).__mro__):

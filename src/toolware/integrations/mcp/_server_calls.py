@@ -154,7 +154,20 @@ class ToolCalls:
     ) -> Principal | None:
         """The principal hook's answer; a refusal or a crash is raised as a protocol error."""
         try:
-            return hook(ctx)
+            principal = hook(ctx)
+            if principal is None or isinstance(principal, Principal):
+                return principal
+            # A user name or a token returned as it is would reach every interceptor as
+            # the principal; the type is named, never the value (it may be a secret).
+            error = self._bound(
+                InternalError(
+                    f"the principal hook returned {type(principal).__name__}, not a Principal "
+                    "or None; return Principal(id=...) for a known caller, None for an "
+                    "anonymous one",
+                    interceptor="principal",
+                ),
+                target,
+            )
         except ToolwareError as refusal:
             error = self._bound(refusal, target)
         except Exception as exc:

@@ -30,6 +30,10 @@ RESULT_KEY = "result"
 """The ``structuredContent`` key holding a result whose schema is not a JSON object: MCP
 2025-11-25 requires an object there (and an ``outputSchema`` of type object)."""
 
+WRAP_MARKER = "x-fastmcp-wrap-result"
+"""Said in a wrapped ``outputSchema``: clients that know it (FastMCP's, toolware's
+``McpRegistry``) give back the value under ``result``, not the wrapper."""
+
 
 class ToolNameCollisionError(ValueError):
     """Two registry entries would be published under one MCP tool name."""
@@ -94,9 +98,7 @@ def _spec(description: EntryDescription, names: ToolNames, rag_prefix: str) -> T
     tool: dict[str, Any] = {"name": mcp_name, "inputSchema": _input_schema(description)}
     if description.description:
         tool["description"] = description.description
-    output, wrap = _output_schema(description)
-    if output is not None:
-        tool["outputSchema"] = output
+    tool["outputSchema"], wrap = _output_schema(description)
     annotations = _annotations(description)
     if annotations:
         tool["annotations"] = annotations
@@ -119,12 +121,14 @@ def _input_schema(description: EntryDescription) -> dict[str, Any]:
     return schema
 
 
-def _output_schema(description: EntryDescription) -> tuple[dict[str, Any] | None, bool]:
+def _output_schema(description: EntryDescription) -> tuple[dict[str, Any], bool]:
     """The ``outputSchema`` to publish and whether results are wrapped under ``result``."""
     schema = dict(description.result_schema)
     if not description.loaded or not schema:
-        return None, True
-    if schema.get("type") == "object":
+        # The value's shape is unknown (no return annotation, a lazy entry): it is still
+        # wrapped, and the schema says so, so that clients give back the value itself.
+        schema = {}
+    elif schema.get("type") == "object":
         return schema, False
     # Not an object (a number, a list, a union): wrap it. ``$defs`` stay at the root, where
     # the ``$ref``s inside the schema ("#/$defs/Note") point.
@@ -133,6 +137,7 @@ def _output_schema(description: EntryDescription) -> tuple[dict[str, Any] | None
         "type": "object",
         "properties": {RESULT_KEY: schema},
         "required": [RESULT_KEY],
+        WRAP_MARKER: True,
     }
     if defs is not None:
         wrapper["$defs"] = defs

@@ -241,19 +241,40 @@ class McpRegistry:
         for replica in self._replicas:
             self._tasks.append(asyncio.create_task(replica.run(), name=f"mcp:{replica.label}"))
         waits = [asyncio.ensure_future(r.attempted.wait()) for r in self._replicas]
-        _, pending = await asyncio.wait(waits, timeout=self._start_timeout)
+        try:
+            _, pending = await asyncio.wait(waits, timeout=self._start_timeout)
+        except BaseException:
+            # Cancelled while waiting (an outer timeout around `async with registry:`):
+            # __aexit__ will not run, so the owner tasks (and subprocesses) stop here.
+            for wait in waits:
+                wait.cancel()
+            await self._cancel_owners()
+            raise
         for wait in pending:
             wait.cancel()
 
+    async def _cancel_owners(self) -> None:
+        for replica in self._replicas:
+            replica.stop()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._close_timeout)
+
     async def aclose(self) -> None:
         """Disconnect every replica (a subprocess is stopped); waits at most
-        ``close_timeout`` seconds, then cancels the owner tasks still running."""
+        ``close_timeout`` seconds, then cancels the owner tasks still running. A replica
+        still connecting has no session to end: its task is cancelled at once."""
         timeout = self._close_timeout
         for replica in self._replicas:
             replica.stop()
         tasks, self._tasks = self._tasks, []
         if not tasks:
             return
+        for replica, task in zip(self._replicas, tasks, strict=True):
+            if replica.state is ReplicaState.CONNECTING:
+                task.cancel()
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for task in pending:
             task.cancel()

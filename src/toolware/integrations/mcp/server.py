@@ -16,8 +16,9 @@ What each part of MCP becomes (MCP specification 2025-11-25):
   picked by the host application rather than by the model. ``rag_prefix="rag_"`` publishes them
   apart when a tool and a retriever share a name. ``inputSchema`` is the entry's argument
   schema; ``outputSchema`` its result schema, wrapped as ``{"result": ...}`` when it is not an
-  object (MCP wants an object there). Idempotent entries carry ``idempotentHint``, retrievers
-  ``readOnlyHint``.
+  object (MCP wants an object there) or unknown (any value), and marked
+  ``x-fastmcp-wrap-result`` so that clients give back the value itself. Idempotent entries
+  carry ``idempotentHint``, retrievers ``readOnlyHint``.
 - **Results.** A value is one text block (a string as it is, anything else as JSON) and
   ``structuredContent``. A streamed result sends each chunk as a ``notifications/progress``
   (``progress`` counts the chunks, ``message`` is the chunk's text) when the client asked for
@@ -66,6 +67,7 @@ from toolware.registry.base import Registry
 from toolware.router import Router
 
 if TYPE_CHECKING:
+    import uvicorn
     from starlette.applications import Starlette
 
 __all__ = ["McpServer", "PrincipalHook", "ToolNameCollisionError", "ToolNames"]
@@ -198,6 +200,7 @@ class McpServer:
     ) -> None:
         """Serve streamable HTTP with uvicorn at ``http://host:port/path`` until Ctrl-C or
         until cancelled; either way the socket is closed and open sessions get up to 5 s to end.
+        ``OSError`` when it cannot start (the port is taken: uvicorn logs the reason).
         """
         import uvicorn
 
@@ -214,11 +217,26 @@ class McpServer:
             len(self.tool_names),
             extra={"host": host, "port": port, "path": path},
         )
-        serving = asyncio.ensure_future(server.serve())
+        serving = asyncio.ensure_future(_serve_uvicorn(server))
         try:
-            await asyncio.shield(serving)
+            failed = await asyncio.shield(serving)
         except asyncio.CancelledError:
             # Cancelling uvicorn's own task would leave the socket bound: ask it to stop.
             server.should_exit = True
             await serving
             raise
+        if failed:
+            raise OSError(
+                f"could not serve MCP at http://{host}:{port}{path}: uvicorn failed to start "
+                "(its log says why, most often a port in use); pick another port"
+            )
+
+
+async def _serve_uvicorn(server: uvicorn.Server) -> bool:
+    """Run uvicorn; ``True`` when it failed to start. It ends a failed start (a port in use)
+    with ``sys.exit``, which raised in a task would stop the whole event loop."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return True
+    return False

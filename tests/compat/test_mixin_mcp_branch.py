@@ -163,6 +163,13 @@ CASES: list[tuple[str, Any, int, str, list[tuple[str, str]] | None]] = [
         None,
     ),
     (
+        "intent: a null context is no context (as use_mcp_workflow and V1 took it)",
+        {"mcp": {"tool": "gh", "intent": "open issue", "context": None}},
+        201,
+        json.dumps({"intent": "open issue", "context": ""}, indent=2),
+        [(INFO, "Using intent-based MCP: gh")],
+    ),
+    (
         "Fix: a list of calls runs each",
         {
             "mcp": [

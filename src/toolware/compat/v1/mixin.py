@@ -234,7 +234,9 @@ class MiddlewareMixin:
         if not isinstance(tool_id, str):
             return 400, f"MCP request 'tool' must be a string, got {type(tool_id).__name__}"
         if "intent" in request:
-            intent, context = request["intent"], request.get("context", "")
+            intent, context = request["intent"], request.get("context")
+            if context is None:  # "context": null is no context, as use_mcp_workflow takes it
+                context = ""
             if not isinstance(intent, str) or not isinstance(context, str):
                 return 400, "MCP request 'intent' and 'context' must be strings"
             self._log(f"Using intent-based MCP: {tool_id}", "info")

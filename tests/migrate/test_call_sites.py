@@ -157,3 +157,25 @@ def test_a_second_run_changes_nothing() -> None:
     """Idempotent: no to_middleware call is left to rewrite."""
     once, _ = _migrate(AGENT, native_all=True)
     assert _migrate(once, native_all=True) == (once, [])
+
+
+def test_a_call_on_another_object_is_reported_not_sent_to_self() -> None:
+    """``other.to_middleware(...)`` runs *other's* registries: rewriting it to
+    ``self.pipeline.invoke`` would call another agent's tools, so it is reported instead."""
+    source = """\
+    class Agent:
+        async def relay(self, other):
+            return other.to_middleware({"notes": {"method": "add", "params": {}}})
+
+        async def relay_attribute(self):
+            status, body = self.helper.to_middleware({"notes": {"method": "add", "params": {}}})
+            return status, body
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "3: to_middleware called on other, not self (the rewrite calls self's pipeline) | "
+        'await <the pipeline of other>.invoke("notes.add", {})',
+        "6: to_middleware called on self.helper, not self (the rewrite calls self's pipeline) | "
+        'await <the pipeline of self.helper>.invoke("notes.add", {})',
+    ]

@@ -160,6 +160,17 @@ class _CallSiteRewriter(RecordingTransformer):
                 "else http_status(response.error)",
             )
             return updated_node
+        receiver = cst.ensure_type(cst.ensure_type(call, cst.Call).func, cst.Attribute).value
+        if not m.matches(receiver, m.Name("self")):
+            # Another object's to_middleware runs its own registries, not self's pipeline.
+            shown = code_of(receiver)
+            self.report(
+                original_node,
+                f"to_middleware called on {shown}, not self (the rewrite calls self's pipeline)",
+                f"await <the pipeline of {shown}>.invoke({json.dumps(action.target)}, "
+                f"{action.params})",
+            )
+            return updated_node
         body: list[cst.BaseStatement] = list(cst.parse_module(code).body)
         # The comments above the call and after it stay with its first line, the invoke.
         body[0] = cst.ensure_type(body[0], cst.SimpleStatementLine).with_changes(

@@ -276,3 +276,26 @@ def test_module_level_bindings_of_the_registry_name_are_found(prelude: str, refu
     after, findings = _migrate(source, native_all=True)
     assert (after == source) is refused
     assert len(findings) == int(refused)
+
+
+def test_annotated_and_chained_class_attributes_are_read() -> None:
+    """``identifier: str = "notes"`` and ``description = brief = "..."`` set the attribute as
+    a plain assignment does: the class is a handler, its description is kept."""
+    source = """\
+    class Notes:
+        identifier: str = "notes"
+        description: str  # declared only: the chained assignment below sets it
+        description = brief = "Keeps notes"
+
+        def run(self, payload):
+            return getattr(self, payload["method"])(**payload["params"])
+
+        def add(self, text):
+            return text
+    """
+    after, findings = _migrate(source, native=frozenset({"Notes"}))
+    assert findings == []
+    assert (
+        '@native_registry.plugin(name="notes", exclude=["run"], description="Keeps notes")\n'
+        "class Notes:\n" in after
+    )

@@ -51,10 +51,16 @@ def _string(node: cst.BaseExpression | None) -> str | None:
 def _attribute_value(cls: cst.ClassDef, attribute: str) -> tuple[bool, str | None]:
     """Whether the class sets ``attribute``, and its value when it is a string literal."""
     found: list[cst.BaseExpression] = []
+    # `identifier = "x"`, `description = brief = "x"` and `identifier: str = "x"` alike.
+    named = m.AssignTarget(m.Name(attribute))
+    plain = m.Assign(targets=[m.ZeroOrMore(), named, m.ZeroOrMore()])
+    annotated = m.AnnAssign(target=m.Name(attribute), value=m.DoNotCare())
     for statement in cls.body.body:
-        for assign in m.findall(statement, m.Assign(targets=[m.AssignTarget(m.Name(attribute))])):
-            if not isinstance(statement, cst.FunctionDef):
-                found.append(cst.ensure_type(assign, cst.Assign).value)
+        if isinstance(statement, cst.FunctionDef):
+            continue
+        for assign in m.findall(statement, plain | annotated):
+            if isinstance(assign, cst.Assign | cst.AnnAssign) and assign.value is not None:
+                found.append(assign.value)
     init = _method(cls.body, "__init__")
     if init is not None:
         target = m.AssignTarget(m.Attribute(value=m.Name("self"), attr=m.Name(attribute)))

@@ -299,3 +299,24 @@ def test_annotated_and_chained_class_attributes_are_read() -> None:
         '@native_registry.plugin(name="notes", exclude=["run"], description="Keeps notes")\n'
         "class Notes:\n" in after
     )
+
+
+def test_a_class_defined_in_a_function_is_reported_not_registered() -> None:
+    """Decorated inside make(), the class would be registered again at each call, and the
+    second call fails with RegistrationError: it is reported like a nested class."""
+    source = """\
+    def make():
+        class Handler:
+            identifier = "h"
+
+            def run(self, payload):
+                return getattr(self, payload["method"])(**payload["params"])
+
+        return Handler
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "2: class Handler: a nested class cannot be registered at module level | "
+        "native_registry.plugin(Handler, ...) where the class is reachable"
+    ]

@@ -131,6 +131,17 @@ class _HandlerRewriter(RecordingTransformer):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.depth += 1
 
+    # A class defined in a function is nested too: decorated there, it would be registered
+    # again at each call (RegistrationError from the second on).
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.depth -= 1
+        return updated_node
+
     def leave_ClassDef(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
     ) -> cst.ClassDef:

@@ -320,3 +320,32 @@ def test_a_class_defined_in_a_function_is_reported_not_registered() -> None:
         "2: class Handler: a nested class cannot be registered at module level | "
         "native_registry.plugin(Handler, ...) where the class is reachable"
     ]
+
+
+def test_a_getattr_dispatch_behind_a_check_is_reported_not_opened_to_every_method() -> None:
+    """V1's run() refused every method but read and listing; ``exclude=["run"]`` would make
+    delete_all a native action. Control flow around the getattr dispatch is reported, with
+    ``include=`` to fill in."""
+    source = """\
+    class Files:
+        identifier = "files"
+
+        def run(self, payload):
+            method = payload["method"]
+            if method not in ("read", "listing"):
+                raise ValueError(f"unsupported method {method}")
+            return getattr(self, method)(**payload["params"])
+
+        def read(self, path):
+            return path
+
+        def delete_all(self):
+            return "deleted everything"
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "1: class Files: run() checks or transforms the call around its getattr dispatch, so "
+        "not every public method was an action | "
+        '@native_registry.plugin(name="files", include=["<method>", ...])'
+    ]

@@ -109,6 +109,23 @@ def _dispatch(run: cst.FunctionDef) -> tuple[list[str] | None, bool]:
     return (actions or None), False
 
 
+_CONTROL_FLOW = (
+    m.If()
+    | m.IfExp()
+    | m.Assert()
+    | m.Raise()
+    | m.Try()
+    | m.TryStar()
+    | m.Match()
+    | m.While()
+    | m.For()
+    | m.With()
+    | m.Comparison()
+    | m.BooleanOperation()
+)
+"""What in ``run`` can stand between the caller and its ``getattr`` dispatch."""
+
+
 def _needs_arguments(cls: cst.ClassDef) -> bool:
     init = _method(cls.body, "__init__")
     if init is None:
@@ -215,6 +232,18 @@ class _HandlerRewriter(RecordingTransformer):
                 '(`if method == "x": return self.x(**params)` or '
                 "`getattr(self, method)(**params)`)",
                 suggestion,
+            )
+        if by_getattr and m.findall(run.body, _CONTROL_FLOW):
+            # e.g. `if method not in ("read", "list"): raise`: V1 refused the other methods,
+            # which exclude=["run"] would make native actions.
+            arguments = [
+                'include=["<method>", ...]' if a == 'exclude=["run"]' else a
+                for a in self._arguments(cls, run, identifier)
+            ]
+            return (
+                "run() checks or transforms the call around its getattr dispatch, so not "
+                "every public method was an action",
+                _decorator(self.registry, arguments, wrap=False),
             )
         defined = {s.name.value for s in cls.body.body if isinstance(s, cst.FunctionDef)}
         missing = [a for a in actions or () if a not in defined]

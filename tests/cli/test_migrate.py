@@ -163,3 +163,31 @@ def test_without_libcst_the_command_names_the_extra() -> None:
     assert done.stderr == (
         "toolware migrate: toolware.migrate needs libcst: pip install 'toolware[migrate]'\n"
     )
+
+
+def test_files_that_cannot_be_written_are_named_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The others are written and listed; each unwritten file is named with its reason.
+    (The failing write is the runner's own WriteFailedError: a file system that refuses root's
+    writes is not portable to set up in a test.)"""
+    from toolware.migrate.runner import MigrationRun, WriteFailedError
+
+    good, bad = tmp_path / "a.py", tmp_path / "b.py"
+    good.write_text(LEGACY)
+    bad.write_text(LEGACY)
+    real_write = MigrationRun.write
+
+    def write_all_but_b(self: MigrationRun) -> None:
+        real_write(MigrationRun(files=tuple(f for f in self.files if f.path != bad.as_posix())))
+        raise WriteFailedError(((bad.as_posix(), "[Errno 30] Read-only file system"),))
+
+    monkeypatch.setattr(MigrationRun, "write", write_all_but_b)
+    status, out, err = _run("--write", str(tmp_path))
+    assert (status, out) == (EXIT_CHANGES, f"rewrote: {good.as_posix()}\n")
+    assert err.splitlines() == [
+        f"{bad.as_posix()}: not written: [Errno 30] Read-only file system",
+        "2 files, 2 changed, 0 left to do by hand, 0 not parsed",
+    ]
+    assert good.read_text() == "from toolware.compat.v1 import MiddlewareMixin\n"
+    assert bad.read_text() == LEGACY

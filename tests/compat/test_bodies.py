@@ -37,6 +37,9 @@ class ReprOnly:
         (1.5, "1.5"),
         (float("nan"), "NaN"),
         ([True, None], "[\n  true,\n  null\n]"),
+        # More digits than int-to-str allows (4300): json.dumps raises ValueError on it.
+        pytest.param(10**5000, '"<unprintable int object>"', id="huge-int"),
+        pytest.param({"n": 10**5000}, '"<unprintable dict object>"', id="huge-int-inside"),
     ],
 )
 def test_dumps(value: Any, text: str) -> None:

@@ -218,6 +218,28 @@ def test_the_handler_gets_v1_payload(agent: Agent) -> None:
     assert handler.payloads[0]["params"] is not params
 
 
+def test_params_named_like_python_parameters_reach_the_handler(agent: Agent) -> None:
+    """A param called "self" (or "class", "a-b") is the handler's data like any other: V1
+    handed the dict over as it was."""
+    params = {"self": 1, "class": 2, "a-b": 3}
+    answer = agent.to_middleware({"calc": {"method": "echo", "params": params}})
+    assert answer == (201, '{\n  "self": 1,\n  "class": 2,\n  "a-b": 3\n}')
+
+
+def test_params_named_self_reach_an_mcp_type_handler(agent: Agent) -> None:
+    """The same for a legacy action on an MCP-type handler (V1's input string)."""
+
+    class Intents:
+        type = "mcp"
+
+        def handle_intent(self, intent: str, context: str) -> str:
+            return intent
+
+    agent.tool_registry = {"m": Intents()}
+    answer = agent.to_middleware({"m": {"method": "go", "params": {"self": 1}}})
+    assert answer == (201, "\"Tool use input: go and {'self': 1}\"")
+
+
 def test_a_registry_whose_lookup_raises(agent: Agent) -> None:
     """500 with the [ERROR] prefix for that action; the others still run."""
     from tests.compat.v1_support import BrokenToolRegistry

@@ -163,6 +163,13 @@ CASES: list[tuple[str, Any, int, str, list[tuple[str, str]] | None]] = [
         None,
     ),
     (
+        "intent: a null context is no context (as use_mcp_workflow and V1 took it)",
+        {"mcp": {"tool": "gh", "intent": "open issue", "context": None}},
+        201,
+        json.dumps({"intent": "open issue", "context": ""}, indent=2),
+        [(INFO, "Using intent-based MCP: gh")],
+    ),
+    (
         "Fix: a list of calls runs each",
         {
             "mcp": [
@@ -322,3 +329,42 @@ def test_the_hosts_transport_carries_remote_calls() -> None:
     answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"n": 1}}})
     assert answer == (201, '{\n  "ok": true\n}')
     assert calls == [("http://127.0.0.1:9/mcp", {"name": "list", "arguments": {"n": 1}})]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        (
+            "timeout",
+            "60",
+            "the host's timeout must be a number of seconds (or None for no limit), got str",
+        ),
+        (
+            "middleware_pipeline",
+            object(),
+            "middleware_pipeline must be a toolware Pipeline, got object; build one with "
+            "default_builder(...).build()",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"tool": "fs", "method": "echo", "params": {}},
+        {"tool": "gh", "intent": "open issue"},
+    ],
+    ids=["direct", "intent"],
+)
+def test_a_bad_host_option_is_a_500_on_the_mcp_branch_too(
+    host: Agent, attribute: str, value: Any, message: str, request_: dict[str, Any]
+) -> None:
+    """As for legacy actions: the option named in a 500, logged; nothing raises out of
+    to_middleware (use_mcp_direct/use_mcp_workflow still raise it)."""
+    setattr(host, attribute, value)
+    assert host.to_middleware({"mcp": request_}) == (500, f"[ERROR] {message}")
+    assert host.events[-1] == (
+        "error",
+        f"Agent tester: MCP tool {request_['tool']} error: {message}",
+    )
+    with pytest.raises(TypeError, match="must be"):
+        host.use_mcp_direct("fs", "echo", {})

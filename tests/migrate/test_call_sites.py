@@ -157,3 +157,94 @@ def test_a_second_run_changes_nothing() -> None:
     """Idempotent: no to_middleware call is left to rewrite."""
     once, _ = _migrate(AGENT, native_all=True)
     assert _migrate(once, native_all=True) == (once, [])
+
+
+def test_a_call_on_another_object_is_reported_not_sent_to_self() -> None:
+    """``other.to_middleware(...)`` runs *other's* registries: rewriting it to
+    ``self.pipeline.invoke`` would call another agent's tools, so it is reported instead."""
+    source = """\
+    class Agent:
+        async def relay(self, other):
+            return other.to_middleware({"notes": {"method": "add", "params": {}}})
+
+        async def relay_attribute(self):
+            status, body = self.helper.to_middleware({"notes": {"method": "add", "params": {}}})
+            return status, body
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "3: to_middleware called on other, not self (the rewrite calls self's pipeline) | "
+        'await <the pipeline of other>.invoke("notes.add", {})',
+        "6: to_middleware called on self.helper, not self (the rewrite calls self's pipeline) | "
+        'await <the pipeline of self.helper>.invoke("notes.add", {})',
+    ]
+
+
+def test_json_or_http_status_bound_to_something_else_is_reported_not_shadowed() -> None:
+    """The rewritten code calls ``json.dumps`` and ``http_status``: where those names mean
+    something else (a parameter, a local, ``from flask import json``) the call is reported, and
+    no ``import json`` is added over the module's own ``json``."""
+    source = """\
+    import json
+
+
+    class Agent:
+        async def a(self, http_status):
+            return self.to_middleware({"n": {"method": "go", "params": {}}})
+
+        async def b(self):
+            json = self.codec
+            status, body = self.to_middleware({"n": {"method": "go", "params": {}}})
+            return json.dumps([status, body])
+
+        async def c(self):
+            status, body = self.to_middleware({"n": {"method": "go", "params": {}}})
+            return json.dumps([status, body])
+    """
+    after, findings = _migrate(source, native_all=True)
+    suggestion = (
+        'response = await self.pipeline.invoke("n.go", {}); status 201 when response.ok, '
+        "else http_status(response.error)"
+    )
+    assert findings == [
+        f"6: the function binds http_status, which the rewritten call needs | {suggestion}",
+        f"10: the function binds json, which the rewritten call needs | {suggestion}",
+    ]
+    assert '        response = await self.pipeline.invoke("n.go", {})\n' in after  # c()
+    assert after.count("self.to_middleware") == 2
+
+    flask = (
+        "from flask import json\n\n\nclass Agent:\n    async def c(self):\n"
+        '        return self.to_middleware({"n": {"method": "go", "params": {}}})\n'
+    )
+    after, findings = _migrate(flask, native_all=True)
+    assert after == flask
+    assert findings == [
+        f"6: the module binds json to something else, which the rewritten call needs | {suggestion}"
+    ]
+
+
+def test_names_bound_by_as_clauses_count_and_star_imports_are_no_binding() -> None:
+    """``with ... as json`` binds json in the function; a star import is not read as one."""
+    source = """\
+    from os.path import *
+    import os
+
+
+    class Agent:
+        async def a(self):
+            with self.open() as json:
+                status, body = self.to_middleware({"n": {"method": "go", "params": {}}})
+            return json, status, body
+
+        async def b(self):
+            self.seen = os.sep
+            return self.to_middleware({"n": {"method": "go", "params": {}}})
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert [f.split(" | ")[0] for f in findings] == [
+        "8: the function binds json, which the rewritten call needs"
+    ]
+    assert after.count("self.to_middleware") == 1
+    assert "import json\n" in after

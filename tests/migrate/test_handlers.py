@@ -276,3 +276,76 @@ def test_module_level_bindings_of_the_registry_name_are_found(prelude: str, refu
     after, findings = _migrate(source, native_all=True)
     assert (after == source) is refused
     assert len(findings) == int(refused)
+
+
+def test_annotated_and_chained_class_attributes_are_read() -> None:
+    """``identifier: str = "notes"`` and ``description = brief = "..."`` set the attribute as
+    a plain assignment does: the class is a handler, its description is kept."""
+    source = """\
+    class Notes:
+        identifier: str = "notes"
+        description: str  # declared only: the chained assignment below sets it
+        description = brief = "Keeps notes"
+
+        def run(self, payload):
+            return getattr(self, payload["method"])(**payload["params"])
+
+        def add(self, text):
+            return text
+    """
+    after, findings = _migrate(source, native=frozenset({"Notes"}))
+    assert findings == []
+    assert (
+        '@native_registry.plugin(name="notes", exclude=["run"], description="Keeps notes")\n'
+        "class Notes:\n" in after
+    )
+
+
+def test_a_class_defined_in_a_function_is_reported_not_registered() -> None:
+    """Decorated inside make(), the class would be registered again at each call, and the
+    second call fails with RegistrationError: it is reported like a nested class."""
+    source = """\
+    def make():
+        class Handler:
+            identifier = "h"
+
+            def run(self, payload):
+                return getattr(self, payload["method"])(**payload["params"])
+
+        return Handler
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "2: class Handler: a nested class cannot be registered at module level | "
+        "native_registry.plugin(Handler, ...) where the class is reachable"
+    ]
+
+
+def test_a_getattr_dispatch_behind_a_check_is_reported_not_opened_to_every_method() -> None:
+    """V1's run() refused every method but read and listing; ``exclude=["run"]`` would make
+    delete_all a native action. Control flow around the getattr dispatch is reported, with
+    ``include=`` to fill in."""
+    source = """\
+    class Files:
+        identifier = "files"
+
+        def run(self, payload):
+            method = payload["method"]
+            if method not in ("read", "listing"):
+                raise ValueError(f"unsupported method {method}")
+            return getattr(self, method)(**payload["params"])
+
+        def read(self, path):
+            return path
+
+        def delete_all(self):
+            return "deleted everything"
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "1: class Files: run() checks or transforms the call around its getattr dispatch, so "
+        "not every public method was an action | "
+        '@native_registry.plugin(name="files", include=["<method>", ...])'
+    ]

@@ -122,3 +122,44 @@ def test_relative_and_unrelated_imports_are_untouched() -> None:
     """Only absolute langswarm imports are ours."""
     source = "from . import tools\nfrom .langswarm import x\nimport langswarmish\n"
     assert _migrate(source) == (source, [])
+
+
+def test_a_module_used_for_a_name_without_a_counterpart_is_reported_and_left() -> None:
+    """``langswarm.core.wrappers.middleware.AgentWrapper`` (or ``mw.AgentWrapper``) would be
+    ``toolware.compat.v1.AgentWrapper``, an AttributeError: as for ``from ... import
+    AgentWrapper``, that import and its uses are left, and each such use is reported."""
+    source = textwrap.dedent(
+        """\
+        import langswarm.core.wrappers.middleware
+        import langswarm.synapse.registry.tools as tools
+        from langswarm.memory.registry import rags
+        import langswarm.cortex.registry.plugins
+        from langswarm.core.wrappers import middleware as mw
+
+
+        class Agent(langswarm.core.wrappers.middleware.MiddlewareMixin):
+            wrapper = langswarm.core.wrappers.middleware.AgentWrapper
+
+
+        base = tools.BaseTool
+        retriever = rags.RAGRegistry()
+        plugins = langswarm.cortex.registry.plugins.PluginRegistry()
+        agent = mw.AgentWrapper()
+        """
+    )
+    after, findings = _migrate(source)
+    assert after == source.replace(
+        "from langswarm.memory.registry import rags", "from toolware.compat import v1 as rags"
+    ).replace("langswarm.cortex.registry.plugins", "toolware.compat.v1")
+    assert findings == [
+        "9: AgentWrapper from langswarm.core.wrappers.middleware has no counterpart in "
+        "toolware.compat.v1 | replace it by hand, then import the module from "
+        "toolware.compat.v1 (MiddlewareMixin)",
+        "12: BaseTool from langswarm.synapse.registry.tools has no counterpart in "
+        "toolware.compat.v1 | replace it by hand, then import the module from "
+        "toolware.compat.v1 (ToolRegistry)",
+        "15: AgentWrapper from langswarm.core.wrappers.middleware has no counterpart in "
+        "toolware.compat.v1 | replace it by hand, then import the module from "
+        "toolware.compat.v1 (MiddlewareMixin)",
+    ]
+    assert _migrate(after) == (after, findings)  # still reported, still left

@@ -33,6 +33,23 @@ def test_native_names_and_all() -> None:
         ({"native_all": "yes"}, TypeError, "native_all must be True or False, got 'yes'"),
         ({"registry_name": "class"}, ValueError, "registry_name must be a Python identifier"),
         ({"pipeline": "self."}, ValueError, "pipeline must be a Python expression"),
+        # Written before ``.invoke(...)``: `await a if b else c.invoke(...)` would call c only,
+        # `lambda: p.invoke(...)` does not parse. Only what binds tighter than the call.
+        *(
+            (
+                {"pipeline": expression},
+                ValueError,
+                rf"\(a name, attribute, call or subscript\).*{got}",
+            )
+            for expression, got in [
+                ("self.a if self.b else self.c", "got 'self.a if self.b else self.c'"),
+                ("x or y", "got 'x or y'"),
+                ("lambda: 1", "got 'lambda: 1'"),
+                ("await x", "got 'await x'"),
+                ("-x", "got '-x'"),
+                ("x + y", "got 'x \\+ y'"),
+            ]
+        ),
     ],
 )
 def test_bad_options_are_refused(
@@ -41,3 +58,11 @@ def test_bad_options_are_refused(
     """Each bad option is refused with its name in the message."""
     with pytest.raises(error, match=message):
         MigrateOptions(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "expression", ["pipe", "self.pipeline", "self.pipelines['main']", "get_pipeline()", "(a or b)"]
+)
+def test_pipelines_that_bind_before_the_call_are_taken(expression: str) -> None:
+    """Names, attributes, subscripts, calls, and anything in parentheses."""
+    assert MigrateOptions(pipeline=expression).pipeline == expression

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from toolware.migrate import Finding, MigrateOptions, migrate_paths, migrate_source
-from toolware.migrate.runner import python_files
+from toolware.migrate.runner import WriteFailedError, python_files
 
 LEGACY = "from langswarm.synapse.registry.tools import ToolRegistry\n"
 
@@ -125,3 +125,19 @@ def test_a_byte_order_mark_is_kept() -> None:
     assert migrate_source("\ufeffx = 1\n", "m.py").changed is False
     outcome = migrate_source("\ufeff" + LEGACY, "m.py")
     assert outcome.after == "\ufefffrom toolware.compat.v1 import ToolRegistry\n"
+
+
+def test_a_file_that_cannot_be_written_does_not_stop_the_others(tmp_path: Path) -> None:
+    """Every other changed file is saved; then one error names each file not written."""
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    first.write_text(LEGACY)
+    second.write_text(LEGACY)
+    run = migrate_paths([tmp_path])
+    first.unlink()
+    first.mkdir()  # the path can no longer be opened for writing
+    with pytest.raises(WriteFailedError) as caught:
+        run.write()
+    assert second.read_text() == "from toolware.compat.v1 import ToolRegistry\n"
+    assert [path for path, _ in caught.value.failures] == [first.as_posix()]
+    assert caught.value.failures[0][1].startswith("[Errno 21] Is a directory")
+    assert str(caught.value) == f"could not write {first.as_posix()}: {caught.value.failures[0][1]}"

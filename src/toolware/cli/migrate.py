@@ -16,8 +16,8 @@ Needs libcst (``pip install 'toolware[migrate]'``); without it the command says 
 A ``--native`` name that no file defines is refused (exit 2) before anything is written.
 
 Exit status: 0 done (nothing to change, or the diff printed, or the files written); 1 with
-``--check`` when a file would change, and in every mode when a file could not be read or
-parsed (the others are still migrated); 2 usage errors (a path that does not exist, a bad
+``--check`` when a file would change, and in every mode when a file could not be read,
+parsed or written (the others are still migrated); 2 usage errors (a path that does not exist, a bad
 option, a ``--native`` class found nowhere).
 """
 
@@ -84,6 +84,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         # Imported here: the command is registered in every `toolware` run, libcst is needed
         # only by this one (the `migrate` extra).
         from toolware.migrate import MigrateOptions, migrate_paths
+        from toolware.migrate.runner import WriteFailedError
     except ImportError as exc:  # pragma: no cover - run in a subprocess by the tests
         err.print(Text(f"toolware migrate: {exc}"), soft_wrap=True)
         return EXIT_CALL_FAILED
@@ -108,17 +109,23 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
             soft_wrap=True,
         )
         return EXIT_USAGE
+    unwritten: dict[str, str] = {}
     if args.write:
-        result.write()
+        try:
+            result.write()
+        except WriteFailedError as exc:  # the other files were written
+            unwritten = dict(exc.failures)
     for outcome in result.changed:
         if args.check:
             out.print(Text(f"would change: {outcome.path}"), soft_wrap=True)
-        elif args.write:
+        elif args.write and outcome.path not in unwritten:
             out.print(Text(f"rewrote: {outcome.path}"), soft_wrap=True)
-        else:
+        elif not args.write:
             out.print(Text(outcome.diff()), end="", soft_wrap=True)
+    for path, reason in unwritten.items():
+        err.print(Text(f"{path}: not written: {reason}"), soft_wrap=True)
     _report(result, err)
-    if result.failed or (args.check and result.changed):
+    if result.failed or unwritten or (args.check and result.changed):
         return EXIT_CHANGES
     return EXIT_OK
 

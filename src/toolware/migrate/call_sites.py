@@ -77,18 +77,70 @@ def _single_action(call: cst.Call) -> _Action | None:
     return _Action(f"{action_id}.{method}", params)
 
 
-class _Scope:
-    __slots__ = ("is_async", "names")
+_NEEDED = ("json", "http_status")
+"""The names the rewritten code uses: the standard ``json`` module and toolware's
+``http_status``."""
 
-    def __init__(self, is_async: bool, names: set[str]) -> None:
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``; not ``self.a``)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        return {n for element in target.elements for n in _target_names(element.value)}
+    return set()
+
+
+def _bound_names(node: cst.CSTNode) -> set[str]:
+    """The names ``node`` (a function, or a module) binds anywhere inside it."""
+    bound = {cst.ensure_type(p, cst.Param).name.value for p in m.findall(node, m.Param())}
+    targets = m.AssignTarget() | m.AnnAssign() | m.AugAssign() | m.For() | m.NamedExpr()
+    for found in m.findall(node, targets):
+        bound |= _target_names(found.target)  # type: ignore[attr-defined]
+    for found in m.findall(node, m.AsName()):  # with ... as x, except E as x, import a as x
+        bound |= _target_names(cst.ensure_type(found, cst.AsName).name)
+    for found in m.findall(node, m.FunctionDef() | m.ClassDef()):
+        bound.add(found.name.value)  # type: ignore[attr-defined]
+    return bound
+
+
+def _foreign_imports(module: cst.Module) -> set[str]:
+    """Which of :data:`_NEEDED` the module imports from elsewhere (``from flask import
+    json``, ``import simplejson as json``), where the rewrite's own import would shadow it."""
+    foreign: set[str] = set()
+    for node in m.findall(module, m.Import() | m.ImportFrom()):
+        names = node.names  # type: ignore[attr-defined]
+        if isinstance(names, cst.ImportStar):
+            continue
+        source = ""
+        if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
+            source = code_of(node.module)
+        for alias in names:
+            name = alias.evaluated_alias or alias.evaluated_name
+            if name not in _NEEDED:
+                continue
+            ours = (isinstance(node, cst.Import) and alias.evaluated_name == "json") or (
+                source == "toolware.error_codes" and alias.evaluated_name == "http_status"
+            )
+            if not ours:
+                foreign.add(name)
+    return foreign
+
+
+class _Scope:
+    __slots__ = ("bound", "is_async", "names")
+
+    def __init__(self, is_async: bool, names: set[str], bound: set[str]) -> None:
         self.is_async = is_async
         self.names = names
+        self.bound = bound
 
 
 class _CallSiteRewriter(RecordingTransformer):
-    def __init__(self, path: str, options: MigrateOptions) -> None:
+    def __init__(self, path: str, options: MigrateOptions, foreign: set[str]) -> None:
         super().__init__(path)
         self.options = options
+        self.foreign = foreign
         self.classes: list[str] = []
         self.functions: list[_Scope] = []
         self.whole: set[int] = set()
@@ -108,7 +160,7 @@ class _CallSiteRewriter(RecordingTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         names = {cst.ensure_type(n, cst.Name).value for n in m.findall(node, m.Name())}
-        self.functions.append(_Scope(node.asynchronous is not None, names))
+        self.functions.append(_Scope(node.asynchronous is not None, names, _bound_names(node)))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -160,6 +212,26 @@ class _CallSiteRewriter(RecordingTransformer):
                 "else http_status(response.error)",
             )
             return updated_node
+        receiver = cst.ensure_type(cst.ensure_type(call, cst.Call).func, cst.Attribute).value
+        if not m.matches(receiver, m.Name("self")):
+            # Another object's to_middleware runs its own registries, not self's pipeline.
+            shown = code_of(receiver)
+            self.report(
+                original_node,
+                f"to_middleware called on {shown}, not self (the rewrite calls self's pipeline)",
+                f"await <the pipeline of {shown}>.invoke({json.dumps(action.target)}, "
+                f"{action.params})",
+            )
+            return updated_node
+        clash = self._clash(statement, scope)
+        if clash is not None:
+            first = code.splitlines()[0]
+            self.report(
+                original_node,
+                f"{clash}, which the rewritten call needs",
+                f"{first}; status 201 when response.ok, else http_status(response.error)",
+            )
+            return updated_node
         body: list[cst.BaseStatement] = list(cst.parse_module(code).body)
         # The comments above the call and after it stay with its first line, the invoke.
         body[0] = cst.ensure_type(body[0], cst.SimpleStatementLine).with_changes(
@@ -168,6 +240,18 @@ class _CallSiteRewriter(RecordingTransformer):
         )
         self.rewritten += isinstance(statement, cst.Assign | cst.Return)
         return cst.FlattenSentinel(body)
+
+    def _clash(self, statement: cst.BaseSmallStatement, scope: _Scope) -> str | None:
+        """What makes ``json`` or ``http_status`` mean something else where the rewritten
+        code would use them (a bare call uses neither)."""
+        if isinstance(statement, cst.Expr):
+            return None
+        for name in _NEEDED:
+            if name in scope.bound:
+                return f"the function binds {name}"
+            if name in self.foreign:
+                return f"the module binds {name} to something else"
+        return None
 
     def _replacement(
         self, statement: cst.BaseSmallStatement, action: _Action, scope: _Scope | None
@@ -213,7 +297,7 @@ def rewrite(
     module: cst.Module, path: str, options: MigrateOptions
 ) -> tuple[cst.Module, list[Finding]]:
     """``module`` with the chosen classes' ``to_middleware`` calls made native."""
-    transformer = _CallSiteRewriter(path, options)
+    transformer = _CallSiteRewriter(path, options, _foreign_imports(module))
     result = cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.rewritten:
         result = add_imports(result, [("json", None), ("toolware.error_codes", "http_status")])

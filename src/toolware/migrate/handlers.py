@@ -51,10 +51,16 @@ def _string(node: cst.BaseExpression | None) -> str | None:
 def _attribute_value(cls: cst.ClassDef, attribute: str) -> tuple[bool, str | None]:
     """Whether the class sets ``attribute``, and its value when it is a string literal."""
     found: list[cst.BaseExpression] = []
+    # `identifier = "x"`, `description = brief = "x"` and `identifier: str = "x"` alike.
+    named = m.AssignTarget(m.Name(attribute))
+    plain = m.Assign(targets=[m.ZeroOrMore(), named, m.ZeroOrMore()])
+    annotated = m.AnnAssign(target=m.Name(attribute), value=m.DoNotCare())
     for statement in cls.body.body:
-        for assign in m.findall(statement, m.Assign(targets=[m.AssignTarget(m.Name(attribute))])):
-            if not isinstance(statement, cst.FunctionDef):
-                found.append(cst.ensure_type(assign, cst.Assign).value)
+        if isinstance(statement, cst.FunctionDef):
+            continue
+        for assign in m.findall(statement, plain | annotated):
+            if isinstance(assign, cst.Assign | cst.AnnAssign) and assign.value is not None:
+                found.append(assign.value)
     init = _method(cls.body, "__init__")
     if init is not None:
         target = m.AssignTarget(m.Attribute(value=m.Name("self"), attr=m.Name(attribute)))
@@ -103,6 +109,23 @@ def _dispatch(run: cst.FunctionDef) -> tuple[list[str] | None, bool]:
     return (actions or None), False
 
 
+_CONTROL_FLOW = (
+    m.If()
+    | m.IfExp()
+    | m.Assert()
+    | m.Raise()
+    | m.Try()
+    | m.TryStar()
+    | m.Match()
+    | m.While()
+    | m.For()
+    | m.With()
+    | m.Comparison()
+    | m.BooleanOperation()
+)
+"""What in ``run`` can stand between the caller and its ``getattr`` dispatch."""
+
+
 def _needs_arguments(cls: cst.ClassDef) -> bool:
     init = _method(cls.body, "__init__")
     if init is None:
@@ -124,6 +147,17 @@ class _HandlerRewriter(RecordingTransformer):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.depth += 1
+
+    # A class defined in a function is nested too: decorated there, it would be registered
+    # again at each call (RegistrationError from the second on).
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.depth -= 1
+        return updated_node
 
     def leave_ClassDef(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
@@ -198,6 +232,18 @@ class _HandlerRewriter(RecordingTransformer):
                 '(`if method == "x": return self.x(**params)` or '
                 "`getattr(self, method)(**params)`)",
                 suggestion,
+            )
+        if by_getattr and m.findall(run.body, _CONTROL_FLOW):
+            # e.g. `if method not in ("read", "list"): raise`: V1 refused the other methods,
+            # which exclude=["run"] would make native actions.
+            arguments = [
+                'include=["<method>", ...]' if a == 'exclude=["run"]' else a
+                for a in self._arguments(cls, run, identifier)
+            ]
+            return (
+                "run() checks or transforms the call around its getattr dispatch, so not "
+                "every public method was an action",
+                _decorator(self.registry, arguments, wrap=False),
             )
         defined = {s.name.value for s in cls.body.body if isinstance(s, cst.FunctionDef)}
         missing = [a for a in actions or () if a not in defined]

@@ -10,6 +10,9 @@ import msgspec
 __all__ = ["MigrateOptions"]
 
 
+_PRIMARY = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+
+
 def _identifier(value: object, option: str) -> str:
     if not isinstance(value, str) or not value.isidentifier() or keyword.iskeyword(value):
         raise ValueError(f"{option} must be a Python identifier, e.g. Notes; got {value!r}")
@@ -43,12 +46,20 @@ class MigrateOptions(msgspec.Struct, frozen=True, kw_only=True):
             raise TypeError(f"native_all must be True or False, got {self.native_all!r}")
         _identifier(self.registry_name, "registry_name")
         try:
-            cst.parse_expression(self.pipeline)
+            expression = cst.parse_expression(self.pipeline)
         except (cst.ParserSyntaxError, TypeError):
             raise ValueError(
                 "pipeline must be a Python expression naming the pipeline, e.g. self.pipeline; "
                 f"got {self.pipeline!r}"
             ) from None
+        # It is written before `.invoke(...)`: `await a if b else c.invoke(...)` would call c
+        # alone, `lambda: p.invoke(...)` would not parse. Only what binds tighter than a call.
+        if not (isinstance(expression, _PRIMARY) or expression.lpar):
+            raise ValueError(
+                "pipeline must be a Python expression naming the pipeline (a name, attribute, "
+                "call or subscript), e.g. self.pipeline, or one in parentheses; "
+                f"got {self.pipeline!r}"
+            )
 
     def wants(self, class_name: str | None) -> bool:
         """Whether the class (``None``: module level) is to move to the native API."""

@@ -22,7 +22,14 @@ from toolware.migrate._lines import line_map
 from toolware.migrate.findings import Finding
 from toolware.migrate.options import MigrateOptions
 
-__all__ = ["FileOutcome", "MigrationRun", "migrate_paths", "migrate_source", "python_files"]
+__all__ = [
+    "FileOutcome",
+    "MigrationRun",
+    "WriteFailedError",
+    "migrate_paths",
+    "migrate_source",
+    "python_files",
+]
 
 logger = logging.getLogger("toolware.migrate")
 
@@ -105,12 +112,37 @@ class MigrationRun(msgspec.Struct, frozen=True, kw_only=True):
         return sorted(options.native - defined)
 
     def write(self) -> None:
-        """Save every changed file."""
+        """Save every changed file; :class:`WriteFailedError` after trying them all when
+        some could not be saved (a read-only file must not stop the others)."""
+        failures = []
         for outcome in self.changed:
-            # newline="": the text keeps the line ends it was read with.
-            with Path(outcome.path).open("w", encoding="utf-8", newline="") as file:
-                file.write(outcome.after)
+            try:
+                # newline="": the text keeps the line ends it was read with.
+                with Path(outcome.path).open("w", encoding="utf-8", newline="") as file:
+                    file.write(outcome.after)
+            except OSError as exc:
+                logger.error(
+                    "migrate.write_failed path=%s error=%s",
+                    outcome.path,
+                    exc,
+                    extra={"path": outcome.path},
+                )
+                failures.append((outcome.path, str(exc)))
+                continue
             logger.info("migrate.wrote path=%s", outcome.path, extra={"path": outcome.path})
+        if failures:
+            raise WriteFailedError(tuple(failures))
+
+
+class WriteFailedError(OSError):
+    """Changed files that could not be saved, as ``(path, reason)`` pairs (the other changed
+    files were saved)."""
+
+    def __init__(self, failures: tuple[tuple[str, str], ...]) -> None:
+        self.failures = failures
+        super().__init__(
+            "could not write " + "; ".join(f"{path}: {reason}" for path, reason in failures)
+        )
 
 
 def migrate_source(source: str, path: str, options: MigrateOptions | None = None) -> FileOutcome:

@@ -37,7 +37,7 @@ def dumps(value: Any) -> str:
     if kind is str:
         text: str = encode_basestring_ascii(value)
         return text
-    if kind is int:
+    if kind is int and value.bit_length() < 4096:  # more digits than int-to-str allows raise
         return int.__repr__(value)
     if value is None:
         return "null"

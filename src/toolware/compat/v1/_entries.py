@@ -85,7 +85,7 @@ class HandlerCall:
         self.handler = handler
         self.method = method
 
-    def __call__(self, **params: Any) -> Any:
+    def __call__(self, /, **params: Any) -> Any:  # "self" may be a param too
         try:
             return self.handler.run({"method": self.method, "params": params})  # type: ignore[attr-defined]
         except ToolwareError as error:
@@ -103,7 +103,7 @@ class McpActionCall:
         self.handler = handler
         self.method = method
 
-    def __call__(self, **params: Any) -> Any:
+    def __call__(self, /, **params: Any) -> Any:  # "self" may be a param too
         text = MCP_INPUT.format(method=self.method, params=params)
         try:
             return self.runner(self.action_id, self.handler, text)

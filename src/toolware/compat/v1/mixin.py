@@ -233,20 +233,27 @@ class MiddlewareMixin:
             return 400, "MCP request missing 'tool' field"
         if not isinstance(tool_id, str):
             return 400, f"MCP request 'tool' must be a string, got {type(tool_id).__name__}"
-        if "intent" in request:
-            intent, context = request["intent"], request.get("context", "")
-            if not isinstance(intent, str) or not isinstance(context, str):
-                return 400, "MCP request 'intent' and 'context' must be strings"
-            self._log(f"Using intent-based MCP: {tool_id}", "info")
-            response = self._mcp_intent(tool_id, intent, context)
-        elif "method" in request:
-            method, params = request["method"], request.get("params", {})
-            if not isinstance(method, str):
-                return 400, f"MCP request 'method' must be a string, got {type(method).__name__}"
-            self._log(f"Using direct MCP: {tool_id}.{method}", "info")
-            response = self._mcp_direct(tool_id, method, params)
-        else:
-            return 400, "MCP request must have either 'intent' or 'method' field"
+        try:
+            if "intent" in request:
+                intent, context = request["intent"], request.get("context")
+                if context is None:  # "context": null is no context, as use_mcp_workflow has it
+                    context = ""
+                if not isinstance(intent, str) or not isinstance(context, str):
+                    return 400, "MCP request 'intent' and 'context' must be strings"
+                self._log(f"Using intent-based MCP: {tool_id}", "info")
+                response = self._mcp_intent(tool_id, intent, context)
+            elif "method" in request:
+                method, params = request["method"], request.get("params", {})
+                if not isinstance(method, str):
+                    kind = type(method).__name__
+                    return 400, f"MCP request 'method' must be a string, got {kind}"
+                self._log(f"Using direct MCP: {tool_id}.{method}", "info")
+                response = self._mcp_direct(tool_id, method, params)
+            else:
+                return 400, "MCP request must have either 'intent' or 'method' field"
+        except Exception as exc:  # a bad host option (timeout, pipeline), as for actions
+            self._log(f"MCP tool {tool_id} error: {safe_str(exc)}", "error")
+            return 500, f"[ERROR] {safe_str(exc)}"
         error = response.error
         if error is None:
             return 201, dumps(response.value)

@@ -44,7 +44,7 @@ import importlib.util
 import logging
 import math
 import random as random_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -68,6 +68,7 @@ from toolware.integrations.mcp._client_catalogue import (
     Catalogue,
     build_catalogue,
 )
+from toolware.integrations.mcp._client_names import check_names_option
 from toolware.integrations.mcp._client_replica import Replica, ReplicaState
 from toolware.integrations.mcp._client_targets import McpTarget, transport_factory
 from toolware.registry.base import (
@@ -78,6 +79,7 @@ from toolware.registry.base import (
     RegistryHealth,
     unknown_entry,
 )
+from toolware.registry.names import qualified_name
 
 __all__ = ["Backoff", "McpRegistry", "McpTarget", "ReplicaState", "ReplicaStatus"]
 
@@ -118,6 +120,7 @@ class McpRegistry:
         close_timeout: float = 10.0,
         backoff: Backoff | None = None,
         mode: Literal["auto", "legacy"] = "auto",
+        names: Mapping[str, str] | None = None,
         clock: Clock = system_clock,
         random: Callable[[], float] = random_module.random,
     ) -> None:
@@ -131,6 +134,7 @@ class McpRegistry:
         if backoff is not None and not isinstance(backoff, Backoff):
             raise TypeError(f"backoff must be a Backoff, got {type(backoff).__name__}")
         self.name = name
+        self._names = check_names_option(names)
         self._call_timeout = _seconds("call_timeout", call_timeout)
         self._start_timeout = _seconds("start_timeout", start_timeout)
         self._close_timeout = _seconds("close_timeout", close_timeout)
@@ -176,9 +180,12 @@ class McpRegistry:
         entry = self._catalogue.entries.get((kind, name, action))
         if entry is not None:
             return entry
-        if kind is Kind.TOOL and action is None and name in self._catalogue.ambiguous:
+        # A tool's name has no dot and a plugin action's qualified name one: keyed apart.
+        plain = kind is Kind.TOOL and action is None
+        ambiguity = self._catalogue.ambiguous.get(qualified_name(name, action))
+        if ambiguity is not None and (plain or kind is Kind.PLUGIN):
             raise UnavailableError(
-                self._catalogue.ambiguous[name],
+                ambiguity,
                 hint="fix the server's tool list (health() reports it)",
                 retryable=False,
             )
@@ -322,7 +329,9 @@ class McpRegistry:
         if source is None or (source == self._source and not force):
             return
         self._source = source
-        catalogue = build_catalogue(self._listings[source], server=self.name, caller=self._caller)
+        catalogue = build_catalogue(
+            self._listings[source], server=self.name, caller=self._caller, names=self._names
+        )
         old = self._catalogue
         self._catalogue = catalogue
         if catalogue.listing != old.listing or catalogue.problems != old.problems:

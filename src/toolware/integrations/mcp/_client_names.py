@@ -71,10 +71,10 @@ def _parse(text: str) -> LocalName | str:
     if dots == 1 or (text.count(ACTION_SEPARATOR) == 1 and _NAME.fullmatch(text)):
         separator = "." if dots == 1 else ACTION_SEPARATOR
         plugin, _, action = text.partition(separator)
-        for part, what in ((plugin, "plugin"), (action, "action")):
+        for part, what in ((plugin, "a plugin"), (action, "an action")):
             problem = _problem(part)
             if problem is not None:
-                return f"has a {what} part {shorten(part)} that {problem}"
+                return f"has {what} part {shorten(part)} that {problem}"
         exported = f"{plugin}{ACTION_SEPARATOR}{action}"
         if len(exported) > MAX_NAME_LENGTH:
             return (

@@ -183,10 +183,10 @@ class McpRegistry:
         # A tool's name has no dot and a plugin action's qualified name one: keyed apart.
         plain = kind is Kind.TOOL and action is None
         ambiguity = self._catalogue.ambiguous.get(qualified_name(name, action))
-        if ambiguity is not None and (plain or kind is Kind.PLUGIN):
+        if ambiguity is not None and (plain or (kind is Kind.PLUGIN and action is not None)):
             raise UnavailableError(
                 ambiguity,
-                hint="fix the server's tool list (health() reports it)",
+                hint="fix the server's tool list, or McpRegistry(names=...) (health() reports it)",
                 retryable=False,
             )
         if self._source is None:

@@ -6,6 +6,7 @@ McpRegistry refreshing from it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client._memory import InMemoryTransport
 from mcp.client.subscriptions import ToolsListChanged
+from mcp.shared.exceptions import MCPError
 
 from toolware import LocalRegistry, PipelineBuilder, default_pipeline
 from toolware.integrations.mcp.client import McpRegistry
@@ -178,3 +180,27 @@ async def test_mcp_registry_in_legacy_mode_refreshes_too() -> None:
         assert (await pipeline.invoke("install", {"name": "later"})).unwrap() == "ok"
         await until(lambda: remote.revision == before + 1)
         assert (await pipeline.invoke("later")).unwrap() == "later installed"
+
+
+async def test_a_refused_listen_stream_is_logged_and_the_replica_stays_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that announces listChanged but refuses the stream: calls still work."""
+
+    async def refuse(ctx: Any, params: Any) -> Any:
+        raise MCPError(code=-32603, message="no streams today")
+
+    server = McpServer(default_pipeline(installing_registry()))
+    server.server.add_request_handler(
+        "subscriptions/listen", mcp_types.SubscriptionsListenRequestParams, refuse
+    )
+    with caplog.at_level(logging.WARNING, logger="toolware.integrations.mcp"):
+        async with McpRegistry(server, name="app") as remote, default_pipeline(remote) as pipeline:
+            await until(lambda: any("listen_failed" in r.message for r in caplog.records))
+            assert (await pipeline.invoke("echo", {"text": "still"})).unwrap() == "still"
+            [state] = remote.replicas()
+            assert state.state == "up"
+    [record] = [r for r in caplog.records if "listen_failed" in r.message]
+    assert record.getMessage() == (
+        "mcp_client.listen_failed replica=0: memory: toolware reason=MCPError: no streams today"
+    )

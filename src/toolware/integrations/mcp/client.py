@@ -10,11 +10,13 @@ the same server: a URL for streamable HTTP, :class:`mcp.StdioServerParameters` f
 subprocess, an SDK or FastMCP server object for the in-memory transport, or a function
 returning a transport). It keeps the server's ``tools/list`` as a local catalogue, so
 ``resolve`` stays synchronous, and relists when the server sends
-``notifications/tools/list_changed``; ``revision`` moves when the catalogue changes.
+``notifications/tools/list_changed`` (on a ``subscriptions/listen`` stream it opens, on
+2026-07-28 connections to a server that announces ``tools.listChanged``); ``revision`` moves when the catalogue changes.
 
-**Calls.** Each remote tool is an entry (kind ``tool``, the server's name, its
-``inputSchema`` as ``args_schema``, checked locally with JSON Schema by the validation
-interceptor). Its function receives the :class:`~toolware.context.RequestContext`: the call's
+**Calls.** Each remote tool is an entry (a tool of the server's name, or, for ``notes.add``,
+the action ``add`` of the plugin ``notes``; ``names={"remote": "local"}`` exposes the names
+toolware cannot hold: see :mod:`._client_names`), its ``inputSchema`` as ``args_schema``,
+checked locally with JSON Schema by the validation interceptor. Its function receives the :class:`~toolware.context.RequestContext`: the call's
 deadline becomes the request timeout (``call_timeout`` when it has none), its trace context
 goes out in ``params._meta`` (W3C ``traceparent``/``tracestate``), and cancelling the call
 (a caller going away, a timeout interceptor) makes the SDK send ``notifications/cancelled``.
@@ -27,7 +29,8 @@ whose connection ends (mid-call too) is marked down, answers ``unavailable`` (re
 retry interceptor moves the call to another replica) and reconnects with :class:`Backoff`. No
 answer in time → ``timeout``; a result that is not MCP → ``unavailable`` (not retryable).
 ``health()`` reports each replica's state and reason, and the tools that could not be
-exposed (a name listed twice, a name LLM APIs refuse, an invalid schema).
+exposed (a local name two remote tools would have, a name without a local form, an invalid
+schema).
 
 Several servers behind one :class:`~toolware.registry.composite.CompositeRegistry`, with
 namespaces: ``CompositeRegistry(Source("git", git, namespace="git"), Source("web", web,

@@ -29,6 +29,10 @@ What each part of MCP becomes (MCP specification 2025-11-25):
   ``rate_limited``, ``timeout`` and the other refusals are JSON-RPC errors -32010..-32015 with the
   same JSON as ``data``; a stream that fails part way is an ``isError`` result holding the
   chunks it delivered.
+- **Tool list changes.** ``tools.listChanged`` is announced; when the registry's ``revision``
+  moves (checked around each request, and by :meth:`McpServer.watch`), clients are told:
+  on their ``subscriptions/listen`` streams (2026-07-28) or their sessions (handshake era).
+  See :mod:`toolware.integrations.mcp._server_changes`.
 - **Cancellation.** ``notifications/cancelled`` cancels the handler's task: the pipeline call is
   cancelled (a streamed producer is closed), and the cancelled request gets no answer.
 - **Trace context.** ``params._meta.traceparent``/``tracestate`` become ``RequestContext.trace``

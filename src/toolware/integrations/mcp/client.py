@@ -11,12 +11,14 @@ subprocess, an SDK or FastMCP server object for the in-memory transport, or a fu
 returning a transport). It keeps the server's ``tools/list`` as a local catalogue, so
 ``resolve`` stays synchronous, and relists when the server sends
 ``notifications/tools/list_changed`` (on a ``subscriptions/listen`` stream it opens, on
-2026-07-28 connections to a server that announces ``tools.listChanged``); ``revision`` moves when the catalogue changes.
+2026-07-28 connections to a server that announces ``tools.listChanged``); ``revision``
+moves when the catalogue changes.
 
 **Calls.** Each remote tool is an entry (a tool of the server's name, or, for ``notes.add``,
 the action ``add`` of the plugin ``notes``; ``names={"remote": "local"}`` exposes the names
 toolware cannot hold: see :mod:`._client_names`), its ``inputSchema`` as ``args_schema``,
-checked locally with JSON Schema by the validation interceptor. Its function receives the :class:`~toolware.context.RequestContext`: the call's
+checked locally with JSON Schema by the validation interceptor. Its function receives the
+:class:`~toolware.context.RequestContext`: the call's
 deadline becomes the request timeout (``call_timeout`` when it has none), its trace context
 goes out in ``params._meta`` (W3C ``traceparent``/``tracestate``), and cancelling the call
 (a caller going away, a timeout interceptor) makes the SDK send ``notifications/cancelled``.

@@ -16,6 +16,7 @@ from mcp import Client
 from mcp.client._memory import InMemoryTransport
 from mcp.client.subscriptions import ToolsListChanged
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 
 from toolware import LocalRegistry, PipelineBuilder, default_pipeline
 from toolware.integrations.mcp.client import McpRegistry
@@ -204,3 +205,27 @@ async def test_a_refused_listen_stream_is_logged_and_the_replica_stays_up(
     assert record.getMessage() == (
         "mcp_client.listen_failed replica=0: memory: toolware reason=MCPError: no streams today"
     )
+
+
+async def test_a_session_that_stops_reading_holds_up_no_answer() -> None:
+    """The notifications to a stuck handshake-era session are sent in the background."""
+    server = McpServer(default_pipeline(installing_registry()))
+    async with InMemoryTransport(server.server) as (read, write):
+        initialize = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "stuck", "version": "1"},
+        }
+        for message in (
+            mcp_types.JSONRPCRequest(jsonrpc="2.0", id=1, method="initialize", params=initialize),
+            mcp_types.JSONRPCNotification(jsonrpc="2.0", method="notifications/initialized"),
+            mcp_types.JSONRPCRequest(jsonrpc="2.0", id=2, method="tools/list"),
+        ):
+            await write.send(SessionMessage(message))
+        answers = [await read.receive(), await read.receive()]
+        assert [a.message.id for a in answers if isinstance(a, SessionMessage)] == [1, 2]
+        # From here on nothing reads this session: its stream holds one message at most.
+        async with Client(server.server) as caller:
+            for name in ("a", "b", "c"):
+                answer = await asyncio.wait_for(caller.call_tool("install", {"name": name}), 3.0)
+                assert answer.content[0].text == "ok"  # type: ignore[union-attr]

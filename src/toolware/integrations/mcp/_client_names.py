@@ -31,7 +31,7 @@ from toolware.registry.names import (
     shorten,
 )
 
-__all__ = ["LocalName", "check_names_option", "local_name"]
+__all__ = ["LocalName", "check_names_option", "local_name", "suggestion"]
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]+")

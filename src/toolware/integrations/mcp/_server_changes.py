@@ -19,10 +19,12 @@ checks it on an interval, for changes made outside any request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from typing import Any
 
+import anyio
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
@@ -30,21 +32,25 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from toolware.registry.base import Registry
 
-__all__ = ["ToolListChanges"]
+__all__ = ["NOTIFY_TIMEOUT", "ToolListChanges"]
 
 logger = logging.getLogger("toolware.mcp")
+
+NOTIFY_TIMEOUT = 5.0
+"""Seconds a handshake-era session's notification may wait for its stream to take it."""
 
 
 class ToolListChanges:
     """The registry revision last announced, and who to tell when it moves."""
 
-    __slots__ = ("_announced", "_bus", "_connections", "_registry", "listen")
+    __slots__ = ("_announced", "_bus", "_connections", "_registry", "_sending", "listen")
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._announced = registry.revision
         self._bus = InMemorySubscriptionBus()
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._sending: set[asyncio.Task[None]] = set()
         self.listen = ListenHandler(self._bus)
         """The ``subscriptions/listen`` request handler (2026-07-28 clients)."""
 
@@ -73,7 +79,20 @@ class ToolListChanges:
             extra={"revision": revision, "connections": len(connections)},
         )
         await self._bus.publish(ToolsListChanged())
-        for connection in connections:
-            # Best effort by the SDK's contract: a closed channel drops it, never raises.
-            await connection.send_tool_list_changed()
+        if connections:
+            # In the background: a client that stops reading its stream must not hold up the
+            # answer to the request that made the change, nor the other clients.
+            task = asyncio.create_task(_notify(connections), name="mcp_server.tools_changed")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         return True
+
+
+async def _notify(connections: list[Connection]) -> None:
+    async def send(connection: Connection) -> None:
+        # Best effort by the SDK's contract: a closed channel drops it, never raises; a
+        # stuck one is given up after NOTIFY_TIMEOUT seconds.
+        with anyio.move_on_after(NOTIFY_TIMEOUT):
+            await connection.send_tool_list_changed()
+
+    await asyncio.gather(*(send(connection) for connection in connections))

@@ -58,8 +58,10 @@ async def test_names_llm_apis_refuse_and_invalid_schemas_are_reported() -> None:
         assert [d.name for d in registry.list()] == ["fine"]
         problems = dict((await registry.health()).problems)
     assert sorted(problems) == ["refused:broken", "refused:get weather"]
-    assert problems["refused:get weather"].startswith(
-        "the tool name from MCP server 'raw' 'get weather' contains characters LLM APIs refuse"
+    assert problems["refused:get weather"] == (
+        "the tool 'get weather' of MCP server 'raw' contains characters other than letters, "
+        "digits, '_' and '-', so it cannot be a toolware entry; expose it under a local name "
+        "with McpRegistry(..., names={'get weather': 'get_weather'})"
     )
     assert problems["refused:broken"].startswith(
         "the inputSchema of 'broken' is not valid JSON Schema ("

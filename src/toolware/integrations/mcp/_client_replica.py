@@ -21,6 +21,7 @@ from typing import Any
 import mcp_types
 from mcp import Client
 from mcp.client import Transport
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from toolware._limits import bounded
 from toolware.clock import Clock
@@ -194,16 +195,49 @@ class Replica:
             )
             self._on_listing(self, tools)
             self.attempted.set()
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                if self._stopping:
-                    return ""
-                if self._ended is not None:
-                    return self._ended
-                if self._refresh:
-                    self._refresh = False
-                    self._on_listing(self, await self._list(client))
+            listener = self._listen(client)
+            try:
+                while True:
+                    await self._wake.wait()
+                    self._wake.clear()
+                    if self._stopping:
+                        return ""
+                    if self._ended is not None:
+                        return self._ended
+                    if self._refresh:
+                        self._refresh = False
+                        self._on_listing(self, await self._list(client))
+            finally:
+                if listener is not None:
+                    listener.cancel()
+                    await asyncio.gather(listener, return_exceptions=True)
+
+    def _listen(self, client: Client) -> asyncio.Task[None] | None:
+        """On 2026-07-28 connections list_changed comes only on a ``subscriptions/listen``
+        stream: open one when the server announces ``tools.listChanged``."""
+        session = client.session
+        tools = session.server_capabilities.tools if session.server_capabilities else None
+        if session.protocol_version not in MODERN_PROTOCOL_VERSIONS or not (
+            tools is not None and tools.list_changed
+        ):
+            return None
+        return asyncio.create_task(self._listened(client), name=f"mcp-listen:{self.label}")
+
+    async def _listened(self, client: Client) -> None:
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _ in subscription:
+                    logger.debug("mcp_client.list_changed replica=%s", self.label)
+                    self.refresh()
+        except Exception as exc:
+            # The connection stays usable without it: only later changes go unseen until a
+            # reconnection or refresh().
+            logger.warning(
+                "mcp_client.listen_failed replica=%s reason=%s",
+                self.label,
+                _reason(exc),
+                extra={"replica": self.label, "reason": _reason(exc)},
+            )
 
     async def _list(self, client: Client) -> list[mcp_types.Tool]:
         tools: list[mcp_types.Tool] = []

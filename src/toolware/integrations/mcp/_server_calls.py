@@ -30,6 +30,7 @@ from toolware.integrations.mcp._server_catalogue import (
     ToolNames,
     build_catalogue,
 )
+from toolware.integrations.mcp._server_changes import ToolListChanges
 from toolware.integrations.mcp._server_results import (
     error_result,
     protocol_error,
@@ -59,6 +60,7 @@ class ToolCalls:
 
     __slots__ = (
         "_catalogue",
+        "_changes",
         "_lock",
         "_max_chunks",
         "_names",
@@ -86,6 +88,12 @@ class ToolCalls:
         self._max_chunks = max_chunks
         self._lock = threading.Lock()
         self._catalogue = build_catalogue(registry, names=names, rag_prefix=rag_prefix)
+        self._changes = ToolListChanges(registry)
+
+    @property
+    def changes(self) -> ToolListChanges:
+        """Who is told when the tool list changes (``subscriptions/listen`` and sessions)."""
+        return self._changes
 
     @property
     def catalogue(self) -> Catalogue:
@@ -122,7 +130,20 @@ class ToolCalls:
         if hook is not None:
             # A caller the hook refuses learns nothing, not even which tools exist.
             self._caller(hook, ctx, "tools/list")
+        self._changes.track(ctx)
+        await self._changes.announce()
         return self.catalogue.listing
+
+    async def serve_call(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> dict[str, Any]:
+        """:meth:`call_tool`, announcing a tool list changed before or by the call."""
+        changes = self._changes
+        changes.track(ctx)
+        await changes.announce()
+        result = await self.call_tool(ctx, params)
+        await changes.announce()
+        return result
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams

@@ -10,11 +10,15 @@ the same server: a URL for streamable HTTP, :class:`mcp.StdioServerParameters` f
 subprocess, an SDK or FastMCP server object for the in-memory transport, or a function
 returning a transport). It keeps the server's ``tools/list`` as a local catalogue, so
 ``resolve`` stays synchronous, and relists when the server sends
-``notifications/tools/list_changed``; ``revision`` moves when the catalogue changes.
+``notifications/tools/list_changed`` (on a ``subscriptions/listen`` stream it opens, on
+2026-07-28 connections to a server that announces ``tools.listChanged``); ``revision``
+moves when the catalogue changes.
 
-**Calls.** Each remote tool is an entry (kind ``tool``, the server's name, its
-``inputSchema`` as ``args_schema``, checked locally with JSON Schema by the validation
-interceptor). Its function receives the :class:`~toolware.context.RequestContext`: the call's
+**Calls.** Each remote tool is an entry (a tool of the server's name, or, for ``notes.add``,
+the action ``add`` of the plugin ``notes``; ``names={"remote": "local"}`` exposes the names
+toolware cannot hold: see :mod:`._client_names`), its ``inputSchema`` as ``args_schema``,
+checked locally with JSON Schema by the validation interceptor. Its function receives the
+:class:`~toolware.context.RequestContext`: the call's
 deadline becomes the request timeout (``call_timeout`` when it has none), its trace context
 goes out in ``params._meta`` (W3C ``traceparent``/``tracestate``), and cancelling the call
 (a caller going away, a timeout interceptor) makes the SDK send ``notifications/cancelled``.
@@ -27,7 +31,8 @@ whose connection ends (mid-call too) is marked down, answers ``unavailable`` (re
 retry interceptor moves the call to another replica) and reconnects with :class:`Backoff`. No
 answer in time → ``timeout``; a result that is not MCP → ``unavailable`` (not retryable).
 ``health()`` reports each replica's state and reason, and the tools that could not be
-exposed (a name listed twice, a name LLM APIs refuse, an invalid schema).
+exposed (a local name two remote tools would have, a name without a local form, an invalid
+schema).
 
 Several servers behind one :class:`~toolware.registry.composite.CompositeRegistry`, with
 namespaces: ``CompositeRegistry(Source("git", git, namespace="git"), Source("web", web,
@@ -44,7 +49,7 @@ import importlib.util
 import logging
 import math
 import random as random_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -68,6 +73,7 @@ from toolware.integrations.mcp._client_catalogue import (
     Catalogue,
     build_catalogue,
 )
+from toolware.integrations.mcp._client_names import check_names_option
 from toolware.integrations.mcp._client_replica import Replica, ReplicaState
 from toolware.integrations.mcp._client_targets import McpTarget, transport_factory
 from toolware.registry.base import (
@@ -78,6 +84,7 @@ from toolware.registry.base import (
     RegistryHealth,
     unknown_entry,
 )
+from toolware.registry.names import qualified_name
 
 __all__ = ["Backoff", "McpRegistry", "McpTarget", "ReplicaState", "ReplicaStatus"]
 
@@ -118,6 +125,7 @@ class McpRegistry:
         close_timeout: float = 10.0,
         backoff: Backoff | None = None,
         mode: Literal["auto", "legacy"] = "auto",
+        names: Mapping[str, str] | None = None,
         clock: Clock = system_clock,
         random: Callable[[], float] = random_module.random,
     ) -> None:
@@ -131,6 +139,7 @@ class McpRegistry:
         if backoff is not None and not isinstance(backoff, Backoff):
             raise TypeError(f"backoff must be a Backoff, got {type(backoff).__name__}")
         self.name = name
+        self._names = check_names_option(names)
         self._call_timeout = _seconds("call_timeout", call_timeout)
         self._start_timeout = _seconds("start_timeout", start_timeout)
         self._close_timeout = _seconds("close_timeout", close_timeout)
@@ -176,10 +185,13 @@ class McpRegistry:
         entry = self._catalogue.entries.get((kind, name, action))
         if entry is not None:
             return entry
-        if kind is Kind.TOOL and action is None and name in self._catalogue.ambiguous:
+        # A tool's name has no dot and a plugin action's qualified name one: keyed apart.
+        plain = kind is Kind.TOOL and action is None
+        ambiguity = self._catalogue.ambiguous.get(qualified_name(name, action))
+        if ambiguity is not None and (plain or (kind is Kind.PLUGIN and action is not None)):
             raise UnavailableError(
-                self._catalogue.ambiguous[name],
-                hint="fix the server's tool list (health() reports it)",
+                ambiguity,
+                hint="fix the server's tool list, or McpRegistry(names=...) (health() reports it)",
                 retryable=False,
             )
         if self._source is None:
@@ -322,7 +334,9 @@ class McpRegistry:
         if source is None or (source == self._source and not force):
             return
         self._source = source
-        catalogue = build_catalogue(self._listings[source], server=self.name, caller=self._caller)
+        catalogue = build_catalogue(
+            self._listings[source], server=self.name, caller=self._caller, names=self._names
+        )
         old = self._catalogue
         self._catalogue = catalogue
         if catalogue.listing != old.listing or catalogue.problems != old.problems:

@@ -29,6 +29,10 @@ What each part of MCP becomes (MCP specification 2025-11-25):
   ``rate_limited``, ``timeout`` and the other refusals are JSON-RPC errors -32010..-32015 with the
   same JSON as ``data``; a stream that fails part way is an ``isError`` result holding the
   chunks it delivered.
+- **Tool list changes.** ``tools.listChanged`` is announced; when the registry's ``revision``
+  moves (checked around each request, and by :meth:`McpServer.watch`), clients are told:
+  on their ``subscriptions/listen`` streams (2026-07-28) or their sessions (handshake era).
+  See :mod:`toolware.integrations.mcp._server_changes`.
 - **Cancellation.** ``notifications/cancelled`` cancels the handler's task: the pipeline call is
   cancelled (a streamed producer is closed), and the cancelled request gets no answer.
 - **Trace context.** ``params._meta.traceparent``/``tracestate`` become ``RequestContext.trace``
@@ -46,12 +50,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 try:
     import mcp_types as types
     from mcp.server.caching import CacheHint
-    from mcp.server.lowlevel.server import Server
+    from mcp.server.lowlevel.server import NotificationOptions, Server
+    from mcp.server.models import InitializationOptions
     from mcp.server.stdio import stdio_server
 except ImportError as exc:  # pragma: no cover - the extra is installed for the tests
     raise ImportError(
@@ -148,7 +154,7 @@ class McpServer:
             rag_prefix=rag_prefix,
             max_chunks=max_chunks,
         )
-        server: Server[Any] = Server(
+        server: Server[Any] = _Server(
             name,
             version=__version__ if version is None else version,
             instructions=instructions,
@@ -161,7 +167,16 @@ class McpServer:
         server.add_request_handler(
             "tools/list", types.PaginatedRequestParams, self._calls.list_tools
         )
-        server.add_request_handler("tools/call", types.CallToolRequestParams, self._calls.call_tool)
+        server.add_request_handler(
+            "tools/call", types.CallToolRequestParams, self._calls.serve_call
+        )
+        # Serving subscriptions/listen is what makes the SDK announce listChanged to
+        # 2026-07-28 clients; _Server announces it to handshake-era ones.
+        server.add_request_handler(
+            "subscriptions/listen",
+            types.SubscriptionsListenRequestParams,
+            self._calls.changes.listen,
+        )
         self._server = server
 
     @property
@@ -173,6 +188,24 @@ class McpServer:
     def tool_names(self) -> tuple[str, ...]:
         """The published tool names, in registry order."""
         return tuple(self._calls.catalogue.tools)
+
+    async def watch(self, interval: float = 1.0) -> None:
+        """Announce registry changes made outside any request: every ``interval`` seconds
+        (on the pipeline's clock) compare the registry's ``revision`` with the one last
+        announced, and notify connected clients when it moved. Runs until cancelled; start
+        it as a task next to the server (each request checks the revision anyway)."""
+        if isinstance(interval, bool) or not isinstance(interval, int | float):
+            raise TypeError(f"McpServer.watch(interval=...) must be seconds, got {interval!r}")
+        if not (math.isfinite(interval) and interval > 0):
+            raise ValueError(
+                f"McpServer.watch(interval=...) must be a finite number of seconds > 0, "
+                f"got {interval!r}"
+            )
+        clock = self.pipeline.clock
+        changes = self._calls.changes
+        while True:
+            await clock.sleep(interval)
+            await changes.announce()
 
     async def run_stdio(self) -> None:
         """Serve one client over this process's stdin and stdout until stdin closes.
@@ -230,6 +263,23 @@ class McpServer:
                 f"could not serve MCP at http://{host}:{port}{path}: uvicorn failed to start "
                 "(its log says why, most often a port in use); pick another port"
             )
+
+
+class _Server(Server[Any]):
+    """The SDK's server, announcing ``tools.listChanged`` in its ``initialize`` result (the
+    SDK's default says false, and its transports ask for the default)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True),
+            experimental_capabilities,
+            extensions,
+        )
 
 
 async def _serve_uvicorn(server: uvicorn.Server) -> bool:

@@ -37,3 +37,14 @@ def test_error_payload_is_what_a_model_needs() -> None:
     assert "candidates" not in huge["error"]  # a name no entry can have is not compared
     fits = error_payload(NotFoundError("no such"), Route(Kind.TOOL, "c" * 128), ["c" * 127])
     assert fits["error"]["candidates"] == ["c" * 127]
+
+
+def test_candidates_of_a_plugin_action_are_named_as_functions() -> None:
+    """For a plugin call an action name is one of the same plugin's; a qualified name is
+    another entry's, written as a function name."""
+    route = Route(Kind.PLUGIN, "notes", "ad")
+    same = error_payload(NotFoundError("no such", candidates=("add",)), route)
+    assert same["error"]["candidates"] == ["notes__add"]
+    other = error_payload(NotFoundError("no such", candidates=("todo.add",)), route)
+    assert other["error"]["candidates"] == ["todo__add"]
+    assert other["error"]["hint"] == "did you mean 'todo__add'?"

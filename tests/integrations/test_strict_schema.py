@@ -309,3 +309,117 @@ def test_shared_refs_are_not_recursion() -> None:
     assert result.problems == ()
     assert result.schema is not None
     assert result.schema["$defs"]["Coord"] == {"type": "number"}
+
+
+def _nested_objects(levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A schema of ``levels`` objects nested under ``n``, the innermost with an optional ``x``
+    that refuses null; and arguments reaching it with ``x: null``."""
+    schema: dict[str, Any] = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    value: dict[str, Any] = {"x": None}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"n": schema}}
+        value = {"n": value}
+    return schema, value
+
+
+def _nested_lists(levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """As :func:`_nested_objects`, through ``levels`` arrays of arrays under ``n``."""
+    inner: dict[str, Any] = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    value: Any = {"x": None}
+    for _ in range(levels):
+        inner = {"type": "array", "items": inner}
+        value = [value]
+    return {"type": "object", "properties": {"n": inner}}, {"n": value}
+
+
+def test_drop_absent_nulls_looks_32_levels_deep_and_no_further() -> None:
+    """The arguments object is level 0; an object at level 32 is cleaned, at 33 left alone,
+    whether the levels are objects or arrays."""
+    schema, value = _nested_objects(32)
+    cleaned: Any = drop_absent_nulls(schema, value)
+    for _ in range(32):
+        cleaned = cleaned["n"]
+    assert cleaned == {}
+    schema, value = _nested_objects(33)
+    assert drop_absent_nulls(schema, value) == value
+    schema, value = _nested_lists(31)  # the array under n is level 1, its object level 32
+    cleaned = drop_absent_nulls(schema, value)["n"]
+    for _ in range(30):
+        cleaned = cleaned[0]
+    assert cleaned == [{}]
+    schema, value = _nested_lists(32)
+    assert drop_absent_nulls(schema, value) == value
+
+
+def test_drop_absent_nulls_keeps_every_other_key() -> None:
+    """A dropped null does not end the walk: the keys after it, and keys the schema does not
+    name, stay with their values."""
+    schema = order_schema()
+    arguments = {"ship_to": {"floor": None, "street": "Main"}, "unknown": 5, "item": "cup"}
+    assert drop_absent_nulls(schema, arguments) == {
+        "ship_to": {"street": "Main"},
+        "unknown": 5,
+        "item": "cup",
+    }
+
+
+def test_drop_absent_nulls_follows_refs_to_nullable_defs_and_merges_siblings() -> None:
+    """A null for an optional whose $ref target accepts null is kept; a $ref's sibling
+    keywords apply with its target's (here a 'required' next to it)."""
+    schema = {
+        "type": "object",
+        "$defs": {
+            "Maybe": {"type": ["string", "null"]},
+            "Box": {"type": "object", "properties": {"size": {"type": "integer"}}},
+        },
+        "properties": {
+            "label": {"$ref": "#/$defs/Maybe"},
+            "box": {"$ref": "#/$defs/Box", "required": ["size"]},
+            "other": {"$ref": "#/$defs/Box"},
+        },
+    }
+    arguments = {"label": None, "box": {"size": None}, "other": {"size": None}}
+    assert drop_absent_nulls(schema, arguments) == {
+        "label": None,
+        "box": {"size": None},
+        "other": {},
+    }
+
+
+def test_drop_absent_nulls_without_defs_or_with_odd_values() -> None:
+    """A $ref to '#/$defs/...' in a schema without (a mapping of) $defs resolves to nothing;
+    a value that is not what its schema says passes as it is; a non-dict passes unchanged."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "x": {"$ref": "#/$defs/X"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    assert drop_absent_nulls(schema, {"x": {"a": None}, "tags": "solo"}) == {
+        "x": {"a": None},
+        "tags": "solo",
+    }
+    listed = {**schema, "$defs": ["not", "a", "mapping"]}
+    assert drop_absent_nulls(listed, {"x": None}) == {}
+    rows = {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+    given: Any = [{"x": None}]
+    assert drop_absent_nulls(rows, given) is given
+
+
+def test_recursion_is_found_past_a_cycle_that_does_not_return() -> None:
+    """An entry that leads into a cycle of others is not itself recursive; the cycle's
+    entries are (the search ends instead of going round the cycle)."""
+    schema = {
+        "type": "object",
+        "$defs": {
+            "Start": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}},
+            "A": {"type": "object", "properties": {"b": {"$ref": "#/$defs/B"}}},
+            "B": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}},
+        },
+        "properties": {"s": {"$ref": "#/$defs/Start"}},
+    }
+    assert make_strict(schema, ANTHROPIC).problems == (
+        "$.$defs.A: a recursive schema is not supported in anthropic strict mode",
+        "$.$defs.B: a recursive schema is not supported in anthropic strict mode",
+    )

@@ -230,3 +230,15 @@ def test_strict_tools_follow_anthropic_rules(registry: LocalRegistry) -> None:
         },
         "strict": True,
     }
+
+
+def test_input_of_any_depth_is_read_into_a_call() -> None:
+    """Input nested past json.dumps's recursion limit (a block made by hand) is still read:
+    its raw text is cut where toolware's encoder stops, and nothing raises."""
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    [call] = read_tool_calls([tool_use("t1", "add", {"x": deep})])
+    assert (call.id, call.name, call.problem) == ("t1", "add", None)
+    assert call.raw_arguments.startswith('{"x": [[[[')
+    assert call.raw_arguments.endswith("]]]]}")

@@ -48,3 +48,28 @@ def test_candidates_of_a_plugin_action_are_named_as_functions() -> None:
     other = error_payload(NotFoundError("no such", candidates=("todo.add",)), route)
     assert other["error"]["candidates"] == ["todo__add"]
     assert other["error"]["hint"] == "did you mean 'todo__add'?"
+
+
+def test_a_misspelled_plugin_gets_the_plugin_it_meant() -> None:
+    """An unknown plugin's candidates are plugin names: each is offered with the action the
+    model asked for, not as an action of the unknown plugin; names matched among the
+    functions offered are function names already."""
+    offered = ["notes__add", "notes__list", "count_to"]
+    unknown = NotFoundError("no plugin named 'nots'", candidates=("notes",))
+    assert error_payload(unknown, Route(Kind.PLUGIN, "nots", "add"), offered)["error"] == {
+        "category": "not_found",
+        "message": "no plugin named 'nots'",
+        "hint": "did you mean 'notes__add'?",
+        "candidates": ["notes__add"],
+    }
+    action = NotFoundError("plugin 'notes' has no action 'lst'", candidates=("list",))
+    payload = error_payload(action, Route(Kind.PLUGIN, "notes", "lst"), offered)
+    assert payload["error"]["candidates"] == ["notes__list"]
+    assert error_payload(unknown, Route(Kind.PLUGIN, "nots", "add"))["error"]["candidates"] == [
+        "nots__notes"  # without the functions offered, nothing says the plugin is unknown
+    ]
+    bare = error_payload(unknown, Route(Kind.PLUGIN, "nots"), offered)
+    assert bare["error"]["candidates"] == ["nots__notes"]
+    guessed = error_payload(NotFoundError("no plugin"), Route(Kind.PLUGIN, "count", "to"), offered)
+    assert guessed["error"]["candidates"] == ["count_to"]
+    assert guessed["error"]["hint"] == "did you mean 'count_to'?"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from toolware import _limits
@@ -30,16 +30,19 @@ def error_payload(
     if data.get("fields"):
         content["fields"] = data["fields"]
     given = candidates = data.get("candidates")
-    if (
-        not candidates
-        and error.category is ErrorCategory.NOT_FOUND
+    named: list[str] = []
+    if candidates:
+        known = frozenset(offered) if route is not None and route.kind is Kind.PLUGIN else ()
+        named = [_as_function(c, route, known) for c in candidates]
+    elif (
+        error.category is ErrorCategory.NOT_FOUND
         and route is not None
         and len(route.name) <= 2 * MAX_NAME_LENGTH  # an invented 16 MB name: no matching
     ):
         wanted = route.name if route.action is None else f"{route.name}__{route.action}"
-        candidates = difflib.get_close_matches(wanted, list(offered), n=_limits.MAX_CANDIDATES)
-    if candidates:
-        named = [_as_function(c, route) for c in candidates]
+        # Matched among the function names offered: they are function names already.
+        named = difflib.get_close_matches(wanted, list(offered), n=_limits.MAX_CANDIDATES)
+    if named:
         content["candidates"] = named
         if named != given:
             content["hint"] = "did you mean " + " or ".join(repr(n) for n in named) + "?"
@@ -49,9 +52,15 @@ def error_payload(
     return {"error": content}
 
 
-def _as_function(candidate: str, route: Route | None) -> str:
+def _as_function(candidate: str, route: Route | None, offered: Collection[str]) -> str:
+    """A registry's candidate as a function name. For a plugin call it is an action of the
+    same plugin, unless that is no function offered: then the plugin itself is unknown and
+    the candidate is another plugin's name, given with the action the model asked for."""
     if route is not None and route.kind is Kind.PLUGIN and "." not in candidate:
-        return f"{route.name}{ACTION_SEPARATOR}{candidate}"  # an action of the same plugin
+        action = f"{route.name}{ACTION_SEPARATOR}{candidate}"
+        if not offered or action in offered or route.action is None:
+            return action
+        return f"{candidate}{ACTION_SEPARATOR}{route.action}"
     return candidate.replace(".", ACTION_SEPARATOR)
 
 

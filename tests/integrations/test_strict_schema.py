@@ -7,7 +7,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from toolware.integrations._strict_schema import ANTHROPIC, drop_absent_nulls, make_strict
+from toolware.integrations._strict_schema import ANTHROPIC, OPENAI, drop_absent_nulls, make_strict
 
 
 class Address(pydantic.BaseModel):
@@ -423,3 +423,99 @@ def test_recursion_is_found_past_a_cycle_that_does_not_return() -> None:
         "$.$defs.A: a recursive schema is not supported in anthropic strict mode",
         "$.$defs.B: a recursive schema is not supported in anthropic strict mode",
     )
+
+
+def _ref_chain(links: int) -> dict[str, Any]:
+    """An optional ``x`` whose $ref goes through ``links`` $defs entries to a nullable type."""
+    defs: dict[str, Any] = {f"D{n}": {"$ref": f"#/$defs/D{n + 1}"} for n in range(1, links)}
+    defs[f"D{links}"] = {"type": ["string", "null"]}
+    return {"type": "object", "$defs": defs, "properties": {"x": {"$ref": "#/$defs/D1"}}}
+
+
+def _any_of_nest(levels: int) -> dict[str, Any]:
+    """An optional ``x`` that accepts null ``levels`` anyOf deep."""
+    inner: dict[str, Any] = {"type": "null"}
+    for _ in range(levels):
+        inner = {"anyOf": [{"type": "string"}, inner]}
+    return {"type": "object", "properties": {"x": inner}}
+
+
+def test_null_is_looked_for_32_references_deep() -> None:
+    """Through $refs or nested anyOf, null found within 32 steps counts; past that the
+    property is judged not nullable and wrapped."""
+    for build in (_ref_chain, _any_of_nest):
+        near = make_strict(build(32)).schema
+        far = make_strict(build(33)).schema
+        assert near is not None
+        assert far is not None
+        assert (
+            "anyOf" not in near["properties"]["x"]
+            or near["properties"]["x"] == (build(32)["properties"]["x"])
+        )
+        assert far["properties"]["x"]["anyOf"][-1] == {"type": "null"}
+        assert far["properties"]["x"]["anyOf"][0] == build(33)["properties"]["x"]
+
+
+def test_any_of_is_nullable_only_with_a_null_branch() -> None:
+    """anyOf of non-null types is wrapped; anyOf reaching a nullable $ref is not."""
+    schema = {
+        "type": "object",
+        "$defs": {"Maybe": {"type": ["string", "null"]}},
+        "properties": {
+            "n": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "m": {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/Maybe"}]},
+        },
+    }
+    strict = make_strict(schema).schema
+    assert strict is not None
+    assert strict["properties"] == {
+        "n": {"anyOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"type": "null"}]},
+        "m": {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/Maybe"}]},
+    }
+
+
+def test_object_shapes_at_their_paths() -> None:
+    """A nullable object type is closed; an empty or absent properties is refused unless it
+    is closed already; nested $defs are dropped; a ref's target is checked at the ref."""
+    schema = {
+        "type": "object",
+        "$defs": {"Short": {"type": "string", "maxLength": 3}, "Bad": 5},
+        "properties": {
+            "o": {"type": ["object", "null"], "properties": {"a": {"type": "string"}}},
+            "e": {"type": "object", "properties": {}},
+            "c": {"type": "object", "additionalProperties": False},
+            "d": {"type": "object", "properties": {"a": {"type": "string"}}, "$defs": {"Z": {}}},
+            "s": {"$ref": "#/$defs/Short", "description": "Short text."},
+            "b": {"$ref": "#/$defs/Bad", "description": "Bad ref."},
+        },
+    }
+    for rules in (OPENAI, ANTHROPIC):
+        result = make_strict(schema, rules)
+        assert result.problems == (
+            "$.e: an object without 'properties' accepts any keys and cannot be strict",
+            f"$.s: 'maxLength' is not supported in {rules.name} strict mode",
+            "$.b: '$ref' '#/$defs/Bad' does not name an entry of '$defs'",
+            f"$.$defs.Short: 'maxLength' is not supported in {rules.name} strict mode",
+            "$.$defs.Bad: a schema must be an object, got int",
+        )
+    closed = {
+        "type": "object",
+        "properties": {
+            "o": schema["properties"]["o"],  # type: ignore[index]
+            "c": {"type": "object", "additionalProperties": False},
+            "d": {"type": "object", "properties": {"a": {"type": "string"}}, "$defs": {"Z": {}}},
+        },
+        "required": ["o", "c", "d"],
+    }
+    for rules in (OPENAI, ANTHROPIC):
+        strict = make_strict(closed, rules).schema
+        assert strict is not None
+        assert strict["properties"]["o"]["additionalProperties"] is False
+        assert strict["properties"]["c"] == {"type": "object", "additionalProperties": False}
+        assert "$defs" not in strict["properties"]["d"]
+
+
+def test_anthropic_takes_min_items_of_one() -> None:
+    """minItems up to 1 is accepted by Anthropic's strict mode."""
+    schema = {"type": "object", "properties": {"k": {"type": "array", "minItems": 1}}}
+    assert make_strict(schema, ANTHROPIC).problems == ()

@@ -313,3 +313,11 @@ def test_the_raw_text_is_the_input_as_sent() -> None:
     assert str(caught.value) == (
         "item 0 is not a content block: tuple without a 'type'; pass message.content"
     )
+
+
+async def test_a_null_for_an_optional_reaches_validation(registry: LocalRegistry) -> None:
+    """Anthropic keeps optionals optional: a null is the model's value, checked as it is."""
+    async with default_pipeline(registry) as pipeline:
+        [result] = await run_tool_calls(pipeline, [tool_use("t1", "add", {"a": 1, "b": None})])
+    assert result["is_error"] is True
+    assert json.loads(result["content"])["error"]["category"] == "invalid_request"

@@ -724,3 +724,29 @@ def test_calls_of_every_shape_are_read() -> None:
     ]
     with pytest.raises(ValueError, match="tool call 0 has no 'call_id'"):
         read_tool_calls([{"type": "custom_tool_call", "name": "sed"}])
+
+
+async def test_raw_arguments_and_the_default_of_strict(registry: LocalRegistry) -> None:
+    """Arguments sent as an object are kept as JSON text, none as ""; a custom call without
+    a name has ""; an item that is no call says what to pass; strict is off by default."""
+    [sent_object, sent_none, custom] = read_tool_calls(
+        [
+            {"id": "c1", "type": "function", "function": {"name": "add", "arguments": {"a": 1}}},
+            {"id": "c2", "type": "function", "function": {"name": "add", "arguments": None}},
+            {"id": "c3", "type": "custom", "custom": {"name": 5}},
+        ]
+    )
+    assert (sent_object.arguments, sent_object.raw_arguments) == ({"a": 1}, '{"a": 1}')
+    assert (sent_none.arguments, sent_none.raw_arguments) == ({}, "")
+    assert custom.name == ""
+    with pytest.raises(TypeError) as caught:
+        read_tool_calls([chat_call("c1", "add", "{}"), 5])  # type: ignore[list-item]
+    assert str(caught.value) == (
+        "item 1 is not a tool call: int without a 'type'; pass message.tool_calls or "
+        "response.output"
+    )
+    async with default_pipeline(registry) as pipeline:
+        [outcome] = await execute_tool_calls(
+            pipeline, [chat_call("c1", "add", '{"a": 1, "b": null}')]
+        )
+    assert json.loads(outcome.message["content"])["error"]["category"] == "invalid_request"

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import BaseTool, StructuredTool, ToolException, tool
+from langchain_core.tools import (
+    BaseTool,
+    InjectedToolCallId,
+    StructuredTool,
+    ToolException,
+    tool,
+)
 from pydantic import BaseModel
 
 from tests.integrations.langgraph_support import ScriptedChatModel, agent_graph, tool_call
@@ -514,3 +520,17 @@ def test_a_tool_called_with_an_action_says_it_has_none() -> None:
     with pytest.raises(UnknownEntryError) as caught:
         registry.resolve(Kind.TOOL, "search", "run")
     assert str(caught.value).startswith("tool 'search' has no actions; call it without action=")
+
+
+@tool(response_format="content_and_artifact")
+def whoami(tool_call_id: Annotated[str, InjectedToolCallId]) -> tuple[str, str]:
+    """The id of the tool call that ran this tool."""
+    return tool_call_id, tool_call_id
+
+
+async def test_a_content_and_artifact_tool_runs_as_the_toolware_tool_call() -> None:
+    """Such a tool is invoked with a tool call whose id is "toolware" (an injected call id
+    sees it), and answers its content and artifact."""
+    pipeline = PipelineBuilder().route(LangChainRegistry([whoami])).build()
+    value = (await pipeline.invoke("whoami", {})).unwrap()
+    assert value == {"content": "toolware", "artifact": "toolware"}

@@ -321,3 +321,10 @@ async def test_a_null_for_an_optional_reaches_validation(registry: LocalRegistry
         [result] = await run_tool_calls(pipeline, [tool_use("t1", "add", {"a": 1, "b": None})])
     assert result["is_error"] is True
     assert json.loads(result["content"])["error"]["category"] == "invalid_request"
+
+
+async def test_bad_options_are_refused(registry: LocalRegistry) -> None:
+    """max_concurrency is checked here as for OpenAI, before anything runs."""
+    async with default_pipeline(registry) as pipeline:
+        with pytest.raises(ValueError, match="^max_concurrency must be a whole number >= 1"):
+            await run_tool_calls(pipeline, [], max_concurrency=0)

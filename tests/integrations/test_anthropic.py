@@ -326,5 +326,5 @@ async def test_a_null_for_an_optional_reaches_validation(registry: LocalRegistry
 async def test_bad_options_are_refused(registry: LocalRegistry) -> None:
     """max_concurrency is checked here as for OpenAI, before anything runs."""
     async with default_pipeline(registry) as pipeline:
-        with pytest.raises(ValueError, match="^max_concurrency must be a whole number >= 1"):
+        with pytest.raises(ValueError, match=r"^max_concurrency must be a whole number >= 1"):
             await run_tool_calls(pipeline, [], max_concurrency=0)

@@ -480,16 +480,16 @@ async def test_a_schema_that_allows_extra_names_passes_them_on() -> None:
 
 
 async def test_json_schema_arguments_that_are_not_json_are_refused_by_name() -> None:
-    """A value that is not JSON-like is refused naming the tool and the declared field."""
+    """A value that is not JSON-like is refused naming the tool and the declared fields."""
     forecast = StructuredTool.from_function(
         echo, name="forecast", description="Forecast.", args_schema=SCHEMA
     )
     validator = LangChainRegistry([forecast]).resolve(Kind.TOOL, "forecast").validator
     assert validator is not None
     with pytest.raises(InvalidRequestError) as caught:
-        validator.validate({"city": {1: "a"}})
-    assert caught.value.message == (
-        "invalid arguments for 'forecast': city.[key]: keys must be plain strings, got int"
+        validator.validate({"city": {"days": {1: "a"}, "other": {}}})
+    assert caught.value.message == (  # "days" is a declared name, shown; the key is not
+        "invalid arguments for 'forecast': city.days.[key]: keys must be plain strings, got int"
     )
 
 

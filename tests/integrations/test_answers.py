@@ -73,3 +73,13 @@ def test_a_misspelled_plugin_gets_the_plugin_it_meant() -> None:
     guessed = error_payload(NotFoundError("no plugin"), Route(Kind.PLUGIN, "count", "to"), offered)
     assert guessed["error"]["candidates"] == ["count_to"]
     assert guessed["error"]["hint"] == "did you mean 'count_to'?"
+
+
+def test_a_plugin_call_is_matched_by_its_function_name() -> None:
+    """Without candidates, plugin and action are matched together (notes__ad), and several
+    matches are offered best first, joined by 'or'."""
+    payload = error_payload(
+        NotFoundError("no such"), Route(Kind.PLUGIN, "notes", "ad"), ["notes", "notes__add"]
+    )
+    assert payload["error"]["candidates"] == ["notes__add", "notes"]
+    assert payload["error"]["hint"] == "did you mean 'notes__add' or 'notes'?"

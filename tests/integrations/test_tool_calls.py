@@ -237,7 +237,9 @@ async def test_an_exception_from_on_chunk_ends_the_other_calls_before_it_propaga
     async def wait() -> int:
         try:
             await asyncio.sleep(30)
-        finally:
+        finally:  # a cleanup that takes a few turns of the loop: it is waited for
+            for _ in range(3):
+                await asyncio.sleep(0)
             ended.append("wait")
         return 0
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -428,3 +429,19 @@ def test_a_loop_that_is_not_running_is_refused_instead_of_hanging() -> None:
             tool.invoke({"a": 1, "b": 2})
     finally:
         loop.close()
+
+
+def test_defaults_of_one_tool() -> None:
+    """Failures are handled into error messages by default; an entry without a schema
+    publishes an empty object."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def ping() -> str:
+        return "pong"
+
+    [description] = registry.list()
+    pipeline = default_pipeline(registry)
+    assert langchain_tool(pipeline, description).handle_tool_error is True
+    bare = msgspec.structs.replace(description, args_schema={})
+    assert langchain_tool(pipeline, bare).args_schema == {"type": "object", "properties": {}}

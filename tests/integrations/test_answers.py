@@ -52,3 +52,49 @@ def test_an_unknown_plugin_gets_function_names_not_plugin_names() -> None:
     actions = NotFoundError("plugin 'notes' has no action 'ad'", candidates=("add",))
     kept = error_payload(actions, Route(Kind.PLUGIN, "notes", "ad"), offered)["error"]
     assert kept["candidates"] == ["notes__add"]
+
+
+def test_candidates_of_a_plugin_action_are_named_as_functions() -> None:
+    """For a plugin call an action name is one of the same plugin's; a qualified name is
+    another entry's, written as a function name."""
+    route = Route(Kind.PLUGIN, "notes", "ad")
+    same = error_payload(NotFoundError("no such", candidates=("add",)), route)
+    assert same["error"]["candidates"] == ["notes__add"]
+    other = error_payload(NotFoundError("no such", candidates=("todo.add",)), route)
+    assert other["error"]["candidates"] == ["todo__add"]
+    assert other["error"]["hint"] == "did you mean 'todo__add'?"
+
+
+def test_a_misspelled_plugin_gets_the_plugin_it_meant() -> None:
+    """An unknown plugin's candidates are plugin names: each is offered with the action the
+    model asked for, not as an action of the unknown plugin; names matched among the
+    functions offered are function names already."""
+    offered = ["notes__add", "notes__list", "count_to"]
+    unknown = NotFoundError("no plugin named 'nots'", candidates=("notes",))
+    assert error_payload(unknown, Route(Kind.PLUGIN, "nots", "add"), offered)["error"] == {
+        "category": "not_found",
+        "message": "no plugin named 'nots'",
+        "hint": "did you mean 'notes__add'?",
+        "candidates": ["notes__add"],
+    }
+    action = NotFoundError("plugin 'notes' has no action 'lst'", candidates=("list",))
+    payload = error_payload(action, Route(Kind.PLUGIN, "notes", "lst"), offered)
+    assert payload["error"]["candidates"] == ["notes__list"]
+    assert error_payload(unknown, Route(Kind.PLUGIN, "nots", "add"))["error"]["candidates"] == [
+        "nots__notes"  # without the functions offered, nothing says the plugin is unknown
+    ]
+    bare = error_payload(unknown, Route(Kind.PLUGIN, "nots"), offered)
+    assert "candidates" not in bare["error"]  # "nots__notes" is no function the model was offered
+    guessed = error_payload(NotFoundError("no plugin"), Route(Kind.PLUGIN, "count", "to"), offered)
+    assert guessed["error"]["candidates"] == ["count_to"]
+    assert guessed["error"]["hint"] == "did you mean 'count_to'?"
+
+
+def test_a_plugin_call_is_matched_by_its_function_name() -> None:
+    """Without candidates, plugin and action are matched together (notes__ad), and several
+    matches are offered best first, joined by 'or'."""
+    payload = error_payload(
+        NotFoundError("no such"), Route(Kind.PLUGIN, "notes", "ad"), ["notes", "notes__add"]
+    )
+    assert payload["error"]["candidates"] == ["notes__add", "notes"]
+    assert payload["error"]["hint"] == "did you mean 'notes__add' or 'notes'?"

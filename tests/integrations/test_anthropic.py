@@ -9,8 +9,15 @@ import pydantic
 import pytest
 from anthropic.types import Message, MessageParam, ToolParam, ToolResultBlockParam, ToolUseBlock
 
-from tests.integrations.tool_call_support import build_registry
-from toolware import LocalRegistry, PipelineBuilder, Principal, default_pipeline
+from tests.integrations.tool_call_support import TENANT, build_registry, options_bench
+from toolware import (
+    LocalRegistry,
+    PipelineBuilder,
+    Principal,
+    TraceContext,
+    default_pipeline,
+)
+from toolware.extras import EMPTY_EXTRAS
 from toolware.integrations.anthropic import (
     StrictSchemaError,
     StrictSchemaProblem,
@@ -230,3 +237,94 @@ def test_strict_tools_follow_anthropic_rules(registry: LocalRegistry) -> None:
         },
         "strict": True,
     }
+
+
+def test_input_of_any_depth_is_read_into_a_call() -> None:
+    """Input nested past json.dumps's recursion limit (a block made by hand) is still read:
+    its raw text is cut where toolware's encoder stops, and nothing raises."""
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    [call] = read_tool_calls([tool_use("t1", "add", {"x": deep})])
+    assert (call.id, call.name, call.problem) == ("t1", "add", None)
+    assert call.raw_arguments.startswith('{"x": [[[[')
+    assert call.raw_arguments.endswith("]]]]}")
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_every_option_takes_effect_in_both_functions() -> None:
+    """registry, principal, trace, extras, timeout, max_concurrency, max_chunks and on_chunk,
+    through run_tool_calls and execute_tool_calls alike."""
+
+    async def execute(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [outcome.message for outcome in await execute_tool_calls(*args, **kwargs)]
+
+    heard: list[tuple[str, int, Any]] = []
+    for run in (run_tool_calls, execute):
+        bench = options_bench()
+        heard.clear()
+        results = await run(
+            bench.pipeline,
+            [
+                tool_use("t1", "echo_context", {"word": "w"}),
+                tool_use("t2", "count_to", {"n": 5}),
+                tool_use("t3", "work", {"n": 1}),
+                tool_use("t4", "work", {"n": 2}),
+            ],
+            registry=bench.registry,
+            principal=Principal(id="ann"),
+            trace=TraceContext(traceparent=TRACEPARENT),
+            extras=EMPTY_EXTRAS.with_value(TENANT, "acme"),
+            timeout=4.0,
+            max_concurrency=1,
+            max_chunks=2,
+            on_chunk=lambda call, number, chunk: heard.append((call.id, number, chunk)),
+        )
+        assert bench.seen == [
+            {"principal": "ann", "trace": TRACEPARENT, "call_id": "t1", "deadline": 1004.0}
+        ]
+        assert bench.tenants == ["acme"] * 4
+        assert (bench.most_at_once, heard) == (1, [("t2", 1, 1), ("t2", 2, 2)])
+        cut = json.loads(results[1]["content"])
+        assert (cut["error"]["category"], cut["partial_chunks"]) == ("invalid_request", [1, 2])
+        assert [r["content"] for r in (results[0], results[2], results[3])] == ['"w"', "1", "2"]
+        await bench.pipeline.aclose()
+
+
+def test_the_raw_text_is_the_input_as_sent() -> None:
+    """Text input stays as it is; an object is written as JSON with non-ASCII and NaN as they
+    came; a call without a name has no arguments to run."""
+    [text, accented, odd] = read_tool_calls(
+        [
+            tool_use("t1", "add", '{"a": 1}'),
+            tool_use("t2", "add", {"note": "café"}),
+            tool_use("t3", "add", {"a": float("nan")}),
+        ]
+    )
+    assert text == ToolCall("t1", "add", {"a": 1}, '{"a": 1}', None, "anthropic")
+    assert accented.raw_arguments == '{"note": "café"}'
+    assert odd.raw_arguments == '{"a": NaN}'
+    [nameless] = read_tool_calls([{"type": "tool_use", "id": "t2", "input": {"a": 1}}])
+    assert (nameless.arguments, nameless.raw_arguments) == (None, '{"a": 1}')
+    with pytest.raises(TypeError) as caught:
+        read_tool_calls([("a", "b")])
+    assert str(caught.value) == (
+        "item 0 is not a content block: tuple without a 'type'; pass message.content"
+    )
+
+
+async def test_a_null_for_an_optional_reaches_validation(registry: LocalRegistry) -> None:
+    """Anthropic keeps optionals optional: a null is the model's value, checked as it is."""
+    async with default_pipeline(registry) as pipeline:
+        [result] = await run_tool_calls(pipeline, [tool_use("t1", "add", {"a": 1, "b": None})])
+    assert result["is_error"] is True
+    assert json.loads(result["content"])["error"]["category"] == "invalid_request"
+
+
+async def test_bad_options_are_refused(registry: LocalRegistry) -> None:
+    """max_concurrency is checked here as for OpenAI, before anything runs."""
+    async with default_pipeline(registry) as pipeline:
+        with pytest.raises(ValueError, match=r"^max_concurrency must be a whole number >= 1"):
+            await run_tool_calls(pipeline, [], max_concurrency=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -114,3 +115,35 @@ async def test_refusals_are_kept_and_a_bad_index_is_refused() -> None:
         await collect_chat_stream([bad])
     empty = {"choices": [{"index": 0, "delta": None, "finish_reason": "stop"}]}
     assert (await collect_chat_stream([empty])).finish_reason == "stop"
+
+
+async def test_every_entry_of_a_chunk_is_read() -> None:
+    """Entries for other choices, or without a delta, do not end the chunk's reading; a
+    name and a type come in pieces or as sent; a bad index is refused saying what to pass."""
+    mixed = {
+        "choices": [
+            {"index": 1, "delta": {"content": "other"}},
+            {"index": 0, "delta": None, "finish_reason": None},
+            {"index": 0, "delta": {"content": "mine"}},
+        ]
+    }
+    split = [
+        {"choices": [{"index": 0, "delta": piece(0, id="c1", type="custom")}]},
+        {"choices": [{"index": 0, "delta": piece(0, function={"name": "notes"})}]},
+        {"choices": [{"index": 0, "delta": piece(0, function={"name": "__add"})}]},
+    ]
+    collected = await collect_chat_stream([mixed, *split])
+    assert collected.message == {
+        "role": "assistant",
+        "content": "mine",
+        "tool_calls": [
+            {"id": "c1", "type": "custom", "function": {"name": "notes__add", "arguments": ""}}
+        ],
+    }
+    bad = {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": "0"}]}}]}
+    message = (
+        "a streamed tool call delta has no integer 'index' (got '0'); pass the chunks of one "
+        "Chat Completions stream"
+    )
+    with pytest.raises(ValueError, match=re.escape(message) + "$"):
+        await collect_chat_stream([bad])

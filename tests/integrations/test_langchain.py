@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -457,3 +458,19 @@ def test_arguments_named_like_the_tools_own_parameters_reach_the_entry() -> None
     arguments = {"self": "S", "config": "C", "callbacks": 1, "run_manager": "R"}
     assert asyncio.run(tool.ainvoke(arguments)) == "S|C|1|R"
     assert tool.invoke(arguments) == "S|C|1|R"
+
+
+def test_defaults_of_one_tool() -> None:
+    """Failures are handled into error messages by default; an entry without a schema
+    publishes an empty object."""
+    registry = LocalRegistry()
+
+    @registry.tool
+    def ping() -> str:
+        return "pong"
+
+    [description] = registry.list()
+    pipeline = default_pipeline(registry)
+    assert langchain_tool(pipeline, description).handle_tool_error is True
+    bare = msgspec.structs.replace(description, args_schema={})
+    assert langchain_tool(pipeline, bare).args_schema == {"type": "object", "properties": {}}

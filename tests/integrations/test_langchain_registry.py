@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import BaseTool, StructuredTool, ToolException, tool
+from langchain_core.tools import (
+    BaseTool,
+    InjectedToolCallId,
+    StructuredTool,
+    ToolException,
+    tool,
+)
 from pydantic import BaseModel
 
 from tests.integrations.langgraph_support import ScriptedChatModel, agent_graph, tool_call
@@ -471,3 +477,60 @@ async def test_a_schema_that_allows_extra_names_passes_them_on() -> None:
     missing = (await pipeline.invoke("open", {"units": "metric"})).error
     assert isinstance(missing, InvalidRequestError)
     assert [f.field for f in missing.fields] == ["city"]
+
+
+async def test_json_schema_arguments_that_are_not_json_are_refused_by_name() -> None:
+    """A value that is not JSON-like is refused naming the tool and the declared fields."""
+    forecast = StructuredTool.from_function(
+        echo, name="forecast", description="Forecast.", args_schema=SCHEMA
+    )
+    validator = LangChainRegistry([forecast]).resolve(Kind.TOOL, "forecast").validator
+    assert validator is not None
+    with pytest.raises(InvalidRequestError) as caught:
+        validator.validate({"city": {"days": {1: "a"}, "other": {}}})
+    assert caught.value.message == (  # "days" is a declared name, shown; the key is not
+        "invalid arguments for 'forecast': city.days.[key]: keys must be plain strings, got int"
+    )
+
+
+class StrictPoint(BaseModel):
+    model_config = pydantic.ConfigDict(strict=True)
+    x: int
+
+
+async def test_model_arguments_follow_the_strict_flag_not_the_model_config() -> None:
+    """Lax by default (a model's own strict config aside); strict=True is passed on."""
+
+    def point(x: int) -> int:
+        return x
+
+    tool_ = StructuredTool.from_function(
+        point, name="point", description="Point.", args_schema=StrictPoint
+    )
+    validator = LangChainRegistry([tool_]).resolve(Kind.TOOL, "point").validator
+    assert validator is not None
+    assert validator.validate({"x": "5"}) == {"x": 5}
+    with pytest.raises(InvalidRequestError):
+        validator.validate({"x": "5"}, strict=True)
+
+
+def test_a_tool_called_with_an_action_says_it_has_none() -> None:
+    """A LangChain tool has no actions: asking for one says so."""
+    registry = LangChainRegistry([search])
+    with pytest.raises(UnknownEntryError) as caught:
+        registry.resolve(Kind.TOOL, "search", "run")
+    assert str(caught.value).startswith("tool 'search' has no actions; call it without action=")
+
+
+@tool(response_format="content_and_artifact")
+def whoami(tool_call_id: Annotated[str, InjectedToolCallId]) -> tuple[str, str]:
+    """The id of the tool call that ran this tool."""
+    return tool_call_id, tool_call_id
+
+
+async def test_a_content_and_artifact_tool_runs_as_the_toolware_tool_call() -> None:
+    """Such a tool is invoked with a tool call whose id is "toolware" (an injected call id
+    sees it), and answers its content and artifact."""
+    pipeline = PipelineBuilder().route(LangChainRegistry([whoami])).build()
+    value = (await pipeline.invoke("whoami", {})).unwrap()
+    assert value == {"content": "toolware", "artifact": "toolware"}

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import pytest
 from llama_index.core import VectorStoreIndex
 from llama_index.core.agent.workflow import FunctionAgent
@@ -362,3 +363,49 @@ def test_names_leave_out_a_lazy_entry_that_cannot_be_imported() -> None:
     registry.add_lazy("toolware.demo.calculator:calculator")
     tools = llamaindex_tools(default_pipeline(registry), registry, names=["calculator"])
     assert [tool.metadata.name for tool in tools] == ["calculator"]
+
+
+async def test_llamaindex_tools_pass_every_option_on() -> None:
+    """principal, trace, timeout and clock reach each tool of llamaindex_tools (a plain
+    handler here, so the clock is only the one given)."""
+    registry = tool_registry()
+    requests: list[RequestContext] = []
+
+    async def handler(request: RequestContext) -> ResponseContext:
+        requests.append(request)
+        return ResponseContext.success(0)
+
+    (add,) = llamaindex_tools(
+        handler,
+        registry,
+        names=["add"],
+        principal=Principal(id="alice"),
+        trace=TRACE,
+        timeout=3.0,
+        clock=FakeClock(),
+    )
+    await add.acall(a=1, b=1)
+    [request] = requests
+    assert (request.principal, request.trace, request.deadline) == (
+        Principal(id="alice"),
+        TRACE,
+        1003.0,
+    )
+
+
+def test_the_published_schema_is_a_fresh_copy_each_time() -> None:
+    """Changing a schema LlamaIndex was given changes neither the entry's nor the next one;
+    an entry without a schema publishes an empty object."""
+    registry = tool_registry()
+    description = registry.list()[0]
+    tool_ = llamaindex_tool(default_pipeline(registry), description)
+    schema_class = tool_.metadata.fn_schema
+    assert schema_class is not None
+    first = schema_class.model_json_schema()
+    first["properties"]["a"]["type"] = "changed"
+    assert schema_class.model_json_schema() == description.args_schema
+    assert description.args_schema["properties"]["a"]["type"] != "changed"
+    bare = msgspec.structs.replace(description, args_schema={})
+    bare_schema = llamaindex_tool(default_pipeline(registry), bare).metadata.fn_schema
+    assert bare_schema is not None
+    assert bare_schema.model_json_schema() == {"type": "object", "properties": {}}

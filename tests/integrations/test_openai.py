@@ -18,8 +18,10 @@ from openai.types.chat import (
 from openai.types.responses import FunctionToolParam, Response, ResponseFunctionToolCall
 from openai.types.responses.response_input_item_param import FunctionCallOutput
 
-from tests.integrations.tool_call_support import build_registry
+from tests.integrations.tool_call_support import TENANT, build_registry, options_bench
 from toolware import LocalRegistry, PipelineBuilder, Principal, TraceContext, default_pipeline
+from toolware.extras import EMPTY_EXTRAS
+from toolware.integrations._calls import CallProblem
 from toolware.integrations.openai import (
     StrictSchemaError,
     StrictSchemaProblem,
@@ -674,3 +676,96 @@ async def test_a_misspelt_plugin_is_answered_with_its_function_name(
     assert [e["category"] for e in errors] == ["not_found"] * 2
     assert [e["candidates"] for e in errors] == [["notes__add"], ["notes__add"]]
     assert [e["hint"] for e in errors] == ["did you mean 'notes__add'?"] * 2
+
+
+async def test_every_option_takes_effect_in_both_functions() -> None:
+    """registry, principal, trace, extras, timeout, max_concurrency, max_chunks, on_chunk and
+    strict, through run_tool_calls and execute_tool_calls alike."""
+
+    async def execute(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [outcome.message for outcome in await execute_tool_calls(*args, **kwargs)]
+
+    heard: list[tuple[str, int, Any]] = []
+    for run in (run_tool_calls, execute):
+        bench = options_bench()
+        heard.clear()
+        answers = await run(
+            bench.pipeline,
+            [
+                chat_call("c1", "echo_context", '{"word": "w"}'),
+                chat_call("c2", "count_to", '{"n": 5}'),
+                chat_call("c3", "work", '{"n": 1}'),
+                chat_call("c4", "work", '{"n": 2}'),
+                chat_call("c5", "add", '{"a": 1, "b": null}'),
+            ],
+            registry=bench.registry,
+            strict=True,
+            principal=Principal(id="ann"),
+            trace=TraceContext(traceparent=TRACEPARENT),
+            extras=EMPTY_EXTRAS.with_value(TENANT, "acme"),
+            timeout=4.0,
+            max_concurrency=1,
+            max_chunks=2,
+            on_chunk=lambda call, number, chunk: heard.append((call.id, number, chunk)),
+        )
+        assert bench.seen == [
+            {"principal": "ann", "trace": TRACEPARENT, "call_id": "c1", "deadline": 1004.0}
+        ]
+        assert bench.tenants == ["acme"] * 5
+        assert (bench.most_at_once, heard) == (1, [("c2", 1, 1), ("c2", 2, 2)])
+        cut = json.loads(answers[1]["content"])
+        assert (cut["error"]["category"], cut["partial_chunks"]) == ("invalid_request", [1, 2])
+        assert [a["content"] for a in answers if a is not answers[1]] == ['"w"', "1", "2", "3"]
+        await bench.pipeline.aclose()
+
+
+def test_calls_of_every_shape_are_read() -> None:
+    """A chat call without 'type' (made by hand) is read by its 'function'; a Responses call
+    without a name cannot run; custom calls keep their id and name, with no arguments."""
+    [untyped] = read_tool_calls([{"id": "c1", "function": {"name": "add", "arguments": "{}"}}])
+    assert untyped == ToolCall("c1", "add", {}, "{}", None, "chat")
+    [nameless] = read_tool_calls([{"type": "function_call", "call_id": "c2", "arguments": "{}"}])
+    assert (nameless.name, nameless.arguments, nameless.api) == ("", None, "responses")
+    assert nameless.problem is not None
+    assert nameless.problem.message == "the tool call has no function name (got NoneType)"
+    problem = CallProblem(
+        "custom (free-text) tools are not run by toolware",
+        "offer the function tools of chat_tools() or responses_tools() instead",
+    )
+    assert read_tool_calls(
+        [
+            {"id": "c3", "type": "custom", "custom": {"name": "grep", "input": "x"}},
+            {"type": "custom_tool_call", "call_id": "c4", "name": "sed", "input": "y"},
+        ]
+    ) == [
+        ToolCall("c3", "grep", None, "", problem, "chat"),
+        ToolCall("c4", "sed", None, "", problem, "responses"),
+    ]
+    with pytest.raises(ValueError, match="tool call 0 has no 'call_id'"):
+        read_tool_calls([{"type": "custom_tool_call", "name": "sed"}])
+
+
+async def test_raw_arguments_and_the_default_of_strict(registry: LocalRegistry) -> None:
+    """Arguments sent as an object are kept as JSON text, none as ""; a custom call without
+    a name has ""; an item that is no call says what to pass; strict is off by default."""
+    [sent_object, sent_none, custom] = read_tool_calls(
+        [
+            {"id": "c1", "type": "function", "function": {"name": "add", "arguments": {"a": 1}}},
+            {"id": "c2", "type": "function", "function": {"name": "add", "arguments": None}},
+            {"id": "c3", "type": "custom", "custom": {"name": 5}},
+        ]
+    )
+    assert (sent_object.arguments, sent_object.raw_arguments) == ({"a": 1}, '{"a": 1}')
+    assert (sent_none.arguments, sent_none.raw_arguments) == ({}, "")
+    assert custom.name == ""
+    with pytest.raises(TypeError) as caught:
+        read_tool_calls([chat_call("c1", "add", "{}"), 5])  # type: ignore[list-item]
+    assert str(caught.value) == (
+        "item 1 is not a tool call: int without a 'type'; pass message.tool_calls or "
+        "response.output"
+    )
+    async with default_pipeline(registry) as pipeline:
+        [outcome] = await execute_tool_calls(
+            pipeline, [chat_call("c1", "add", '{"a": 1, "b": null}')]
+        )
+    assert json.loads(outcome.message["content"])["error"]["category"] == "invalid_request"

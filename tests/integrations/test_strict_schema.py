@@ -7,7 +7,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from toolware.integrations._strict_schema import ANTHROPIC, drop_absent_nulls, make_strict
+from toolware.integrations._strict_schema import ANTHROPIC, OPENAI, drop_absent_nulls, make_strict
 
 
 class Address(pydantic.BaseModel):
@@ -309,3 +309,210 @@ def test_shared_refs_are_not_recursion() -> None:
     assert result.problems == ()
     assert result.schema is not None
     assert result.schema["$defs"]["Coord"] == {"type": "number"}
+
+
+def _nested_objects(levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A schema of ``levels`` objects nested under ``n``, the innermost with an optional ``x``
+    that refuses null; and arguments reaching it with ``x: null``."""
+    schema: dict[str, Any] = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    value: dict[str, Any] = {"x": None}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"n": schema}}
+        value = {"n": value}
+    return schema, value
+
+
+def _nested_lists(levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """As :func:`_nested_objects`, through ``levels`` arrays of arrays under ``n``."""
+    inner: dict[str, Any] = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    value: Any = {"x": None}
+    for _ in range(levels):
+        inner = {"type": "array", "items": inner}
+        value = [value]
+    return {"type": "object", "properties": {"n": inner}}, {"n": value}
+
+
+def test_drop_absent_nulls_looks_32_levels_deep_and_no_further() -> None:
+    """The arguments object is level 0; an object at level 32 is cleaned, at 33 left alone,
+    whether the levels are objects or arrays."""
+    schema, value = _nested_objects(32)
+    cleaned: Any = drop_absent_nulls(schema, value)
+    for _ in range(32):
+        cleaned = cleaned["n"]
+    assert cleaned == {}
+    schema, value = _nested_objects(33)
+    assert drop_absent_nulls(schema, value) == value
+    schema, value = _nested_lists(31)  # the array under n is level 1, its object level 32
+    cleaned = drop_absent_nulls(schema, value)["n"]
+    for _ in range(30):
+        cleaned = cleaned[0]
+    assert cleaned == [{}]
+    schema, value = _nested_lists(32)
+    assert drop_absent_nulls(schema, value) == value
+
+
+def test_drop_absent_nulls_keeps_every_other_key() -> None:
+    """A dropped null does not end the walk: the keys after it, and keys the schema does not
+    name, stay with their values."""
+    schema = order_schema()
+    arguments = {"ship_to": {"floor": None, "street": "Main"}, "unknown": 5, "item": "cup"}
+    assert drop_absent_nulls(schema, arguments) == {
+        "ship_to": {"street": "Main"},
+        "unknown": 5,
+        "item": "cup",
+    }
+
+
+def test_drop_absent_nulls_follows_refs_to_nullable_defs_and_merges_siblings() -> None:
+    """A null for an optional whose $ref target accepts null is kept; a $ref's sibling
+    keywords apply with its target's (here a 'required' next to it)."""
+    schema = {
+        "type": "object",
+        "$defs": {
+            "Maybe": {"type": ["string", "null"]},
+            "Box": {"type": "object", "properties": {"size": {"type": "integer"}}},
+        },
+        "properties": {
+            "label": {"$ref": "#/$defs/Maybe"},
+            "box": {"$ref": "#/$defs/Box", "required": ["size"]},
+            "other": {"$ref": "#/$defs/Box"},
+        },
+    }
+    arguments = {"label": None, "box": {"size": None}, "other": {"size": None}}
+    assert drop_absent_nulls(schema, arguments) == {
+        "label": None,
+        "box": {"size": None},
+        "other": {},
+    }
+
+
+def test_drop_absent_nulls_without_defs_or_with_odd_values() -> None:
+    """A $ref to '#/$defs/...' in a schema without (a mapping of) $defs resolves to nothing;
+    a value that is not what its schema says passes as it is; a non-dict passes unchanged."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "x": {"$ref": "#/$defs/X"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    assert drop_absent_nulls(schema, {"x": {"a": None}, "tags": "solo"}) == {
+        "x": {"a": None},
+        "tags": "solo",
+    }
+    listed = {**schema, "$defs": ["not", "a", "mapping"]}
+    assert drop_absent_nulls(listed, {"x": None}) == {}
+    rows = {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+    given: Any = [{"x": None}]
+    assert drop_absent_nulls(rows, given) is given
+
+
+def test_recursion_is_found_past_a_cycle_that_does_not_return() -> None:
+    """An entry that leads into a cycle of others is not itself recursive; the cycle's
+    entries are (the search ends instead of going round the cycle)."""
+    schema = {
+        "type": "object",
+        "$defs": {
+            "Start": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}},
+            "A": {"type": "object", "properties": {"b": {"$ref": "#/$defs/B"}}},
+            "B": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}},
+        },
+        "properties": {"s": {"$ref": "#/$defs/Start"}},
+    }
+    assert make_strict(schema, ANTHROPIC).problems == (
+        "$.$defs.A: a recursive schema is not supported in anthropic strict mode",
+        "$.$defs.B: a recursive schema is not supported in anthropic strict mode",
+    )
+
+
+def _ref_chain(links: int) -> dict[str, Any]:
+    """An optional ``x`` whose $ref goes through ``links`` $defs entries to a nullable type."""
+    defs: dict[str, Any] = {f"D{n}": {"$ref": f"#/$defs/D{n + 1}"} for n in range(1, links)}
+    defs[f"D{links}"] = {"type": ["string", "null"]}
+    return {"type": "object", "$defs": defs, "properties": {"x": {"$ref": "#/$defs/D1"}}}
+
+
+def _any_of_nest(levels: int) -> dict[str, Any]:
+    """An optional ``x`` that accepts null ``levels`` anyOf deep."""
+    inner: dict[str, Any] = {"type": "null"}
+    for _ in range(levels):
+        inner = {"anyOf": [{"type": "string"}, inner]}
+    return {"type": "object", "properties": {"x": inner}}
+
+
+def test_null_is_looked_for_32_references_deep() -> None:
+    """Through $refs or nested anyOf, null found within 32 steps counts; past that the
+    property is judged not nullable and wrapped."""
+    for build in (_ref_chain, _any_of_nest):
+        near = make_strict(build(32)).schema
+        far = make_strict(build(33)).schema
+        assert near is not None
+        assert far is not None
+        assert near["properties"]["x"] == build(32)["properties"]["x"]
+        assert far["properties"]["x"]["anyOf"][-1] == {"type": "null"}
+        assert far["properties"]["x"]["anyOf"][0] == build(33)["properties"]["x"]
+
+
+def test_any_of_is_nullable_only_with_a_null_branch() -> None:
+    """anyOf of non-null types is wrapped; anyOf reaching a nullable $ref is not."""
+    schema = {
+        "type": "object",
+        "$defs": {"Maybe": {"type": ["string", "null"]}},
+        "properties": {
+            "n": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "m": {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/Maybe"}]},
+        },
+    }
+    strict = make_strict(schema).schema
+    assert strict is not None
+    assert strict["properties"] == {
+        "n": {"anyOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"type": "null"}]},
+        "m": {"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/Maybe"}]},
+    }
+
+
+def test_object_shapes_at_their_paths() -> None:
+    """A nullable object type is closed; an empty or absent properties is refused unless it
+    is closed already; nested $defs are dropped; a ref's target is checked at the ref."""
+    schema = {
+        "type": "object",
+        "$defs": {"Short": {"type": "string", "maxLength": 3}, "Bad": 5},
+        "properties": {
+            "o": {"type": ["object", "null"], "properties": {"a": {"type": "string"}}},
+            "e": {"type": "object", "properties": {}},
+            "c": {"type": "object", "additionalProperties": False},
+            "d": {"type": "object", "properties": {"a": {"type": "string"}}, "$defs": {"Z": {}}},
+            "s": {"$ref": "#/$defs/Short", "description": "Short text."},
+            "b": {"$ref": "#/$defs/Bad", "description": "Bad ref."},
+        },
+    }
+    for rules in (OPENAI, ANTHROPIC):
+        result = make_strict(schema, rules)
+        assert result.problems == (
+            "$.e: an object without 'properties' accepts any keys and cannot be strict",
+            f"$.s: 'maxLength' is not supported in {rules.name} strict mode",
+            "$.b: '$ref' '#/$defs/Bad' does not name an entry of '$defs'",
+            f"$.$defs.Short: 'maxLength' is not supported in {rules.name} strict mode",
+            "$.$defs.Bad: a schema must be an object, got int",
+        )
+    closed = {
+        "type": "object",
+        "properties": {
+            "o": schema["properties"]["o"],  # type: ignore[index]
+            "c": {"type": "object", "additionalProperties": False},
+            "d": {"type": "object", "properties": {"a": {"type": "string"}}, "$defs": {"Z": {}}},
+        },
+        "required": ["o", "c", "d"],
+    }
+    for rules in (OPENAI, ANTHROPIC):
+        strict = make_strict(closed, rules).schema
+        assert strict is not None
+        assert strict["properties"]["o"]["additionalProperties"] is False
+        assert strict["properties"]["c"] == {"type": "object", "additionalProperties": False}
+        assert "$defs" not in strict["properties"]["d"]
+
+
+def test_anthropic_takes_min_items_of_one() -> None:
+    """minItems up to 1 is accepted by Anthropic's strict mode."""
+    schema = {"type": "object", "properties": {"k": {"type": "array", "minItems": 1}}}
+    assert make_strict(schema, ANTHROPIC).problems == ()

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integrations.tool_call_support import build_registry
-from toolware import LocalRegistry, PipelineBuilder, ResponseContext, default_pipeline
+from toolware import (
+    LocalRegistry,
+    PipelineBuilder,
+    RequestContext,
+    ResponseContext,
+    default_pipeline,
+)
+from toolware.errors import ResultTooLargeError
+from toolware.extras import EMPTY_EXTRAS
 from toolware.integrations._calls import ToolCall
 from toolware.integrations._routes import routes
-from toolware.integrations._tool_calls import CallOptions, run_calls
+from toolware.integrations._tool_calls import CallOptions, call_options, run_calls
 from toolware.testing import FakeClock
+from toolware.types import Handler
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -104,3 +118,138 @@ async def test_seconds_count_the_call_not_the_wait_for_a_slot() -> None:
 
 def _answer(call: ToolCall, response: ResponseContext, content: str) -> dict[str, Any]:
     return {"content": content}
+
+
+async def test_a_refused_call_is_logged_and_bound_to_its_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The refusal names the call id and function, in the message and the extras; the error
+    is bound to the call; the outcome keeps the call as it was marked."""
+    registry = build_registry()
+    calls = [
+        ToolCall("c1", "add", {"a": 1}, '{"a": 1}'),
+        ToolCall("c1", "add", {"a": 2}, '{"a": 2}'),
+        ToolCall("c2", "add", None, ""),
+    ]
+    async with default_pipeline(registry) as pipeline:
+        with caplog.at_level(logging.INFO, "toolware.integrations.tool_calls"):
+            ran, repeated, empty = await run_calls(
+                pipeline, calls, routes(registry), _answer, CallOptions(), None
+            )
+    assert ran.call == calls[0]
+    assert (repeated.call.id, repeated.call.arguments) == ("c1", None)
+    assert empty.response.error is not None
+    assert (empty.response.error.request_id, empty.response.error.target) == ("c2", "add")
+    assert json.loads(empty.message["content"])["error"]["hint"] == (
+        "send the arguments as one JSON object with the function's parameters as keys"
+    )
+    refused = [r for r in caplog.records if r.name == "toolware.integrations.tool_calls"]
+    assert [r.getMessage() for r in refused] == [
+        "tool_calls.refused call_id=c1 function=add",
+        "tool_calls.refused call_id=c2 function=add",
+    ]
+    assert [(r.call_id, r.function) for r in refused] == [("c1", "add"), ("c2", "add")]  # type: ignore[attr-defined]
+
+
+async def test_options_at_their_bounds() -> None:
+    """max_chunks=1 and a timeout under a second are taken; a fraction or a bool for
+    max_chunks is refused; the timeout's refusal says what to pass."""
+    clock = FakeClock()
+    options = call_options(
+        clock,
+        principal=None,
+        timeout=0.5,
+        deadline=None,
+        trace=None,
+        extras=EMPTY_EXTRAS,
+        max_concurrency=1,
+        max_chunks=1,
+        on_chunk=None,
+    )
+    assert (options.deadline, options.max_chunks, options.strict) == (1000.5, 1, False)
+    for bad in (1.5, True):
+        with pytest.raises(
+            ValueError, match=f"^max_chunks must be a whole number >= 1, got {bad!r}$"
+        ):
+            call_options(
+                clock,
+                principal=None,
+                timeout=None,
+                deadline=None,
+                trace=None,
+                extras=EMPTY_EXTRAS,
+                max_concurrency=None,
+                max_chunks=bad,  # type: ignore[arg-type]
+                on_chunk=None,
+            )
+    message = (
+        "timeout must be a finite number of seconds > 0, got -1; pass timeout=None (the "
+        "default) for no deadline of the batch's own"
+    )
+    with pytest.raises(ValueError, match=re.escape(message) + "$"):
+        call_options(
+            clock,
+            principal=None,
+            timeout=-1,
+            deadline=None,
+            trace=None,
+            extras=EMPTY_EXTRAS,
+            max_concurrency=None,
+            max_chunks=1,
+            on_chunk=None,
+        )
+
+
+async def test_a_stream_cut_at_max_chunks_names_its_limit_request_and_target() -> None:
+    """The error of a stream past max_chunks carries the limit, the request id and target."""
+    registry = build_registry()
+    request_ids: list[str] = []
+
+    async def record(request: RequestContext, call_next: Handler) -> ResponseContext:
+        request_ids.append(request.id)
+        return await call_next(request)
+
+    pipeline = PipelineBuilder().use(record).route(registry).build()
+    [outcome] = await run_calls(
+        pipeline,
+        [ToolCall("c1", "count_to", {"n": 3}, "")],
+        routes(registry),
+        _answer,
+        CallOptions(max_chunks=1),
+        None,
+    )
+    error = outcome.response.error
+    assert isinstance(error, ResultTooLargeError)
+    assert (error.limit, error.target, [error.request_id]) == (1, "count_to", request_ids)
+    await pipeline.aclose()
+
+
+async def test_an_exception_from_on_chunk_ends_the_other_calls_before_it_propagates() -> None:
+    """By the time the hook's exception reaches the caller, the other calls have ended."""
+    registry = LocalRegistry()
+    ended: list[str] = []
+
+    @registry.tool
+    async def numbers() -> AsyncIterator[int]:
+        yield 1
+
+    @registry.tool
+    async def wait() -> int:
+        try:
+            await asyncio.sleep(30)
+        finally:  # a cleanup that takes a few turns of the loop: it is waited for
+            for _ in range(3):
+                await asyncio.sleep(0)
+            ended.append("wait")
+        return 0
+
+    def on_chunk(call: ToolCall, number: int, chunk: Any) -> None:
+        raise KeyError("hook")
+
+    calls = [ToolCall("c1", "wait", {}, ""), ToolCall("c2", "numbers", {}, "")]
+    async with default_pipeline(registry) as pipeline:
+        with pytest.raises(KeyError, match="hook"):
+            await run_calls(
+                pipeline, calls, routes(registry), _answer, CallOptions(on_chunk=on_chunk), None
+            )
+        assert ended == ["wait"]

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from toolware import Document, LocalRegistry, RequestContext
+from toolware import Document, LocalRegistry, PipelineBuilder, RequestContext, ResponseContext
+from toolware.extras import ExtraKey
 from toolware.integrations.openai import TOOL_CALL_ID
+from toolware.pipeline import Pipeline
+from toolware.testing import FakeClock
+from toolware.types import Handler
 
 
 class Notes:
@@ -76,3 +81,47 @@ def build_registry(seen: list[dict[str, Any]] | None = None) -> LocalRegistry:
 
     registry.retriever(search_docs, name="docs")
     return registry
+
+
+TENANT: ExtraKey[str] = ExtraKey("tenant", str)
+"""An extra the options tests send with every call of a batch."""
+
+
+@dataclass
+class OptionsBench:
+    """A pipeline that routes to another pipeline (so the calls need ``registry=``), with an
+    interceptor recording each request's :data:`TENANT`, and a ``work`` tool recording how
+    many of its calls ran at once; on a fake clock at 1000.0."""
+
+    registry: LocalRegistry
+    pipeline: Pipeline
+    seen: list[dict[str, Any]]
+    tenants: list[str | None] = field(default_factory=list)
+    most_at_once: int = 0
+    running: int = 0
+
+
+def options_bench() -> OptionsBench:
+    seen: list[dict[str, Any]] = []
+    registry = build_registry(seen)
+    clock = FakeClock()
+    inner = PipelineBuilder(clock=clock).route(registry).build()
+
+    async def record(request: RequestContext, call_next: Handler) -> ResponseContext:
+        bench.tenants.append(request.get(TENANT))
+        return await call_next(request)
+
+    outer = PipelineBuilder(clock=clock).use(record).route(inner).build()
+    bench = OptionsBench(registry, outer, seen)
+
+    @registry.tool
+    async def work(n: int) -> int:
+        """Yield to the loop a few times, counting the calls in flight."""
+        bench.running += 1
+        bench.most_at_once = max(bench.most_at_once, bench.running)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        bench.running -= 1
+        return n
+
+    return bench

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from toolware import _limits
@@ -32,10 +32,11 @@ def error_payload(
     given = candidates = data.get("candidates")
     offered = list(offered)
     named: list[str] = []
-    # For a plugin it does not know, the registry suggests plugin names; the model needs a
-    # function name, found below among the functions it was offered.
-    if candidates and not _unknown_plugin(route, offered):
-        named = [_as_function(c, route) for c in candidates]
+    if candidates:
+        known = frozenset(offered) if route is not None and route.kind is Kind.PLUGIN else ()
+        named = [_as_function(c, route, known) for c in candidates]
+        if known:  # never suggest a function the model was not offered
+            named = [name for name in named if name in known]
     if (
         not named
         and error.category is ErrorCategory.NOT_FOUND
@@ -43,6 +44,7 @@ def error_payload(
         and len(route.name) <= 2 * MAX_NAME_LENGTH  # an invented 16 MB name: no matching
     ):
         wanted = route.name if route.action is None else f"{route.name}__{route.action}"
+        # Matched among the function names offered: they are function names already.
         named = difflib.get_close_matches(wanted, offered, n=_limits.MAX_CANDIDATES)
     if named:
         content["candidates"] = named
@@ -54,17 +56,15 @@ def error_payload(
     return {"error": content}
 
 
-def _unknown_plugin(route: Route | None, offered: list[str]) -> bool:
-    """Whether ``route`` is an action of a plugin none of the ``offered`` functions belong to."""
-    if route is None or route.kind is not Kind.PLUGIN or not offered:
-        return False
-    prefix = route.name + ACTION_SEPARATOR
-    return not any(name.startswith(prefix) for name in offered)
-
-
-def _as_function(candidate: str, route: Route | None) -> str:
+def _as_function(candidate: str, route: Route | None, offered: Collection[str]) -> str:
+    """A registry's candidate as a function name. For a plugin call it is an action of the
+    same plugin, unless that is no function offered: then the plugin itself is unknown and
+    the candidate is another plugin's name, given with the action the model asked for."""
     if route is not None and route.kind is Kind.PLUGIN and "." not in candidate:
-        return f"{route.name}{ACTION_SEPARATOR}{candidate}"  # an action of the same plugin
+        action = f"{route.name}{ACTION_SEPARATOR}{candidate}"
+        if not offered or action in offered or route.action is None:
+            return action
+        return f"{candidate}{ACTION_SEPARATOR}{route.action}"
     return candidate.replace(".", ACTION_SEPARATOR)
 
 

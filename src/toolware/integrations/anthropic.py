@@ -122,8 +122,8 @@ def _read(position: int, item: object) -> ToolCall | None:
 def _text(value: object) -> str:
     try:  # the input came from JSON: plain json.dumps is enough, and much cheaper
         return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):  # a block made by hand may hold anything
-        return to_json(value)
+    except (TypeError, ValueError, RecursionError):  # a block made by hand may hold anything
+        return to_json(value)  # (including nesting too deep for json.dumps: to_json caps it)
 
 
 def read_tool_calls(content: Iterable[object] | None) -> list[ToolCall]:

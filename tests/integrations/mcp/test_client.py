@@ -243,6 +243,9 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     with pytest.raises(Exception, match="has no tool list yet: it is not started") as raised:
         registry.resolve(Kind.TOOL, "add")
     assert raised.value.category == "unavailable"  # type: ignore[attr-defined]
+    assert raised.value.hint == (  # type: ignore[attr-defined]
+        "use 'async with registry:' (or await registry.start()) and check health()"
+    )
     assert (await registry.health()).status is HealthStatus.DOWN
     await registry.start()
     with pytest.raises(RuntimeError, match="already started"):
@@ -257,6 +260,9 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     assert response.error.message == (
         "no replica of MCP server 'demo' is connected to call 'add': replica 0: memory: demo "
         "is stopped (the registry was closed)"
+    )
+    assert response.error.hint == (
+        "retry after the reconnect backoff; health() has each replica's reason"
     )
     assert entry.description.name == "add"
     health = await registry.health()

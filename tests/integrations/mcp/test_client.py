@@ -5,6 +5,7 @@ the server seeing the cancellation, list_changed, trace context, namespaces."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import subprocess
 import sys
@@ -164,12 +165,17 @@ async def test_cancelling_the_caller_cancels_the_server_handler(
     await wait_for(lambda: "cancelled c1" in recorder.events)
 
 
-async def test_list_changed_refreshes_the_catalogue(served: tuple[McpRegistry, Recorder]) -> None:
+async def test_list_changed_refreshes_the_catalogue(
+    served: tuple[McpRegistry, Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
     registry, _ = served
     before = registry.revision
     async with default_pipeline(registry) as pipeline:
-        assert (await pipeline.invoke("grow", {"tool_name": "late"})).unwrap() == "grown"
-        await wait_for(lambda: registry.revision == before + 1)
+        with caplog.at_level(logging.DEBUG, logger="toolware.integrations.mcp"):
+            assert (await pipeline.invoke("grow", {"tool_name": "late"})).unwrap() == "grown"
+            await wait_for(lambda: registry.revision == before + 1)
+        logged = [r.getMessage() for r in caplog.records]
+        assert "mcp_client.list_changed replica=0: memory: demo" in logged
         assert [d.name for d in registry.list()][-1] == "late"
         assert registry.resolve(Kind.TOOL, "late").description.description == (
             "added at run time: late"

@@ -174,6 +174,9 @@ async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
         assert client.server_info.name == "inproc"
     async with Client(url, mode="legacy") as legacy:
         await legacy.call_tool("add", {"a": 1, "b": 1})
+    async with httpx.AsyncClient() as http:
+        rebound = await http.post(url, json={}, headers={"host": "evil.example"})
+    assert rebound.status_code == 421  # loopback: DNS-rebinding protection is on
     serving.cancel()
     with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
         await serving
@@ -218,6 +221,9 @@ async def test_run_http_listens_where_it_is_told(
                         },
                         headers={"accept": "application/json, text/event-stream"},
                     )
+                with pytest.raises(ConnectionRefusedError) as refused:
+                    socket.create_connection(("127.0.0.1", port), 1.0).close()
+                elsewhere = refused.value
         finally:
             serving.cancel()
             with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
@@ -225,6 +231,7 @@ async def test_run_http_listens_where_it_is_told(
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json"
     assert answer.json()["result"]["serverInfo"]["name"] == "toolware"
+    assert elsewhere is not None  # listening on 127.0.0.2 only, not on every interface
     [record] = [r for r in caplog.records if r.name == "toolware.mcp"]
     assert record.getMessage() == (
         f"mcp_server.http_serving url=http://127.0.0.2:{port}/tools tools=11"

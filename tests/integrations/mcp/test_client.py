@@ -368,3 +368,31 @@ async def test_a_composite_sees_a_remote_list_change() -> None:
             await wait_for(lambda: composite.revision != before)
             assert [d.name for d in composite.list()][-1] == "tools.fresh"
             assert (await pipeline.invoke("tools.fresh")).unwrap() == "I am fresh"
+
+
+def test_each_option_is_named_in_its_refusal() -> None:
+    server, _ = build_server("demo")
+    with pytest.raises(ValueError, match="at least one replica") as none:
+        McpRegistry()
+    assert str(none.value) == (
+        "McpRegistry needs at least one replica: a URL, StdioServerParameters, a server object "
+        "or a transport factory"
+    )
+    for option in ("start_timeout", "close_timeout"):
+        with pytest.raises(ValueError, match=option) as raised:
+            McpRegistry(server, **{option: -1.0})
+        assert str(raised.value) == f"{option} must be a finite number of seconds > 0, got -1.0"
+
+
+def test_a_registry_before_start_reports_its_replicas_as_connecting() -> None:
+    server, _ = build_server("demo")
+    registry = McpRegistry(server)
+    assert registry.name == "mcp"
+    [status] = registry.replicas()
+    assert (status.index, status.state, status.reason, status.failures, status.connections) == (
+        0,
+        ReplicaState.CONNECTING,
+        "",
+        0,
+        0,
+    )

@@ -458,3 +458,20 @@ async def test_the_catalogue_follows_the_first_replica_that_is_up() -> None:
         kept = registry.resolve(Kind.TOOL, "v")
     assert registry.resolve(Kind.TOOL, "v") is kept
     assert [d.name for d in registry.list()] == ["t", "v"]
+
+
+async def test_a_listing_in_pages_is_read_to_its_end() -> None:
+    """The first request has no cursor; each next one sends the cursor it was given."""
+    cursors: list[str | None] = []
+    pages = {None: ([tool("a")], "p2"), "p2": ([tool("b")], None)}
+
+    async def paged(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
+        cursor = params.cursor if params is not None else None
+        cursors.append(cursor)
+        tools, following = pages[cursor]
+        return mcp_types.ListToolsResult(tools=tools, next_cursor=following)
+
+    server: Server[Any] = Server("paged", on_list_tools=paged)
+    async with McpRegistry(server, name="paged") as registry:
+        assert [d.name for d in registry.list()] == ["a", "b"]
+    assert cursors == [None, "p2"]

@@ -194,6 +194,9 @@ async def test_run_http_listens_where_it_is_told(
     with the URL; uvicorn does not take over the process's logging configuration."""
     server = McpServer(default_pipeline(build_registry(Events())))
     port = _free_port()
+    uvicorn_handlers = {
+        name: list(logging.getLogger(name).handlers) for name in ("uvicorn", "uvicorn.access")
+    }
     with caplog.at_level(logging.INFO, logger="toolware.mcp"):
         serving = asyncio.ensure_future(
             server.run_http("127.0.0.2", port, path="/tools", json_response=True)
@@ -237,8 +240,9 @@ async def test_run_http_listens_where_it_is_told(
         f"mcp_server.http_serving url=http://127.0.0.2:{port}/tools tools=11"
     )
     assert (record.host, record.port, record.path) == ("127.0.0.2", port, "/tools")  # type: ignore[attr-defined]
-    assert logging.getLogger("uvicorn").handlers == []
-    assert logging.getLogger("uvicorn.access").handlers == []
+    assert {name: logging.getLogger(name).handlers for name in uvicorn_handlers} == (
+        uvicorn_handlers
+    )
 
 
 # -- the command's usage errors ---------------------------------------------------------

@@ -475,3 +475,27 @@ async def test_a_listing_in_pages_is_read_to_its_end() -> None:
     async with McpRegistry(server, name="paged") as registry:
         assert [d.name for d in registry.list()] == ["a", "b"]
     assert cursors == [None, "p2"]
+
+
+async def test_a_replica_still_connecting_is_not_called() -> None:
+    """Replica 0 never finishes listing: calls go to replica 1, which is up."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    stuck: Server[Any] = Server("stuck", on_list_tools=never)
+    answer = mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="one")])
+    ready = lowlevel_server([tool("t")], {"t": answer}, name="ready")
+    registry = McpRegistry(
+        stuck, ready, name="raw", list_timeout=60.0, start_timeout=0.5, close_timeout=0.2
+    )
+    await registry.start()
+    try:
+        for _ in range(500):
+            if registry.replicas()[1].state is ReplicaState.UP:
+                break
+            await asyncio.sleep(0.01)
+        assert registry.replicas()[0].state is ReplicaState.CONNECTING
+        assert await registry.resolve(Kind.TOOL, "t").function() == "one"
+    finally:
+        await registry.aclose()

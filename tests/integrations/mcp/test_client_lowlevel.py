@@ -288,6 +288,7 @@ async def test_a_transport_failing_mid_call_marks_the_replica_down_and_reconnect
                 break
             await asyncio.sleep(0.01)
         assert registry.replicas()[0].state is ReplicaState.UP
+        assert registry.replicas()[0].connections == 2
         assert (await pipeline.invoke("t")).unwrap() == "ok"
 
 
@@ -380,16 +381,31 @@ async def test_a_call_that_breaks_the_connection_marks_the_replica_down_at_once(
     )
 
 
-async def test_replicas_report_their_index_and_own_named_tasks() -> None:
+async def test_replicas_report_their_index_and_own_named_tasks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     first = lowlevel_server([tool("t")], {"t": OK}, name="a")
     second = lowlevel_server([tool("t")], {"t": OK}, name="b")
-    async with McpRegistry(first, second, name="raw") as registry:
+    with caplog.at_level(logging.INFO, logger="toolware.integrations.mcp"):
+        registry = await McpRegistry(first, second, name="raw").__aenter__()
+    up = [r for r in caplog.records if r.getMessage().startswith("mcp_client.replica_up")]
+    assert sorted(r.getMessage() for r in up) == [
+        "mcp_client.replica_up replica=0: memory: a tools=1",
+        "mcp_client.replica_up replica=1: memory: b tools=1",
+    ]
+    assert sorted((r.replica, r.tools) for r in up) == [  # type: ignore[attr-defined]
+        ("0: memory: a", 1),
+        ("1: memory: b", 1),
+    ]
+    try:
         names = {task.get_name() for task in asyncio.all_tasks()}
         assert [(r.index, r.label) for r in registry.replicas()] == [
             (0, "0: memory: a"),
             (1, "1: memory: b"),
         ]
         assert {"mcp:0: memory: a", "mcp:1: memory: b"} <= names
+    finally:
+        await registry.aclose()
 
 
 async def test_every_replica_still_connecting_is_named() -> None:

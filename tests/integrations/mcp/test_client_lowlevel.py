@@ -441,6 +441,7 @@ async def test_refresh_relists_connected_replicas(caplog: pytest.LogCaptureFixtu
                     break
                 await asyncio.sleep(0.01)
         assert [d.name for d in registry.list()] == ["t", "u"]
+        assert registry.replicas()[0].connections == 1  # relisted on the open session
     [record] = [r for r in caplog.records if r.getMessage().startswith("mcp_client.tools")]
     assert record.getMessage() == "mcp_client.tools_changed registry=raw tools=2 problems=0"
     assert (record.registry, record.tools) == ("raw", 2)  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ the server seeing the cancellation, list_changed, trace context, namespaces."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import subprocess
 import sys
@@ -164,12 +165,17 @@ async def test_cancelling_the_caller_cancels_the_server_handler(
     await wait_for(lambda: "cancelled c1" in recorder.events)
 
 
-async def test_list_changed_refreshes_the_catalogue(served: tuple[McpRegistry, Recorder]) -> None:
+async def test_list_changed_refreshes_the_catalogue(
+    served: tuple[McpRegistry, Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
     registry, _ = served
     before = registry.revision
     async with default_pipeline(registry) as pipeline:
-        assert (await pipeline.invoke("grow", {"tool_name": "late"})).unwrap() == "grown"
-        await wait_for(lambda: registry.revision == before + 1)
+        with caplog.at_level(logging.DEBUG, logger="toolware.integrations.mcp"):
+            assert (await pipeline.invoke("grow", {"tool_name": "late"})).unwrap() == "grown"
+            await wait_for(lambda: registry.revision == before + 1)
+        logged = [r.getMessage() for r in caplog.records]
+        assert "mcp_client.list_changed replica=0: memory: demo" in logged
         assert [d.name for d in registry.list()][-1] == "late"
         assert registry.resolve(Kind.TOOL, "late").description.description == (
             "added at run time: late"
@@ -243,6 +249,9 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     with pytest.raises(Exception, match="has no tool list yet: it is not started") as raised:
         registry.resolve(Kind.TOOL, "add")
     assert raised.value.category == "unavailable"  # type: ignore[attr-defined]
+    assert raised.value.hint == (  # type: ignore[attr-defined]
+        "use 'async with registry:' (or await registry.start()) and check health()"
+    )
     assert (await registry.health()).status is HealthStatus.DOWN
     await registry.start()
     with pytest.raises(RuntimeError, match="already started"):
@@ -257,6 +266,9 @@ async def test_calls_before_start_and_after_close_are_unavailable() -> None:
     assert response.error.message == (
         "no replica of MCP server 'demo' is connected to call 'add': replica 0: memory: demo "
         "is stopped (the registry was closed)"
+    )
+    assert response.error.hint == (
+        "retry after the reconnect backoff; health() has each replica's reason"
     )
     assert entry.description.name == "add"
     health = await registry.health()
@@ -478,3 +490,31 @@ async def test_a_toolware_servers_refusals_keep_their_category() -> None:
     assert late_e.limit == 1.5
     assert (busy_e.retryable, late_e.retryable, down_e.retryable) == (True, False, True)
     assert down_e.message == "MCP server 'remote' refused the call to 'down': the index is down"
+
+
+def test_each_option_is_named_in_its_refusal() -> None:
+    server, _ = build_server("demo")
+    with pytest.raises(ValueError, match="at least one replica") as none:
+        McpRegistry()
+    assert str(none.value) == (
+        "McpRegistry needs at least one replica: a URL, StdioServerParameters, a server object "
+        "or a transport factory"
+    )
+    for option in ("start_timeout", "close_timeout"):
+        with pytest.raises(ValueError, match=option) as raised:
+            McpRegistry(server, **{option: -1.0})
+        assert str(raised.value) == f"{option} must be a finite number of seconds > 0, got -1.0"
+
+
+def test_a_registry_before_start_reports_its_replicas_as_connecting() -> None:
+    server, _ = build_server("demo")
+    registry = McpRegistry(server)
+    assert registry.name == "mcp"
+    [status] = registry.replicas()
+    assert (status.index, status.state, status.reason, status.failures, status.connections) == (
+        0,
+        ReplicaState.CONNECTING,
+        "",
+        0,
+        0,
+    )

@@ -103,3 +103,13 @@ async def test_a_replica_reconnects_after_the_backoff_on_the_injected_clock() ->
         [status] = registry.replicas()
         assert (status.failures, status.connections, status.reason) == (0, 1, "")
         assert len(registry.list()) == 8
+
+
+def test_a_multiplier_of_one_keeps_the_delay_flat() -> None:
+    flat = Backoff(initial=2.0, multiplier=1)
+    assert [flat.step(n) for n in (1, 2, 3)] == [2.0, 2.0, 2.0]
+    assert Backoff(multiplier=1.5).step(2) == pytest.approx(0.15)
+    with pytest.raises(
+        TypeError, match=r"^Backoff multiplier must be a number of seconds, got str$"
+    ):
+        Backoff(multiplier="2")  # type: ignore[arg-type]

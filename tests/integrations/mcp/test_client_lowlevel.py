@@ -5,6 +5,7 @@ wire."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, ClassVar
 
 import mcp_types
@@ -14,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 
 from tests.integrations.mcp.lowlevel_servers import RecordingTransport, lowlevel_server, tool
 from toolware import Kind, PipelineBuilder, RequestContext, TimeoutInterceptor, default_pipeline
-from toolware.errors import CallTimeoutError
+from toolware.errors import CallTimeoutError, UnavailableError
 from toolware.integrations.mcp.client import Backoff, McpRegistry, ReplicaState
 from toolware.interceptors.retry import RetryInterceptor
 from toolware.registry.base import HealthStatus
@@ -45,6 +46,10 @@ async def test_a_name_listed_twice_is_reported_and_refused_never_dropped() -> No
         assert refused.error is not None
         assert refused.error.category == "unavailable"
         assert (refused.error.message, refused.error.retryable) == (message, False)
+        assert (
+            refused.error.hint
+            == "fix the server's tool list, or McpRegistry(names=...) (health() reports it)"
+        )
 
 
 async def test_names_llm_apis_refuse_and_invalid_schemas_are_reported() -> None:
@@ -151,11 +156,13 @@ async def test_malformed_results_are_unavailable_and_not_retried(
     assert error.category == "unavailable"
     assert error.retryable is False
     if cause is None:
+        assert error.hint == "the MCP server is broken; report it to its maintainers"
         assert error.message == (
             "'t' returned a malformed result: its output schema says the value is wrapped "
             "in 'result', but the structured content has no 'result' key"
         )
     else:
+        assert error.hint == "the server answered something that is not a valid MCP tool result"
         assert error.message == (
             f"MCP server 'raw' (replica 0: transport: <lambda>) returned a malformed result "
             f"for 't': "
@@ -286,6 +293,7 @@ async def test_a_transport_failing_mid_call_marks_the_replica_down_and_reconnect
                 break
             await asyncio.sleep(0.01)
         assert registry.replicas()[0].state is ReplicaState.UP
+        assert registry.replicas()[0].connections == 2
         assert (await pipeline.invoke("t")).unwrap() == "ok"
 
 
@@ -434,3 +442,185 @@ async def test_aclose_cancels_a_connection_that_does_not_close_in_time() -> None
         await registry.aclose()
     assert _SlowToClose.closing == ["closing"]
     assert registry.replicas()[0].state is ReplicaState.STOPPED
+
+
+async def test_a_call_that_breaks_the_connection_marks_the_replica_down_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Down before the call returns (the next call must not pick it), its reason kept; the
+    owner task then logs the reconnect it waits for."""
+    server = lowlevel_server([tool("t")], {"t": OK})
+
+    def fail(message: dict[str, Any]) -> Exception | None:
+        return BrokenPipeError("gone") if message.get("method") == "tools/call" else None
+
+    registry = McpRegistry(
+        lambda: RecordingTransport(server, [], fail=fail),
+        name="raw",
+        backoff=Backoff(initial=5.0),
+        random=lambda: 0.0,
+    )
+    reason = "the connection failed during a call (BrokenPipeError)"
+    with caplog.at_level(logging.WARNING, logger="toolware.integrations.mcp"):
+        async with registry:
+            entry = registry.resolve(Kind.TOOL, "t")
+            with pytest.raises(UnavailableError):
+                await entry.function()
+            [status] = registry.replicas()
+            assert (status.state, status.reason) == (ReplicaState.DOWN, reason)
+            with pytest.raises(UnavailableError) as again:
+                await entry.function()
+            for _ in range(500):
+                if caplog.records:
+                    break
+                await asyncio.sleep(0.01)
+    assert again.value.message == (
+        f"no replica of MCP server 'raw' is connected to call 't': replica 0: transport: "
+        f"<lambda> is down ({reason})"
+    )
+    [record] = caplog.records
+    assert record.getMessage() == (
+        f"mcp_client.replica_down replica=0: transport: <lambda> reason={reason} retry_in=2.500"
+    )
+    assert (record.replica, record.reason, record.retry_in) == (  # type: ignore[attr-defined]
+        "0: transport: <lambda>",
+        reason,
+        2.5,
+    )
+
+
+async def test_replicas_report_their_index_and_own_named_tasks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first = lowlevel_server([tool("t")], {"t": OK}, name="a")
+    second = lowlevel_server([tool("t")], {"t": OK}, name="b")
+    with caplog.at_level(logging.INFO, logger="toolware.integrations.mcp"):
+        registry = await McpRegistry(first, second, name="raw").__aenter__()
+    up = [r for r in caplog.records if r.getMessage().startswith("mcp_client.replica_up")]
+    assert sorted(r.getMessage() for r in up) == [
+        "mcp_client.replica_up replica=0: memory: a tools=1",
+        "mcp_client.replica_up replica=1: memory: b tools=1",
+    ]
+    assert sorted((r.replica, r.tools) for r in up) == [  # type: ignore[attr-defined]
+        ("0: memory: a", 1),
+        ("1: memory: b", 1),
+    ]
+    try:
+        names = {task.get_name() for task in asyncio.all_tasks()}
+        assert [(r.index, r.label) for r in registry.replicas()] == [
+            (0, "0: memory: a"),
+            (1, "1: memory: b"),
+        ]
+        assert {"mcp:0: memory: a", "mcp:1: memory: b"} <= names
+    finally:
+        await registry.aclose()
+
+
+async def test_every_replica_still_connecting_is_named() -> None:
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    slow = [Server(name, on_list_tools=never) for name in ("a", "b")]
+    registry = McpRegistry(*slow, name="slow", list_timeout=60.0, start_timeout=0.1)
+    await registry.start()
+    try:
+        with pytest.raises(UnavailableError) as raised:
+            registry.resolve(Kind.TOOL, "x")
+    finally:
+        await registry.aclose()
+    assert raised.value.message == (
+        "MCP registry 'slow' has no tool list yet: replica 0: memory: a is connecting; "
+        "replica 1: memory: b is connecting"
+    )
+
+
+async def test_refresh_relists_connected_replicas(caplog: pytest.LogCaptureFixture) -> None:
+    """A server that changed its list without notifying: refresh() shows the new list, and
+    the change is logged with the registry's name and counts."""
+    tools = [tool("t")]
+    server = lowlevel_server(tools, {"t": OK, "u": OK})
+    async with McpRegistry(server, name="raw") as registry:
+        revision = registry.revision
+        tools.append(tool("u"))
+        with caplog.at_level(logging.INFO, logger="toolware.integrations.mcp"):
+            registry.refresh()
+            for _ in range(500):
+                if registry.revision != revision:
+                    break
+                await asyncio.sleep(0.01)
+        assert [d.name for d in registry.list()] == ["t", "u"]
+        assert registry.replicas()[0].connections == 1  # relisted on the open session
+    [record] = [r for r in caplog.records if r.getMessage().startswith("mcp_client.tools")]
+    assert record.getMessage() == "mcp_client.tools_changed registry=raw tools=2 problems=0"
+    assert (record.registry, record.tools) == ("raw", 2)  # type: ignore[attr-defined]
+
+
+async def test_the_catalogue_follows_the_first_replica_that_is_up() -> None:
+    """Replica 0 lost: replica 1's list is shown; with none up the last list is kept as is."""
+    first = lowlevel_server([tool("t")], {"t": OK}, name="a")
+    second = lowlevel_server([tool("t"), tool("v")], {"t": OK, "v": OK}, name="b")
+
+    def fail(message: dict[str, Any]) -> Exception | None:
+        return BrokenPipeError("gone") if message.get("method") == "tools/call" else None
+
+    registry = McpRegistry(
+        lambda: RecordingTransport(first, [], fail=fail),
+        second,
+        name="raw",
+        backoff=Backoff(initial=5.0),
+    )
+    async with registry:
+        for _ in range(500):
+            if all(r.state is ReplicaState.UP for r in registry.replicas()):
+                break
+            await asyncio.sleep(0.01)
+        assert [d.name for d in registry.list()] == ["t"]
+        revision = registry.revision
+        with pytest.raises(UnavailableError):
+            await registry.resolve(Kind.TOOL, "t").function()
+        assert [d.name for d in registry.list()] == ["t", "v"]
+        assert registry.revision == revision + 1
+        kept = registry.resolve(Kind.TOOL, "v")
+    assert registry.resolve(Kind.TOOL, "v") is kept
+    assert [d.name for d in registry.list()] == ["t", "v"]
+
+
+async def test_a_listing_in_pages_is_read_to_its_end() -> None:
+    """The first request has no cursor; each next one sends the cursor it was given."""
+    cursors: list[str | None] = []
+    pages = {None: ([tool("a")], "p2"), "p2": ([tool("b")], None)}
+
+    async def paged(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
+        cursor = params.cursor if params is not None else None
+        cursors.append(cursor)
+        tools, following = pages[cursor]
+        return mcp_types.ListToolsResult(tools=tools, next_cursor=following)
+
+    server: Server[Any] = Server("paged", on_list_tools=paged)
+    async with McpRegistry(server, name="paged") as registry:
+        assert [d.name for d in registry.list()] == ["a", "b"]
+    assert cursors == [None, "p2"]
+
+
+async def test_a_replica_still_connecting_is_not_called() -> None:
+    """Replica 0 never finishes listing: calls go to replica 1, which is up."""
+
+    async def never(ctx: Any, params: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    stuck: Server[Any] = Server("stuck", on_list_tools=never)
+    answer = mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="one")])
+    ready = lowlevel_server([tool("t")], {"t": answer}, name="ready")
+    registry = McpRegistry(
+        stuck, ready, name="raw", list_timeout=60.0, start_timeout=0.5, close_timeout=0.2
+    )
+    await registry.start()
+    try:
+        for _ in range(500):
+            if registry.replicas()[1].state is ReplicaState.UP:
+                break
+            await asyncio.sleep(0.01)
+        assert registry.replicas()[0].state is ReplicaState.CONNECTING
+        assert await registry.resolve(Kind.TOOL, "t").function() == "one"
+    finally:
+        await registry.aclose()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
 
 from toolware.errors import FieldError, InvalidRequestError
 from toolware.integrations.mcp._client_schema import JsonSchemaValidator
@@ -145,3 +146,46 @@ def test_type_lists_and_required_at_the_top() -> None:
     assert list(refused({}, schema).fields) == [
         FieldError("n", "Field required", "integer or null")
     ]
+
+
+def test_arguments_are_checked_under_the_tool_name_and_declared_keys() -> None:
+    """The JSON-like check names the tool and shows declared property names in paths
+    (undeclared keys are caller data: masked)."""
+    error = refused({"where": {"lat": {5: 1}}})
+    assert error.message == (
+        "invalid arguments for 'weather': where.lat.[key]: keys must be plain strings, got int"
+    )
+    assert [field.field for field in error.fields] == ["where.lat.[key]"]
+
+
+def test_references_to_defs_say_what_they_accept() -> None:
+    """A missing argument whose schema is a $ref to $defs: the expected text is the
+    referenced schema's."""
+    schema = {
+        "type": "object",
+        "$defs": {"Unit": {"enum": ["C", "F"]}},
+        "properties": {"unit": {"$ref": "#/$defs/Unit"}},
+        "required": ["unit"],
+    }
+    error = refused({}, schema)
+    assert list(error.fields) == [FieldError("unit", "Field required", "one of 'C', 'F'")]
+
+
+def test_fields_are_ordered_by_path_not_by_schema_order() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"b": {"type": "integer"}, "a": {"type": "integer"}},
+    }
+    error = refused({"b": "x", "a": "y"}, schema)
+    assert [field.field for field in error.fields] == ["a", "b"]
+
+
+def test_a_remote_reference_is_never_fetched() -> None:
+    """$ref resolves inside the document only: a URL is unresolvable, not downloaded."""
+    schema = {
+        "type": "object",
+        "properties": {"a": {"$ref": "http://127.0.0.1:9/schema.json"}},
+    }
+    validator = JsonSchemaValidator(schema, "t")
+    with pytest.raises(Unresolvable):
+        validator.validate({"a": 1})

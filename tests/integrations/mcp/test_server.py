@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
-from typing import Any
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -282,8 +289,11 @@ async def test_unknown_tool_is_invalid_params(
         async with Client(server.server, mode=mode) as client:
             with pytest.raises(MCPError) as caught:
                 await client.call_tool("ad", {"a": 1, "b": 2})
-    logged = [r.getMessage() for r in caplog.records if r.name == "toolware.mcp"]
-    assert logged == ["mcp_server.protocol_error target=ad category=not_found code=-32602"]
+    [record] = [r for r in caplog.records if r.name == "toolware.mcp"]
+    assert (
+        record.getMessage() == "mcp_server.protocol_error target=ad category=not_found code=-32602"
+    )
+    assert (record.target, record.category) == ("ad", "not_found")  # type: ignore[attr-defined]
     assert caught.value.code == -32602
     assert caught.value.message == "no MCP tool named 'ad'"
     data = caught.value.data
@@ -565,9 +575,11 @@ async def test_crashing_principal_hook_is_internal_and_logged(
     assert caught.value.code == -32603
     assert caught.value.message == "the principal hook raised ValueError"
     assert caught.value.data["interceptor"] == "principal"
+    assert caught.value.data["target"] == "add"
     assert "hunter2" not in json.dumps(caught.value.data)
     [record] = caplog.records
     assert record.getMessage() == "mcp_server.principal_hook_failed target=add"
+    assert record.target == "add"  # type: ignore[attr-defined]
     assert record.exc_info is not None
     assert "hunter2" in str(record.exc_info[1])
 
@@ -605,9 +617,29 @@ async def test_pipeline_to_a_plain_handler_needs_the_registry(registry: LocalReg
     [
         ({"tool_names": "dotted"}, ValueError, "McpServer(tool_names=...) must be 'canonical'"),
         ({"rag_prefix": 3}, TypeError, "McpServer(rag_prefix=...) must be a string, got 3"),
-        ({"principal": "alice"}, TypeError, "McpServer(principal=...) must be a function"),
+        (
+            {"principal": "alice"},
+            TypeError,
+            "McpServer(principal=...) must be a function (ctx) -> Principal | None, got str",
+        ),
         ({"max_chunks": 0}, ValueError, "McpServer(max_chunks=...) must be a whole number >= 1"),
-        ({"registry": {}}, TypeError, "McpServer(registry=...) must be a Registry"),
+        (
+            {"max_chunks": True},
+            ValueError,
+            "McpServer(max_chunks=...) must be a whole number >= 1 (the most chunks one "
+            "streamed result may hold), got True",
+        ),
+        (
+            {"max_chunks": "3"},
+            ValueError,
+            "McpServer(max_chunks=...) must be a whole number >= 1 (the most chunks one "
+            "streamed result may hold), got '3'",
+        ),
+        (
+            {"registry": {}},
+            TypeError,
+            "McpServer(registry=...) must be a Registry (such as a LocalRegistry), got dict",
+        ),
     ],
 )
 def test_bad_options_are_refused(
@@ -639,3 +671,225 @@ async def test_name_version_and_instructions_reach_the_client(registry: LocalReg
         assert info is not None
         assert (info.name, info.version) == ("shop", "1.2")
         assert client.instructions == "Use add."
+
+
+# -- stdio ---------------------------------------------------------------------------------
+
+
+def _stdio_line(reader: Any) -> dict[str, Any]:
+    line: str = reader.readline()
+    assert line, "the server closed stdout before answering"
+    message: dict[str, Any] = json.loads(line)
+    return message
+
+
+@dataclass
+class _StdioPipes:
+    """Pipes for a process's stdin and stdout: the server's ends and the host's."""
+
+    stdin: TextIO
+    stdout: TextIO
+    host_writes: TextIO
+    host_reads: TextIO
+
+
+@pytest.fixture
+def stdio_pipes() -> Iterator[_StdioPipes]:
+    stdin_out, stdin_in = os.pipe()
+    stdout_out, stdout_in = os.pipe()
+    with (
+        open(stdin_out, encoding="utf-8") as stdin,
+        open(stdout_in, "w", encoding="utf-8") as stdout,
+        open(stdin_in, "w", encoding="utf-8") as host_writes,
+        open(stdout_out, encoding="utf-8") as host_reads,
+    ):
+        yield _StdioPipes(stdin, stdout, host_writes, host_reads)
+
+
+async def test_run_stdio_serves_this_process_stdin_and_stdout(
+    server: McpServer, stdio_pipes: _StdioPipes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_stdio reads JSON-RPC lines from sys.stdin and answers on sys.stdout (pipes, as a
+    host that starts the process gives) until stdin closes."""
+    # Set here, not in the fixture: pytest's capture resets sys.stdin/stdout per test phase.
+    monkeypatch.setattr(sys, "stdin", stdio_pipes.stdin)
+    monkeypatch.setattr(sys, "stdout", stdio_pipes.stdout)
+    host_writes, host_reads = stdio_pipes.host_writes, stdio_pipes.host_reads
+    requests = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "host", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 2, "b": 3}},
+        },
+    ]
+    serving = asyncio.ensure_future(server.run_stdio())
+    try:
+        with anyio.fail_after(20):
+            host_writes.write(json.dumps(requests[0]) + "\n")
+            host_writes.flush()
+            initialized = await anyio.to_thread.run_sync(
+                _stdio_line, host_reads, abandon_on_cancel=True
+            )
+            for request in requests[1:]:
+                host_writes.write(json.dumps(request) + "\n")
+            host_writes.flush()
+            called = await anyio.to_thread.run_sync(_stdio_line, host_reads, abandon_on_cancel=True)
+            host_writes.close()  # end of input: the server returns
+            await serving
+    finally:
+        # Unblock every reader whatever failed: EOF on the server's stdin, then on ours.
+        host_writes.close()
+        serving.cancel()
+        await asyncio.wait([serving], timeout=10)
+        stdio_pipes.stdout.close()
+    assert initialized["id"] == 1
+    assert initialized["result"]["serverInfo"]["name"] == "toolware"
+    assert initialized["result"]["protocolVersion"] == "2025-11-25"
+    assert called["id"] == 2
+    assert called["result"]["structuredContent"] == {"result": 5}
+    assert called["result"]["content"] == [{"type": "text", "text": "5"}]
+
+
+async def test_function_names_hold_after_a_registry_change(registry: LocalRegistry) -> None:
+    """The catalogue rebuilt for a new revision keeps tool_names="function"."""
+    server = McpServer(default_pipeline(registry), tool_names="function")
+
+    @registry.plugin
+    class Tags:
+        def put(self, tag: str) -> str:
+            return tag.upper()
+
+    async with Client(server.server) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        result = await client.call_tool("tags__put", {"tag": "x"})
+    assert names[-1] == "tags__put"
+    assert "tags.put" not in names
+    assert result.structured_content == {"result": "X"}
+
+
+async def test_one_chunk_is_a_valid_limit(events: Events, registry: LocalRegistry) -> None:
+    """max_chunks=1 is accepted: one chunk goes through, the second closes the stream."""
+    server = McpServer(default_pipeline(registry), max_chunks=1)
+    async with Client(server.server) as client:
+        single = await client.call_tool("count", {"n": 1})
+        cut = await client.call_tool("count", {"n": 3})
+    assert single.structured_content == {"result": [1]}
+    assert _error_data(cut)["limit"] == 1
+    assert cut.structured_content["chunks"] == [1]
+
+
+def test_the_server_keeps_what_it_serves(registry: LocalRegistry) -> None:
+    """pipeline and registry are the ones given (or the pipeline's router's registry)."""
+    pipeline = default_pipeline(registry)
+    other = LocalRegistry("other")
+    assert McpServer(pipeline).registry is registry
+    given = McpServer(pipeline, other)
+    assert (given.pipeline, given.registry) == (pipeline, other)
+
+
+def test_the_sdk_reads_input_schemas_from_the_catalogue(server: McpServer) -> None:
+    """Header validation (Mcp-Param, streamable HTTP) gets each tool's published schema from
+    the catalogue, not by running tools/list (and the principal hook) again."""
+    schema = server.server.get_tool_input_schema
+    assert schema is not None
+    add = schema("add")
+    assert add is not None
+    assert (add["type"], add["required"], list(add["properties"])) == (
+        "object",
+        ["a", "b"],
+        ["a", "b"],
+    )
+    assert schema("nope") is None
+
+
+async def test_tool_list_is_never_cached(server: McpServer) -> None:
+    """2026-era listings say they are stale at once and private to the caller: the list
+    follows the registry and the principal hook."""
+    async with Client(server.server) as client:
+        listing = await client.list_tools()
+    assert (listing.ttl_ms, listing.cache_scope) == (0, "private")
+
+
+# -- the streamable HTTP app, in memory ------------------------------------------------------
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "host", "version": "1"},
+    },
+}
+ACCEPT = {"accept": "application/json, text/event-stream"}
+
+
+async def _post_initialize(server: McpServer, url: str, **options: Any) -> httpx.Response:
+    """One handshake POST to ``server.http_app(**options)``, served in memory."""
+    app = server.http_app(**options)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
+    ):
+        return await http.post(url, json=INITIALIZE, headers=ACCEPT)
+
+
+async def test_http_app_serves_at_its_path_with_the_options_given(server: McpServer) -> None:
+    """``path`` is where the app answers; options reach the SDK (``json_response``)."""
+    answer = await _post_initialize(
+        server, "http://127.0.0.1:8000/tools", path="/tools", json_response=True
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["result"]["serverInfo"]["name"] == "toolware"
+    elsewhere = await _post_initialize(
+        server, "http://127.0.0.1:8000/mcp", path="/tools", json_response=True
+    )
+    assert elsewhere.status_code == 404
+
+
+async def test_http_app_defaults_to_mcp_on_loopback(server: McpServer) -> None:
+    """By default the app answers at /mcp and, as it listens on loopback, refuses a request
+    naming another host (DNS rebinding)."""
+    answer = await _post_initialize(server, "http://127.0.0.1:8000/mcp", json_response=True)
+    assert answer.json()["result"]["protocolVersion"] == "2025-11-25"
+    rebound = await _post_initialize(server, "http://evil.example/mcp", json_response=True)
+    assert rebound.status_code == 421
+
+
+async def test_http_app_host_decides_the_rebinding_protection(server: McpServer) -> None:
+    """Loopback (given or by default) turns the protection on; another host leaves it to
+    the deployment."""
+    protected = await _post_initialize(
+        server, "http://evil.example/mcp", host="127.0.0.1", json_response=True
+    )
+    assert protected.status_code == 421
+    open_host = await _post_initialize(
+        server, "http://evil.example/mcp", host="0.0.0.0", json_response=True
+    )
+    assert open_host.status_code == 200
+
+
+def test_documented_http_defaults() -> None:
+    """run_http and http_app default to loopback, port 8000 and /mcp, as documented."""
+    run = inspect.signature(McpServer.run_http).parameters
+    app = inspect.signature(McpServer.http_app).parameters
+    assert (run["host"].default, run["port"].default, run["path"].default) == (
+        "127.0.0.1",
+        8000,
+        "/mcp",
+    )
+    assert (app["host"].default, app["path"].default) == ("127.0.0.1", "/mcp")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
@@ -172,6 +174,9 @@ async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
         assert client.server_info.name == "inproc"
     async with Client(url, mode="legacy") as legacy:
         await legacy.call_tool("add", {"a": 1, "b": 1})
+    async with httpx.AsyncClient() as http:
+        rebound = await http.post(url, json={}, headers={"host": "evil.example"})
+    assert rebound.status_code == 421  # loopback: DNS-rebinding protection is on
     serving.cancel()
     with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
         await serving
@@ -180,6 +185,64 @@ async def test_run_http_in_process_stops_when_cancelled(tmp_path: Path) -> None:
     assert len(hosts) == 4  # per era: the call, and the listing the client checks it against
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), 1.0).close()
+
+
+async def test_run_http_listens_where_it_is_told(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """host, port, path and the SDK's options reach uvicorn and the app; the start is logged
+    with the URL; uvicorn does not take over the process's logging configuration."""
+    server = McpServer(default_pipeline(build_registry(Events())))
+    port = _free_port()
+    uvicorn_handlers = {
+        name: list(logging.getLogger(name).handlers) for name in ("uvicorn", "uvicorn.access")
+    }
+    with caplog.at_level(logging.INFO, logger="toolware.mcp"):
+        serving = asyncio.ensure_future(
+            server.run_http("127.0.0.2", port, path="/tools", json_response=True)
+        )
+        try:
+            with anyio.fail_after(30):
+                while True:
+                    try:
+                        with socket.create_connection(("127.0.0.2", port), 0.5):
+                            break
+                    except OSError:
+                        await anyio.sleep(0.1)
+                async with httpx.AsyncClient() as http:
+                    answer = await http.post(
+                        f"http://127.0.0.2:{port}/tools",
+                        json={
+                            "jsonrpc": "2.0",
+                            "id": 1,
+                            "method": "initialize",
+                            "params": {
+                                "protocolVersion": "2025-11-25",
+                                "capabilities": {},
+                                "clientInfo": {"name": "host", "version": "1"},
+                            },
+                        },
+                        headers={"accept": "application/json, text/event-stream"},
+                    )
+                with pytest.raises(ConnectionRefusedError) as refused:
+                    socket.create_connection(("127.0.0.1", port), 1.0).close()
+                elsewhere = refused.value
+        finally:
+            serving.cancel()
+            with anyio.fail_after(20), pytest.raises(asyncio.CancelledError):
+                await serving
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["result"]["serverInfo"]["name"] == "toolware"
+    assert elsewhere is not None  # listening on 127.0.0.2 only, not on every interface
+    [record] = [r for r in caplog.records if r.name == "toolware.mcp"]
+    assert record.getMessage() == (
+        f"mcp_server.http_serving url=http://127.0.0.2:{port}/tools tools=11"
+    )
+    assert (record.host, record.port, record.path) == ("127.0.0.2", port, "/tools")  # type: ignore[attr-defined]
+    assert {name: logging.getLogger(name).handlers for name in uvicorn_handlers} == (
+        uvicorn_handlers
+    )
 
 
 # -- the command's usage errors ---------------------------------------------------------

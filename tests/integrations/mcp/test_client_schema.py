@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 from jsonschema.exceptions import SchemaError
-from referencing.exceptions import Unresolvable
 
-from toolware.errors import FieldError, InvalidRequestError
+from toolware.errors import FieldError, InvalidRequestError, UnavailableError
 from toolware.integrations.mcp._client_schema import JsonSchemaValidator
 
 SCHEMA: dict[str, Any] = {
@@ -187,5 +186,23 @@ def test_a_remote_reference_is_never_fetched() -> None:
         "properties": {"a": {"$ref": "http://127.0.0.1:9/schema.json"}},
     }
     validator = JsonSchemaValidator(schema, "t")
-    with pytest.raises(Unresolvable):
+    with pytest.raises(UnavailableError, match=r"\(http://127\.0\.0\.1:9/schema\.json\)"):
         validator.validate({"a": 1})
+
+
+def test_a_broken_ref_is_a_typed_unavailable_error_not_a_crash() -> None:
+    """A remote schema whose $ref points nowhere cannot check anything: the call is refused
+    as unavailable (not retryable) naming the ref, instead of a referencing exception."""
+    schema = {"type": "object", "properties": {"x": {"$ref": "#/$defs/missing"}}}
+    validator = JsonSchemaValidator(schema, "t")
+    with pytest.raises(UnavailableError) as raised:
+        validator.validate({"x": 1})
+    assert str(raised.value).startswith(
+        "the input schema of 't' has a $ref that cannot be resolved (/$defs/missing): only "
+        "references inside the schema are followed (hint: "
+    )
+    assert raised.value.retryable is False
+    assert raised.value.hint == (
+        "the MCP server's tools/list has a broken $ref: fix the server's schema"
+    )
+    assert validator.validate({}) == {}  # nothing to resolve, nothing refused

@@ -19,11 +19,12 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 from jsonschema.validators import Draft202012Validator, validator_for  # type: ignore[import-untyped]
 from referencing import Registry as ReferenceRegistry
+from referencing.exceptions import Unresolvable
 
 from toolware import _limits
 from toolware._arguments import check_arguments
 from toolware._limits import safe_name
-from toolware.errors import FieldError, InvalidRequestError
+from toolware.errors import FieldError, InvalidRequestError, UnavailableError
 from toolware.registry._validator import MAX_UNEXPECTED_SHOWN, _expected, _property_names
 
 __all__ = ["JsonSchemaValidator"]
@@ -63,7 +64,15 @@ class JsonSchemaValidator:
 
     def validate(self, arguments: Mapping[str, Any], *, strict: bool = False) -> Mapping[str, Any]:
         check_arguments(arguments, target=self._target, names=self._names)
-        errors = list(self._validator.iter_errors(arguments))
+        try:
+            errors = list(self._validator.iter_errors(arguments))
+        except Unresolvable as exc:  # refs resolve lazily: a broken one shows only here
+            raise UnavailableError(
+                f"the input schema of {self._target!r} has a $ref that cannot be resolved "
+                f"({exc.ref}): only references inside the schema are followed",
+                hint="the MCP server's tools/list has a broken $ref: fix the server's schema",
+                retryable=False,
+            ) from None
         if not errors:
             return arguments
         fields: list[FieldError] = []

@@ -360,6 +360,10 @@ def test_intent_input(intent: str, context: str, text: str) -> None:
     assert intent_input(intent, context) == text
 
 
+def test_intent_input_without_a_context() -> None:
+    assert intent_input("list files") == "Intent: list files"
+
+
 def _noop(*args: Any) -> None:
     return None
 

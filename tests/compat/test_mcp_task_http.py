@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.error
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.compat.mcp_server_support import (
     running_misbehaving_server,
     running_v1_task_server,
 )
+from toolware.compat.v1._mcp_task_http import _reason
 from toolware.compat.v1.mcp import (
     McpCallRefusedError,
     McpCalls,
@@ -206,3 +208,18 @@ def test_a_body_cut_short() -> None:
         f"V1 tool server at {url} cannot be reached: "
         "IncompleteRead: IncompleteRead(9 bytes read, 91 more expected)"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (urllib.error.URLError("tunnel connection failed: 407"), "tunnel connection failed: 407"),
+        (
+            urllib.error.URLError(ConnectionRefusedError(111, "refused")),
+            "ConnectionRefusedError: [Errno 111] refused",
+        ),
+    ],
+)
+def test_the_reason_of_an_unreachable_server(error: urllib.error.URLError, reason: str) -> None:
+    """urllib gives a reason as text (proxies) or as the OS error: both read as they are."""
+    assert _reason(error) == reason

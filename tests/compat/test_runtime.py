@@ -83,6 +83,8 @@ def test_a_principal_attribute_of_another_type_is_the_hosts_own(
         assert agent.to_middleware({"calc": {"method": "plain", "params": {}}})[0] == 201
     assert recorder.requests[0].principal is None
     assert caplog.records[0].getMessage() == "compat.v1.principal_ignored type=dict"
+    assert caplog.records[0].levelname == "DEBUG"
+    assert caplog.records[0].__dict__["type"] == "dict"
 
 
 def test_principal_given_as_an_id(agent: Agent) -> None:

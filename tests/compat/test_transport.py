@@ -158,6 +158,8 @@ def test_connection_refused(caplog: pytest.LogCaptureFixture) -> None:
         f"compat.v1.mcp_remote_failed url={url} tool=add category=unavailable"
     ]
     assert records[0].levelno == logging.WARNING
+    fields = records[0].__dict__
+    assert (fields["url"], fields["tool"], fields["category"]) == (url, "add", "unavailable")
 
 
 def test_credentials_and_query_stay_out_of_messages() -> None:

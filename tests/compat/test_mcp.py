@@ -171,19 +171,35 @@ def test_params_refused(host: Host, params: Any, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tool_id", "method", "message"),
+    ("tool_id", "method", "message", "hint"),
     [
-        (["files"], "read", "MCP 'tool' must be a string, not list"),
-        (None, "read", "MCP 'tool' must be a string, not NoneType"),
-        ("files", 3, "MCP 'method' must be a string, not int"),
+        (
+            ["files"],
+            "read",
+            "MCP 'tool' must be a string, not list",
+            'send {"mcp": {"tool": "<tool id>", ...}}',
+        ),
+        (
+            None,
+            "read",
+            "MCP 'tool' must be a string, not NoneType",
+            'send {"mcp": {"tool": "<tool id>", ...}}',
+        ),
+        (
+            "files",
+            3,
+            "MCP 'method' must be a string, not int",
+            'send {"mcp": {"tool": ..., "method": "<name>", "params": {...}}}',
+        ),
     ],
 )
 def test_tool_and_method_must_be_strings(
-    host: Host, tool_id: Any, method: Any, message: str
+    host: Host, tool_id: Any, method: Any, message: str, hint: str
 ) -> None:
     with pytest.raises(McpCallRefusedError) as caught:
         host.calls(transport=Recorder()).direct(tool_id, method, {})
     assert str(caught.value) == message
+    assert caught.value.hint == hint
 
 
 @pytest.mark.parametrize("mcp_url", [None, "", 8080])
@@ -341,6 +357,9 @@ def test_intent_and_context_must_be_strings(
     with pytest.raises(McpCallRefusedError) as caught:
         host.calls().intent("github", intent, context)
     assert str(caught.value) == message
+    assert caught.value.hint == (
+        'send {"mcp": {"tool": ..., "intent": "<text>", "context": "<text>"}}'
+    )
 
 
 def test_intent_for_an_unknown_tool(host: Host) -> None:

@@ -141,6 +141,11 @@ def test_arguments_that_are_not_json() -> None:
         "MCP arguments of 'add' cannot be sent: TypeError: Object of type set is not "
         "JSON serializable"
     )
+    assert caught.value.hint == (
+        "pass only JSON values (str, int, float, bool, None, list, dict) as params"
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
 
 
 @pytest.mark.parametrize("url", ["local://x", "stdio://x", "http://", 42])
@@ -150,6 +155,7 @@ def test_urls_that_are_not_http(url: Any) -> None:
     assert str(caught.value) == (
         f"Cannot call V1 tool server URL {url!r}: only http:// and https:// URLs are supported"
     )
+    assert caught.value.hint == "set the handler's mcp_url to the tool server's base URL"
 
 
 @pytest.mark.parametrize(

@@ -218,6 +218,10 @@ def test_urls_that_are_not_http_are_refused(url: str) -> None:
     assert str(caught.value) == (
         f"Cannot call MCP URL {url!r}: only http:// and https:// URLs are supported"
     )
+    assert caught.value.hint == (
+        "set the handler's mcp_url to the server's streamable HTTP endpoint, "
+        "or local_mode = True to call it in process"
+    )
 
 
 def test_arguments_that_are_not_json_are_refused_before_sending(bad_server: Any) -> None:
@@ -228,6 +232,11 @@ def test_arguments_that_are_not_json_are_refused_before_sending(bad_server: Any)
         "MCP arguments of 'add' cannot be sent: TypeError: "
         "Object of type object is not JSON serializable"
     )
+    assert caught.value.hint == (
+        "pass only JSON values (str, int, float, bool, None, list, dict) as params"
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
     assert len(bad_server.seen_headers) == before
 
 

@@ -322,3 +322,23 @@ def test_the_hosts_transport_carries_remote_calls() -> None:
     answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"n": 1}}})
     assert answer == (201, '{\n  "ok": true\n}')
     assert calls == [("http://127.0.0.1:9/mcp", {"name": "list", "arguments": {"n": 1}})]
+
+
+def test_an_mcp_error_with_a_cause_shows_its_own_message() -> None:
+    """A transport's typed error raised from a lower one: V1 showed ``{e}``, the error's own
+    text; the cause is only shown for a tool's failure."""
+    from toolware.compat.v1.mcp import McpUnavailableError
+
+    def down(url: str, payload: dict[str, Any]) -> Any:
+        try:
+            raise ConnectionRefusedError("refused")
+        except ConnectionRefusedError as exc:
+            raise McpUnavailableError("MCP server at http://127.0.0.1:9/mcp is down") from exc
+
+    host = Agent(tool_registry={"gh": IntentTool("gh")}, transport=down)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {}}})
+    assert answer == (500, "[ERROR] MCP server at http://127.0.0.1:9/mcp is down")
+    assert host.events[-1] == (
+        ERR,
+        "Agent tester: MCP tool gh error: MCP server at http://127.0.0.1:9/mcp is down",
+    )

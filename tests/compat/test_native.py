@@ -205,3 +205,27 @@ def test_without_a_timeout_stage_the_caller_waits_past_the_timeout() -> None:
     assert caught.value.message == "'nap' did not answer within 0.01 s"
     assert caught.value.limit == 0.01
     assert caught.value.__cause__ is None
+
+
+def test_descriptions_default_to_empty_and_brief_is_the_first_line() -> None:
+    """An entry without a docstring has no description; a brief is the first line only."""
+    from toolware import PipelineBuilder
+    from toolware.testing import FakeHandler
+
+    local = LocalRegistry("bare")
+
+    @local.tool
+    def quiet() -> str:
+        return "ok"
+
+    pipeline = default_pipeline(local)
+    try:
+        handler = NativeHandler(pipeline, "quiet", timeout=0.5)
+        assert (handler.description, handler.brief, handler.timeout) == ("", "", 0.5)
+    finally:
+        pipeline.close()
+    plain = PipelineBuilder().route(FakeHandler(["answer"])).build()
+    lines = NativeHandler(plain, "docs", description="First line.\nSecond.\nThird.")
+    assert lines.brief == "First line."
+    plugin = NativeHandler(plain, "notes", kind=Kind.PLUGIN)
+    assert (plugin.description, plugin.brief, plugin.instruction) == ("", "", "")

@@ -415,3 +415,15 @@ def test_every_failure_is_an_mcp_call_error(host: Host) -> None:
         host.calls().direct("nothing", "x", {})
     assert str(caught.value) == caught.value.message
     assert "hint" not in str(caught.value)
+
+
+def test_the_default_transport_sends_other_urls_over_mcp_http() -> None:
+    """A URL that is not local:// goes to the MCP HTTP transport, made on first use."""
+    from tests.compat.mcp_server_support import refused_url
+    from toolware.compat.v1.mcp import McpUnavailableError, default_transport
+
+    transport = default_transport(lambda tool_id: None)
+    url = refused_url()
+    with pytest.raises(McpUnavailableError) as caught:
+        transport(url, {"name": "add", "arguments": {}})
+    assert str(caught.value).startswith(f"MCP server at {url} cannot be reached: ")

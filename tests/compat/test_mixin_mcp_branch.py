@@ -342,3 +342,25 @@ def test_an_mcp_error_with_a_cause_shows_its_own_message() -> None:
         ERR,
         "Agent tester: MCP tool gh error: MCP server at http://127.0.0.1:9/mcp is down",
     )
+
+
+def test_the_transport_gets_the_arguments_the_pipeline_passed_on() -> None:
+    """An interceptor that rewrites the arguments of a direct MCP call is obeyed: the call is a
+    toolware call underneath, and the transport sends what reached the entry."""
+    from toolware import CallNext, RequestContext, ResponseContext
+
+    async def add_limit(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request.with_arguments({**request.arguments, "limit": 10}))
+
+    calls: list[dict[str, Any]] = []
+
+    def transport(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append(payload)
+        return {"ok": True}
+
+    tools = {"gh": IntentTool("gh")}
+    pipeline = PipelineBuilder().use(add_limit).route(V1Source(tools, Kind.TOOL)).build()
+    host = Agent(tool_registry=tools, transport=transport, pipeline=pipeline)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"q": "x"}}})
+    assert answer == (201, '{\n  "ok": true\n}')
+    assert calls == [{"name": "list", "arguments": {"q": "x", "limit": 10}}]

@@ -427,3 +427,13 @@ def test_the_default_transport_sends_other_urls_over_mcp_http() -> None:
     with pytest.raises(McpUnavailableError) as caught:
         transport(url, {"name": "add", "arguments": {}})
     assert str(caught.value).startswith(f"MCP server at {url} cannot be reached: ")
+
+
+def test_handler_without_an_mcp_url_attribute() -> None:
+    class Bare:
+        identifier = "bare"
+
+    host = Host({}, {"bare": Bare()})
+    with pytest.raises(McpHandlerError) as caught:
+        host.calls(transport=Recorder()).direct("bare", "read", {})
+    assert str(caught.value) == "Tool 'bare' has no MCP URL configuration"

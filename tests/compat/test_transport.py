@@ -324,3 +324,7 @@ def test_sdk_failures_are_mapped(
     mapped = _mapped(raised, "U", "add", 3.0)
     assert type(mapped) is error
     assert str(mapped) == message
+    if isinstance(mapped, McpProtocolError):  # not MCP, or the SDK failed: JSON-RPC's internal
+        assert mapped.code == -32603
+    if isinstance(mapped, McpTimeoutError):
+        assert mapped.limit == 3.0

@@ -47,11 +47,13 @@ def test_a_task_answers_its_output(base: str) -> None:
     assert result["sum"] == 7
     assert result["seen"]["x-api-key"] == "k1"
     assert result["seen"]["content-type"] == "application/json"
+    assert result["seen"]["accept"] == "application/json"
     assert "traceparent" not in result["seen"]
 
 
 def test_a_trailing_slash_on_the_base_is_fine(base: str) -> None:
     assert _call(base + "/", "add", {"a": 1, "b": 1})["sum"] == 2
+    assert _call(base.replace("/tools/math", "/tools/MX"), "add", {"a": 1, "b": 2})["sum"] == 3
 
 
 def test_the_trace_goes_out_as_headers(base: str) -> None:

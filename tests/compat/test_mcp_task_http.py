@@ -16,7 +16,7 @@ from tests.compat.mcp_server_support import (
     running_misbehaving_server,
     running_v1_task_server,
 )
-from toolware.compat.v1._mcp_task_http import _reason
+from toolware.compat.v1._mcp_task_http import _reason, _shown_url
 from toolware.compat.v1.mcp import (
     McpCallRefusedError,
     McpCalls,
@@ -164,6 +164,14 @@ def test_urls_that_are_not_http(url: Any) -> None:
     ("options", "error", "message"),
     [
         ({"timeout": None}, TypeError, "timeout must be a number of seconds, not NoneType"),
+        ({"timeout": "5"}, TypeError, "timeout must be a number of seconds, not str"),
+        ({"timeout": True}, TypeError, "timeout must be a number of seconds, not bool"),
+        ({"timeout": 0}, ValueError, "timeout must be a finite number of seconds above 0, not 0"),
+        (
+            {"timeout": float("nan")},
+            ValueError,
+            "timeout must be a finite number of seconds above 0, not nan",
+        ),
         ({"timeout": -1}, ValueError, "timeout must be a finite number of seconds above 0, not -1"),
         ({"headers": {1: "x"}}, TypeError, "headers must map str names to str values"),
     ],
@@ -231,3 +239,18 @@ def test_a_body_cut_short() -> None:
 def test_the_reason_of_an_unreachable_server(error: urllib.error.URLError, reason: str) -> None:
     """urllib gives a reason as text (proxies) or as the OS error: both read as they are."""
     assert _reason(error) == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://user:pw@tools.example:8443/v1/math?key=s3cret",
+            "https://tools.example:8443/v1/math",
+        ),
+        ("http://tools.example/v1/math", "http://tools.example/v1/math"),
+        ("https://tools.example", "https://tools.example"),
+    ],
+)
+def test_urls_are_shown_without_credentials_or_query(url: str, shown: str) -> None:
+    assert _shown_url(url) == shown

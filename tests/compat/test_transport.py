@@ -32,7 +32,7 @@ from toolware.compat.v1.mcp import (
     McpTimeoutError,
     McpUnavailableError,
 )
-from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport, _mapped
+from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport, _mapped, _shown_url
 
 SLACK = 8.0
 """Seconds added to every time bound: the machine is small and shared."""
@@ -328,3 +328,15 @@ def test_sdk_failures_are_mapped(
         assert mapped.code == -32603
     if isinstance(mapped, McpTimeoutError):
         assert mapped.limit == 3.0
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@mcp.example:8443/mcp?key=s3cret", "https://mcp.example:8443/mcp"),
+        ("http://mcp.example/mcp", "http://mcp.example/mcp"),
+        ("https://mcp.example", "https://mcp.example"),
+    ],
+)
+def test_urls_are_shown_without_credentials_or_query(url: str, shown: str) -> None:
+    assert _shown_url(url) == shown

@@ -369,6 +369,7 @@ def test_a_miss_in_the_hosts_pipeline_is_v1s_404(agent: Agent) -> None:
         404,
         "Calc 'plain' not found.",
     )
+    assert agent.events[-1] == ("error", "Agent tester: Action not found: calc - plain")
 
 
 def test_options_in_the_constructor() -> None:

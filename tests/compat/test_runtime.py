@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -386,3 +387,36 @@ def test_options_in_the_constructor() -> None:
     assert host.middleware_pipeline is pipeline
     assert host.middleware_intent_resolver is resolver
     assert host.middleware_transport is transport
+
+
+def test_the_default_pipeline_times_out_at_the_hosts_timeout(agent: Agent) -> None:
+    """Its timeout stage carries the host's timeout (not the stage's own default)."""
+    pipeline = agent._runtime().pipeline(45.0)
+    timeouts = [s.interceptor for s in pipeline.stages if s.name == "timeout"]
+    assert [t.timeout for t in timeouts] == [45.0]  # type: ignore[attr-defined]
+    assert agent._runtime().pipeline(45.0) is pipeline
+    assert agent._runtime().pipeline(None) is not pipeline
+
+
+def test_callers_racing_for_the_first_pipeline_share_one(agent: Agent) -> None:
+    """Threads that all missed the cached pipeline wait on the lock; the first builds it and
+    the others take that one rather than building (and leaking) their own."""
+    runtime = agent._runtime()
+    got: list[object] = []
+    ready = [threading.Event() for _ in range(3)]
+
+    def build(index: int) -> None:
+        ready[index].set()
+        got.append(runtime.pipeline(12.0))
+
+    with runtime._lock:
+        threads = [threading.Thread(target=build, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for event in ready:
+            assert event.wait(10)
+        time.sleep(0.2)  # let them reach the lock (a late one takes the cached pipeline anyway)
+    for thread in threads:
+        thread.join(10)
+    assert len(got) == 3
+    assert got[0] is got[1] is got[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
@@ -263,6 +264,15 @@ def test_unbounded_recursion_is_refused(agent: Agent) -> None:
     assert status == 201
     assert f"to_middleware nested {MAX_NESTING} calls deep" in body
     assert time.monotonic() - started < 10
+    refusal = (
+        f"to_middleware nested {MAX_NESTING} calls deep (handlers calling to_middleware from "
+        "inside a call): refused, to stop unbounded recursion"
+    )
+    answer = [status, body]
+    while answer[0] == 201:  # each level's body is the JSON of the answer one level down
+        answer = json.loads(answer[1])
+    assert answer == [500, f"[ERROR] {refusal}"]
+    assert ("error", f"Agent tester: {refusal}") in agent.events
     assert nesting_depth() == 0
 
 

@@ -430,3 +430,39 @@ def test_callers_racing_for_the_first_pipeline_share_one(agent: Agent) -> None:
         thread.join(10)
     assert len(got) == 3
     assert got[0] is got[1] is got[2]
+
+
+@pytest.mark.parametrize(("outer_timeout", "inner_timeout"), [(5.0, 30.0), (30.0, 5.0)])
+def test_a_nested_call_has_the_earlier_of_the_two_deadlines(
+    outer_timeout: float, inner_timeout: float
+) -> None:
+    """A handler calling another host's to_middleware from inside a call (same pipeline, same
+    clock): the inner call ends by the outer deadline, or by its own when that is earlier."""
+    recorder = Recorder()
+    pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    inner = Agent(tool_registry={"calc": Handler("calc")}, pipeline=pipeline)
+    inner.timeout = inner_timeout
+    nesting = Handler("nest", host=inner)
+    outer = Agent(tool_registry={"nest": nesting}, pipeline=pipeline)
+    outer.timeout = outer_timeout
+    inner_input = {"calc": {"method": "plain", "params": {}}}
+    status, _ = outer.to_middleware(
+        {"nest": {"method": "nested", "params": {"input": inner_input}}}
+    )
+    assert status == 201
+    first, second = recorder.requests
+    assert (first.target, second.target) == ("nest", "calc")
+    assert first.deadline is not None
+    assert second.deadline is not None
+    if outer_timeout < inner_timeout:
+        assert second.deadline == first.deadline
+    else:
+        assert second.deadline < first.deadline - 20
+
+
+def test_a_call_builds_the_default_pipeline_for_the_hosts_timeout(agent: Agent) -> None:
+    agent.timeout = 45
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')
+    built = agent._runtime()._built
+    assert built is not None
+    assert built[0] == 45.0

@@ -466,3 +466,12 @@ def test_a_call_builds_the_default_pipeline_for_the_hosts_timeout(agent: Agent) 
     built = agent._runtime()._built
     assert built is not None
     assert built[0] == 45.0
+
+
+@pytest.mark.parametrize("timeout", [None, 1.0])
+def test_a_hosts_pipeline_without_a_timeout_stage_answers(agent: Agent, timeout: Any) -> None:
+    """No limit (None): the caller waits without a bound; a limit: it waits the limit plus a
+    grace second, so a quick answer is never cut short."""
+    agent.middleware_pipeline = PipelineBuilder().route(V1Source({})).build()
+    agent.timeout = timeout
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')

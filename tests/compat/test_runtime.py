@@ -268,10 +268,11 @@ def test_unbounded_recursion_is_refused(agent: Agent) -> None:
         f"to_middleware nested {MAX_NESTING} calls deep (handlers calling to_middleware from "
         "inside a call): refused, to stop unbounded recursion"
     )
-    answer = [status, body]
+    answer, levels = [status, body], 0
     while answer[0] == 201:  # each level's body is the JSON of the answer one level down
-        answer = json.loads(answer[1])
+        answer, levels = json.loads(answer[1]), levels + 1
     assert answer == [500, f"[ERROR] {refusal}"]
+    assert levels == MAX_NESTING  # calls at depths 1 to 8 ran; the ninth was refused
     assert ("error", f"Agent tester: {refusal}") in agent.events
     assert nesting_depth() == 0
 

@@ -352,6 +352,15 @@ def test_a_pipeline_without_a_timeout_stage_is_still_bounded(
     answer, took = run_blocking_call(agent)
     assert answer == (201, TIMED_OUT)
     assert took < ON_TIME
+    # the error the caller's bound makes: the limit is the time the call had
+    runtime = agent._runtime()
+    handler = agent.tool_registry.get_tool("calc")
+    entry = runtime.source(Kind.TOOL).entry(handler, "calc", "block")
+    error = runtime.call(Kind.TOOL, "calc", "block", {}, entry).error
+    assert error is not None
+    assert error.message == "'calc.block' did not answer within 0.2 s"
+    assert error.limit == pytest.approx(0.2, abs=1e-6)  # type: ignore[attr-defined]
+    assert (error.request_id is not None, error.target) == (True, "calc.block")
 
 
 async def refuse(request: RequestContext, call_next: CallNext) -> ResponseContext:

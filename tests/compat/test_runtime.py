@@ -485,3 +485,16 @@ def test_a_hosts_pipeline_without_a_timeout_stage_answers(agent: Agent, timeout:
     agent.middleware_pipeline = PipelineBuilder().route(V1Source({})).build()
     agent.timeout = timeout
     assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')
+
+
+def test_a_source_per_registry_kept_until_the_registry_is_replaced(agent: Agent) -> None:
+    runtime = agent._runtime()
+    tools = runtime.source(Kind.TOOL)
+    assert runtime.source(Kind.TOOL) is tools
+    assert tools.registry is agent.tool_registry
+    assert (tools.kind, tools.name) == (Kind.TOOL, "tool_registry")
+    agent.tool_registry = {"calc": Handler("calc")}
+    replaced = runtime.source(Kind.TOOL)
+    assert replaced is not tools
+    assert replaced.registry is agent.tool_registry
+    assert runtime.source(Kind.TOOL) is replaced

@@ -498,3 +498,22 @@ def test_a_source_per_registry_kept_until_the_registry_is_replaced(agent: Agent)
     assert replaced is not tools
     assert replaced.registry is agent.tool_registry
     assert runtime.source(Kind.TOOL) is replaced
+
+
+def test_a_missing_or_none_registry_is_an_empty_one() -> None:
+    """A host that never ran the mixin's __init__ (no registries), or set one to None: those
+    registries hold nothing, and the action is V1's 404."""
+    from toolware.compat.v1 import MiddlewareMixin
+
+    class Bare(MiddlewareMixin):
+        def __init__(self) -> None:  # V1 hosts did not always call the mixin's __init__
+            pass
+
+    assert Bare().to_middleware({"calc": {"method": "add", "params": {}}}) == (
+        404,
+        "Calc 'add' not found.",
+    )
+    host = Agent(plugin_registry={"calc": Handler("calc")})
+    host.tool_registry = None
+    host.rag_registry = None
+    assert host.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')

@@ -364,3 +364,28 @@ def test_the_transport_gets_the_arguments_the_pipeline_passed_on() -> None:
     answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"q": "x"}}})
     assert answer == (201, '{\n  "ok": true\n}')
     assert calls == [{"name": "list", "arguments": {"q": "x", "limit": 10}}]
+
+
+def test_intent_arguments_refused_by_validation_name_the_tool() -> None:
+    """An intent call has no action: a refusal of its (rewritten) arguments names the tool."""
+    from toolware import CallNext, RequestContext, ResponseContext
+    from toolware.interceptors.validation import ValidationInterceptor
+
+    async def too_deep(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        deep: Any = "x"
+        for _ in range(40):
+            deep = [deep]
+        return await call_next(request.with_arguments({**request.arguments, "intent": deep}))
+
+    tools = {"gh": IntentTool("gh")}
+    pipeline = (
+        PipelineBuilder()
+        .use(too_deep)
+        .use(ValidationInterceptor())
+        .route(V1Source(tools, Kind.TOOL))
+        .build()
+    )
+    host = Agent(tool_registry=tools, pipeline=pipeline)
+    status, body = host.to_middleware({"mcp": {"tool": "gh", "intent": "i", "context": "c"}})
+    assert status == 400
+    assert body.startswith("invalid arguments for 'gh': ")

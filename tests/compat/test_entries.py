@@ -43,3 +43,16 @@ def test_is_mcp_handler(kind: object, expected: bool) -> None:
 
     assert is_mcp_handler(Handler()) is expected
     assert is_mcp_handler(object()) is False
+
+
+def test_make_entry_describes_an_open_synchronous_v1_entry() -> None:
+    from toolware.compat.v1._entries import make_entry
+    from toolware.context import Kind
+
+    entry = make_entry(Kind.PLUGIN, "calc", "add", len, "Adds numbers")
+    description = entry.description
+    assert (description.name, description.kind, description.action) == ("calc", Kind.PLUGIN, "add")
+    assert description.description == "Adds numbers"
+    assert description.args_schema == {"type": "object"}
+    assert description.tags == frozenset({"v1"})
+    assert (entry.function, entry.is_async) == (len, False)

@@ -277,3 +277,21 @@ def test_lookup_in_a_registry_object(kind: Kind) -> None:
     assert entry.description.qualified_name == "calc.add"
     assert entry.description.kind is kind
     assert source.lookup((kind, "ghost", "add")) is None
+
+
+def test_a_registry_with_several_getters_uses_the_one_of_its_kind() -> None:
+    class Both:
+        def get_tool(self, name: str) -> Handler:
+            return Handler(name, description="the tool")
+
+        def get_plugin(self, name: str) -> Handler:
+            return Handler(name, description="the plugin")
+
+    as_plugins = V1Source(Both(), Kind.PLUGIN)
+    assert as_plugins.resolve(Kind.PLUGIN, "x", "m").description.description == (
+        "the plugin\n\nInstructions: Use add"
+    )
+    as_rags = V1Source(Both(), Kind.RAG)  # no get_rag: the first getter it has, get_tool
+    assert as_rags.resolve(Kind.RAG, "x", "m").description.description == (
+        "the tool\n\nInstructions: Use add"
+    )

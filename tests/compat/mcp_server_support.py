@@ -256,7 +256,10 @@ def build_v1_task_app() -> Starlette:
         Route("/overloaded", overloaded, methods=["POST"]),
         Route("/slow", slow, methods=["POST"]),
     ]
-    return Starlette(routes=[Mount("/tools/math", routes=routes)])
+    # /tools/MX: a base path ending in a letter that a wrong rstrip() would eat
+    return Starlette(
+        routes=[Mount("/tools/math", routes=routes), Mount("/tools/MX", routes=routes)]
+    )
 
 
 @contextmanager

@@ -22,6 +22,11 @@ from toolware.compat.v1._actions import malformed
             ["add"],
             'Action \'calc\' must be an object {"method": ..., "params": {...}}, got list',
         ),
+        (
+            "calc",
+            ["add", {}],
+            'Action \'calc\' must be an object {"method": ..., "params": {...}}, got list',
+        ),
         ("calc", {"params": {}}, "Action 'calc' is missing 'method'"),
         (
             "calc",

@@ -171,19 +171,35 @@ def test_params_refused(host: Host, params: Any, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tool_id", "method", "message"),
+    ("tool_id", "method", "message", "hint"),
     [
-        (["files"], "read", "MCP 'tool' must be a string, not list"),
-        (None, "read", "MCP 'tool' must be a string, not NoneType"),
-        ("files", 3, "MCP 'method' must be a string, not int"),
+        (
+            ["files"],
+            "read",
+            "MCP 'tool' must be a string, not list",
+            'send {"mcp": {"tool": "<tool id>", ...}}',
+        ),
+        (
+            None,
+            "read",
+            "MCP 'tool' must be a string, not NoneType",
+            'send {"mcp": {"tool": "<tool id>", ...}}',
+        ),
+        (
+            "files",
+            3,
+            "MCP 'method' must be a string, not int",
+            'send {"mcp": {"tool": ..., "method": "<name>", "params": {...}}}',
+        ),
     ],
 )
 def test_tool_and_method_must_be_strings(
-    host: Host, tool_id: Any, method: Any, message: str
+    host: Host, tool_id: Any, method: Any, message: str, hint: str
 ) -> None:
     with pytest.raises(McpCallRefusedError) as caught:
         host.calls(transport=Recorder()).direct(tool_id, method, {})
     assert str(caught.value) == message
+    assert caught.value.hint == hint
 
 
 @pytest.mark.parametrize("mcp_url", [None, "", 8080])
@@ -341,6 +357,9 @@ def test_intent_and_context_must_be_strings(
     with pytest.raises(McpCallRefusedError) as caught:
         host.calls().intent("github", intent, context)
     assert str(caught.value) == message
+    assert caught.value.hint == (
+        'send {"mcp": {"tool": ..., "intent": "<text>", "context": "<text>"}}'
+    )
 
 
 def test_intent_for_an_unknown_tool(host: Host) -> None:
@@ -358,6 +377,10 @@ def test_intent_for_an_unknown_tool(host: Host) -> None:
 def test_intent_input(intent: str, context: str, text: str) -> None:
     """The input string V1 fed the tool's intent workflow."""
     assert intent_input(intent, context) == text
+
+
+def test_intent_input_without_a_context() -> None:
+    assert intent_input("list files") == "Intent: list files"
 
 
 def _noop(*args: Any) -> None:
@@ -392,3 +415,25 @@ def test_every_failure_is_an_mcp_call_error(host: Host) -> None:
         host.calls().direct("nothing", "x", {})
     assert str(caught.value) == caught.value.message
     assert "hint" not in str(caught.value)
+
+
+def test_the_default_transport_sends_other_urls_over_mcp_http() -> None:
+    """A URL that is not local:// goes to the MCP HTTP transport, made on first use."""
+    from tests.compat.mcp_server_support import refused_url
+    from toolware.compat.v1.mcp import McpUnavailableError, default_transport
+
+    transport = default_transport(lambda tool_id: None)
+    url = refused_url()
+    with pytest.raises(McpUnavailableError) as caught:
+        transport(url, {"name": "add", "arguments": {}})
+    assert str(caught.value).startswith(f"MCP server at {url} cannot be reached: ")
+
+
+def test_handler_without_an_mcp_url_attribute() -> None:
+    class Bare:
+        identifier = "bare"
+
+    host = Host({}, {"bare": Bare()})
+    with pytest.raises(McpHandlerError) as caught:
+        host.calls(transport=Recorder()).direct("bare", "read", {})
+    assert str(caught.value) == "Tool 'bare' has no MCP URL configuration"

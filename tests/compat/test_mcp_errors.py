@@ -69,3 +69,15 @@ def test_pickles(
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert copy.to_dict() == error.to_dict()
+
+
+def test_protocol_error_takes_the_common_options() -> None:
+    error = McpProtocolError(
+        "broken", code=-32600, hint="fix the server", retryable=True, target="fs.read"
+    )
+    assert (error.code, error.hint, error.retryable, error.target) == (
+        -32600,
+        "fix the server",
+        True,
+        "fs.read",
+    )

@@ -66,3 +66,24 @@ def test_structured_content_is_copied() -> None:
     converted = result_to_dict(CallToolResult(content=[], structured_content=structured))
     converted["b"] = 3
     assert structured == {"b": 2}
+
+
+def test_other_blocks_are_written_as_json() -> None:
+    """A block built in process may hold Python values (a tuple in ``_meta``): the V1 dict
+    gets their JSON form, as it would have come over the wire."""
+    image = ImageContent(
+        type="image", data="aGk=", mime_type="image/png", _meta={"tags": ("a", "b")}
+    )
+    converted = result_to_dict(CallToolResult(content=[image]))
+    assert converted == {
+        "content": "",
+        "content_blocks": [
+            {
+                "type": "image",
+                "data": "aGk=",
+                "mimeType": "image/png",
+                "_meta": {"tags": ["a", "b"]},
+            }
+        ],
+    }
+    assert type(converted["content_blocks"][0]["_meta"]["tags"]) is list

@@ -85,3 +85,14 @@ def test_a_coroutine_that_blocks_its_loop_is_abandoned(monkeypatch: pytest.Monke
         run_coroutine(blocking, timeout=0.1)
     assert str(caught.value) == "not finished 0.1 s after a timeout of 0.1 s"
     assert time.monotonic() - started < 2.5
+
+
+def test_the_coroutine_runs_on_a_named_daemon_thread() -> None:
+    """A daemon thread, so that an abandoned call never keeps the process alive at exit."""
+    import threading
+
+    async def where() -> tuple[str, bool, bool]:
+        thread = threading.current_thread()
+        return thread.name, thread.daemon, thread is threading.main_thread()
+
+    assert run_coroutine(where, timeout=5) == ("toolware-v1-mcp", True, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.error
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.compat.mcp_server_support import (
     running_misbehaving_server,
     running_v1_task_server,
 )
+from toolware.compat.v1._mcp_task_http import _reason, _shown_url
 from toolware.compat.v1.mcp import (
     McpCallRefusedError,
     McpCalls,
@@ -45,11 +47,13 @@ def test_a_task_answers_its_output(base: str) -> None:
     assert result["sum"] == 7
     assert result["seen"]["x-api-key"] == "k1"
     assert result["seen"]["content-type"] == "application/json"
+    assert result["seen"]["accept"] == "application/json"
     assert "traceparent" not in result["seen"]
 
 
 def test_a_trailing_slash_on_the_base_is_fine(base: str) -> None:
     assert _call(base + "/", "add", {"a": 1, "b": 1})["sum"] == 2
+    assert _call(base.replace("/tools/math", "/tools/MX"), "add", {"a": 1, "b": 2})["sum"] == 3
 
 
 def test_the_trace_goes_out_as_headers(base: str) -> None:
@@ -139,6 +143,11 @@ def test_arguments_that_are_not_json() -> None:
         "MCP arguments of 'add' cannot be sent: TypeError: Object of type set is not "
         "JSON serializable"
     )
+    assert caught.value.hint == (
+        "pass only JSON values (str, int, float, bool, None, list, dict) as params"
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
 
 
 @pytest.mark.parametrize("url", ["local://x", "stdio://x", "http://", 42])
@@ -148,12 +157,21 @@ def test_urls_that_are_not_http(url: Any) -> None:
     assert str(caught.value) == (
         f"Cannot call V1 tool server URL {url!r}: only http:// and https:// URLs are supported"
     )
+    assert caught.value.hint == "set the handler's mcp_url to the tool server's base URL"
 
 
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
         ({"timeout": None}, TypeError, "timeout must be a number of seconds, not NoneType"),
+        ({"timeout": "5"}, TypeError, "timeout must be a number of seconds, not str"),
+        ({"timeout": True}, TypeError, "timeout must be a number of seconds, not bool"),
+        ({"timeout": 0}, ValueError, "timeout must be a finite number of seconds above 0, not 0"),
+        (
+            {"timeout": float("nan")},
+            ValueError,
+            "timeout must be a finite number of seconds above 0, not nan",
+        ),
         ({"timeout": -1}, ValueError, "timeout must be a finite number of seconds above 0, not -1"),
         ({"headers": {1: "x"}}, TypeError, "headers must map str names to str values"),
     ],
@@ -206,3 +224,33 @@ def test_a_body_cut_short() -> None:
         f"V1 tool server at {url} cannot be reached: "
         "IncompleteRead: IncompleteRead(9 bytes read, 91 more expected)"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (urllib.error.URLError("tunnel connection failed: 407"), "tunnel connection failed: 407"),
+        (
+            urllib.error.URLError(ConnectionRefusedError(111, "refused")),
+            "ConnectionRefusedError: [Errno 111] refused",
+        ),
+    ],
+)
+def test_the_reason_of_an_unreachable_server(error: urllib.error.URLError, reason: str) -> None:
+    """urllib gives a reason as text (proxies) or as the OS error: both read as they are."""
+    assert _reason(error) == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://user:pw@tools.example:8443/v1/math?key=s3cret",
+            "https://tools.example:8443/v1/math",
+        ),
+        ("http://tools.example/v1/math", "http://tools.example/v1/math"),
+        ("https://tools.example", "https://tools.example"),
+    ],
+)
+def test_urls_are_shown_without_credentials_or_query(url: str, shown: str) -> None:
+    assert _shown_url(url) == shown

@@ -350,6 +350,8 @@ def test_host_without_log_event_logs_to_toolware(caplog: pytest.LogCaptureFixtur
         "compat.v1.no_log_event level=error message=Agent bare: Invalid agent_input type: "
         "<class 'str'>, expected dict"
     )
+    assert caplog.records[0].levelname == "WARNING"
+    assert caplog.records[0].__dict__["level"] == "error"
 
 
 def test_log_event_that_raises_does_not_fail_the_call(
@@ -366,6 +368,14 @@ def test_log_event_that_raises_does_not_fail_the_call(
     assert [r.getMessage().split(" message=")[0] for r in caplog.records] == [
         "compat.v1.log_event_failed error=OSError"
     ] * 2
+    first = caplog.records[0]
+    assert first.getMessage() == (
+        "compat.v1.log_event_failed error=OSError message=Agent tester: Executing: calc - plain"
+    )
+    assert first.levelname == "WARNING"
+    assert first.__dict__["level"] == "info"
+    assert first.exc_info is not None
+    assert str(first.exc_info[1]) == "disk full"
 
 
 def test_name_defaults_to_the_class_name() -> None:

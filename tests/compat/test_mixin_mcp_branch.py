@@ -368,3 +368,70 @@ def test_a_bad_host_option_is_a_500_on_the_mcp_branch_too(
     )
     with pytest.raises(TypeError, match="must be"):
         host.use_mcp_direct("fs", "echo", {})
+
+
+def test_an_mcp_error_with_a_cause_shows_its_own_message() -> None:
+    """A transport's typed error raised from a lower one: V1 showed ``{e}``, the error's own
+    text; the cause is only shown for a tool's failure."""
+    from toolware.compat.v1.mcp import McpUnavailableError
+
+    def down(url: str, payload: dict[str, Any]) -> Any:
+        try:
+            raise ConnectionRefusedError("refused")
+        except ConnectionRefusedError as exc:
+            raise McpUnavailableError("MCP server at http://127.0.0.1:9/mcp is down") from exc
+
+    host = Agent(tool_registry={"gh": IntentTool("gh")}, transport=down)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {}}})
+    assert answer == (500, "[ERROR] MCP server at http://127.0.0.1:9/mcp is down")
+    assert host.events[-1] == (
+        ERR,
+        "Agent tester: MCP tool gh error: MCP server at http://127.0.0.1:9/mcp is down",
+    )
+
+
+def test_the_transport_gets_the_arguments_the_pipeline_passed_on() -> None:
+    """An interceptor that rewrites the arguments of a direct MCP call is obeyed: the call is a
+    toolware call underneath, and the transport sends what reached the entry."""
+    from toolware import CallNext, RequestContext, ResponseContext
+
+    async def add_limit(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        return await call_next(request.with_arguments({**request.arguments, "limit": 10}))
+
+    calls: list[dict[str, Any]] = []
+
+    def transport(url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append(payload)
+        return {"ok": True}
+
+    tools = {"gh": IntentTool("gh")}
+    pipeline = PipelineBuilder().use(add_limit).route(V1Source(tools, Kind.TOOL)).build()
+    host = Agent(tool_registry=tools, transport=transport, pipeline=pipeline)
+    answer = host.to_middleware({"mcp": {"tool": "gh", "method": "list", "params": {"q": "x"}}})
+    assert answer == (201, '{\n  "ok": true\n}')
+    assert calls == [{"name": "list", "arguments": {"q": "x", "limit": 10}}]
+
+
+def test_intent_arguments_refused_by_validation_name_the_tool() -> None:
+    """An intent call has no action: a refusal of its (rewritten) arguments names the tool."""
+    from toolware import CallNext, RequestContext, ResponseContext
+    from toolware.interceptors.validation import ValidationInterceptor
+
+    async def too_deep(request: RequestContext, call_next: CallNext) -> ResponseContext:
+        deep: Any = "x"
+        for _ in range(40):
+            deep = [deep]
+        return await call_next(request.with_arguments({**request.arguments, "intent": deep}))
+
+    tools = {"gh": IntentTool("gh")}
+    pipeline = (
+        PipelineBuilder()
+        .use(too_deep)
+        .use(ValidationInterceptor())
+        .route(V1Source(tools, Kind.TOOL))
+        .build()
+    )
+    host = Agent(tool_registry=tools, pipeline=pipeline)
+    status, body = host.to_middleware({"mcp": {"tool": "gh", "intent": "i", "context": "c"}})
+    assert status == 400
+    assert body.startswith("invalid arguments for 'gh': ")

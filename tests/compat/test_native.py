@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tests.compat.v1_support import Agent
-from toolware import Kind, LocalRegistry, NotFoundError, ToolFailedError, default_pipeline
+from toolware import (
+    CallTimeoutError,
+    Kind,
+    LocalRegistry,
+    NotFoundError,
+    ToolFailedError,
+    default_pipeline,
+)
 from toolware.compat.v1 import NativeHandler, ToolRegistry
 from toolware.pipeline import Pipeline
 
@@ -147,3 +154,78 @@ def test_native_entries_in_a_v1_registry_run_by_the_mixin(pipeline: Pipeline) ->
         'tool reported an error; check its arguments or its service)"',
     )
     assert tools.list_tools()[0] == "notes - Store a note; returns how many there are."
+
+
+@pytest.mark.parametrize("timeout", [True, "5", -1.0, float("nan")])
+def test_timeouts_that_are_not_positive_numbers(pipeline: Pipeline, timeout: Any) -> None:
+    with pytest.raises(ValueError, match=r"^timeout must be") as caught:
+        NativeHandler(pipeline, "notes", timeout=timeout)
+    assert str(caught.value) == f"timeout must be a number of seconds > 0 or None, got {timeout!r}"
+
+
+def slow_registry() -> LocalRegistry:
+    local = LocalRegistry("slow")
+
+    @local.tool
+    async def nap(seconds: float) -> str:
+        """Sleep, then answer."""
+        await asyncio.sleep(seconds)
+        return "awake"
+
+    return local
+
+
+def test_the_timeout_bounds_the_call() -> None:
+    """The call's own timeout reaches the pipeline: its timeout stage answers at the limit."""
+    pipeline = default_pipeline(slow_registry(), timeout=30.0)
+    try:
+        nap = NativeHandler(pipeline, "nap", timeout=0.2)
+        with pytest.raises(CallTimeoutError) as caught:
+            nap.run({"method": "run", "params": {"seconds": 20}})
+    finally:
+        pipeline.close()
+    assert caught.value.message == "'nap' did not complete within the allowed timeout of 0.200s"
+    assert caught.value.limit == pytest.approx(0.2, abs=0.05)
+
+
+def test_without_a_timeout_stage_the_caller_waits_past_the_timeout() -> None:
+    """A pipeline without a timeout stage: the caller waits the timeout plus a grace second,
+    then raises a CallTimeoutError (not the bridge's own exception)."""
+    from toolware import PipelineBuilder
+
+    pipeline = PipelineBuilder().route(slow_registry()).build()
+    try:
+        nap = NativeHandler(pipeline, "nap", timeout=0.01)
+        # 0.1 s is past the timeout but within the grace: the answer still comes back
+        assert nap.run({"method": "run", "params": {"seconds": 0.1}}) == "awake"
+        with pytest.raises(CallTimeoutError) as caught:
+            nap.run({"method": "run", "params": {"seconds": 20}})
+    finally:
+        pipeline.close()
+    assert caught.value.message == "'nap' did not answer within 0.01 s"
+    assert caught.value.limit == 0.01
+    assert caught.value.__cause__ is None
+
+
+def test_descriptions_default_to_empty_and_brief_is_the_first_line() -> None:
+    """An entry without a docstring has no description; a brief is the first line only."""
+    from toolware import PipelineBuilder
+    from toolware.testing import FakeHandler
+
+    local = LocalRegistry("bare")
+
+    @local.tool
+    def quiet() -> str:
+        return "ok"
+
+    pipeline = default_pipeline(local)
+    try:
+        handler = NativeHandler(pipeline, "quiet", timeout=0.5)
+        assert (handler.description, handler.brief, handler.timeout) == ("", "", 0.5)
+    finally:
+        pipeline.close()
+    plain = PipelineBuilder().route(FakeHandler(["answer"])).build()
+    lines = NativeHandler(plain, "docs", description="First line.\nSecond.\nThird.")
+    assert lines.brief == "First line."
+    plugin = NativeHandler(plain, "notes", kind=Kind.PLUGIN)
+    assert (plugin.description, plugin.brief, plugin.instruction) == ("", "", "")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -83,6 +85,8 @@ def test_a_principal_attribute_of_another_type_is_the_hosts_own(
         assert agent.to_middleware({"calc": {"method": "plain", "params": {}}})[0] == 201
     assert recorder.requests[0].principal is None
     assert caplog.records[0].getMessage() == "compat.v1.principal_ignored type=dict"
+    assert caplog.records[0].levelname == "DEBUG"
+    assert caplog.records[0].__dict__["type"] == "dict"
 
 
 def test_principal_given_as_an_id(agent: Agent) -> None:
@@ -260,6 +264,16 @@ def test_unbounded_recursion_is_refused(agent: Agent) -> None:
     assert status == 201
     assert f"to_middleware nested {MAX_NESTING} calls deep" in body
     assert time.monotonic() - started < 10
+    refusal = (
+        f"to_middleware nested {MAX_NESTING} calls deep (handlers calling to_middleware from "
+        "inside a call): refused, to stop unbounded recursion"
+    )
+    answer, levels = [status, body], 0
+    while answer[0] == 201:  # each level's body is the JSON of the answer one level down
+        answer, levels = json.loads(answer[1]), levels + 1
+    assert answer == [500, f"[ERROR] {refusal}"]
+    assert levels == MAX_NESTING  # calls at depths 1 to 8 ran; the ninth was refused
+    assert ("error", f"Agent tester: {refusal}") in agent.events
     assert nesting_depth() == 0
 
 
@@ -338,6 +352,15 @@ def test_a_pipeline_without_a_timeout_stage_is_still_bounded(
     answer, took = run_blocking_call(agent)
     assert answer == (201, TIMED_OUT)
     assert took < ON_TIME
+    # the error the caller's bound makes: the limit is the time the call had
+    runtime = agent._runtime()
+    handler = agent.tool_registry.get_tool("calc")
+    entry = runtime.source(Kind.TOOL).entry(handler, "calc", "block")
+    error = runtime.call(Kind.TOOL, "calc", "block", {}, entry).error
+    assert error is not None
+    assert error.message == "'calc.block' did not answer within 0.2 s"
+    assert error.limit == pytest.approx(0.2, abs=1e-6)  # type: ignore[attr-defined]
+    assert (error.request_id is not None, error.target) == (True, "calc.block")
 
 
 async def refuse(request: RequestContext, call_next: CallNext) -> ResponseContext:
@@ -367,6 +390,7 @@ def test_a_miss_in_the_hosts_pipeline_is_v1s_404(agent: Agent) -> None:
         404,
         "Calc 'plain' not found.",
     )
+    assert agent.events[-1] == ("error", "Agent tester: Action not found: calc - plain")
 
 
 def test_options_in_the_constructor() -> None:
@@ -383,3 +407,113 @@ def test_options_in_the_constructor() -> None:
     assert host.middleware_pipeline is pipeline
     assert host.middleware_intent_resolver is resolver
     assert host.middleware_transport is transport
+
+
+def test_the_default_pipeline_times_out_at_the_hosts_timeout(agent: Agent) -> None:
+    """Its timeout stage carries the host's timeout (not the stage's own default)."""
+    pipeline = agent._runtime().pipeline(45.0)
+    timeouts = [s.interceptor for s in pipeline.stages if s.name == "timeout"]
+    assert [t.timeout for t in timeouts] == [45.0]  # type: ignore[attr-defined]
+    assert agent._runtime().pipeline(45.0) is pipeline
+    assert agent._runtime().pipeline(None) is not pipeline
+
+
+def test_callers_racing_for_the_first_pipeline_share_one(agent: Agent) -> None:
+    """Threads that all missed the cached pipeline wait on the lock; the first builds it and
+    the others take that one rather than building (and leaking) their own."""
+    runtime = agent._runtime()
+    got: list[object] = []
+    ready = [threading.Event() for _ in range(3)]
+
+    def build(index: int) -> None:
+        ready[index].set()
+        got.append(runtime.pipeline(12.0))
+
+    with runtime._lock:
+        threads = [threading.Thread(target=build, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for event in ready:
+            assert event.wait(10)
+        time.sleep(0.2)  # let them reach the lock (a late one takes the cached pipeline anyway)
+    for thread in threads:
+        thread.join(10)
+    assert len(got) == 3
+    assert got[0] is got[1] is got[2]
+
+
+@pytest.mark.parametrize(("outer_timeout", "inner_timeout"), [(5.0, 30.0), (30.0, 5.0)])
+def test_a_nested_call_has_the_earlier_of_the_two_deadlines(
+    outer_timeout: float, inner_timeout: float
+) -> None:
+    """A handler calling another host's to_middleware from inside a call (same pipeline, same
+    clock): the inner call ends by the outer deadline, or by its own when that is earlier."""
+    recorder = Recorder()
+    pipeline = PipelineBuilder().use(recorder).route(V1Source({})).build()
+    inner = Agent(tool_registry={"calc": Handler("calc")}, pipeline=pipeline)
+    inner.timeout = inner_timeout
+    nesting = Handler("nest", host=inner)
+    outer = Agent(tool_registry={"nest": nesting}, pipeline=pipeline)
+    outer.timeout = outer_timeout
+    inner_input = {"calc": {"method": "plain", "params": {}}}
+    status, _ = outer.to_middleware(
+        {"nest": {"method": "nested", "params": {"input": inner_input}}}
+    )
+    assert status == 201
+    first, second = recorder.requests
+    assert (first.target, second.target) == ("nest", "calc")
+    assert first.deadline is not None
+    assert second.deadline is not None
+    if outer_timeout < inner_timeout:
+        assert second.deadline == first.deadline
+    else:
+        assert second.deadline < first.deadline - 20
+
+
+def test_a_call_builds_the_default_pipeline_for_the_hosts_timeout(agent: Agent) -> None:
+    agent.timeout = 45
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')
+    built = agent._runtime()._built
+    assert built is not None
+    assert built[0] == 45.0
+
+
+@pytest.mark.parametrize("timeout", [None, 1.0])
+def test_a_hosts_pipeline_without_a_timeout_stage_answers(agent: Agent, timeout: Any) -> None:
+    """No limit (None): the caller waits without a bound; a limit: it waits the limit plus a
+    grace second, so a quick answer is never cut short."""
+    agent.middleware_pipeline = PipelineBuilder().route(V1Source({})).build()
+    agent.timeout = timeout
+    assert agent.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')
+
+
+def test_a_source_per_registry_kept_until_the_registry_is_replaced(agent: Agent) -> None:
+    runtime = agent._runtime()
+    tools = runtime.source(Kind.TOOL)
+    assert runtime.source(Kind.TOOL) is tools
+    assert tools.registry is agent.tool_registry
+    assert (tools.kind, tools.name) == (Kind.TOOL, "tool_registry")
+    agent.tool_registry = {"calc": Handler("calc")}
+    replaced = runtime.source(Kind.TOOL)
+    assert replaced is not tools
+    assert replaced.registry is agent.tool_registry
+    assert runtime.source(Kind.TOOL) is replaced
+
+
+def test_a_missing_or_none_registry_is_an_empty_one() -> None:
+    """A host that never ran the mixin's __init__ (no registries), or set one to None: those
+    registries hold nothing, and the action is V1's 404."""
+    from toolware.compat.v1 import MiddlewareMixin
+
+    class Bare(MiddlewareMixin):
+        def __init__(self) -> None:  # V1 hosts did not always call the mixin's __init__
+            pass
+
+    assert Bare().to_middleware({"calc": {"method": "add", "params": {}}}) == (
+        404,
+        "Calc 'add' not found.",
+    )
+    host = Agent(plugin_registry={"calc": Handler("calc")})
+    host.tool_registry = None
+    host.rag_registry = None
+    assert host.to_middleware({"calc": {"method": "plain", "params": {}}}) == (201, '"plain"')

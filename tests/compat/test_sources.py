@@ -106,6 +106,25 @@ def test_resolve_and_lookup() -> None:
         source.resolve(Kind.TOOL, "calc")
 
 
+def test_resolve_misses_say_what_to_do() -> None:
+    source = V1Source({"calc": Handler("calc")}, Kind.TOOL)
+    with pytest.raises(UnknownEntryError) as ghost:
+        source.resolve(Kind.TOOL, "ghost", "x")
+    assert ghost.value.message == "tool 'ghost.x' not found in V1 source 'v1'"
+    assert ghost.value.hint == "list the entries with registry.list()"
+    with pytest.raises(UnknownEntryError) as other_kind:
+        source.resolve(Kind.RAG, "calc", "x")
+    assert other_kind.value.message == ("rag 'calc.x' not found: V1 source 'v1' holds tool entries")
+    assert other_kind.value.hint == "address its handlers as kind 'tool'"
+    with pytest.raises(NotFoundError) as no_method:
+        source.resolve(Kind.TOOL, "calc")
+    assert no_method.value.message == (
+        "V1 handler 'calc' needs a method: call 'calc.<method>' (its run() dispatches on the "
+        "method)"
+    )
+    assert no_method.value.hint == "e.g. invoke('calc.search', params)"
+
+
 def test_a_replaced_handler_gets_a_new_entry() -> None:
     """The entry cache follows the handler object under an id."""
     handlers = {"calc": Handler("calc")}
@@ -246,3 +265,33 @@ async def test_a_handler_raising_a_toolware_error_is_the_tools_failure() -> None
     assert answer.error.category == "tool_failed"
     assert answer.error.message == "no such row"
     assert isinstance(answer.error.__cause__, NotFoundError)
+
+
+@pytest.mark.parametrize("kind", [Kind.TOOL, Kind.PLUGIN])
+def test_lookup_in_a_registry_object(kind: Kind) -> None:
+    """The in-memory path finds handlers of a registry object through its getter (a
+    ToolRegistry addressed as plugins uses get_tool), without resolve()."""
+    source = V1Source(v1_tools(), kind)
+    entry = source.lookup((kind, "calc", "add"))
+    assert entry is not None
+    assert entry.description.qualified_name == "calc.add"
+    assert entry.description.kind is kind
+    assert source.lookup((kind, "ghost", "add")) is None
+
+
+def test_a_registry_with_several_getters_uses_the_one_of_its_kind() -> None:
+    class Both:
+        def get_tool(self, name: str) -> Handler:
+            return Handler(name, description="the tool")
+
+        def get_plugin(self, name: str) -> Handler:
+            return Handler(name, description="the plugin")
+
+    as_plugins = V1Source(Both(), Kind.PLUGIN)
+    assert as_plugins.resolve(Kind.PLUGIN, "x", "m").description.description == (
+        "the plugin\n\nInstructions: Use add"
+    )
+    as_rags = V1Source(Both(), Kind.RAG)  # no get_rag: the first getter it has, get_tool
+    assert as_rags.resolve(Kind.RAG, "x", "m").description.description == (
+        "the tool\n\nInstructions: Use add"
+    )

@@ -32,7 +32,7 @@ from toolware.compat.v1.mcp import (
     McpTimeoutError,
     McpUnavailableError,
 )
-from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport, _mapped
+from toolware.compat.v1.transport import DEFAULT_TIMEOUT, McpHttpTransport, _mapped, _shown_url
 
 SLACK = 8.0
 """Seconds added to every time bound: the machine is small and shared."""
@@ -158,6 +158,8 @@ def test_connection_refused(caplog: pytest.LogCaptureFixture) -> None:
         f"compat.v1.mcp_remote_failed url={url} tool=add category=unavailable"
     ]
     assert records[0].levelno == logging.WARNING
+    fields = records[0].__dict__
+    assert (fields["url"], fields["tool"], fields["category"]) == (url, "add", "unavailable")
 
 
 def test_credentials_and_query_stay_out_of_messages() -> None:
@@ -216,6 +218,10 @@ def test_urls_that_are_not_http_are_refused(url: str) -> None:
     assert str(caught.value) == (
         f"Cannot call MCP URL {url!r}: only http:// and https:// URLs are supported"
     )
+    assert caught.value.hint == (
+        "set the handler's mcp_url to the server's streamable HTTP endpoint, "
+        "or local_mode = True to call it in process"
+    )
 
 
 def test_arguments_that_are_not_json_are_refused_before_sending(bad_server: Any) -> None:
@@ -226,6 +232,11 @@ def test_arguments_that_are_not_json_are_refused_before_sending(bad_server: Any)
         "MCP arguments of 'add' cannot be sent: TypeError: "
         "Object of type object is not JSON serializable"
     )
+    assert caught.value.hint == (
+        "pass only JSON values (str, int, float, bool, None, list, dict) as params"
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
     assert len(bad_server.seen_headers) == before
 
 
@@ -313,3 +324,19 @@ def test_sdk_failures_are_mapped(
     mapped = _mapped(raised, "U", "add", 3.0)
     assert type(mapped) is error
     assert str(mapped) == message
+    if isinstance(mapped, McpProtocolError):  # not MCP, or the SDK failed: JSON-RPC's internal
+        assert mapped.code == -32603
+    if isinstance(mapped, McpTimeoutError):
+        assert mapped.limit == 3.0
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@mcp.example:8443/mcp?key=s3cret", "https://mcp.example:8443/mcp"),
+        ("http://mcp.example/mcp", "http://mcp.example/mcp"),
+        ("https://mcp.example", "https://mcp.example"),
+    ],
+)
+def test_urls_are_shown_without_credentials_or_query(url: str, shown: str) -> None:
+    assert _shown_url(url) == shown

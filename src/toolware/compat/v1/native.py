@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolware.context import Kind
+from toolware.errors import CallTimeoutError
 from toolware.pipeline import Pipeline
 from toolware.registry.base import EntryDescription
 
-from ._bridge import bridge
+from ._bridge import BridgeTimeout, bridge
 
 __all__ = ["NativeHandler"]
 
@@ -101,10 +102,18 @@ class NativeHandler:
             action = None
         pipeline, target, kind, timeout = self.pipeline, self.target, self.kind, self.timeout
         wait = None if timeout is None else timeout + _GRACE
-        response = bridge.run(
-            lambda: pipeline.invoke(target, params, kind=kind, action=action, timeout=timeout),
-            wait,
-        )
+        try:
+            response = bridge.run(
+                lambda: pipeline.invoke(target, params, kind=kind, action=action, timeout=timeout),
+                wait,
+            )
+        except BridgeTimeout:
+            # A pipeline without a timeout stage did not answer: the caller stopped waiting
+            # (only with a timeout); V1 code gets the toolware error, not the bridge's own.
+            name = target if action is None else f"{target}.{action}"
+            raise CallTimeoutError(
+                f"{name!r} did not answer within {timeout:g} s", limit=float(timeout or 0)
+            ) from None
         return response.unwrap()
 
     def __repr__(self) -> str:

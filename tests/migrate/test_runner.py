@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -125,3 +126,38 @@ def test_a_byte_order_mark_is_kept() -> None:
     assert migrate_source("\ufeffx = 1\n", "m.py").changed is False
     outcome = migrate_source("\ufeff" + LEGACY, "m.py")
     assert outcome.after == "\ufefffrom toolware.compat.v1 import ToolRegistry\n"
+
+
+def test_write_logs_each_saved_file_by_its_event(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One ``migrate.wrote`` record per changed file, the path as an argument and in ``extra``."""
+    (tmp_path / "a.py").write_text(LEGACY)
+    (tmp_path / "b.py").write_text("import os\n")
+    with caplog.at_level(logging.INFO, logger="toolware.migrate"):
+        migrate_paths([tmp_path], write=True)
+    written = (tmp_path / "a.py").as_posix()
+    assert [(r.msg, r.args, r.getMessage()) for r in caplog.records] == [
+        ("migrate.wrote path=%s", (written,), f"migrate.wrote path={written}")
+    ]
+    assert caplog.records[0].__dict__["path"] == written
+
+
+def test_files_are_read_and_written_as_utf8_whatever_the_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine whose locale encoding is ASCII (a C locale, or cp1252 on Windows), a
+    non-ASCII file still round-trips: ``Path.open`` resolves a missing encoding through
+    ``io.text_encoding``, which here stands for that machine's locale."""
+    module = tmp_path / "m.py"
+    module.write_bytes(("# café\n" + LEGACY).encode())
+    real = io.text_encoding
+
+    def ascii_locale(encoding: str | None, stacklevel: int = 2) -> str:
+        return "ascii" if encoding is None else real(encoding, stacklevel)
+
+    monkeypatch.setattr(io, "text_encoding", ascii_locale)
+    run = migrate_paths([module], write=True)
+    monkeypatch.undo()
+    assert run.failed == ()
+    assert module.read_bytes() == "# café\nfrom toolware.compat.v1 import ToolRegistry\n".encode()

@@ -122,3 +122,15 @@ def test_relative_and_unrelated_imports_are_untouched() -> None:
     """Only absolute langswarm imports are ours."""
     source = "from . import tools\nfrom .langswarm import x\nimport langswarmish\n"
     assert _migrate(source) == (source, [])
+
+
+def test_every_unknown_name_of_one_import_is_listed_in_order() -> None:
+    """Two names without a counterpart: both named, as written, in one finding."""
+    source = "from langswarm.memory.registry.rags import Zeta, RAGRegistry, Alpha\n"
+    after, findings = _migrate(source)
+    assert after == source
+    assert findings == [
+        "1: Zeta, Alpha from langswarm.memory.registry.rags has no counterpart in "
+        "toolware.compat.v1 | from toolware.compat.v1 import RAGRegistry, and replace the "
+        "rest by hand"
+    ]

@@ -60,6 +60,16 @@ def test_native_names_and_all() -> None:
             "pipeline must be a Python expression naming the pipeline, e.g. self.pipeline; "
             "got 'self.'",
         ),
+        (
+            {"pipeline": None},
+            TypeError,
+            "pipeline takes the expression as a string, e.g. 'self.pipeline'; got NoneType",
+        ),
+        (
+            {"pipeline": b"self.pipeline"},
+            TypeError,
+            "pipeline takes the expression as a string, e.g. 'self.pipeline'; got bytes",
+        ),
     ],
     ids=[
         "native-not-identifier",
@@ -69,6 +79,8 @@ def test_native_names_and_all() -> None:
         "registry-keyword",
         "registry-digit",
         "pipeline-syntax",
+        "pipeline-none",
+        "pipeline-bytes",
     ],
 )
 def test_bad_options_are_refused(

@@ -161,3 +161,31 @@ def test_files_are_read_and_written_as_utf8_whatever_the_locale(
     monkeypatch.undo()
     assert run.failed == ()
     assert module.read_bytes() == "# café\nfrom toolware.compat.v1 import ToolRegistry\n".encode()
+
+
+def test_findings_of_every_rewrite_are_listed_by_line() -> None:
+    """A handler finding above an import finding comes first, though it was found later."""
+    source = (
+        "class Notes:\n"
+        '    identifier = "my notes"\n'
+        "    def run(self, payload):\n"
+        '        return getattr(self, payload["method"])(**payload["params"])\n'
+        "from langswarm.core import helper\n"
+    )
+    outcome = migrate_source(source, "m.py", MigrateOptions(native_all=True))
+    assert [(f.line, f.message.split(":")[0]) for f in outcome.findings] == [
+        (1, "class Notes"),
+        (5, "import from langswarm.core, which has no counterpart in toolware.compat.v1"),
+    ]
+
+
+def test_an_unreadable_file_does_not_stop_the_files_after_it(tmp_path: Path) -> None:
+    """The run goes on past a file it cannot decode: the next file is still migrated."""
+    (tmp_path / "a_latin.py").write_bytes(b"x = '\xe9'\n")
+    (tmp_path / "b.py").write_text(LEGACY)
+    run = migrate_paths([tmp_path])
+    assert [(Path(f.path).name, f.error is None, f.changed) for f in run.files] == [
+        ("a_latin.py", False, False),
+        ("b.py", True, True),
+    ]
+    assert (run.files[0].before, run.files[0].after) == ("", "")

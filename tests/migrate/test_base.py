@@ -66,3 +66,15 @@ def test_report_records_the_path_and_the_line_of_the_node() -> None:
         Finding(path="pkg/m.py", line=3, message="found legacy", suggestion="use modern"),
         Finding(path="pkg/m.py", line=5, message="found legacy", suggestion="use modern"),
     ]
+
+
+def test_one_import_under_a_lone_docstring() -> None:
+    """A module that is only a docstring: the import, set apart by a blank line."""
+    module = cst.parse_module('"""Doc."""\n')
+    assert add_imports(module, [("json", None)]).code == '"""Doc."""\n\nimport json\n'
+
+
+def test_nothing_needed_leaves_the_module_as_it_is() -> None:
+    """No import to add: a lone docstring stays alone."""
+    module = cst.parse_module('"""Doc."""\n')
+    assert add_imports(module, []).code == '"""Doc."""\n'

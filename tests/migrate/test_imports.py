@@ -134,3 +134,16 @@ def test_every_unknown_name_of_one_import_is_listed_in_order() -> None:
         "toolware.compat.v1 | from toolware.compat.v1 import RAGRegistry, and replace the "
         "rest by hand"
     ]
+
+
+def test_every_name_of_a_plain_import_is_kept_after_a_legacy_one() -> None:
+    """``import <legacy>, os, <other langswarm>``: the legacy module renamed, the rest kept."""
+    after, findings = _migrate(
+        "import langswarm.synapse.registry.tools, os, langswarm.core.config\n"
+    )
+    assert after == "import toolware.compat.v1, os, langswarm.core.config\n"
+    assert findings == [
+        "1: import langswarm.core.config, which has no counterpart in toolware.compat.v1 | "
+        "import toolware.compat.v1 and use its MiddlewareMixin, ToolRegistry, RAGRegistry, "
+        "PluginRegistry"
+    ]

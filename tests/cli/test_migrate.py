@@ -224,7 +224,7 @@ def test_on_a_narrow_terminal_usage_errors_are_one_line(
     )
 
 
-def test_without_libcst_the_command_names_the_extra_in_process(
+def test_libcst_missing_in_process_the_command_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """libcst missing (as in a plain install): exit 1 and one line naming the extra."""

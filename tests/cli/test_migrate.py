@@ -192,7 +192,7 @@ def test_on_a_narrow_terminal_no_line_is_wrapped(tmp_path: Path) -> None:
         "from toolware.compat.v1",
         "2 files, 1 changed, 1 left to do by hand, 1 not parsed",
     ]
-    status, out, err = _run_on_terminal(str(tmp_path))
+    status, out, err = _run_on_terminal(str(tmp_path), width=20)
     assert status == EXIT_CHANGES
     assert out == (
         f"--- a/{name}\n+++ b/{name}\n@@ -1,2 +1,2 @@\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolware.cli.migrate import EXIT_CHANGES, register
+from toolware.cli.migrate import EXIT_CHANGES, register, run
 from toolware.cli.render import make_console
 
 LEGACY = "from langswarm.core.wrappers.middleware import MiddlewareMixin\n"
@@ -191,3 +191,135 @@ def test_files_that_cannot_be_written_are_named_and_exit_1(
     ]
     assert good.read_text() == "from toolware.compat.v1 import MiddlewareMixin\n"
     assert bad.read_text() == LEGACY
+
+
+def _run_on_terminal(*argv: str, width: int = 30) -> tuple[int, str, str]:
+    """As ``_run`` on rich terminal consoles ``width`` columns wide (they wrap by default)."""
+    args = _parser().parse_args(["migrate", *argv])
+    out, err = io.StringIO(), io.StringIO()
+    consoles = make_console(out, terminal=True), make_console(err, terminal=True)
+    for console in consoles:
+        console.width = width
+    status = args.handler(args, *consoles)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_on_a_narrow_terminal_no_line_is_wrapped(tmp_path: Path) -> None:
+    """Paths, diff lines and findings stay one line each, so they can be copied and applied."""
+    module = tmp_path / "agent.py"
+    module.write_text(LEGACY + "from langswarm.core.utils import helper\n")
+    (tmp_path / "broken.py").write_text("def oops(:\n")
+    broken, name = (tmp_path / "broken.py").as_posix(), module.as_posix()
+    report = [
+        f"{broken}: not migrated: cannot parse line 1, column 1: parser error: error at 2:0: "
+        "expected one of ), *, **, NAME",
+        "could not rewrite (1):",
+        f"{name}:2: import from langswarm.core.utils, which has no counterpart in "
+        "toolware.compat.v1",
+        "    suggested: import MiddlewareMixin, ToolRegistry, RAGRegistry or PluginRegistry "
+        "from toolware.compat.v1",
+        "2 files, 1 changed, 1 left to do by hand, 1 not parsed",
+    ]
+    status, out, err = _run_on_terminal(str(tmp_path), width=20)
+    assert status == EXIT_CHANGES
+    assert out == (
+        f"--- a/{name}\n+++ b/{name}\n@@ -1,2 +1,2 @@\n"
+        "-from langswarm.core.wrappers.middleware import MiddlewareMixin\n"
+        "+from toolware.compat.v1 import MiddlewareMixin\n"
+        " from langswarm.core.utils import helper\n"
+    )
+    assert err.splitlines() == report
+    assert _run_on_terminal("--check", str(tmp_path))[1] == f"would change: {name}\n"
+    assert _run_on_terminal("--write", str(tmp_path))[1] == f"rewrote: {name}\n"
+
+
+def test_on_a_narrow_terminal_usage_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused option and a --native name found nowhere: one line each on stderr."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("class Agent:\n    pass\n")
+    assert _run_on_terminal("--registry-name", "1x", ".") == (
+        2,
+        "",
+        "toolware migrate: registry_name must be a Python identifier, e.g. Notes; got '1x'\n",
+    )
+    assert _run_on_terminal("--native", "Ghost", "--native", "Agnet", ".") == (
+        2,
+        "",
+        "toolware migrate: --native Agnet, Ghost: no class of that name in the files given; "
+        "check the spelling, or use --native-all\n",
+    )
+
+
+def test_libcst_missing_in_process_the_command_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libcst missing (as in a plain install): exit 1 and one line naming the extra."""
+    for module in [m for m in sys.modules if m.startswith("toolware.migrate")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "libcst", None)
+    assert _run_on_terminal(".", width=20) == (
+        1,
+        "",
+        "toolware migrate: toolware.migrate needs libcst: pip install 'toolware[migrate]'\n",
+    )
+
+
+def test_several_paths_are_migrated_in_the_order_given(tmp_path: Path) -> None:
+    """PATH is repeatable: each file named is migrated, in that order."""
+    first, second = tmp_path / "b.py", tmp_path / "a.py"
+    first.write_text(LEGACY)
+    second.write_text(LEGACY)
+    assert _run("--check", str(first), str(second))[:2] == (
+        EXIT_CHANGES,
+        f"would change: {first.as_posix()}\nwould change: {second.as_posix()}\n",
+    )
+
+
+def test_the_help_lists_every_option_with_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``toolware migrate --help``: the modes, the native options, their metavars and defaults."""
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = argparse.ArgumentParser(prog="toolware")
+    commands = parser.add_subparsers()
+    register(commands)
+    assert "    migrate   rewrite legacy V1 (langswarm) code for toolware; prints a diff\n" in (
+        parser.format_help()
+    )
+    assert commands.choices["migrate"].format_help() == (
+        "usage: toolware migrate [-h] [--write | --check] [--native CLASS] [--native-all] "
+        "[--registry-name NAME] [--pipeline EXPR] PATH [PATH ...]\n"
+        "\n"
+        "positional arguments:\n"
+        "  PATH                  files or folders\n"
+        "\n"
+        "options:\n"
+        "  -h, --help            show this help message and exit\n"
+        "  --write               save the rewritten files\n"
+        "  --check               exit 1 when a file would change (for CI)\n"
+        "  --native CLASS        move this class to the native API (handler: plugin "
+        "registration; agent: to_middleware calls in async methods to pipeline.invoke); "
+        "repeatable\n"
+        "  --native-all          as --native for every class that qualifies\n"
+        "  --registry-name NAME  the module-level LocalRegistry the plugins register on "
+        "(default: native_registry)\n"
+        "  --pipeline EXPR       the pipeline the rewritten call sites invoke (default: "
+        "self.pipeline)\n"
+    )
+
+
+def test_the_defaults_reach_the_options() -> None:
+    """No option given: no class chosen, the default registry name and pipeline."""
+    args = _parser().parse_args(["migrate", "."])
+    assert (args.paths, args.write, args.check, args.native, args.native_all) == (
+        [Path(".")],
+        False,
+        False,
+        [],
+        False,
+    )
+    assert (args.registry_name, args.pipeline, args.handler) == (
+        "native_registry",
+        "self.pipeline",
+        run,
+    )

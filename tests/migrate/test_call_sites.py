@@ -6,7 +6,7 @@ import json
 import textwrap
 
 from toolware import LocalRegistry, default_pipeline
-from toolware.migrate import MigrateOptions, migrate_source
+from toolware.migrate import MigrateOptions, call_sites, migrate_source
 
 AGENT = """\
 import json
@@ -248,3 +248,73 @@ def test_names_bound_by_as_clauses_count_and_star_imports_are_no_binding() -> No
     ]
     assert after.count("self.to_middleware") == 1
     assert "import json\n" in after
+
+
+def test_inputs_that_are_not_one_plain_literal_action_are_reported() -> None:
+    """A bytes id, a spread inside the action, an action without a method: reported, kept."""
+    source = """\
+    class Agent:
+        async def ask(self, extra):
+            a = self.to_middleware({b"notes": {"method": "add"}})
+            b = self.to_middleware({"notes": {"method": "add", **extra}})
+            c = self.to_middleware({"notes": {"params": {"text": "x"}}})
+            d = self.to_middleware({"notes": {"method": b"add"}})
+            return a, b, c, d
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert [f.split(":")[0] for f in findings] == ["3", "4", "5", "6"]
+    assert {f.split(": ", 1)[1] for f in findings} == {
+        'to_middleware input is not one literal action ({"<id>": {"method": "<m>", '
+        '"params": ...}}) | one await self.pipeline.invoke("<id>.<method>", <params>) per action'
+    }
+
+
+def test_a_call_sharing_its_line_with_another_statement_is_left_whole() -> None:
+    """``x = self.to_middleware(...); y = 1``: rewriting would drop ``y = 1``, so it is reported."""
+    source = """\
+    class Agent:
+        async def ask(self):
+            x = self.to_middleware({"a": {"method": "b"}}); y = 1
+            return x, y
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert after == textwrap.dedent(source)
+    assert findings == [
+        "3: to_middleware call inside a larger expression | assign its result first, or call "
+        'await self.pipeline.invoke("<action id>.<method>", <params>)'
+    ]
+
+
+def test_a_chained_assignment_keeps_every_target() -> None:
+    """``first = second = ...``: both names get the V1 pair in each branch."""
+    source = """\
+    class Agent:
+        async def ask(self):
+            first = second = self.to_middleware({"a": {"method": "b"}})
+            return first, second
+    """
+    after, findings = _migrate(source, native_all=True)
+    assert findings == []
+    assert "        first = second = 201, json.dumps(response.value, indent=2)\n" in after
+    assert "        first = second = http_status(response.error), str(response.error)\n" in after
+
+
+def test_the_first_free_numbered_name_is_taken() -> None:
+    """``response`` and ``tool_response`` taken: ``tool_response_2``, the first free number."""
+    source = """\
+    class Agent:
+        async def fire(self, response, tool_response):
+            return self.to_middleware({"a": {"method": "b"}})
+    """
+    after, _ = _migrate(source, native_all=True)
+    assert '        tool_response_2 = await self.pipeline.invoke("a.b", {})\n' in after
+
+
+def test_wanted_needs_a_chosen_class_and_a_call_site() -> None:
+    """The cheap test on the text: nothing chosen, or no ``to_middleware``, skips the walk."""
+    text = "self.to_middleware({})"
+    assert call_sites.wanted(text, MigrateOptions()) is False
+    assert call_sites.wanted(text, MigrateOptions(native=frozenset({"A"}))) is True
+    assert call_sites.wanted(text, MigrateOptions(native_all=True)) is True
+    assert call_sites.wanted("self.invoke({})", MigrateOptions(native_all=True)) is False

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from toolware import Kind, default_pipeline
-from toolware.migrate import MigrateOptions, migrate_source
+from toolware.migrate import MigrateOptions, handlers, migrate_source
 
 HANDLER = '''\
 """Handlers."""
@@ -349,3 +349,173 @@ def test_a_getattr_dispatch_behind_a_check_is_reported_not_opened_to_every_metho
         "not every public method was an action | "
         '@native_registry.plugin(name="files", include=["<method>", ...])'
     ]
+
+
+CLOCK = """\
+class Clock:
+    identifier = "clock"
+
+    def run(self, payload):
+        return getattr(self, payload["method"])(**payload["params"])
+
+    def now(self):
+        return 12
+"""
+
+
+def test_a_bytes_identifier_is_not_a_plugin_name() -> None:
+    """``identifier = b"clock"`` is not a string: reported, not registered as ``b'clock'``."""
+    source = CLOCK.replace('"clock"', 'b"clock"')
+    after, findings = _migrate(source, native_all=True)
+    assert after == source
+    assert findings == [
+        "1: class Clock: its identifier is not a string literal, so the plugin name is unknown | "
+        '@native_registry.plugin(name="<identifier>", exclude=["run"])'
+    ]
+
+
+def test_the_last_identifier_assignment_wins() -> None:
+    """The class attribute, then each ``self.identifier = ...`` in ``__init__``: the last one."""
+    source = CLOCK.replace(
+        "    def run(",
+        '    def __init__(self):\n        self.identifier = "first"\n'
+        '        self.identifier = "last"\n\n    def run(',
+    )
+    after, findings = _migrate(source, native_all=True)
+    assert findings == []
+    assert '@native_registry.plugin(name="last", exclude=["run"])\nclass Clock:' in after
+
+
+@pytest.mark.parametrize(
+    ("init", "needs_arguments"),
+    [
+        ("def __init__(self, *, size=3):", False),
+        ("def __init__(self, *, size):", True),
+        ("def __init__(self, size=3, /):", True),
+    ],
+    ids=["keyword-default", "keyword-required", "positional-only"],
+)
+def test_keyword_only_and_positional_only_constructor_parameters(
+    init: str, needs_arguments: bool
+) -> None:
+    """A keyword-only parameter without a default, or any positional-only one, needs arguments."""
+    source = CLOCK.replace("    def run(", f"    {init}\n        self.size = 3\n\n    def run(")
+    after, findings = _migrate(source, native_all=True)
+    assert (after == source) is needs_arguments
+    assert findings == (
+        [
+            "1: class Clock: its constructor needs arguments | after the class: "
+            'native_registry.plugin(Clock(...), name="clock", exclude=["run"])'
+        ]
+        if needs_arguments
+        else []
+    )
+
+
+def test_a_registration_on_another_registry_or_by_another_decorator_is_not_ours() -> None:
+    """``@audit.plugin(...)`` and ``@native_registry.tool(...)`` do not mean already migrated."""
+    for decorator in ('@audit.plugin(name="clock")', '@native_registry.tool(name="clock")'):
+        source = f"{decorator}\n{CLOCK}"
+        after, findings = _migrate(source, native_all=True)
+        assert findings == []
+        assert f'@native_registry.plugin(name="clock", exclude=["run"])\n{decorator}\n' in after
+
+
+def test_a_long_suggestion_stays_on_one_line() -> None:
+    """The registration in a finding is one line, however long, unlike the written decorator."""
+    long = "Keeps the notes of the whole conversation, in order"
+    source = HANDLER.replace('"Keeps notes"', f'"{long}"').replace(
+        'self.identifier = "notes"', "self.identifier = name"
+    )
+    _, findings = _migrate(source, native_all=True)
+    assert findings == [
+        "6: class Notes: its identifier is not a string literal, so the plugin name is unknown | "
+        '@native_registry.plugin(name="<identifier>", include=["add", "count"], '
+        f'description="{long}")'
+    ]
+
+
+def test_every_missing_method_is_named() -> None:
+    """Two dispatched methods the class does not define: both listed, in dispatch order."""
+    source = HANDLER.replace("def add(self, text):", "def append(self, text):").replace(
+        "def count(self):", "def total(self):"
+    )
+    _, findings = _migrate(source, native_all=True)
+    assert len(findings) == 1
+    assert findings[0].startswith(
+        "6: class Notes: run() dispatches to add, count, not defined in the class itself | "
+    )
+
+
+def test_a_constructor_suggestion_puts_the_instance_first_only() -> None:
+    """Only the registration's own parenthesis gets the instance, not one in the description."""
+    source = HANDLER.replace('"Keeps notes"', '"Keeps notes (in memory)"').replace(
+        'prefix="- "', "prefix"
+    )
+    _, findings = _migrate(source, native_all=True)
+    assert findings == [
+        "6: class Notes: its constructor needs arguments | after the class: "
+        'native_registry.plugin(Notes(...), name="notes", include=["add", "count"], '
+        'description="Keeps notes (in memory)")'
+    ]
+
+
+@pytest.mark.parametrize(("length", "wrapped"), [(100, False), (101, True)])
+def test_the_decorator_wraps_past_100_characters(length: int, wrapped: bool) -> None:
+    """100 characters fit on the line; 101 do not."""
+    bare = len('@native_registry.plugin(name="clock", exclude=["run"], description="")')
+    source = CLOCK.replace(
+        '    identifier = "clock"\n',
+        f'    identifier = "clock"\n    description = "{"d" * (length - bare)}"\n',
+    )
+    after, _ = _migrate(source, native_all=True)
+    decorator = after[after.index("@native_registry") : after.index("\nclass Clock:")]
+    if wrapped:
+        assert decorator == (
+            '@native_registry.plugin(\n    name="clock",\n    exclude=["run"],\n'
+            f'    description="{"d" * (length - bare)}",\n)'
+        )
+    else:
+        assert (len(decorator), decorator.count("\n")) == (100, 0)
+
+
+def test_a_binding_in_a_try_body_is_found() -> None:
+    """``try: from app import native_registry``: bound at module level, so refused."""
+    source = (
+        "try:\n    from app import native_registry\nexcept ImportError:\n    pass\n\n\n" + CLOCK
+    )
+    after, findings = _migrate(source, native_all=True)
+    assert after == source
+    assert findings == [
+        "7: class Clock: the module already binds 'native_registry' to something other than a "
+        "LocalRegistry | choose another name with --registry-name"
+    ]
+
+
+def test_the_registry_goes_after_the_leading_imports_only() -> None:
+    """An import further down does not move the registry below the first class."""
+    source = "import os\n\n\nclass Helper:\n    pass\n\n\nimport json\n\n\n" + CLOCK
+    after, _ = _migrate(source, native_all=True)
+    assert after.startswith(
+        "import os\nfrom toolware import LocalRegistry\n\n"
+        "native_registry = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
+        "\n\nclass Helper:\n"
+    )
+
+
+def test_a_class_right_under_the_imports_gets_two_blank_lines() -> None:
+    """No blank line between the imports and the class: the registry is set apart by two."""
+    after, _ = _migrate("import os\n" + CLOCK, native_all=True)
+    assert after.startswith(
+        "import os\nfrom toolware import LocalRegistry\n\n"
+        "native_registry = LocalRegistry()  # native plugin registrations (toolware migrate)\n"
+        '\n\n@native_registry.plugin(name="clock", exclude=["run"])\nclass Clock:\n'
+    )
+
+
+def test_wanted_needs_a_chosen_class_and_a_run_method() -> None:
+    """The cheap test on the text: nothing chosen, or no ``def run``, skips the walk."""
+    assert handlers.wanted(CLOCK, MigrateOptions()) is False
+    assert handlers.wanted(CLOCK, MigrateOptions(native=frozenset({"Clock"}))) is True
+    assert handlers.wanted(CLOCK, MigrateOptions(native_all=True)) is True
+    assert handlers.wanted("class A:\n    pass\n", MigrateOptions(native_all=True)) is False

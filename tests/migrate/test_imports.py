@@ -163,3 +163,28 @@ def test_a_module_used_for_a_name_without_a_counterpart_is_reported_and_left() -
         "toolware.compat.v1 (MiddlewareMixin)",
     ]
     assert _migrate(after) == (after, findings)  # still reported, still left
+
+
+def test_every_unknown_name_of_one_import_is_listed_in_order() -> None:
+    """Two names without a counterpart: both named, as written, in one finding."""
+    source = "from langswarm.memory.registry.rags import Zeta, RAGRegistry, Alpha\n"
+    after, findings = _migrate(source)
+    assert after == source
+    assert findings == [
+        "1: Zeta, Alpha from langswarm.memory.registry.rags has no counterpart in "
+        "toolware.compat.v1 | from toolware.compat.v1 import RAGRegistry, and replace the "
+        "rest by hand"
+    ]
+
+
+def test_every_name_of_a_plain_import_is_kept_after_a_legacy_one() -> None:
+    """``import <legacy>, os, <other langswarm>``: the legacy module renamed, the rest kept."""
+    after, findings = _migrate(
+        "import langswarm.synapse.registry.tools, os, langswarm.core.config\n"
+    )
+    assert after == "import toolware.compat.v1, os, langswarm.core.config\n"
+    assert findings == [
+        "1: import langswarm.core.config, which has no counterpart in toolware.compat.v1 | "
+        "import toolware.compat.v1 and use its MiddlewareMixin, ToolRegistry, RAGRegistry, "
+        "PluginRegistry"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -141,3 +142,66 @@ def test_a_file_that_cannot_be_written_does_not_stop_the_others(tmp_path: Path) 
     assert [path for path, _ in caught.value.failures] == [first.as_posix()]
     assert caught.value.failures[0][1].startswith("[Errno 21] Is a directory")
     assert str(caught.value) == f"could not write {first.as_posix()}: {caught.value.failures[0][1]}"
+
+
+def test_write_logs_each_saved_file_by_its_event(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One ``migrate.wrote`` record per changed file, the path as an argument and in ``extra``."""
+    (tmp_path / "a.py").write_text(LEGACY)
+    (tmp_path / "b.py").write_text("import os\n")
+    with caplog.at_level(logging.INFO, logger="toolware.migrate"):
+        migrate_paths([tmp_path], write=True)
+    written = (tmp_path / "a.py").as_posix()
+    assert [(r.msg, r.args, r.getMessage()) for r in caplog.records] == [
+        ("migrate.wrote path=%s", (written,), f"migrate.wrote path={written}")
+    ]
+    assert caplog.records[0].__dict__["path"] == written
+
+
+def test_files_are_read_and_written_as_utf8_whatever_the_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine whose locale encoding is ASCII (a C locale, or cp1252 on Windows), a
+    non-ASCII file still round-trips: ``Path.open`` resolves a missing encoding through
+    ``io.text_encoding``, which here stands for that machine's locale."""
+    module = tmp_path / "m.py"
+    module.write_bytes(("# café\n" + LEGACY).encode())
+    real = io.text_encoding
+
+    def ascii_locale(encoding: str | None, stacklevel: int = 2) -> str:
+        return "ascii" if encoding is None else real(encoding, stacklevel)
+
+    monkeypatch.setattr(io, "text_encoding", ascii_locale)
+    run = migrate_paths([module], write=True)
+    monkeypatch.undo()
+    assert run.failed == ()
+    assert module.read_bytes() == "# café\nfrom toolware.compat.v1 import ToolRegistry\n".encode()
+
+
+def test_findings_of_every_rewrite_are_listed_by_line() -> None:
+    """A handler finding above an import finding comes first, though it was found later."""
+    source = (
+        "class Notes:\n"
+        '    identifier = "my notes"\n'
+        "    def run(self, payload):\n"
+        '        return getattr(self, payload["method"])(**payload["params"])\n'
+        "from langswarm.core import helper\n"
+    )
+    outcome = migrate_source(source, "m.py", MigrateOptions(native_all=True))
+    assert [(f.line, f.message.split(":")[0]) for f in outcome.findings] == [
+        (1, "class Notes"),
+        (5, "import from langswarm.core, which has no counterpart in toolware.compat.v1"),
+    ]
+
+
+def test_an_unreadable_file_does_not_stop_the_files_after_it(tmp_path: Path) -> None:
+    """The run goes on past a file it cannot decode: the next file is still migrated."""
+    (tmp_path / "a_latin.py").write_bytes(b"x = '\xe9'\n")
+    (tmp_path / "b.py").write_text(LEGACY)
+    run = migrate_paths([tmp_path])
+    assert [(Path(f.path).name, f.error is None, f.changed) for f in run.files] == [
+        ("a_latin.py", False, False),
+        ("b.py", True, True),
+    ]
+    assert (run.files[0].before, run.files[0].after) == ("", "")

@@ -45,9 +45,15 @@ class MigrateOptions(msgspec.Struct, frozen=True, kw_only=True):
         if not isinstance(self.native_all, bool):
             raise TypeError(f"native_all must be True or False, got {self.native_all!r}")
         _identifier(self.registry_name, "registry_name")
+        if not isinstance(self.pipeline, str):
+            # libcst would parse bytes, and fail on None with an AttributeError.
+            raise TypeError(
+                "pipeline takes the expression as a string, e.g. 'self.pipeline'; "
+                f"got {type(self.pipeline).__name__}"
+            )
         try:
             expression = cst.parse_expression(self.pipeline)
-        except (cst.ParserSyntaxError, TypeError):
+        except cst.ParserSyntaxError:
             raise ValueError(
                 "pipeline must be a Python expression naming the pipeline, e.g. self.pipeline; "
                 f"got {self.pipeline!r}"

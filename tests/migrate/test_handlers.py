@@ -267,8 +267,26 @@ def test_a_module_without_imports_gets_the_registry_above_the_class() -> None:
         ),
         ("def native_registry():\n    pass\n", True),
         ("def helper():\n    native_registry = 1\n    return native_registry\n", False),
+        ("with open('x') as f:\n    native_registry = f\n", True),
+        ("with open('x') as native_registry:\n    pass\n", True),
+        ("for native_registry in ():\n    pass\n", True),
+        ("for i in ():\n    pass\nelse:\n    native_registry = 1\n", True),
+        ("while False:\n    native_registry = 1\n", True),
+        ("try:\n    pass\nfinally:\n    native_registry = 1\n", True),
     ],
-    ids=["type-checking-import", "except-assignment", "else-import", "function", "local-only"],
+    ids=[
+        "type-checking-import",
+        "except-assignment",
+        "else-import",
+        "function",
+        "local-only",
+        "with-body",
+        "with-as",
+        "for-target",
+        "for-else",
+        "while-body",
+        "finally",
+    ],
 )
 def test_module_level_bindings_of_the_registry_name_are_found(prelude: str, refused: bool) -> None:
     """Conditional blocks bind at module level; a function's own local does not."""

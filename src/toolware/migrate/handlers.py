@@ -271,8 +271,9 @@ def _bindings(
 ) -> Iterator[tuple[str, cst.BaseExpression | None]]:
     """The names module-level code binds, with the assigned value when there is one.
 
-    Conditional blocks (``if TYPE_CHECKING:``, ``try: import ...``) bind at module level too;
-    function and class bodies do not.
+    Compound statements (``if TYPE_CHECKING:``, ``try: import ...``, ``with``, ``for``,
+    ``while``, their ``else`` and ``finally`` blocks) bind at module level too; function and class
+    bodies do not.
     """
     for statement in statements:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -288,11 +289,19 @@ def _bindings(
                         yield (alias.evaluated_alias or alias.evaluated_name).split(".")[0], None
         elif isinstance(statement, cst.FunctionDef | cst.ClassDef):
             yield statement.name.value, None
-        elif isinstance(statement, cst.If | cst.Try):
+        elif isinstance(statement, cst.If | cst.Try | cst.TryStar | cst.With | cst.For | cst.While):
             blocks: list[cst.BaseSuite] = [statement.body]
-            if isinstance(statement, cst.Try):
+            if isinstance(statement, cst.Try | cst.TryStar):
                 blocks += [handler.body for handler in statement.handlers]
-            orelse = statement.orelse
+                if statement.finalbody is not None:
+                    blocks.append(statement.finalbody.body)
+            if isinstance(statement, cst.With):  # `with open(p) as name:` binds name
+                for item in statement.items:
+                    if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                        yield item.asname.name.value, None
+            if isinstance(statement, cst.For) and isinstance(statement.target, cst.Name):
+                yield statement.target.value, None
+            orelse = None if isinstance(statement, cst.With) else statement.orelse
             while orelse is not None:
                 blocks.append(orelse.body)
                 orelse = orelse.orelse if isinstance(orelse, cst.If) else None
